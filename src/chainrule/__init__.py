@@ -1,0 +1,32 @@
+"""chainrule: exact derivatives of ordinary NumPy code.
+
+>>> import chainrule as cr, numpy as np
+>>> cr.grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0, 3.0]))
+array([2., 4., 6.])
+"""
+
+from . import rules as _rules  # noqa: F401  (registers every primitive)
+from . import numpy, tree
+from .check import check_grads
+from .errors import ConversionError, LeakedTracerError, NoRuleError
+from .transforms import (
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
+    "hessian", "hvp", "stop_gradient", "check_grads", "tree",
+    "ConversionError", "LeakedTracerError", "NoRuleError",
+]  # fmt: skip

@@ -1,0 +1,297 @@
+"""What makes a tracer look like ``numpy.ndarray``.
+
+Operators and methods forward to the primitives and implementations in
+``registry``; NumPy's own functions reach the same tables through
+``__array_ufunc__`` and ``__array_function__``. Anything that would turn a
+traced value into a plain number or array raises instead of silently dropping
+its derivative.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import conversion_error, no_rule_error
+from .registry import FUNCTIONS, NONDIFF, UFUNCS
+
+
+def _strip(x: Any) -> Any:
+    while isinstance(x, ArrayFacade):
+        x = x._value  # type: ignore[attr-defined]
+    return x
+
+
+def _strip_args(x: Any) -> Any:
+    if isinstance(x, ArrayFacade):
+        return _strip(x)
+    if type(x) in (list, tuple):
+        return type(x)(_strip_args(v) for v in x)
+    if type(x) is dict:
+        return {k: _strip_args(v) for k, v in x.items()}
+    return x
+
+
+def _ufunc(uf: Any, *args: Any) -> Any:
+    prim = UFUNCS.get(uf)
+    if prim is not None:
+        return prim(*args)
+    if uf in NONDIFF:
+        return uf(*[_strip(a) for a in args])
+    raise no_rule_error(f"numpy.{uf.__name__}")
+
+
+def _function(fn: Any) -> Any:
+    impl = FUNCTIONS.get(fn)
+    if impl is None:
+        raise no_rule_error(f"numpy.{fn.__name__}")
+    return impl
+
+
+def _axes_arg(axes: tuple) -> Any:
+    """ndarray methods accept ``x.transpose(1, 0)`` and ``x.transpose((1, 0))``."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        return axes[0]
+    return axes if axes else None
+
+
+class ArrayFacade:
+    """Mixin giving tracers the ndarray surface. Holds no state of its own."""
+
+    __slots__ = ()
+    __array_priority__ = 1000.0  # win binary operators against ndarray
+
+    # -- what the value is -------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._value.shape  # type: ignore[attr-defined]
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim  # type: ignore[attr-defined]
+
+    @property
+    def size(self) -> int:
+        return self._value.size  # type: ignore[attr-defined]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._value.dtype  # type: ignore[attr-defined]
+
+    @property
+    def T(self) -> Any:
+        return _function(np.transpose)(self)
+
+    def __len__(self) -> int:
+        return len(self._value)  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        # Branching on a value drops no derivative: Python control flow is fine.
+        return bool(_strip(self))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(level={self._trace.level}, "  # type: ignore[attr-defined]
+            f"value={_strip(self)!r})"
+        )
+
+    # -- conversions that would lose the derivative ------------------------
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise conversion_error("Converting to a NumPy array (np.asarray, np.array, a[i] = x)")
+
+    def __float__(self) -> float:
+        raise conversion_error("float()")
+
+    def __int__(self) -> int:
+        raise conversion_error("int()")
+
+    def __complex__(self) -> complex:
+        raise conversion_error("complex()")
+
+    def __index__(self) -> int:
+        raise conversion_error("Using it as an index (operator.index)")
+
+    def item(self, *args: Any) -> Any:
+        raise conversion_error(".item()")
+
+    def tolist(self) -> Any:
+        raise conversion_error(".tolist()")
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        raise TypeError(
+            "Traced arrays are immutable: x[idx] = v cannot be differentiated in place. "
+            "Use the functional update x = cr.at(x)[idx].set(v) (or x.at[idx].set(v)), which "
+            "returns a new array and is differentiable in both x and v."
+        )
+
+    # -- NumPy's protocols -------------------------------------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if kwargs.get("out") is not None:
+            raise conversion_error(f"Writing the result of numpy.{ufunc.__name__} into out=")
+        kwargs.pop("out", None)
+        if method != "__call__":
+            if method == "reduce" and ufunc is np.add:
+                return _function(np.sum)(*inputs, **{"axis": 0, **kwargs})
+            if method == "at":
+                raise conversion_error(f"numpy.{ufunc.__name__}.at")
+            raise no_rule_error(f"numpy.{ufunc.__name__}.{method}")
+        if kwargs:
+            if ufunc in NONDIFF:
+                return ufunc(*[_strip(a) for a in inputs], **kwargs)
+            raise no_rule_error(
+                f"numpy.{ufunc.__name__}", f"keyword arguments {sorted(kwargs)} on traced values"
+            )
+        return _ufunc(ufunc, *inputs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        impl = FUNCTIONS.get(func)
+        if impl is not None:
+            return impl(*args, **kwargs)
+        if func in NONDIFF:
+            return func(*_strip_args(args), **_strip_args(kwargs))
+        raise no_rule_error(f"numpy.{func.__name__}")
+
+    # -- arithmetic --------------------------------------------------------
+    def __add__(self, o: Any) -> Any:
+        return _ufunc(np.add, self, o)
+
+    def __radd__(self, o: Any) -> Any:
+        return _ufunc(np.add, o, self)
+
+    def __sub__(self, o: Any) -> Any:
+        return _ufunc(np.subtract, self, o)
+
+    def __rsub__(self, o: Any) -> Any:
+        return _ufunc(np.subtract, o, self)
+
+    def __mul__(self, o: Any) -> Any:
+        return _ufunc(np.multiply, self, o)
+
+    def __rmul__(self, o: Any) -> Any:
+        return _ufunc(np.multiply, o, self)
+
+    def __truediv__(self, o: Any) -> Any:
+        return _ufunc(np.true_divide, self, o)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return _ufunc(np.true_divide, o, self)
+
+    def __pow__(self, o: Any) -> Any:
+        return _ufunc(np.power, self, o)
+
+    def __rpow__(self, o: Any) -> Any:
+        return _ufunc(np.power, o, self)
+
+    def __matmul__(self, o: Any) -> Any:
+        return _ufunc(np.matmul, self, o)
+
+    def __rmatmul__(self, o: Any) -> Any:
+        return _ufunc(np.matmul, o, self)
+
+    def __floordiv__(self, o: Any) -> Any:
+        return _ufunc(np.floor_divide, self, o)
+
+    def __rfloordiv__(self, o: Any) -> Any:
+        return _ufunc(np.floor_divide, o, self)
+
+    def __mod__(self, o: Any) -> Any:
+        return _ufunc(np.remainder, self, o)
+
+    def __rmod__(self, o: Any) -> Any:
+        return _ufunc(np.remainder, o, self)
+
+    def __neg__(self) -> Any:
+        return _ufunc(np.negative, self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _ufunc(np.absolute, self)
+
+    # Comparisons are not differentiable: they give plain boolean arrays.
+    def __lt__(self, o: Any) -> Any:
+        return np.less(_strip(self), _strip(o))
+
+    def __le__(self, o: Any) -> Any:
+        return np.less_equal(_strip(self), _strip(o))
+
+    def __gt__(self, o: Any) -> Any:
+        return np.greater(_strip(self), _strip(o))
+
+    def __ge__(self, o: Any) -> Any:
+        return np.greater_equal(_strip(self), _strip(o))
+
+    def __eq__(self, o: Any) -> Any:  # type: ignore[override]
+        return np.equal(_strip(self), _strip(o))
+
+    def __ne__(self, o: Any) -> Any:  # type: ignore[override]
+        return np.not_equal(_strip(self), _strip(o))
+
+    __hash__ = None  # type: ignore[assignment]  # like ndarray
+
+    # -- indexing ----------------------------------------------------------
+    def __getitem__(self, idx: Any) -> Any:
+        return _function(np.ndarray.__getitem__)(self, idx)
+
+    # -- methods -----------------------------------------------------------
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):
+        return _function(np.sum)(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):
+        return _function(np.mean)(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _function(np.max)(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _function(np.min)(self, axis=axis, out=out, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):
+        return _function(np.prod)(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        if len(shape) == 1:
+            shape = shape[0]
+        return _function(np.reshape)(self, shape, order=order)
+
+    def transpose(self, *axes: Any) -> Any:
+        return _function(np.transpose)(self, _axes_arg(axes))
+
+    def dot(self, other: Any) -> Any:
+        return _function(np.dot)(self, other)
+
+    def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:
+        return _function(np.ndarray.astype)(self, dtype)
+
+    def flatten(self, order: str = "C") -> Any:
+        return _function(np.ravel)(self, order=order)
+
+    def ravel(self, order: str = "C") -> Any:
+        return _function(np.ravel)(self, order=order)
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return _function(np.squeeze)(self, axis=axis)
+
+    def clip(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - ndarray's names
+        return _function(np.clip)(self, min, max)
+
+    def copy(self, order: str = "C") -> Any:
+        return self  # traced values are immutable, so a copy may share
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other ndarray method that NumPy also offers as a function we
+        # have a rule for (x.cumsum(), x.var(), ...) forwards to that rule.
+        fn = getattr(np, name, None)
+        if fn is not None and fn in FUNCTIONS and hasattr(np.ndarray, name):
+            impl = FUNCTIONS[fn]
+            return lambda *args, **kwargs: impl(self, *args, **kwargs)
+        if hasattr(np.ndarray, name):
+            raise no_rule_error(f"ndarray.{name}")
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")

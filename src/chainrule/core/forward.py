@@ -1,0 +1,60 @@
+"""Forward mode: carry a tangent beside every traced value, eagerly.
+
+A tangent may hold a stack of tangents on extra leading axes (``jacfwd``
+pushes the whole identity at once). Values that do not depend on the input
+carry no tangent at all — the symbolic zero — so nothing is allocated for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .primitive import Primitive
+from .trace import Trace, Tracer, bind
+
+
+class ForwardTracer(Tracer):
+    """A value with its tangent (possibly a stack of tangents)."""
+
+    __slots__ = ("_tangent",)
+
+    def __init__(self, value: Any, trace: ForwardTrace, tangent: Any) -> None:
+        self._value = value
+        self._trace = trace
+        self._tangent = tangent
+
+
+class ForwardTrace(Trace):
+    """Pushes tangents through each primitive as it runs."""
+
+    __slots__ = ("batch_ndim",)
+
+    def __init__(self, batch_ndim: int = 0) -> None:
+        super().__init__()
+        self.batch_ndim = batch_ndim
+
+    def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        vals = list(args)
+        tangents = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is self:
+                vals[i] = a._value
+                tangents.append((i, a._tangent))
+        ans = bind(prim, vals, kwargs)
+        rules = prim.jvp
+        out = None
+        for i, t in tangents:
+            rule = rules[i] if i < len(rules) else None
+            if rule is None:
+                continue
+            if prim.batchable or not self.batch_ndim:
+                ti = rule(t, ans, *vals, **kwargs)
+            else:
+                ti = np.stack([rule(tk, ans, *vals, **kwargs) for tk in t])
+            if ti is not None:
+                out = ti if out is None else out + ti
+        if out is None:
+            return ans
+        return ForwardTracer(ans, self, out)

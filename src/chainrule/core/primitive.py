@@ -1,0 +1,77 @@
+"""Primitives and the tables that hold their derivative rules.
+
+A primitive is a function whose local derivative we know. Its rules are two
+lists indexed by argument position:
+
+* ``vjp[i](ans, *args, **kwargs)`` runs in the forward pass and returns the
+  function ``g -> cotangent of args[i]``. Doing the work in two stages lets a
+  rule keep only what the backward step needs (a shape, not an array).
+* ``jvp[i](t, ans, *args, **kwargs)`` returns the tangent of the output
+  contributed by the tangent ``t`` of ``args[i]``.
+
+``None`` in either list means "no derivative through this argument" (a
+condition, an index). Rules are written with ordinary NumPy calls, so when the
+values are themselves traced the rule is differentiated too: higher order
+costs nothing extra.
+
+Batches: ``jacrev``/``jacfwd``/``hessian`` push many cotangents or tangents at
+once, stacked on extra *leading* axes. Rules are written to act on the
+trailing axes (negative axis numbers, ``...`` in indexing) so that they work
+unchanged on such stacks. A rule that cannot is registered with
+``batchable=False`` and the engine loops over the stack for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .trace import bind
+
+VjpMaker = Callable[..., Callable[[Any], Any]]
+JvpRule = Callable[..., Any]
+
+
+class Primitive:
+    """A differentiable operation: a name, an implementation on plain values,
+    and its derivative rules (see the module docstring)."""
+
+    __slots__ = ("name", "impl", "vjp", "jvp", "batchable")
+
+    def __init__(self, name: str, impl: Callable[..., Any], batchable: bool = True) -> None:
+        self.name = name
+        self.impl = impl
+        self.vjp: Any = []
+        self.jvp: Any = []
+        self.batchable = batchable
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return bind(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def defvjp(self, *makers: Any) -> Primitive:
+        self.vjp = makers[0] if isinstance(makers[0], EachArgument) else list(makers)
+        return self
+
+    def defjvp(self, *rules: Any) -> Primitive:
+        self.jvp = rules[0] if isinstance(rules[0], EachArgument) else list(rules)
+        return self
+
+
+class EachArgument:
+    """Rules for a primitive taking any number of arguments (``stack``): the
+    rule for argument ``i`` is ``rule`` with ``i`` bound first."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Callable[..., Any]) -> None:
+        self.rule = rule
+
+    def __len__(self) -> int:
+        return 1 << 30
+
+    def __getitem__(self, i: int) -> Callable[..., Any]:
+        rule = self.rule
+        return lambda *args, **kwargs: rule(i, *args, **kwargs)

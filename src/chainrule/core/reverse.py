@@ -1,0 +1,110 @@
+"""Reverse mode: record a tape in execution order, then walk it backwards.
+
+The tape is a list with one entry per recorded primitive output: the tape
+indices of the traced arguments and, for each, the staged VJP closure. Inputs
+have the entry ``None``. Execution order is already a topological order, so
+the backward pass is one loop from the end — no recursion, no sort, no limit on
+depth. Entries refer to each other by index, never by object, so a tape of a
+million nodes is freed without a deep chain of references.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .primitive import Primitive
+from .trace import Trace, Tracer, bind
+
+
+class ReverseTracer(Tracer):
+    """A value followed by a reverse-mode trace; ``_index`` is its tape slot."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, value: Any, trace: ReverseTrace, index: int) -> None:
+        self._value = value
+        self._trace = trace
+        self._index = index
+
+
+class ReverseTrace(Trace):
+    """Records primitives on a tape for a later backward pass."""
+
+    __slots__ = ("tape",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tape: list[Any] = []
+
+    def new_input(self, value: Any) -> ReverseTracer:
+        self.tape.append(None)
+        return ReverseTracer(value, self, len(self.tape) - 1)
+
+    def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        vals = list(args)
+        parents = []
+        positions = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is self:
+                vals[i] = a._value
+                positions.append(i)
+        ans = bind(prim, vals, kwargs)
+        vjps = []
+        makers = prim.vjp
+        for i in positions:
+            maker = makers[i] if i < len(makers) else None
+            if maker is None:
+                continue  # e.g. a traced value used as a condition: no derivative flows
+            vjp = maker(ans, *vals, **kwargs)
+            if not prim.batchable:
+                vjp = _loop_over_batch(vjp, _ndim(ans))
+            vjps.append(vjp)
+            parents.append(args[i]._index)
+        if not vjps:
+            return ans
+        tape = self.tape
+        tape.append((parents, vjps))
+        return ReverseTracer(ans, self, len(tape) - 1)
+
+
+def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
+    """Propagate cotangents from ``seeds`` (tape index, cotangent) to every
+    entry; returns the list of accumulated cotangents, in which only the
+    input slots are still filled (others are released as soon as used)."""
+    cts: list[Any] = [None] * len(tape)
+    for index, g in seeds:
+        prev = cts[index]
+        cts[index] = g if prev is None else prev + g
+    start = max((index for index, _ in seeds), default=-1)
+    for i in range(start, -1, -1):
+        g = cts[i]
+        if g is None:
+            continue
+        entry = tape[i]
+        if entry is None:
+            continue  # an input: its cotangent is the answer
+        cts[i] = None
+        parents, vjps = entry
+        for p, vjp in zip(parents, vjps):
+            c = vjp(g)
+            if c is None:
+                continue
+            prev = cts[p]
+            cts[p] = c if prev is None else prev + c
+    return cts
+
+
+def _ndim(x: Any) -> int:
+    return x.ndim if hasattr(x, "ndim") else 0
+
+
+def _loop_over_batch(vjp: Any, ans_ndim: int) -> Any:
+    """Adapt a VJP that only understands single cotangents to stacked ones."""
+    import numpy as np
+
+    def looped(g: Any) -> Any:
+        if g.ndim == ans_ndim:
+            return vjp(g)
+        return np.stack([looped(gi) for gi in g])
+
+    return looped

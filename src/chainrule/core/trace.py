@@ -1,0 +1,108 @@
+"""Trace levels and the dispatch of primitives.
+
+Every transform (``grad``, ``jvp``, ...) opens a *trace* while it runs the
+user's function. A trace has a *level*: its nesting depth in the current thread
+(or asyncio task). Values being differentiated are wrapped in tracers that
+belong to one trace. When a primitive meets tracers of several traces, only the
+highest level is unwrapped and processed; the primitive is then applied again to
+the unwrapped values, which lets the next level down do its own work. That is
+how ``grad(grad(f))`` keeps its two perturbations apart.
+
+The depth lives in a ``ContextVar`` so that threads never see each other's
+traces; nothing else here is global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from .array_facade import ArrayFacade
+
+_depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
+
+
+class Trace:
+    """One run of one transform: a level and a way to process primitives."""
+
+    __slots__ = ("level", "active")
+
+    def __init__(self) -> None:
+        self.level = 0
+        self.active = False
+
+    def process(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Tracer(ArrayFacade):
+    """Base of the values a trace follows. ``_value`` may itself be a tracer of
+    a lower level; the ndarray look comes from ``ArrayFacade``."""
+
+    __slots__ = ("_value", "_trace")
+
+
+@contextmanager
+def tracing(trace: Trace) -> Iterator[Trace]:
+    """Run a block with ``trace`` as the new innermost level."""
+    depth = _depth.get() + 1
+    token = _depth.set(depth)
+    trace.level = depth
+    trace.active = True
+    try:
+        yield trace
+    finally:
+        trace.active = False
+        _depth.reset(token)
+
+
+def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
+    """Apply ``prim`` to ``args``: hand it to the highest trace among the
+    arguments, or evaluate it directly when no argument is traced."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return prim.impl(*args, **kwargs)
+    if not top.active:
+        raise_leaked(top)
+    return top.process(prim, args, kwargs)
+
+
+def raise_leaked(trace: Trace) -> None:
+    from ..errors import LeakedTracerError
+
+    raise LeakedTracerError(
+        f"A traced value from a {type(trace).__name__} (level {trace.level}) was used after "
+        "its transform returned. Values computed inside a function being differentiated must "
+        "not be stored in globals or closures and used later; return them from the function "
+        "instead (use has_aux=True for extra outputs), or call cr.stop_gradient on them."
+    )
+
+
+def strip(x: Any) -> Any:
+    """The plain value under every level of tracing."""
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+def strip_tree(x: Any) -> Any:
+    """``strip`` applied inside lists, tuples and dicts (for argument lists)."""
+    if isinstance(x, Tracer):
+        return strip(x)
+    if type(x) in (list, tuple):
+        return type(x)(strip_tree(v) for v in x)
+    if type(x) is dict:
+        return {k: strip_tree(v) for k, v in x.items()}
+    return x
+
+
+def is_traced(x: Any) -> bool:
+    """True for a tracer of any level."""
+    return isinstance(x, Tracer)

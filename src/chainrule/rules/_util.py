@@ -1,0 +1,102 @@
+"""Small helpers shared by the rule modules.
+
+Conventions: ``nb`` is the number of leading *batch* axes a cotangent or
+tangent carries in front of the shape of the value it belongs to (0 except
+inside ``jacrev``/``jacfwd``). Axis arguments reach rules as tuples of
+negative integers, which address the same axes with or without a batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.trace import strip
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...], ans_ndim: int) -> Any:
+    """Sum the cotangent ``g`` of a broadcast result back to ``shape``.
+
+    ``g`` has ``ans_ndim`` axes of its own after its batch axes; the batch
+    axes are kept.
+    """
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    nb = len(gshape) - ans_ndim
+    extra = ans_ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(nb, nb + extra)))
+    gshape = g.shape
+    ones = tuple(nb + i for i, s in enumerate(shape) if s == 1 and gshape[nb + i] != 1)
+    if ones:
+        g = g.sum(axis=ones, keepdims=True)
+    return g
+
+
+def batch_lead(t: Any, own_ndim: int) -> tuple[int, ...]:
+    """The batch axes of ``t``, whose own (unbatched) value has ``own_ndim`` axes."""
+    return t.shape[: t.ndim - own_ndim]
+
+
+def pad_batch(t: Any, own_ndim: int, target_ndim: int) -> Any:
+    """Insert unit axes between the batch axes of ``t`` and its own axes so that
+    it broadcasts against a ``target_ndim``-dimensional value without its batch
+    axes lining up with the other operand's axes."""
+    missing = target_ndim - own_ndim
+    if missing <= 0 or t.ndim == own_ndim:
+        return t
+    lead = batch_lead(t, own_ndim)
+    return np.reshape(t, lead + (1,) * missing + t.shape[len(lead) :])
+
+
+def fit(t: Any, shape: tuple[int, ...]) -> Any:
+    """Broadcast a tangent to the full ``shape`` of the output it belongs to."""
+    return t if t.shape == shape else np.broadcast_to(t, shape)
+
+
+def mul0(g: Any, d: Any) -> Any:
+    """``g * d``, but 0 where ``g`` is 0 even if ``d`` is infinite.
+
+    Used by rules whose local derivative can be infinite (sqrt and log at 0):
+    a zero cotangent, e.g. from the masked branch of ``where``, must stay a
+    zero instead of becoming ``0 * inf = nan``.
+    """
+    r = g * d
+    dv = strip(d)
+    if np.all(np.isfinite(dv)):
+        return r
+    return np.where((strip(g) == 0) & ~np.isfinite(dv), np.zeros((), dtype=r.dtype), r)
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``None``, an int or a tuple -> sorted tuple of negative axes."""
+    if axis is None:
+        return tuple(range(-ndim, 0))
+    if not isinstance(axis, (tuple, list)):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a - ndim if a >= 0 else a)
+    if len(set(out)) != len(out):
+        raise ValueError(f"duplicate value in 'axis': {axis}")
+    return tuple(sorted(out))
+
+
+def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` with the reduced (negative) ``axes`` set to 1."""
+    n = len(shape)
+    reduced = {a + n for a in axes}
+    return tuple(1 if i in reduced else s for i, s in enumerate(shape))
+
+
+def ndim_of(x: Any) -> int:
+    return x.ndim if hasattr(x, "ndim") else np.ndim(x)
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return x.shape if hasattr(x, "shape") else np.shape(x)

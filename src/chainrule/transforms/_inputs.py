@@ -1,0 +1,134 @@
+"""Checking and preparing what users pass to the transforms.
+
+Every transform validates its arguments here, up front, so a mistake is
+reported in the user's terms (which argument, which dtype, what to do)
+instead of surfacing later from deep inside a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import tree
+from ..core.trace import Tracer, strip
+
+ArgNums = int | Sequence[int]
+
+
+def normalize_argnums(argnums: ArgNums, nargs: int, fname: str) -> tuple[tuple[int, ...], bool]:
+    """-> (positions, whether the user gave a tuple)."""
+    is_tuple = isinstance(argnums, (tuple, list))
+    nums = tuple(argnums) if is_tuple else (argnums,)
+    for n in nums:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(
+                f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}"
+            )
+        if not -nargs <= n < nargs:
+            raise ValueError(
+                f"{fname}: argnums={argnums!r} asks for argument {n}, but the function was "
+                f"called with {nargs} positional argument(s). Pass the value positionally or "
+                "change argnums."
+            )
+    nums = tuple(int(n) % nargs for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{fname}: argnums={argnums!r} repeats an argument")
+    return nums, is_tuple
+
+
+def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
+    """Check one leaf of an argument being differentiated; returns it as a
+    NumPy value (Python floats become ``np.float64``)."""
+    if isinstance(leaf, Tracer):
+        dtype = strip(leaf).dtype
+        value = leaf
+    elif isinstance(leaf, (float, np.floating)):
+        return np.float64(leaf) if type(leaf) is float else leaf
+    elif isinstance(leaf, np.ndarray):
+        dtype, value = leaf.dtype, leaf
+    elif isinstance(leaf, (bool, int, np.integer, np.bool_)):
+        raise TypeError(
+            f"{fname}: cannot differentiate with respect to {where}, which is an integer "
+            f"({type(leaf).__name__} {leaf!r}). Derivatives need floating-point inputs: pass "
+            f"{float(leaf)!r} instead of {leaf!r}, or x.astype(float) for arrays."
+        )
+    elif isinstance(leaf, (complex, np.complexfloating)):
+        dtype, value = np.asarray(leaf).dtype, leaf
+    else:
+        raise TypeError(
+            f"{fname}: {where} is a {type(leaf).__name__}, which is neither an array, a float, "
+            "nor a pytree container (tuple, list, dict, namedtuple, None). Pass arrays, or "
+            "register the class with cr.tree.register(cls, flatten, unflatten)."
+        )
+    if dtype.kind in "biu":
+        raise TypeError(
+            f"{fname}: cannot differentiate with respect to {where}, which has integer dtype "
+            f"{dtype}. Convert it first with x.astype(float)."
+        )
+    if dtype.kind == "c":
+        raise NotImplementedError(
+            f"{fname}: {where} is complex ({dtype}); complex differentiation is not supported "
+            "yet. Differentiate with respect to the real and imaginary parts as separate real "
+            "arrays."
+        )
+    if dtype.kind != "f":
+        raise TypeError(f"{fname}: cannot differentiate with respect to {where} of dtype {dtype}")
+    return value
+
+
+def describe_arg(argnum: int, path: str = "") -> str:
+    return f"argument {argnum}{path}"
+
+
+def flatten_diff_args(
+    args: tuple, argnums: tuple[int, ...], fname: str
+) -> tuple[list, tree.TreeDef]:
+    """Flatten the differentiated arguments into checked leaves."""
+    leaves, treedef = tree.flatten(tuple(args[i] for i in argnums))
+    counts = [len(tree.leaves(args[i])) for i in argnums]
+    out = []
+    k = 0
+    for argnum, count in zip(argnums, counts):
+        for j in range(count):
+            where = describe_arg(argnum, f" (leaf {j})" if count > 1 else "")
+            out.append(as_differentiable(leaves[k], where, fname))
+            k += 1
+    return out, treedef
+
+
+def substitute(args: tuple, argnums: tuple[int, ...], replaced: tuple) -> list:
+    new = list(args)
+    for i, value in zip(argnums, replaced):
+        new[i] = value
+    return new
+
+
+def split_aux(result: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError(
+            f"{fname}(..., has_aux=True) needs the function to return a pair (output, aux); "
+            f"it returned {type(result).__name__}."
+        )
+    return result[0], result[1]
+
+
+def check_callable(fun: Callable, fname: str) -> None:
+    if not callable(fun):
+        raise TypeError(f"{fname} expects a function as its first argument, got {fun!r}")
+
+
+def zeros_for(value: Any, lead: tuple[int, ...] = ()) -> np.ndarray:
+    v = strip(value)
+    return np.zeros(lead + np.shape(v), dtype=np.result_type(v))
+
+
+def finish(ct: Any) -> Any:
+    """Hand a plain array to the user as a fresh, writable array."""
+    if isinstance(ct, np.ndarray) and not ct.flags.writeable:
+        return ct.copy()
+    return ct

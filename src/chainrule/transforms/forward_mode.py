@@ -1,0 +1,139 @@
+"""Forward-mode transforms: ``jvp`` and ``linearize``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import tree
+from ..core.forward import ForwardTrace, ForwardTracer
+from ..core.trace import Tracer, strip, tracing
+from ._inputs import as_differentiable, check_callable, finish, split_aux, zeros_for
+from .reverse_mode import vjp
+
+
+def push_forward(
+    fun: Callable, args: list, traced: list[int], in_tree: Any, leaves: list, tangents: list,
+    batch_ndim: int, has_aux: bool, fname: str,
+) -> tuple[list, list, Any, Any]:  # fmt: skip
+    """Run ``fun`` with the leaves of ``args[traced]`` carrying ``tangents``.
+
+    Returns ``(flat output values, flat output tangents -- None where an
+    output does not depend on the inputs --, output treedef, aux)``.
+    """
+    trace = ForwardTrace(batch_ndim)
+    with tracing(trace):
+        boxed = in_tree.unflatten([ForwardTracer(v, trace, t) for v, t in zip(leaves, tangents)])
+        call_args = list(args)
+        for i, b in zip(traced, boxed):
+            call_args[i] = b
+        result = fun(*call_args)
+    out, aux = split_aux(result, has_aux, fname)
+    out_leaves, out_tree = tree.flatten(out)
+    values, tans = [], []
+    for o in out_leaves:
+        if isinstance(o, Tracer) and o._trace is trace:
+            values.append(o._value)
+            tans.append(o._tangent)
+        else:
+            values.append(o)
+            tans.append(None)
+    aux = tree.map(lambda v: v._value if isinstance(v, Tracer) and v._trace is trace else v, aux)
+    return values, tans, out_tree, aux
+
+
+def jvp(fun: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
+    """Jacobian-vector product: evaluate ``fun`` and its directional derivative.
+
+    Args:
+        fun: function of ``len(primals)`` pytrees of float arrays.
+        primals: tuple (or list) of the arguments.
+        tangents: tuple of the same structure and shapes: the direction.
+        has_aux: ``fun`` returns ``(output, aux)``.
+
+    Returns:
+        ``(out, tangent_out)`` or ``(out, tangent_out, aux)``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jvp(lambda x: x ** 2, (np.array([1.0, 2.0]),), (np.array([1.0, 0.5]),))
+    (array([1., 4.]), array([2., 2.]))
+    """
+    check_callable(fun, "jvp")
+    leaves, in_tree, tans = check_primals_tangents(primals, tangents, "jvp")
+    values, out_tans, out_tree, aux = push_forward(
+        fun, list(primals), list(range(len(primals))), in_tree, leaves, tans, 0, has_aux, "jvp"
+    )
+    out = out_tree.unflatten(values)
+    t_out = out_tree.unflatten(
+        [finish(t) if t is not None else zeros_for(o) for t, o in zip(out_tans, values)]
+    )
+    return (out, t_out, aux) if has_aux else (out, t_out)
+
+
+def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[list, Any, list]:
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise ValueError(
+                f"{fname}: {name} must be a tuple (or list) with one entry per argument of the "
+                f"function, got {type(value).__name__}. For one argument write ({name[:-1]},)."
+            )
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"{fname}: got {len(primals)} primal(s) but {len(tangents)} tangent(s); give one "
+            "tangent per primal."
+        )
+    p_leaves, p_tree = tree.flatten(tuple(primals))
+    t_leaves, t_tree = tree.flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise ValueError(
+            f"{fname}: primals and tangents must have the same structure; primals are "
+            f"{p_tree}, tangents are {t_tree}."
+        )
+    leaves, tans = [], []
+    for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+        where = f"primal leaf {k}"
+        p = as_differentiable(p, where, fname)
+        p_shape, t_shape = np.shape(strip(p)), np.shape(strip(t))
+        if p_shape != t_shape:
+            raise ValueError(
+                f"{fname}: tangent leaf {k} has shape {t_shape}, but its primal has shape "
+                f"{p_shape}; each tangent must have its primal's shape."
+            )
+        t_dtype = np.result_type(strip(t))
+        if t_dtype.kind != "f":
+            raise ValueError(
+                f"{fname}: tangent leaf {k} has dtype {t_dtype}; tangents must be floating "
+                f"point like their primal ({np.result_type(strip(p))})."
+            )
+        if not isinstance(t, Tracer):
+            t = np.asarray(t, dtype=np.result_type(strip(p)))
+        leaves.append(p)
+        tans.append(t)
+    return leaves, p_tree, tans
+
+
+def linearize(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
+    """Evaluate ``fun`` once and return its linear map ``tangents -> J @ tangents``.
+
+    ``fun`` runs once; each call of ``jvp_fn`` transposes the recorded VJP
+    (the VJP is linear in its cotangent, and the transpose of ``v -> v^T J``
+    is ``t -> J t``), so the primal computation is never repeated.
+
+    >>> import chainrule as cr, numpy as np
+    >>> out, f_jvp = cr.linearize(np.sin, 0.0)
+    >>> f_jvp(2.0)
+    np.float64(2.0)
+    """
+    check_callable(fun, "linearize")
+    out, vjp_fn = vjp(fun, *primals)
+    zero_ct = tree.map(lambda o: zeros_for(o), out)
+
+    def jvp_fn(*tangents: Any) -> Any:
+        check_primals_tangents(primals, tangents, "linearize")
+        _, transpose_fn = vjp(vjp_fn, zero_ct)
+        (t_out,) = transpose_fn(tuple(tangents))
+        return t_out
+
+    return out, jvp_fn

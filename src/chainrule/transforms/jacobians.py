@@ -1,0 +1,198 @@
+"""Whole Jacobians and Hessians: ``jacrev``, ``jacfwd``, ``hessian``, ``hvp``.
+
+A Jacobian is many VJPs (one per output element) or many JVPs (one per input
+element). Rather than paying a traced Python pass for each, both push the
+whole identity at once as a *batch* on a leading axis: the function runs once
+and the backward (or forward) pass runs once, with every rule acting on
+``(batch, *shape)`` arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import tree
+from ..core.trace import strip
+from ._inputs import (
+    ArgNums,
+    check_callable,
+    finish,
+    flatten_diff_args,
+    normalize_argnums,
+    split_aux,
+)
+from .forward_mode import jvp, push_forward
+from .reverse_mode import _no_holomorphic, grad, record
+
+
+def _identity_blocks(shapes: list[tuple[int, ...]], dtypes: list) -> list[np.ndarray]:
+    """Split the identity of size sum(sizes) into one batch per shape:
+    block k has shape (total, *shapes[k])."""
+    sizes = [int(np.prod(s)) for s in shapes]
+    total = sum(sizes)
+    blocks, offset = [], 0
+    for shape, size, dtype in zip(shapes, sizes, dtypes):
+        block = np.zeros((total, size), dtype=dtype)
+        block[offset : offset + size] = np.eye(size, dtype=dtype)
+        blocks.append(block.reshape((total,) + shape))
+        offset += size
+    return blocks
+
+
+def _check_float_outputs(values: list, fname: str) -> None:
+    for k, v in enumerate(values):
+        dtype = np.result_type(strip(v))
+        if dtype.kind != "f":
+            raise TypeError(
+                f"{fname}: output leaf {k} has dtype {dtype}; only floating-point outputs "
+                "have a Jacobian. Convert it with .astype(float) or leave it out (has_aux)."
+            )
+
+
+def jacrev(
+    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> Callable:
+    """Jacobian of ``fun`` by reverse mode: one backward pass for all rows.
+
+    The result for an output of shape ``S`` and an input of shape ``T`` has
+    shape ``S + T``. Pytrees nest as output structure, then input structure
+    (a tuple over ``argnums`` when that is a tuple). Prefer it when there are
+    fewer outputs than inputs.
+
+    >>> import chainrule as cr, numpy as np
+    >>> f = lambda x: np.array([1.0, 0.0]) * x[0] ** 2 + np.array([0.0, 1.0]) * x[0] * x[1]
+    >>> cr.jacrev(f)(np.array([3.0, 2.0]))
+    array([[6., 0.],
+           [2., 3.]])
+    """
+    check_callable(fun, "jacrev")
+    _no_holomorphic(holomorphic, "jacrev")
+
+    @functools.wraps(fun)
+    def jac_fun(*args: Any, **kwargs: Any) -> Any:
+        nums, is_tuple = normalize_argnums(argnums, len(args), "jacrev")
+        rec, aux = record(fun, args, kwargs, nums, has_aux, "jacrev")
+        _check_float_outputs(rec.out_values, "jacrev")
+        out_shapes = [np.shape(strip(v)) for v in rec.out_values]
+        seeds = _identity_blocks(out_shapes, [np.result_type(strip(v)) for v in rec.out_values])
+        total = seeds[0].shape[0] if seeds else 0
+        in_cts = rec.pull_back(seeds, (total,)) if total else []
+        in_shapes = [np.shape(strip(v)) for v in rec.in_leaves]
+        rows, offset = [], 0
+        for shape in out_shapes:
+            size = int(np.prod(shape))
+            rows.append(
+                [
+                    finish(np.reshape(ct[offset : offset + size], shape + s))
+                    for ct, s in zip(in_cts, in_shapes)
+                ]
+            )
+            offset += size
+        jac = _assemble(rec.out_tree, rec.in_tree, rows, is_tuple, total == 0, rec.in_leaves,
+                        out_shapes)  # fmt: skip
+        return (jac, aux) if has_aux else jac
+
+    return jac_fun
+
+
+def _assemble(out_tree: Any, in_tree: Any, rows: list, is_tuple: bool, empty: bool,
+              in_leaves: list, out_shapes: list) -> Any:  # fmt: skip
+    """Nest Jacobian blocks as out-structure of in-structure."""
+    if empty:
+        rows = [
+            [np.zeros(s + np.shape(strip(v))) for v in in_leaves] for s in out_shapes
+        ]
+    per_out = []
+    for blocks in rows:
+        by_arg = in_tree.unflatten(blocks)
+        per_out.append(by_arg if is_tuple else by_arg[0])
+    return out_tree.unflatten(per_out)
+
+
+def jacfwd(
+    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> Callable:
+    """Jacobian of ``fun`` by forward mode: one forward pass for all columns.
+
+    Same result layout as ``jacrev``; prefer it when there are fewer inputs
+    than outputs.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacfwd(lambda x: np.sin(x) * 2.0)(np.array([0.0, 0.0]))
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    check_callable(fun, "jacfwd")
+    _no_holomorphic(holomorphic, "jacfwd")
+
+    @functools.wraps(fun)
+    def jac_fun(*args: Any, **kwargs: Any) -> Any:
+        nums, is_tuple = normalize_argnums(argnums, len(args), "jacfwd")
+        leaves, in_tree = flatten_diff_args(args, nums, "jacfwd")
+        in_shapes = [np.shape(strip(v)) for v in leaves]
+        tangents = _identity_blocks(in_shapes, [np.result_type(strip(v)) for v in leaves])
+        bound = functools.partial(fun, **kwargs) if kwargs else fun
+        values, out_tans, out_tree, aux = push_forward(
+            bound, list(args), list(nums), in_tree, leaves, tangents, 1, has_aux, "jacfwd"
+        )
+        _check_float_outputs(values, "jacfwd")
+        rows = []
+        for v, t in zip(values, out_tans):
+            out_shape = np.shape(strip(v))
+            blocks, offset = [], 0
+            for s in in_shapes:
+                size = int(np.prod(s))
+                if t is None:
+                    blocks.append(np.zeros(out_shape + s, dtype=np.result_type(strip(v))))
+                else:
+                    part = np.moveaxis(t[offset : offset + size], 0, -1)
+                    blocks.append(finish(np.reshape(part, out_shape + s)))
+                offset += size
+            rows.append(blocks)
+        jac = _assemble(out_tree, in_tree, rows, is_tuple, False, leaves, [])
+        return (jac, aux) if has_aux else jac
+
+    return jac_fun
+
+
+jacobian = jacrev
+
+
+def hessian(fun: Callable, argnums: ArgNums = 0) -> Callable:
+    """Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))`` (forward over reverse).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    check_callable(fun, "hessian")
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+def hvp(fun: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:
+    """Gradient and Hessian-vector product of scalar ``fun`` at ``primals``.
+
+    Forward over reverse: the JVP of the gradient, so the Hessian is never
+    formed; the cost is a small multiple of one gradient.
+
+    Returns ``(grad, hessian @ tangent)``, each shaped like ``primals`` (a
+    tuple when there are several primals, a single value for one).
+
+    >>> import chainrule as cr, numpy as np
+    >>> g, hv = cr.hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    >>> hv
+    array([6., 0.])
+    """
+    check_callable(fun, "hvp")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise ValueError("hvp: primals and tangents must be tuples, one entry per argument")
+    argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))
+
+
+__all__ = ["jacrev", "jacfwd", "jacobian", "hessian", "hvp", "split_aux", "tree"]

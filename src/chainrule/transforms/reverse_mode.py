@@ -1,0 +1,240 @@
+"""Reverse-mode transforms: ``vjp``, ``grad``, ``value_and_grad``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import tree
+from ..core.reverse import ReverseTrace, backward
+from ..core.trace import Tracer, strip, tracing
+from ..rules.shape import astype
+from ._inputs import (
+    ArgNums,
+    as_differentiable,
+    check_callable,
+    finish,
+    flatten_diff_args,
+    normalize_argnums,
+    split_aux,
+    substitute,
+    zeros_for,
+)
+
+
+class Recording:
+    """One traced run of a function in reverse mode, ready to pull back
+    cotangents (any number of times)."""
+
+    __slots__ = ("tape", "in_leaves", "in_tree", "out_tree", "out_values", "out_index")
+
+    def __init__(self, trace: ReverseTrace, in_leaves: list, in_tree: Any, out: Any) -> None:
+        out_leaves, self.out_tree = tree.flatten(out)
+        self.tape = trace.tape
+        self.in_leaves = in_leaves
+        self.in_tree = in_tree
+        self.out_values = []
+        self.out_index = []
+        for o in out_leaves:
+            if isinstance(o, Tracer) and o._trace is trace:
+                self.out_values.append(o._value)
+                self.out_index.append(o._index)
+            else:
+                self.out_values.append(o)
+                self.out_index.append(None)
+
+    def out(self) -> Any:
+        return self.out_tree.unflatten(self.out_values)
+
+    def pull_back(self, cts: list, lead: tuple[int, ...] = ()) -> list:
+        """Cotangents of the outputs (flat, each with ``lead`` batch axes) ->
+        cotangents of the inputs (flat)."""
+        seeds = [(i, g) for i, g in zip(self.out_index, cts) if i is not None]
+        acc = backward(self.tape, seeds)
+        result = []
+        for k, leaf in enumerate(self.in_leaves):
+            ct = acc[k]
+            if ct is None:
+                ct = zeros_for(leaf, lead)
+            else:
+                dtype = strip(leaf).dtype
+                if ct.dtype != dtype:
+                    ct = astype(ct, dtype)
+            result.append(finish(ct))
+        return result
+
+
+def record(
+    fun: Callable, args: tuple, kwargs: dict, argnums: tuple[int, ...], has_aux: bool, fname: str
+) -> tuple[Recording, Any]:
+    """Run ``fun`` with ``args[argnums]`` traced; returns the recording and aux."""
+    leaves, in_tree = flatten_diff_args(args, argnums, fname)
+    trace = ReverseTrace()
+    with tracing(trace):
+        inputs = [trace.new_input(v) for v in leaves]
+        traced_args = in_tree.unflatten(inputs)
+        result = fun(*substitute(args, argnums, traced_args), **kwargs)
+    out, aux = split_aux(result, has_aux, fname)
+    return Recording(trace, leaves, in_tree, out), _unwrap(aux, trace)
+
+
+def _unwrap(x: Any, trace: Any) -> Any:
+    """Remove this trace's tracers from ``x`` (aux data is not differentiated)."""
+    return tree.map(lambda v: v._value if isinstance(v, Tracer) and v._trace is trace else v, x)
+
+
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """Evaluate ``fun(*primals)`` and return its vector-Jacobian product function.
+
+    Args:
+        fun: function of ``len(primals)`` pytrees of float arrays.
+        *primals: the point at which to differentiate.
+        has_aux: ``fun`` returns ``(output, aux)``; aux is returned as is.
+
+    Returns:
+        ``(out, vjp_fn)`` or ``(out, vjp_fn, aux)``. ``vjp_fn(cotangent)`` takes a
+        pytree shaped like ``out`` and returns a tuple with one cotangent per
+        primal. It may be called any number of times.
+
+    >>> import chainrule as cr, numpy as np
+    >>> out, f_vjp = cr.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
+    >>> f_vjp(np.array([1.0, 10.0]))
+    (array([ 2., 60.]),)
+    """
+    check_callable(fun, "vjp")
+    rec, aux = record(fun, primals, {}, tuple(range(len(primals))), has_aux, "vjp")
+
+    def vjp_fn(cotangent: Any) -> tuple:
+        cts = _check_cotangent(cotangent, rec)
+        return tuple(rec.in_tree.unflatten(rec.pull_back(cts)))
+
+    out = rec.out()
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _check_cotangent(cotangent: Any, rec: Recording) -> list:
+    leaves, treedef = tree.flatten(cotangent)
+    if treedef != rec.out_tree:
+        raise ValueError(
+            f"vjp_fn: the cotangent must have the structure of the output, {rec.out_tree}; "
+            f"got {treedef}."
+        )
+    out = []
+    for k, (g, o) in enumerate(zip(leaves, rec.out_values)):
+        where = "" if len(leaves) == 1 else f" (output leaf {k})"
+        g_shape, o_shape = np.shape(strip(g)), np.shape(strip(o))
+        if g_shape != o_shape:
+            raise ValueError(
+                f"vjp_fn: cotangent{where} has shape {g_shape}, but the output has shape "
+                f"{o_shape}; the cotangent must have exactly the output's shape."
+            )
+        g_dtype, o_dtype = np.result_type(strip(g)), np.result_type(strip(o))
+        if g_dtype.kind not in "f" or (o_dtype.kind == "f" and g_dtype != o_dtype
+                                       and not isinstance(g, float)):  # fmt: skip
+            raise ValueError(
+                f"vjp_fn: cotangent{where} has dtype {g_dtype}, but the output has dtype "
+                f"{o_dtype}; pass a cotangent of dtype {o_dtype} (and shape {o_shape})."
+            )
+        out.append(np.asarray(g, dtype=o_dtype) if not isinstance(g, Tracer) else g)
+    return out
+
+
+def value_and_grad(fun: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
+    """Make a function that returns ``(fun(*args), grad)``; with ``has_aux``,
+    ``((value, aux), grad)``. See ``grad`` for the arguments.
+
+    >>> import chainrule as cr
+    >>> cr.value_and_grad(lambda x: x ** 3)(2.0)
+    (np.float64(8.0), np.float64(12.0))
+    """
+    check_callable(fun, "value_and_grad")
+    return _value_and_grad(fun, argnums, has_aux, "value_and_grad")
+
+
+def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str) -> Callable:
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+        nums, is_tuple = normalize_argnums(argnums, len(args), fname)
+        rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
+        value = _check_scalar_output(rec, fname)
+        ct = np.ones((), dtype=np.result_type(strip(value)))
+        grads = rec.in_tree.unflatten(rec.pull_back([ct]))
+        g = grads if is_tuple else grads[0]
+        return ((value, aux), g) if has_aux else (value, g)
+
+    return value_and_grad_fun
+
+
+def _check_scalar_output(rec: Recording, fname: str) -> Any:
+    if len(rec.out_values) != 1 or rec.out_tree != tree.structure(0.0):
+        raise TypeError(
+            f"{fname} needs the function to return a single scalar, but it returned "
+            f"{rec.out_tree}. Return one number (and pass has_aux=True to return extra values "
+            "as (value, aux)), or use cr.jacrev / cr.vjp for several outputs."
+        )
+    value = rec.out_values[0]
+    shape = np.shape(strip(value))
+    if shape != ():
+        raise TypeError(
+            f"{fname} needs a scalar output, but the function returned an array of shape "
+            f"{shape}. Reduce it to a scalar (e.g. output.sum()) or use cr.jacrev / cr.vjp "
+            "to differentiate a vector-valued function."
+        )
+    dtype = np.result_type(strip(value))
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{fname} needs a real floating-point output, but the function returned dtype "
+            f"{dtype}. Integer and boolean outputs have no derivative; complex outputs need "
+            "cr.vjp with a cotangent."
+        )
+    return value
+
+
+def grad(
+    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> Callable:
+    """Make a function that returns the gradient of scalar-valued ``fun``.
+
+    Args:
+        fun: function returning a scalar float.
+        argnums: which positional argument(s) to differentiate; an int gives one
+            gradient, a tuple gives a tuple of gradients.
+        has_aux: ``fun`` returns ``(value, aux)``; the new function returns
+            ``(gradient, aux)``.
+        holomorphic: reserved for complex functions (not supported yet).
+
+    Returns:
+        A function with ``fun``'s signature returning gradients shaped like the
+        differentiated arguments (pytrees included).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.grad(lambda x: np.sum(np.sin(x)))(np.array([0.0, np.pi]))
+    array([ 1., -1.])
+    >>> cr.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
+    (np.float64(3.0), np.float64(2.0))
+    """
+    check_callable(fun, "grad")
+    _no_holomorphic(holomorphic, "grad")
+    vg = _value_and_grad(fun, argnums, has_aux, "grad")
+
+    @functools.wraps(fun)
+    def grad_fun(*args: Any, **kwargs: Any) -> Any:
+        if has_aux:
+            (_, aux), g = vg(*args, **kwargs)
+            return g, aux
+        return vg(*args, **kwargs)[1]
+
+    return grad_fun
+
+
+def _no_holomorphic(holomorphic: bool, fname: str) -> None:
+    if holomorphic:
+        raise NotImplementedError(
+            f"{fname}(..., holomorphic=True): complex differentiation is not supported yet."
+        )
+
+
+__all__ = ["vjp", "grad", "value_and_grad", "as_differentiable"]
