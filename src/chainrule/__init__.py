@@ -5,8 +5,8 @@
 array([2., 4., 6.])
 """
 
-from . import rules as _rules  # noqa: F401  (registers every primitive)
 from . import numpy, tree
+from . import rules as _rules  # noqa: F401  (registers every primitive)
 from .check import check_grads
 from .errors import ConversionError, LeakedTracerError, NoRuleError
 from .transforms import (

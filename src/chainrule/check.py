@@ -52,6 +52,7 @@ def check_grads(
         raise ValueError(f"check_grads: order must be at least 1, got {order}")
     rng = np.random.default_rng(0)
     for i in range(len(args)):
+
         def along(a: Any, i: int = i) -> Any:
             return fun(*args[:i], a, *args[i + 1 :])
 

@@ -16,6 +16,8 @@ import numpy as np
 from ..errors import conversion_error, no_rule_error
 from .registry import FUNCTIONS, NONDIFF, UFUNCS
 
+_bind: Any = None  # core.trace.bind, set there (it imports this module)
+
 
 def _strip(x: Any) -> Any:
     while isinstance(x, ArrayFacade):
@@ -33,10 +35,13 @@ def _strip_args(x: Any) -> Any:
     return x
 
 
+_NO_KWARGS: dict = {}
+
+
 def _ufunc(uf: Any, *args: Any) -> Any:
     prim = UFUNCS.get(uf)
     if prim is not None:
-        return prim(*args)
+        return _bind(prim, args, _NO_KWARGS)
     if uf in NONDIFF:
         return uf(*[_strip(a) for a in args])
     raise no_rule_error(f"numpy.{uf.__name__}")
@@ -288,6 +293,8 @@ class ArrayFacade:
     def __getattr__(self, name: str) -> Any:
         # Any other ndarray method that NumPy also offers as a function we
         # have a rule for (x.cumsum(), x.var(), ...) forwards to that rule.
+        if name.startswith("__"):
+            raise AttributeError(name)  # NumPy probes __array_struct__ and friends
         fn = getattr(np, name, None)
         if fn is not None and fn in FUNCTIONS and hasattr(np.ndarray, name):
             impl = FUNCTIONS[fn]

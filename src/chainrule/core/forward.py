@@ -38,11 +38,17 @@ class ForwardTrace(Trace):
     def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         vals = list(args)
         tangents = []
+        lower = False
         for i, a in enumerate(args):
-            if isinstance(a, Tracer) and a._trace is self:
-                vals[i] = a._value
-                tangents.append((i, a._tangent))
-        ans = bind(prim, vals, kwargs)
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    v = vals[i] = a._value
+                    tangents.append((i, a._tangent))
+                    if isinstance(v, Tracer):
+                        lower = True
+                else:
+                    lower = True
+        ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
         rules = prim.jvp
         out = None
         for i, t in tangents:

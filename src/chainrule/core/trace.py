@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from . import array_facade as _array_facade
 from .array_facade import ArrayFacade
 
 _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
@@ -72,6 +73,9 @@ def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
     if not top.active:
         raise_leaked(top)
     return top.process(prim, args, kwargs)
+
+
+_array_facade._bind = bind
 
 
 def raise_leaked(trace: Trace) -> None:

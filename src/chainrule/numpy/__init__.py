@@ -23,7 +23,6 @@ from ..core.trace import Tracer as _Tracer
 from ..rules.products import dot
 from ..rules.reductions import max, mean, min, prod, sum
 from ..rules.shape import (
-    stack as _stack,
     astype,
     broadcast_to,
     clip,
@@ -34,6 +33,9 @@ from ..rules.shape import (
     swapaxes,
     transpose,
     where,
+)
+from ..rules.shape import (
+    stack as _stack,
 )
 
 add = _UFUNCS[_np.add]

@@ -124,9 +124,9 @@ def _prod_share(ans: Any, x: Any, axes: tuple) -> Any:
 prod_p = Primitive("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims))
 prod_p.defvjp(
     lambda ans, x, axes, keepdims: (
-        lambda g, w=_prod_share(ans, x, axes), n=ndim_of(ans), s=shape_of(x), k=keepdims_shape(
-            shape_of(x), axes
-        ): _spread(g, n, k, s) * w
+        lambda g, w=_prod_share(ans, x, axes), n=ndim_of(ans), s=shape_of(x), k=keepdims_shape(shape_of(x), axes): (
+            _spread(g, n, k, s) * w
+        )
     )
 )
 prod_p.defjvp(

@@ -96,9 +96,7 @@ transpose_p.defvjp(
         lambda g, inv=tuple(np.argsort(axes)): np.transpose(g, _lift_perm(inv, g.ndim - len(inv)))
     )
 )
-transpose_p.defjvp(
-    lambda t, ans, x, axes: np.transpose(t, _lift_perm(axes, t.ndim - len(axes)))
-)
+transpose_p.defjvp(lambda t, ans, x, axes: np.transpose(t, _lift_perm(axes, t.ndim - len(axes))))
 
 
 @implements(np.transpose)
@@ -173,8 +171,7 @@ def normalize_index(idx: Any, ndim: int) -> tuple[tuple, bool]:
         elif isinstance(item, np.ndarray):
             if item.dtype.kind not in "iu":
                 raise IndexError(
-                    "arrays used as indices must be of integer (or boolean) type, "
-                    f"got {item.dtype}"
+                    f"arrays used as indices must be of integer (or boolean) type, got {item.dtype}"
                 )
             consumed += 1
             has_int_array = True
@@ -221,9 +218,7 @@ getitem_p.defvjp(
 )
 getitem_p.defjvp(lambda t, ans, x, idx, nb, acc: getitem_p(t, idx, t.ndim - ndim_of(x) + nb, acc))
 untake_p.defvjp(
-    lambda ans, g, idx, shape, out_ndim, acc: (
-        lambda c: getitem_p(c, idx, c.ndim - len(shape), acc)
-    )
+    lambda ans, g, idx, shape, out_ndim, acc: lambda c: getitem_p(c, idx, c.ndim - len(shape), acc)
 )
 untake_p.defjvp(lambda t, ans, g, idx, shape, out_ndim, acc: untake_p(t, idx, shape, out_ndim, acc))
 
@@ -331,9 +326,7 @@ def _stack_jvp(i: int, t: Any, ans: Any, *arrays: Any, axis: int) -> Any:
 
 
 stack_p = Primitive("stack", lambda *arrays, axis: np.stack(arrays, axis=axis))
-stack_p.defvjp(
-    EachArgument(lambda i, ans, *arrays, axis: lambda g: getitem(g, _slot(i, axis)))
-)
+stack_p.defvjp(EachArgument(lambda i, ans, *arrays, axis: lambda g: getitem(g, _slot(i, axis))))
 stack_p.defjvp(EachArgument(_stack_jvp))
 
 
@@ -359,7 +352,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     src = [s % n for s in ((source,) if np.ndim(source) == 0 else source)]
     dst = [d % n for d in ((destination,) if np.ndim(destination) == 0 else destination)]
     if len(src) != len(dst):
-        raise ValueError("`source` and `destination` arguments must have the same number of elements")
+        raise ValueError("`source` and `destination` must have the same number of elements")
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)

@@ -24,9 +24,7 @@ def normalize_argnums(argnums: ArgNums, nargs: int, fname: str) -> tuple[tuple[i
     nums = tuple(argnums) if is_tuple else (argnums,)
     for n in nums:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-            raise TypeError(
-                f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}"
-            )
+            raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
         if not -nargs <= n < nargs:
             raise ValueError(
                 f"{fname}: argnums={argnums!r} asks for argument {n}, but the function was "

@@ -103,9 +103,7 @@ def _assemble(out_tree: Any, in_tree: Any, rows: list, is_tuple: bool, empty: bo
               in_leaves: list, out_shapes: list) -> Any:  # fmt: skip
     """Nest Jacobian blocks as out-structure of in-structure."""
     if empty:
-        rows = [
-            [np.zeros(s + np.shape(strip(v))) for v in in_leaves] for s in out_shapes
-        ]
+        rows = [[np.zeros(s + np.shape(strip(v))) for v in in_leaves] for s in out_shapes]
     per_out = []
     for blocks in rows:
         by_arg = in_tree.unflatten(blocks)
