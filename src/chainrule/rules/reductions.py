@@ -122,13 +122,15 @@ def _prod_share(ans: Any, x: Any, axes: tuple) -> Any:
 
 
 prod_p = Primitive("prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims))
-prod_p.defvjp(
-    lambda ans, x, axes, keepdims: (
-        lambda g, w=_prod_share(ans, x, axes), n=ndim_of(ans), s=shape_of(x), k=keepdims_shape(shape_of(x), axes): (
-            _spread(g, n, k, s) * w
-        )
-    )
-)
+
+
+def _prod_vjp(ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
+    w, n, s = _prod_share(ans, x, axes), ndim_of(ans), shape_of(x)
+    k = keepdims_shape(s, axes)
+    return lambda g: _spread(g, n, k, s) * w
+
+
+prod_p.defvjp(_prod_vjp)
 prod_p.defjvp(
     lambda t, ans, x, axes, keepdims: np.sum(
         t * _prod_share(ans, x, axes), axis=axes, keepdims=keepdims
