@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .primitive import Primitive
 from .trace import Trace, Tracer, bind
 
@@ -88,9 +90,9 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
     entry; returns the list of accumulated cotangents, in which only the
     input slots are still filled (others are released as soon as used)."""
     cts: list[Any] = [None] * len(tape)
+    owned: set[int] = set()
     for index, g in seeds:
-        prev = cts[index]
-        cts[index] = g if prev is None else prev + g
+        _accumulate(cts, owned, index, g)
     start = max((index for index, _ in seeds), default=-1)
     for i in range(start, -1, -1):
         g = cts[i]
@@ -103,11 +105,32 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
         parents, vjps = entry
         for p, vjp in zip(parents, vjps):
             c = vjp(g)
-            if c is None:
-                continue
-            prev = cts[p]
-            cts[p] = c if prev is None else prev + c
+            if c is not None:
+                if cts[p] is None:
+                    cts[p] = c
+                else:
+                    _accumulate(cts, owned, p, c)
     return cts
+
+
+def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
+    """Fan-out: add a cotangent contribution to slot ``i``.
+
+    The first contribution is stored as given (it may be shared with other
+    slots). The second allocates a sum, which this pass then owns, so third
+    and later contributions are added into it in place, saving an allocation
+    of a possibly large array each time.
+    """
+    prev = cts[i]
+    if prev is None:
+        cts[i] = c
+    elif i in owned and type(c) is np.ndarray and c.shape == prev.shape:
+        np.add(prev, c, out=prev)
+    else:
+        total = prev + c
+        cts[i] = total
+        if type(total) is np.ndarray:
+            owned.add(i)
 
 
 def _ndim(x: Any) -> int:
@@ -116,7 +139,6 @@ def _ndim(x: Any) -> int:
 
 def _loop_over_batch(vjp: Any, ans_ndim: int) -> Any:
     """Adapt a VJP that only understands single cotangents to stacked ones."""
-    import numpy as np
 
     def looped(g: Any) -> Any:
         if g.ndim == ans_ndim:
