@@ -63,10 +63,11 @@ def mul0(g: Any, d: Any) -> Any:
     a zero cotangent, e.g. from the masked branch of ``where``, must stay a
     zero instead of becoming ``0 * inf = nan``.
     """
-    r = g * d
     dv = strip(d)
     if np.all(np.isfinite(dv)):
-        return r
+        return g * d
+    with np.errstate(invalid="ignore"):  # the 0 * inf we are about to replace
+        r = g * d
     return np.where((strip(g) == 0) & ~np.isfinite(dv), np.zeros((), dtype=r.dtype), r)
 
 

@@ -70,6 +70,7 @@ def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: bool = False, impl: Any =
     """Register a broadcasting binary ``ufunc`` with partial derivatives
     ``dx``, ``dy``: lambdas as for ``unary`` or the constants 1 and -1.
 
+    ``zero_safe`` may be a predicate of ``(x, y)``, checked per call.
     ``impl`` may name the equivalent Python operator: on NumPy scalars it is
     several times faster than calling the ufunc (same result)."""
     prim = Primitive(ufunc.__name__, impl or ufunc)
@@ -79,7 +80,7 @@ def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: bool = False, impl: Any =
     return prim
 
 
-def _binary_vjp(d: Any, which: int, zero_safe: bool) -> Callable[..., Any]:
+def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Callable[..., Any]:
     if not callable(d):
         sign = d
 
@@ -91,21 +92,21 @@ def _binary_vjp(d: Any, which: int, zero_safe: bool) -> Callable[..., Any]:
 
         return const_vjp
     pick = _picker(d)
-    mul = mul0 if zero_safe else _mul
 
     def vjp(ans: Any, x: Any, y: Any) -> Callable[[Any], Any]:
         shape, ndim = (x, y)[which - 1].shape, ans.ndim
         args = pick(ans, x, y)
+        mul = mul0 if _needs_zero_safety(zero_safe, x, y) else _mul
         return lambda g: unbroadcast(mul(g, d(*args)), shape, ndim)
 
     return vjp
 
 
-def _binary_jvp(d: Any, which: int, zero_safe: bool) -> Callable[..., Any]:
+def _binary_jvp(d: Any, which: int, zero_safe: Any) -> Callable[..., Any]:
     pick = None if not callable(d) else _picker(d)
-    mul = mul0 if zero_safe else _mul
 
     def jvp(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        mul = mul0 if _needs_zero_safety(zero_safe, x, y) else _mul
         own = ndim_of((x, y)[which - 1])
         lead = batch_lead(t, own)
         t = pad_batch(t, own, ans.ndim)
@@ -116,6 +117,10 @@ def _binary_jvp(d: Any, which: int, zero_safe: bool) -> Callable[..., Any]:
         return fit(c, lead + ans.shape)
 
     return jvp
+
+
+def _needs_zero_safety(zero_safe: Any, x: Any, y: Any) -> bool:
+    return zero_safe(x, y) if callable(zero_safe) else zero_safe
 
 
 def _ties(a: Any, b: Any) -> Any:
@@ -167,7 +172,12 @@ def _power_dy(ans: Any, x: Any, y: Any) -> Any:
     return ans * np.log(np.where(xv == 0, 1.0, x))
 
 
-binary(np.power, _power_dx, _power_dy, zero_safe=True, impl=operator.pow)
+def _power_may_be_infinite(x: Any, y: Any) -> bool:
+    # x ** (y - 1) is finite everywhere for a constant exponent y >= 1.
+    return not (isinstance(y, (int, float, np.number)) and y >= 1)
+
+
+binary(np.power, _power_dx, _power_dy, zero_safe=_power_may_be_infinite, impl=operator.pow)
 
 # Aliases NumPy exposes under two names.
 UFUNCS[np.divide] = UFUNCS[np.true_divide]
