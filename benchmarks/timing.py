@@ -1,0 +1,64 @@
+"""Timing: one BLAS thread, warm-up, calibration and interleaved medians."""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+MAX_CALLS_PER_SAMPLE = 1000
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[bool]:
+    """Limit BLAS/OpenMP pools to one thread; yields whether that was possible
+    (False when threadpoolctl is not installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield False
+        return
+    with threadpool_limits(1):
+        yield True
+
+
+def _seconds(fn: Callable[[], object], number: int) -> float:
+    """Mean seconds per call over ``number`` back-to-back calls."""
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def calls_per_sample(fn: Callable[[], object], min_seconds: float) -> int:
+    """Warm ``fn`` up with one call, time a second, and return how many calls
+    one sample needs to last at least ``min_seconds`` (so that fast calls are
+    not lost in the clock's resolution)."""
+    fn()
+    once = _seconds(fn, 1)
+    if once <= 0.0:
+        return MAX_CALLS_PER_SAMPLE
+    return max(1, min(MAX_CALLS_PER_SAMPLE, math.ceil(min_seconds / once)))
+
+
+def interleaved_medians(
+    fns: dict[str, Callable[[], object]], repeats: int, min_seconds: float
+) -> dict[str, float]:
+    """Median seconds per call of each function.
+
+    Every function is warmed up first; then each round times one sample of
+    every function, round-robin, starting one function later each round, so
+    that drifting machine noise hits all of them alike.
+    """
+    numbers = {key: calls_per_sample(fn, min_seconds) for key, fn in fns.items()}
+    samples: dict[str, list[float]] = {key: [] for key in fns}
+    keys = list(fns)
+    for round_no in range(repeats):
+        gc.collect()
+        shift = round_no % len(keys) if keys else 0
+        for key in keys[shift:] + keys[:shift]:
+            samples[key].append(_seconds(fns[key], numbers[key]))
+    return {key: statistics.median(s) for key, s in samples.items()}
