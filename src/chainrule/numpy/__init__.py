@@ -9,7 +9,7 @@ which raises a clear error if one of them meets a traced value.
 
 >>> import chainrule as cr, chainrule.numpy as cnp
 >>> float(cr.grad(lambda x: cnp.sin(x) * x)(0.5))
-1.2985...
+0.9182...
 """
 
 from __future__ import annotations
