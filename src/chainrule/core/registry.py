@@ -28,3 +28,41 @@ def implements(*numpy_functions: Any) -> Callable[[Callable[..., Any]], Callable
         return fn
 
     return register
+
+
+# Functions we offer that NumPy does not have (``logsumexp``, ``softmax``...),
+# by the namespace they appear in: "numpy" is ``chainrule.numpy``.
+EXTRAS: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
+def export(
+    name: str, namespace: str = "numpy"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Publish the decorated function as ``chainrule.<namespace>.<name>``."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        EXTRAS.setdefault(namespace, {})[name] = fn
+        return fn
+
+    return register
+
+
+def mirror(numpy_module: Any, namespace: str) -> dict[str, Any]:
+    """Our version of every public name of ``numpy_module`` that has rules (or
+    is declared non-differentiable), plus the extras of ``namespace``."""
+    out: dict[str, Any] = {}
+    for name in dir(numpy_module):
+        if name.startswith("_"):
+            continue
+        obj = getattr(numpy_module, name)
+        try:
+            if obj in UFUNCS:
+                out[name] = UFUNCS[obj]
+            elif obj in FUNCTIONS:
+                out[name] = FUNCTIONS[obj]
+            elif obj in NONDIFF:
+                out[name] = obj
+        except TypeError:  # unhashable attribute
+            continue
+    out.update(EXTRAS.get(namespace, {}))
+    return out

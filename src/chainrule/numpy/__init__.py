@@ -3,9 +3,11 @@
 Use it like ``numpy``: ``import chainrule.numpy as cnp``. Plain ``numpy``
 calls on traced values reach the same rules through NumPy's dispatch
 protocols, so existing code needs no change; importing from here skips that
-dispatch and documents intent. Names without a rule of ours (constants,
-dtypes, constructors, functions not yet covered) fall through to NumPy itself,
-which raises a clear error if one of them meets a traced value.
+dispatch and documents intent. This namespace is built from the rule table:
+every NumPy function with a rule appears here under NumPy's name, beside
+extras NumPy lacks (such as ``logsumexp``). Other names (constants, dtypes,
+constructors, functions not yet covered) fall through to NumPy itself, which
+raises a clear error if one of them meets a traced value.
 
 >>> import chainrule as cr, chainrule.numpy as cnp
 >>> float(cr.grad(lambda x: cnp.sin(x) * x)(0.5))
@@ -18,57 +20,31 @@ from typing import Any
 
 import numpy as _np
 
-from ..core.registry import UFUNCS as _UFUNCS
+from .. import rules as _rules  # noqa: F401  (fills the tables mirrored below)
+from ..core.registry import mirror as _mirror
 from ..core.trace import Tracer as _Tracer
-from ..rules.products import dot
-from ..rules.reductions import max, mean, min, prod, sum
-from ..rules.shape import (
-    astype,
-    broadcast_to,
-    clip,
-    expand_dims,
-    ravel,
-    reshape,
-    squeeze,
-    swapaxes,
-    transpose,
-    where,
-)
-from ..rules.shape import (
-    stack as _stack,
-)
+from ..rules.shape import astype as _astype
+from ..rules.shape import stack as _stack
+from . import linalg
 
-add = _UFUNCS[_np.add]
-subtract = _UFUNCS[_np.subtract]
-multiply = _UFUNCS[_np.multiply]
-divide = true_divide = _UFUNCS[_np.true_divide]
-power = _UFUNCS[_np.power]
-negative = _UFUNCS[_np.negative]
-positive = _UFUNCS[_np.positive]
-square = _UFUNCS[_np.square]
-reciprocal = _UFUNCS[_np.reciprocal]
-absolute = abs = _UFUNCS[_np.absolute]
-maximum = _UFUNCS[_np.maximum]
-minimum = _UFUNCS[_np.minimum]
-exp = _UFUNCS[_np.exp]
-log = _UFUNCS[_np.log]
-sqrt = _UFUNCS[_np.sqrt]
-sin = _UFUNCS[_np.sin]
-cos = _UFUNCS[_np.cos]
-tanh = _UFUNCS[_np.tanh]
-matmul = _UFUNCS[_np.matmul]
-amax = max
-amin = min
+globals().update(_mirror(_np, "numpy"))
+astype = _astype
 
-
-stack = _stack
+#: The names this module defines itself (as opposed to falling through to NumPy).
+DIFFERENTIABLE = sorted(_mirror(_np, "numpy"))
 
 
 def array(obj: Any, dtype: Any = None) -> Any:
-    """``numpy.array`` that accepts (nested lists of) traced values."""
+    """``numpy.array`` that accepts (nested lists of) traced values.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> cr.jacfwd(lambda x: cnp.array([x[0] * x[1], x[0] + x[1]]))(cnp.ones(2))
+    array([[1., 1.],
+           [1., 1.]])
+    """
     if isinstance(obj, (list, tuple)) and any(_contains_tracer(o) for o in obj):
-        out = stack([array(o) for o in obj])
-        return out if dtype is None else astype(out, dtype)
+        out = _stack([array(o) for o in obj])
+        return out if dtype is None else _astype(out, dtype)
     return obj if isinstance(obj, _Tracer) else _np.array(obj, dtype=dtype)
 
 

@@ -292,7 +292,7 @@ cast_p.defvjp(lambda ans, x, dtype: lambda g, d=x.dtype: cast_p(g, d))
 cast_p.defjvp(lambda t, ans, x, dtype: cast_p(t, dtype))
 
 
-@implements(np.ndarray.astype)
+@implements(np.ndarray.astype, *([np.astype] if hasattr(np, "astype") else []))
 def astype(x: Any, dtype: Any) -> Any:
     """Cast between floating dtypes differentiably; casting to an integer or
     boolean dtype gives a plain array (such values carry no derivative)."""

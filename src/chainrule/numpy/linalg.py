@@ -1,0 +1,23 @@
+"""``chainrule.numpy.linalg``: ``numpy.linalg`` with derivative rules attached.
+
+Built from the rule table like ``chainrule.numpy``; names without a rule fall
+through to ``numpy.linalg``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as _np
+
+from .. import rules as _rules  # noqa: F401
+from ..core.registry import mirror as _mirror
+
+globals().update(_mirror(_np.linalg, "numpy.linalg"))
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return getattr(_np.linalg, name)
+    except AttributeError:
+        raise AttributeError(f"module 'chainrule.numpy.linalg' has no attribute {name!r}") from None
