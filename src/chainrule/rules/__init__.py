@@ -1,3 +1,14 @@
 """The rule table: importing this package registers every primitive."""
 
-from . import elementwise, nondiff, products, reductions, shape  # noqa: F401
+from . import (  # noqa: F401
+    arrange,
+    elementwise,
+    linalg,
+    nondiff,
+    norms,
+    products,
+    reductions,
+    shape,
+    stable,
+    statistics,
+)
