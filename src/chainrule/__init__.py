@@ -5,7 +5,7 @@
 array([2., 4., 6.])
 """
 
-from . import numpy, tree
+from . import core, numpy, tree
 from . import rules as _rules  # noqa: F401  (registers every primitive)
 from .check import check_grads
 from .errors import ConversionError, LeakedTracerError, NoRuleError

@@ -15,6 +15,9 @@ from ..core.registry import mirror as _mirror
 
 globals().update(_mirror(_np.linalg, "numpy.linalg"))
 
+#: The names this module defines itself (as opposed to falling through to NumPy).
+DIFFERENTIABLE = sorted(_mirror(_np.linalg, "numpy.linalg"))
+
 
 def __getattr__(name: str) -> Any:
     try:
