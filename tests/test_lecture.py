@@ -285,9 +285,7 @@ def test_chain_rule(x, jac):
 def test_chain_rule_against_finite_differences(x):
     h = lambda x: g_R4_R2(f_R3_R4(x))
     eps = 1e-6
-    fd = np.stack(
-        [(h(x + eps * e) - h(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1
-    )
+    fd = np.stack([(h(x + eps * e) - h(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
     assert_allclose(cr.jacrev(h)(x), fd, rtol=1e-6, atol=1e-8)
 
 

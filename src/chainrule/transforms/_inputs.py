@@ -130,3 +130,18 @@ def finish(ct: Any) -> Any:
     if isinstance(ct, np.ndarray) and not ct.flags.writeable:
         return ct.copy()
     return ct
+
+
+_OUTPUT_LEAF_TYPES = (np.ndarray, np.generic, float, int, bool, complex)
+
+
+def check_output_leaves(leaves: list, fname: str) -> None:
+    """Outputs must be arrays or numbers (in pytree containers)."""
+    for k, leaf in enumerate(leaves):
+        if not isinstance(leaf, (Tracer, *_OUTPUT_LEAF_TYPES)):
+            raise TypeError(
+                f"{fname}: the function returned a {type(leaf).__name__} (output leaf {k}), "
+                "which is neither an array, a number, nor a pytree container (tuple, list, "
+                "dict, namedtuple, None). Return arrays, or register the class with "
+                "cr.tree.register(cls, flatten, unflatten) so its fields become leaves."
+            )

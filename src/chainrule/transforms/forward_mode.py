@@ -10,7 +10,14 @@ import numpy as np
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
 from ..core.trace import Tracer, strip, tracing
-from ._inputs import as_differentiable, check_callable, finish, split_aux, zeros_for
+from ._inputs import (
+    as_differentiable,
+    check_callable,
+    check_output_leaves,
+    finish,
+    split_aux,
+    zeros_for,
+)
 from .reverse_mode import vjp
 
 
@@ -32,6 +39,7 @@ def push_forward(
         result = fun(*call_args)
     out, aux = split_aux(result, has_aux, fname)
     out_leaves, out_tree = tree.flatten(out)
+    check_output_leaves(out_leaves, fname)
     values, tans = [], []
     for o in out_leaves:
         if isinstance(o, Tracer) and o._trace is trace:

@@ -16,6 +16,7 @@ from ._inputs import (
     ArgNums,
     as_differentiable,
     check_callable,
+    check_output_leaves,
     finish,
     flatten_diff_args,
     normalize_argnums,
@@ -31,8 +32,11 @@ class Recording:
 
     __slots__ = ("tape", "in_leaves", "in_tree", "out_tree", "out_values", "out_index")
 
-    def __init__(self, trace: ReverseTrace, in_leaves: list, in_tree: Any, out: Any) -> None:
+    def __init__(
+        self, trace: ReverseTrace, in_leaves: list, in_tree: Any, out: Any, fname: str
+    ) -> None:
         out_leaves, self.out_tree = tree.flatten(out)
+        check_output_leaves(out_leaves, fname)
         self.tape = trace.tape
         self.in_leaves = in_leaves
         self.in_tree = in_tree
@@ -78,7 +82,7 @@ def record(
         traced_args = in_tree.unflatten(inputs)
         result = fun(*substitute(args, argnums, traced_args), **kwargs)
     out, aux = split_aux(result, has_aux, fname)
-    return Recording(trace, leaves, in_tree, out), _unwrap(aux, trace)
+    return Recording(trace, leaves, in_tree, out, fname), _unwrap(aux, trace)
 
 
 def _unwrap(x: Any, trace: Any) -> Any:
