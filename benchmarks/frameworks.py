@@ -26,6 +26,7 @@ class Framework:
 
     key: str
     label: str
+    package: str
     version: str
     impls: dict[str, Callable[[dict], Callable[[], Any]]]
     to_numpy: Callable[[Any], np.ndarray] = field(default=np.asarray)
@@ -52,9 +53,7 @@ def load(skip: tuple[str, ...] = ()) -> tuple[list[Framework], list[str]]:
     loaded: list[Framework] = []
     missing: list[str] = []
     for module, package in _MODULES:
-        if package is not None and (
-            package in skip or importlib.util.find_spec(package) is None
-        ):
+        if package is not None and (package in skip or importlib.util.find_spec(package) is None):
             missing.append(package)
             continue
         if package == "jax":

@@ -8,7 +8,6 @@ from importlib.metadata import version
 
 import autograd
 import autograd.numpy as anp
-
 import workloads as wl
 from frameworks import Framework
 
@@ -66,4 +65,4 @@ def frameworks() -> list[Framework]:
         "deep-chain": _deep_chain,
         "memory": _memory,
     }
-    return [Framework("autograd", "autograd", version("autograd"), impls)]
+    return [Framework("autograd", "autograd", "autograd", version("autograd"), impls)]

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-
-import chainrule as cr
 import workloads as wl
 from frameworks import Framework
+
+import chainrule as cr
 
 
 def _scalar_loop(d: dict) -> Callable:
@@ -68,4 +68,4 @@ def frameworks() -> list[Framework]:
         "deep-chain": _deep_chain,
         "memory": _memory,
     }
-    return [Framework("chainrule", "chainrule", cr.__version__, impls)]
+    return [Framework("chainrule", "chainrule", "chainrule", cr.__version__, impls)]

@@ -8,7 +8,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-
 import workloads as wl
 from frameworks import Framework
 
@@ -90,6 +89,6 @@ def frameworks() -> list[Framework]:
     eager = {name: _factory(b, jit=False) for name, b in _BUILDERS.items()}
     jitted = {name: _factory(b, jit=True) for name, b in _BUILDERS.items()}
     return [
-        Framework("jax", "JAX eager", version, eager),
-        Framework("jax-jit", "JAX jit", version, jitted),
+        Framework("jax", "JAX eager", "JAX", version, eager),
+        Framework("jax-jit", "JAX jit", "JAX", version, jitted),
     ]

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-
 from frameworks import Framework
 
 
@@ -102,4 +101,4 @@ def _factories() -> dict[str, Callable[[dict], Callable]]:
 
 def frameworks() -> list[Framework]:
     """The hand-written column."""
-    return [Framework("numpy", "NumPy (hand)", np.__version__, _factories())]
+    return [Framework("numpy", "NumPy (hand)", "NumPy", np.__version__, _factories())]

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.func
-
 import workloads as wl
 from frameworks import Framework
 
@@ -100,4 +99,4 @@ def frameworks() -> list[Framework]:
         "jacobian-rev": _jacobian(torch.func.jacrev),
         "deep-chain": _deep_chain,
     }
-    return [Framework("torch", "PyTorch", torch.__version__, impls, _to_numpy)]
+    return [Framework("torch", "PyTorch", "PyTorch", torch.__version__, impls, _to_numpy)]

@@ -1,8 +1,9 @@
 """Reverse mode: record a tape in execution order, then walk it backwards.
 
 The tape is a list with one entry per recorded primitive output: the tape
-indices of the traced arguments and, for each, the staged VJP closure. Inputs
-have the entry ``None``. Execution order is already a topological order, so
+indices of the traced arguments and, for each, the staged VJP closure (or
+one closure returning the cotangents of all of them, for custom rules).
+Inputs have the entry ``None``. Execution order is already a topological order, so
 the backward pass is one loop from the end — no recursion, no sort, no limit on
 depth. Entries refer to each other by index, never by object, so a tape of a
 million nodes is freed without a deep chain of references.
@@ -103,8 +104,11 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
             continue  # an input: its cotangent is the answer
         cts[i] = None
         parents, vjps = entry
-        for p, vjp in zip(parents, vjps):
-            c = vjp(g)
+        if type(vjps) is list:
+            contributions = [vjp(g) for vjp in vjps]
+        else:  # one function for all parents (custom rules, multiple outputs)
+            contributions = vjps(g)
+        for p, c in zip(parents, contributions):
             if c is not None:
                 if cts[p] is None:
                     cts[p] = c

@@ -1,0 +1,157 @@
+"""The Markdown report: tables of medians and ratios, then the machine."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from pathlib import Path
+
+import checks
+import numpy as np
+from results import FAILED, OK, Cell, Suite
+
+_SCALE = {"µs": 1e6, "ms": 1e3, "MB": 1e-6}
+
+
+def _number(v: float) -> str:
+    """About three significant digits, never in exponent notation."""
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def _ratio(r: float, precise: bool = False) -> str:
+    """``precise`` keeps two decimals below 10× (for memory, where 1.02× vs 1.04× matters)."""
+    if r >= 10:
+        return f"{r:.0f}×"
+    if r >= 1 and not precise:
+        return f"{r:.1f}×"
+    return f"{r:.2f}×"
+
+
+def _cell(cell: Cell | None, unit: str, baseline: float | None, per: int = 1) -> str:
+    """One table cell: "value (ratio×)", "FAILED" or "n/a"."""
+    if cell is None or cell.status not in (OK, FAILED):
+        return "n/a"
+    if cell.status == FAILED:
+        return "**FAILED**"
+    text = _number(cell.value * _SCALE[unit] / per)
+    if baseline:
+        text += f" ({_ratio(cell.value / baseline, precise=unit == 'MB')})"
+    return text
+
+
+def _line(items: list[str]) -> str:
+    return "| " + " | ".join(items) + " |"
+
+
+def timing_table(suite: Suite) -> list[str]:
+    """Medians with ratios to the hand-written NumPy time."""
+    labels = [label for _, label in suite.columns]
+    lines = [_line(["workload", *labels]), _line(["---"] + ["---:"] * len(labels))]
+    for row in suite.timed:
+        cells = [_cell(row.cells.get(k), row.unit, row.baseline) for k, _ in suite.columns]
+        lines.append(_line([f"{row.title} ({row.unit})", *cells]))
+        if row.primitives:
+            per = [
+                _cell(row.cells.get(k), row.unit, row.baseline, row.primitives)
+                for k, _ in suite.columns
+            ]
+            lines.append(_line([f"… per primitive ({row.unit})", *per]))
+    return lines
+
+
+def memory_table(suite: Suite) -> list[str]:
+    """Peak traced bytes with ratios to what the chain must keep."""
+    row = suite.memory
+    labels = [label for _, label in suite.columns]
+    lines = [_line(["workload", *labels]), _line(["---"] + ["---:"] * len(labels))]
+    cells = [_cell(row.cells.get(k), row.unit, row.baseline) for k, _ in suite.columns]
+    lines.append(_line([f"{row.title}, peak (MB)", *cells]))
+    lines.append("")
+    lines.append(
+        f"Ratios are to {_number(row.baseline * 1e-6)} MB, one array a layer: what the "
+        "backward pass must keep. Peaks are tracemalloc's (NumPy buffers plus Python "
+        "objects), so frameworks with their own allocators show n/a."
+    )
+    return lines
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or the platform's guess)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _blas() -> str:
+    """The BLAS NumPy uses, as threadpoolctl sees it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    libs = [f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()
+            if i.get("user_api") == "blas"]  # fmt: skip
+    return ", ".join(libs) or "unknown"
+
+
+_THREAD_NOTES = {
+    "PyTorch": "PyTorch: torch.set_num_threads(1)",
+    "JAX": "XLA: --xla_cpu_multi_thread_eigen=false",
+}
+
+
+def environment(suite: Suite) -> list[str]:
+    """The machine, the versions, the method, the date and the command."""
+    threads = "1 (threadpoolctl)" if suite.blas_limited else "not limited (no threadpoolctl)"
+    versions = ", ".join(f"{k} {v}" for k, v in suite.versions.items())
+    lines = [
+        f"- Machine: {cpu_model()}, {os.cpu_count()} logical cores; {platform.platform()}",
+        f"- Python {platform.python_version()}, NumPy {np.__version__} (BLAS: {_blas()})",
+        f"- Frameworks: {versions}",
+    ]
+    if suite.missing:
+        lines.append(f"- Not installed or skipped: {', '.join(suite.missing)}")
+    peers = [note for name, note in _THREAD_NOTES.items() if name in suite.versions]
+    lines += [
+        f"- Float64 throughout; BLAS threads: {threads}" + "".join(f"; {p}" for p in peers),
+        f"- Method: every result checked against the hand-written derivative "
+        f"(np.allclose, rtol {checks.RTOL:g}) before timing; one warm-up; median of "
+        f"{suite.repeats} samples, frameworks interleaved round-robin",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Command: `{suite.command}`",
+    ]
+    return lines
+
+
+def _failure_lines(suite: Suite) -> list[str]:
+    failures = suite.failures()
+    if not failures:
+        return []
+    lines = ["", "## Failures", ""]
+    for workload, key, error in failures:
+        lines.append(f"- {workload} / {key}: {error}")
+    return lines
+
+
+def markdown(suite: Suite) -> str:
+    """The whole report."""
+    lines = ["# Performance"]
+    if suite.timed:
+        lines += ["", "## Time", ""]
+        lines += ["Median per call, and in brackets the ratio to the hand-written NumPy time.", ""]
+        lines += timing_table(suite)
+    if suite.memory:
+        lines += ["", "## Memory", ""] + memory_table(suite)
+    lines += _failure_lines(suite)
+    lines += ["", "## Setup", ""] + environment(suite)
+    return "\n".join(lines) + "\n"

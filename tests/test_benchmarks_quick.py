@@ -1,0 +1,88 @@
+"""The benchmark suite's quick mode: every workload is checked for chainrule.
+
+Runs ``benchmarks/run.py --quick`` in-process. Only chainrule and NumPy are
+required; peers (autograd, PyTorch, JAX) join when installed. Timings are
+never asserted on: only that the correctness checks ran and passed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCH_MODULES = [p.stem for p in BENCH_DIR.glob("*.py")]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The benchmark modules, importable by their flat names for this module only."""
+    saved = {name: sys.modules.pop(name) for name in BENCH_MODULES if name in sys.modules}
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        yield importlib.import_module("run")
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+        for name in BENCH_MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+@pytest.fixture(scope="module")
+def suite(bench):
+    argv = ["--quick", "--repeats", "1"]
+    return bench.run_suite(bench.parse_args(argv), argv)
+
+
+def test_every_workload_is_checked_for_chainrule(bench, suite):
+    names = [row.name for row in suite.rows()]
+    assert names == bench.wl.ALL_NAMES
+    for row in suite.rows():
+        cell = row.cells["chainrule"]
+        assert cell.status == "ok", f"{row.name}: {cell.error}"
+        assert cell.value is not None and cell.value > 0
+
+
+def test_hand_written_reference_is_measured(suite):
+    for row in suite.rows():
+        assert row.cells["numpy"].status == "ok", row.name
+        assert row.baseline is not None and row.baseline > 0
+
+
+def test_report_has_a_row_per_workload(bench, suite):
+    text = bench.report.markdown(suite)
+    for row in suite.rows():
+        assert row.title in text
+    assert "per primitive" in text
+    assert "Command: `python" in text
+
+
+def test_a_wrong_derivative_is_failed_not_timed(bench):
+    wrong = bench.fw.Framework(
+        "wrong", "wrong", "wrong", "0", {"elementwise": lambda d: lambda: d["x"]}
+    )
+    hand = bench.fw.load(skip=("autograd", "torch", "jax"))[0][0]
+    args = bench.parse_args(["--quick", "--repeats", "1"])
+    (workload,) = bench.wl.selected(["elementwise"])[0]
+    row = bench.time_workload(workload, [hand, wrong], args)
+    assert row.cells["wrong"].status == "FAILED"
+    assert row.cells["wrong"].value is None
+    assert "FAILED" in bench.report._cell(row.cells["wrong"], "ms", row.baseline)
+
+
+def test_check_tolerance_is_relative_to_scale(bench):
+    tiny = np.array(1.4e-54)
+    assert bench.checks.mismatch(tiny * (1 + 1e-12), tiny, np.asarray) is None
+    assert bench.checks.mismatch(tiny * 2, tiny, np.asarray) is not None
+    assert bench.checks.mismatch({"a": np.ones(2)}, {"b": np.ones(2)}, np.asarray) is not None
+
+
+def test_only_selects_workloads(bench):
+    timed, with_memory = bench.wl.selected(["jacobian", "memory"])
+    assert [w.name for w in timed] == ["jacobian-fwd", "jacobian-rev"]
+    assert with_memory
+    assert bench.wl.unknown_names(["mlp", "nope"]) == ["nope"]
