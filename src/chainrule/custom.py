@@ -68,7 +68,7 @@ def _flat_cotangents(cts: Any, args: _Unwrapped, who: str) -> list:
         raise ValueError(
             f"{who} must return a tuple with one cotangent per argument ({n}), "
             f"got {type(cts).__name__}"
-            + (f" of length {len(cts)}" if hasattr(cts, "__len__") else "")  # fmt: skip
+            + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")  # fmt: skip
         )
     out = []
     for ct, value in zip(_leaves_up_to(tuple(cts), args.treedef), args.values):

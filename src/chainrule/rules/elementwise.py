@@ -11,6 +11,7 @@ back to each operand's shape in one place (``unbroadcast``).
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from ..core.primitive import Primitive
-from ..core.registry import UFUNCS
-from ..core.trace import strip
+from ..core.registry import UFUNCS, implements
+from ..core.trace import is_traced, strip
+from ..errors import no_rule_error
 from ._util import batch_lead, fit, mul0, ndim_of, pad_batch, unbroadcast
+from .shape import astype, where
 
 _NAMES = ("ans", "x", "y")
 
@@ -41,11 +44,16 @@ def _picker(deriv: Callable[..., Any]) -> Callable[..., tuple]:
     return lambda *v: tuple(v[p] for p in pos)
 
 
-def unary(ufunc: Any, deriv: Callable[..., Any], *, zero_safe: bool = False) -> Primitive:
-    """Register ``ufunc`` with elementwise derivative ``deriv``.
+def unary_primitive(
+    name: str, impl: Callable[..., Any], deriv: Callable[..., Any], *, zero_safe: bool = False
+) -> Primitive:
+    """An elementwise primitive ``name`` computed by ``impl``, with elementwise
+    derivative ``deriv`` (parameters named ``ans`` and/or ``x``).
 
     ``zero_safe`` marks derivatives that can be infinite: a zero cotangent
-    then stays zero instead of becoming NaN.
+    then stays zero instead of becoming NaN. ``unary`` registers such a
+    primitive for a NumPy ufunc; functions NumPy lacks (``sigmoid``) use this
+    directly.
     """
     pick = _picker(deriv)
     mul = mul0 if zero_safe else _mul
@@ -57,7 +65,12 @@ def unary(ufunc: Any, deriv: Callable[..., Any], *, zero_safe: bool = False) -> 
     def jvp(t: Any, ans: Any, x: Any) -> Any:
         return mul(t, deriv(*pick(ans, x)))
 
-    prim = Primitive(ufunc.__name__, ufunc).defvjp(vjp).defjvp(jvp)
+    return Primitive(name, impl).defvjp(vjp).defjvp(jvp)
+
+
+def unary(ufunc: Any, deriv: Callable[..., Any], *, zero_safe: bool = False) -> Primitive:
+    """Register ``ufunc`` with elementwise derivative ``deriv`` (see ``unary_primitive``)."""
+    prim = unary_primitive(ufunc.__name__, ufunc, deriv, zero_safe=zero_safe)
     UFUNCS[ufunc] = prim
     return prim
 
@@ -66,21 +79,34 @@ def _mul(a: Any, b: Any) -> Any:
     return a * b
 
 
-def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: bool = False, impl: Any = None) -> Primitive:
-    """Register a broadcasting binary ``ufunc`` with partial derivatives
-    ``dx``, ``dy``: lambdas as for ``unary`` or the constants 1 and -1.
+def binary_primitive(
+    name: str, impl: Callable[..., Any], dx: Any, dy: Any, *, zero_safe: Any = False
+) -> Primitive:
+    """A broadcasting binary elementwise primitive ``name`` computed by ``impl``,
+    with partial derivatives ``dx``, ``dy``: lambdas as for ``unary``
+    (parameters among ``ans``, ``x``, ``y``), the constants 1 and -1, or
+    ``None`` where the function is locally constant in that argument.
 
-    ``zero_safe`` may be a predicate of ``(x, y)``, checked per call.
-    ``impl`` may name the equivalent Python operator: on NumPy scalars it is
-    several times faster than calling the ufunc (same result)."""
-    prim = Primitive(ufunc.__name__, impl or ufunc)
+    ``zero_safe`` may be a predicate of ``(x, y)``, checked per call."""
+    prim = Primitive(name, impl)
     prim.defvjp(_binary_vjp(dx, 1, zero_safe), _binary_vjp(dy, 2, zero_safe))
     prim.defjvp(_binary_jvp(dx, 1, zero_safe), _binary_jvp(dy, 2, zero_safe))
+    return prim
+
+
+def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: Any = False, impl: Any = None) -> Primitive:
+    """Register the binary ``ufunc`` with partial derivatives ``dx``, ``dy``
+    (see ``binary_primitive``). ``impl`` may name the equivalent Python
+    operator: on NumPy scalars it is several times faster than calling the
+    ufunc (same result)."""
+    prim = binary_primitive(ufunc.__name__, impl or ufunc, dx, dy, zero_safe=zero_safe)
     UFUNCS[ufunc] = prim
     return prim
 
 
-def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Callable[..., Any]:
+def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
+    if d is None:
+        return None
     if not callable(d):
         sign = d
 
@@ -102,7 +128,9 @@ def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Callable[..., Any]:
     return vjp
 
 
-def _binary_jvp(d: Any, which: int, zero_safe: Any) -> Callable[..., Any]:
+def _binary_jvp(d: Any, which: int, zero_safe: Any) -> Any:
+    if d is None:
+        return None
     pick = None if not callable(d) else _picker(d)
 
     def jvp(t: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -123,11 +151,32 @@ def _needs_zero_safety(zero_safe: Any, x: Any, y: Any) -> bool:
     return zero_safe(x, y) if callable(zero_safe) else zero_safe
 
 
-def _ties(a: Any, b: Any) -> Any:
-    """Where ``a`` wins ``maximum(a, b)``: 1; where they tie: 1/2, split evenly."""
-    a, b = strip(a), strip(b)
-    return (a > b) + 0.5 * (a == b)
+def _share(beats: Any, nan_wins: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The two partial derivatives of a selection between ``x`` and ``y``
+    (``maximum``: ``beats`` is ``np.greater``): 1 for the chosen operand, 0 for
+    the other, 1/2 each where they tie, so the shares always sum to 1. A NaN
+    is chosen over a number when ``nan_wins`` (``maximum``) and never
+    otherwise (``fmax``); two NaNs tie."""
 
+    def share(a: Any, b: Any) -> Any:
+        a, b = strip(a), strip(b)
+        na, nb = np.isnan(a), np.isnan(b)
+        wins = beats(a, b) | ((na & ~nb) if nan_wins else (nb & ~na))
+        tie = (a == b) | (na & nb)
+        return (wins + 0.5 * tie).astype(np.result_type(a, b, np.float16))
+
+    return (lambda x, y: share(x, y)), (lambda x, y: share(y, x))
+
+
+def _ratio0(n: Any, d: Any) -> Any:
+    """``n / d``, but 0 where ``d`` is 0, and so are its derivatives there."""
+    zero = strip(d) == 0
+    if not np.any(zero):
+        return n / d
+    return np.where(zero, 0.0, n / np.where(zero, 1.0, d))
+
+
+_LN2, _LN10, _DEG = math.log(2.0), math.log(10.0), math.pi / 180.0
 
 # --- arithmetic -------------------------------------------------------------
 binary(np.add, 1, 1, impl=operator.add)
@@ -135,35 +184,78 @@ binary(np.subtract, 1, -1, impl=operator.sub)
 binary(np.multiply, lambda y: y, lambda x: x, impl=operator.mul)
 binary(np.true_divide, lambda y: 1.0 / y, lambda ans, y: -ans / y, zero_safe=True,
        impl=operator.truediv)  # fmt: skip
-binary(np.maximum, lambda x, y: _ties(x, y), lambda x, y: _ties(y, x))
-binary(np.minimum, lambda x, y: _ties(y, x), lambda x, y: _ties(x, y))
 unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
 unary(np.square, lambda x: 2.0 * x)
 unary(np.reciprocal, lambda ans: -ans * ans)
 # |x| has a kink at 0; sign(0) = 0 takes the zero subgradient there.
 unary(np.absolute, lambda x: np.sign(x))
+unary(np.fabs, lambda x: np.sign(x))
+# copysign(x, y) = ±|x|: slope ±sign(x), 0 at x = 0 like abs; constant in y.
+binary(np.copysign, lambda x, y: np.sign(strip(x)) * np.copysign(1.0, strip(y)), None)
+
+# --- selections: ties split the derivative evenly -----------------------------
+binary(np.maximum, *_share(np.greater, nan_wins=True))
+binary(np.minimum, *_share(np.less, nan_wins=True))
+binary(np.fmax, *_share(np.greater, nan_wins=False))
+binary(np.fmin, *_share(np.less, nan_wins=False))
+
+
+# --- remainders: x - q y with q = floor(x / y) (mod) or trunc(x / y) (fmod) ----
+def _quotient(ans: Any, x: Any, y: Any) -> Any:
+    """The integer ``q`` with ``x = q y + ans``: locally constant, so no derivative."""
+    return np.round((strip(x) - strip(ans)) / strip(y))
+
+
+binary(np.remainder, 1, lambda ans, x, y: -_quotient(ans, x, y))
+binary(np.fmod, 1, lambda ans, x, y: -_quotient(ans, x, y))
 
 # --- exponentials and logarithms ---------------------------------------------
 unary(np.exp, lambda ans: ans)
+unary(np.exp2, lambda ans: ans * _LN2)
+unary(np.expm1, lambda x: np.exp(x))
 unary(np.log, lambda x: 1.0 / x, zero_safe=True)
-# d sqrt(x) = 1/(2 sqrt x): inf at 0, as NumPy's own value would suggest.
+unary(np.log2, lambda x: 1.0 / (x * _LN2), zero_safe=True)
+unary(np.log10, lambda x: 1.0 / (x * _LN10), zero_safe=True)
+unary(np.log1p, lambda x: 1.0 / (1.0 + x), zero_safe=True)
+binary(np.logaddexp, lambda ans, x: np.exp(x - ans), lambda ans, y: np.exp(y - ans))
+binary(np.logaddexp2, lambda ans, x: np.exp2(x - ans), lambda ans, y: np.exp2(y - ans))
+# d sqrt(x) = 1/(2 sqrt x): inf at 0, as NumPy's own value would suggest; likewise cbrt.
 unary(np.sqrt, lambda ans: 0.5 / ans, zero_safe=True)
+unary(np.cbrt, lambda ans: 1.0 / (3.0 * ans * ans), zero_safe=True)
+# hypot's slope x / hypot(x, y) is taken as 0 at the origin, like abs at 0.
+binary(np.hypot, lambda ans, x: _ratio0(x, ans), lambda ans, y: _ratio0(y, ans))
 
 # --- trigonometric and hyperbolic --------------------------------------------
 unary(np.sin, lambda x: np.cos(x))
 unary(np.cos, lambda x: -np.sin(x))
+unary(np.tan, lambda ans: 1.0 + ans * ans)
+unary(np.arcsin, lambda x: 1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
+unary(np.arccos, lambda x: -1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
+unary(np.arctan, lambda x: 1.0 / (1.0 + x * x))
+# arctan2(x, y) is the angle of the point (y, x); at the origin its slopes are taken as 0.
+binary(np.arctan2, lambda x, y: _ratio0(_ratio0(y, np.hypot(x, y)), np.hypot(x, y)),
+       lambda x, y: _ratio0(_ratio0(-x, np.hypot(x, y)), np.hypot(x, y)))  # fmt: skip
+unary(np.sinh, lambda x: np.cosh(x))
+unary(np.cosh, lambda x: np.sinh(x))
 unary(np.tanh, lambda ans: 1.0 - ans * ans)
+unary(np.arcsinh, lambda x: 1.0 / np.hypot(x, 1.0))
+unary(np.arccosh, lambda x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), zero_safe=True)
+unary(np.arctanh, lambda x: 1.0 / ((1.0 - x) * (1.0 + x)), zero_safe=True)
+unary(np.deg2rad, lambda: _DEG)
+unary(np.radians, lambda: _DEG)
+unary(np.rad2deg, lambda: 1.0 / _DEG)
+unary(np.degrees, lambda: 1.0 / _DEG)
 
 
 # --- power: x ** y needs care at x = 0 and for constant exponents ------------
-def _power_dx(ans: Any, x: Any, y: Any) -> Any:
+def _power_dx(ans: Any, x: Any, y: Any, pow: Any = np.power) -> Any:
     if isinstance(y, (int, float, np.number)):
         if y == 2:
             return 2.0 * x  # the common square: one pass, no pow
-        if y == 1:
-            return np.ones_like(strip(x))
-    return y * x ** (y - 1)
+        if y == 1 or y == 0:  # constant slopes; x ** -1 would be inf at 0
+            return np.full(np.shape(strip(x)), float(y), dtype=np.result_type(ans))
+    return y * pow(x, y - 1)
 
 
 def _power_dy(ans: Any, x: Any, y: Any) -> Any:
@@ -177,7 +269,66 @@ def _power_may_be_infinite(x: Any, y: Any) -> bool:
     return not (isinstance(y, (int, float, np.number)) and y >= 1)
 
 
-binary(np.power, _power_dx, _power_dy, zero_safe=_power_may_be_infinite, impl=operator.pow)
+binary(np.power, lambda ans, x, y: _power_dx(ans, x, y), _power_dy,
+       zero_safe=_power_may_be_infinite, impl=operator.pow)  # fmt: skip
+# float_power computes in float64 (complex128), and so do its derivatives.
+binary(np.float_power, lambda ans, x, y: astype(_power_dx(ans, x, y, np.float_power), ans.dtype),
+       _power_dy, zero_safe=_power_may_be_infinite)  # fmt: skip
 
 # Aliases NumPy exposes under two names.
 UFUNCS[np.divide] = UFUNCS[np.true_divide]
+
+
+# --- sinc: smooth at 0, where its formula is 0/0 -------------------------------
+# d sinc / dx = pi^2 x * sum_k c_k (pi x)^(2k - 2), from the Taylor series of sinc.
+_SINC_SERIES = [(-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 9)]
+_SINC_SMALL = 1e-2
+
+
+def _sinc_deriv(x: Any) -> Any:
+    """(cos(pi x) - sinc(x)) / x, by its Taylor series where |x| is small: that
+    avoids both the cancellation and the 0/0 at 0 (where it is 0), and, being
+    written with differentiable calls, gives every higher derivative too."""
+    small = np.abs(strip(x)) < _SINC_SMALL
+    if not np.any(small):
+        return (np.cos(np.pi * x) - sinc_p(x)) / x
+    z = (np.pi * np.pi) * (x * x)
+    series = _SINC_SERIES[-1]
+    for c in reversed(_SINC_SERIES[:-1]):
+        series = series * z + c
+    series = (np.pi * np.pi) * x * series
+    if np.all(small):
+        return series
+    xs = np.where(small, 1.0, x)
+    return np.where(small, series, (np.cos(np.pi * xs) - sinc_p(xs)) / xs)
+
+
+sinc_p = unary_primitive("sinc", np.sinc, lambda x: _sinc_deriv(x))
+
+
+@implements(np.sinc)
+def sinc(x: Any) -> Any:
+    """Differentiable ``numpy.sinc``, sin(pi x) / (pi x) with sinc(0) = 1. It is
+    smooth everywhere; its derivative at 0 is 0 and its second -pi**2 / 3."""
+    return sinc_p(x)
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Any:  # fmt: skip
+    """Differentiable ``numpy.nan_to_num`` (real values): the derivative is 1
+    where ``x`` is finite and 0 where it is replaced; there it goes to the
+    replacement (``nan``, ``posinf``, ``neginf``) instead. Traced values are
+    never changed in place, whatever ``copy`` says."""
+    if not any(is_traced(v) for v in (x, nan, posinf, neginf)):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    xv = strip(x) if is_traced(x) else np.asarray(x)
+    if xv.dtype.kind not in "f":
+        if xv.dtype.kind == "c":
+            raise no_rule_error("numpy.nan_to_num", "complex traced values")
+        return x  # integers and booleans are always finite
+    info = np.finfo(xv.dtype)
+    out = where(np.isnan(xv), nan, x)
+    out = where(np.isposinf(xv), info.max if posinf is None else posinf, out)
+    out = where(np.isneginf(xv), info.min if neginf is None else neginf, out)
+    return astype(out, xv.dtype)
