@@ -732,10 +732,6 @@ def test_suggested_at_fix_works():
     assert_allclose(g, 3.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the no-rule error suggests cr.custom_vjp, which does not exist yet",
-)
 def test_suggested_custom_vjp_fix_works():
     @cr.custom_vjp
     def cumsum(x):
