@@ -249,13 +249,13 @@ unary(np.degrees, lambda: 1.0 / _DEG)
 
 
 # --- power: x ** y needs care at x = 0 and for constant exponents ------------
-def _power_dx(ans: Any, x: Any, y: Any, pow: Any = np.power) -> Any:
+def _power_dx(ans: Any, x: Any, y: Any, pow_fn: Any = np.power) -> Any:
     if isinstance(y, (int, float, np.number)):
         if y == 2:
             return 2.0 * x  # the common square: one pass, no pow
         if y == 1 or y == 0:  # constant slopes; x ** -1 would be inf at 0
             return np.full(np.shape(strip(x)), float(y), dtype=np.result_type(ans))
-    return y * pow(x, y - 1)
+    return y * pow_fn(x, y - 1)
 
 
 def _power_dy(ans: Any, x: Any, y: Any) -> Any:

@@ -19,6 +19,9 @@ Conventions at non-differentiable points:
 from __future__ import annotations
 
 import builtins
+import functools
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,22 @@ def _check_plain_kwargs(name: str, out: Any, extra: dict) -> None:
     unsupported = sorted(k for k, v in extra.items() if v is not np._NoValue)
     if unsupported:
         raise no_rule_error(f"numpy.{name}", f"arguments {unsupported}")
+
+
+def plain_falls_through(numpy_fn: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a composite rule so that, when no argument is traced, NumPy's own
+    ``numpy_fn`` runs instead: plain inputs get exactly NumPy's behaviour."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            if any(is_traced(v) for v in args) or any(is_traced(v) for v in kwargs.values()):
+                return fn(*args, **kwargs)
+            return numpy_fn(*args, **kwargs)
+
+        return run
+
+    return wrap
 
 
 def _flag(keepdims: Any) -> bool:
@@ -151,6 +170,7 @@ implements(np.nanmin)(nanmin)
 
 
 @implements(np.ptp)
+@plain_falls_through(np.ptp)
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: Any = False) -> Any:
     """Differentiable ``numpy.ptp``: ``max - min``, ties split evenly as for those."""
     _check_plain_kwargs("ptp", out, {})
@@ -290,6 +310,7 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
 
 
 @implements(np.cumprod)
+@plain_falls_through(np.cumprod)
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Differentiable ``numpy.cumprod`` (``axis=None`` scans the flattened array).
 
@@ -303,8 +324,6 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
            [0., 2., 0.],
            [0., 6., 0.]])
     """
-    if not is_traced(a):
-        return np.cumprod(a, axis=axis, dtype=dtype, out=out)
     a, ax = _scan_setup("cumprod", a, axis, dtype, out)
     if ax == -1:
         return _cumprod_last(a)
@@ -319,6 +338,7 @@ def _nan_to(a: Any, fill: float) -> Any:
 
 
 @implements(np.nansum)
+@plain_falls_through(np.nansum)
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
            **extra: Any) -> Any:  # fmt: skip
     """Differentiable ``numpy.nansum``: NaNs count as 0 and get derivative 0."""
@@ -327,6 +347,7 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdim
 
 
 @implements(np.nanprod)
+@plain_falls_through(np.nanprod)
 def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
             **extra: Any) -> Any:  # fmt: skip
     """Differentiable ``numpy.nanprod``: NaNs count as 1 and get derivative 0."""
@@ -335,6 +356,7 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
 
 
 @implements(np.nanmean)
+@plain_falls_through(np.nanmean)
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
             **extra: Any) -> Any:  # fmt: skip
     """Differentiable ``numpy.nanmean``: the mean of the non-NaN elements; NaNs get
@@ -347,8 +369,6 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     if not np.issubdtype(strip(total).dtype, np.inexact):
         total = astype(total, np.float64)
     if np.any(count == 0):
-        import warnings
-
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
         with np.errstate(invalid="ignore", divide="ignore"):
             return total / count
@@ -356,14 +376,14 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
 
 
 @implements(np.nancumsum)
+@plain_falls_through(np.nancumsum)
 def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Differentiable ``numpy.nancumsum``: NaNs count as 0 and get derivative 0."""
     return cumsum(_nan_to(a, 0.0), axis, dtype, out)
 
 
 @implements(np.nancumprod)
+@plain_falls_through(np.nancumprod)
 def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Differentiable ``numpy.nancumprod``: NaNs count as 1 and get derivative 0."""
-    if not is_traced(a):
-        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
     return cumprod(_nan_to(a, 1.0), axis, dtype, out)
