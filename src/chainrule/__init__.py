@@ -11,6 +11,7 @@ from .check import check_grads
 from .checkpoint import checkpoint
 from .custom import custom_jvp, custom_vjp, linear_transpose
 from .errors import ConversionError, LeakedTracerError, NoRuleError
+from .graph import Graph, graph
 from .transforms import (
     grad,
     hessian,
@@ -30,6 +31,6 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
     "hessian", "hvp", "stop_gradient", "check_grads", "tree",
-    "custom_vjp", "custom_jvp", "linear_transpose", "checkpoint",
+    "custom_vjp", "custom_jvp", "linear_transpose", "checkpoint", "graph", "Graph",
     "ConversionError", "LeakedTracerError", "NoRuleError",
 ]  # fmt: skip

@@ -85,10 +85,10 @@ def _gather(x: Any, idx: tuple) -> Any:
     return getitem_p(x, normalize_index(idx, ndim_of(x))[0], 0, False)
 
 
-def _int_array(indices: Any, what: str) -> np.ndarray:
+def _int_array(indices: Any, what: str, error: type = IndexError) -> np.ndarray:
     indices = np.asarray(strip_tree(indices))
     if indices.dtype.kind not in "iu":
-        raise IndexError(f"{what} must be an integer array, got dtype {indices.dtype}")
+        raise error(f"{what} must be an integer array, got dtype {indices.dtype}")
     return indices
 
 
@@ -106,7 +106,7 @@ def _concat_bounds(i: int, arrays: tuple, axis: int) -> tuple[int, int]:
 def _concat_vjp(i: int, ans: Any, *arrays: Any, axis: int) -> Any:
     """The cotangent of argument ``i`` is its slice of the output's cotangent."""
     start, stop = _concat_bounds(i, arrays, axis)
-    idx = (Ellipsis, slice(start, stop)) + (slice(None),) * (-axis - 1)
+    idx = (slice(None),) * (len(shape_of(ans)) + axis) + (slice(start, stop),)
     return lambda g: getitem(g, idx)
 
 
@@ -686,7 +686,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, ndim_of(a))
-    indices = _int_array(indices, "indices")
+    indices = _int_array(indices, "indices", TypeError)
     err = IndexError("cannot do a non-empty take from an empty axes.")
     indices = _apply_mode(indices, shape_of(a)[axis], mode, err)
     return getitem(a, _along(axis, indices))
@@ -719,7 +719,7 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
 def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     """Differentiable ``numpy.choose`` (in ``choices``; ``a`` is an index array)."""
     _refuse_out("choose", out)
-    a = _int_array(a, "the index array of choose")
+    a = _int_array(a, "the index array of choose", TypeError)
     if hasattr(choices, "shape"):
         choices = _array(choices)
         n, each = shape_of(choices)[0], [shape_of(choices)[1:]]

@@ -64,14 +64,21 @@ def plain_falls_through(numpy_fn: Any) -> Callable[[Callable[..., Any]], Callabl
     return wrap
 
 
-def _flag(keepdims: Any) -> bool:
+def keepdims_flag(keepdims: Any) -> bool:
     """NumPy's ``keepdims`` default is sometimes the ``_NoValue`` sentinel."""
     return False if keepdims is np._NoValue else bool(keepdims)
 
 
-def _count(shape: tuple, axes: tuple) -> int:
+def count_of(shape: tuple, axes: tuple) -> int:
     n = len(shape)
     return int(np.prod([shape[a + n] for a in axes], dtype=np.int64))
+
+
+def abs_squared(x: Any) -> Any:
+    """``|x| ** 2`` elementwise; real inputs need only ``x * x``."""
+    if np.iscomplexobj(strip(x)):
+        return np.real(np.conjugate(x) * x)
+    return x * x
 
 
 def sqrt_zero_grad(v: Any) -> Any:
@@ -108,7 +115,7 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
     _check_plain_kwargs("sum", out, extra)
     if dtype is not None:
         a = astype(a, dtype)
-    return sum_p(a, normalize_axes(axis, ndim_of(a)), _flag(keepdims))
+    return sum_p(a, normalize_axes(axis, ndim_of(a)), keepdims_flag(keepdims))
 
 
 @implements(np.mean)
@@ -121,7 +128,7 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     total = sum(a, axes, dtype=dtype, keepdims=keepdims)
     if not np.issubdtype(strip(total).dtype, np.inexact):
         total = astype(total, np.float64)
-    return total / _count(shape, axes)
+    return total / count_of(shape, axes)
 
 
 # --- max and min: the cotangent goes to the winners, split evenly among ties ---
@@ -148,7 +155,7 @@ def _extreme(name: str, numpy_fn: Any, skip_nan: bool = False) -> tuple[Primitiv
 
     def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **extra: Any):
         _check_plain_kwargs(name, out, extra)
-        return prim(a, normalize_axes(axis, ndim_of(a)), _flag(keepdims))
+        return prim(a, normalize_axes(axis, ndim_of(a)), keepdims_flag(keepdims))
 
     reduce.__name__ = name
     reduce.__doc__ = (
@@ -213,7 +220,7 @@ def _cumprod_last(y: Any) -> Any:
     return y
 
 
-def _axes_last(x: Any, axes: tuple) -> tuple[Any, tuple, tuple]:
+def axes_last(x: Any, axes: tuple) -> tuple[Any, tuple, tuple]:
     """Move the (negative) ``axes`` of ``x`` to the end and flatten them into
     one: -> (array of shape ``kept + (n,)``, the permutation, the moved shape)."""
     nd = ndim_of(x)
@@ -221,21 +228,21 @@ def _axes_last(x: Any, axes: tuple) -> tuple[Any, tuple, tuple]:
     y = transpose(x, perm)
     moved = shape_of(y)
     kept = moved[: nd - len(axes)]
-    return reshape(y, kept + (_count(shape_of(x), axes),)), perm, moved
+    return reshape(y, kept + (count_of(shape_of(x), axes),)), perm, moved
 
 
-def _axes_back(y: Any, perm: tuple, moved: tuple) -> Any:
-    """Undo ``_axes_last`` on an array of the same size."""
+def axes_back(y: Any, perm: tuple, moved: tuple) -> Any:
+    """Undo ``axes_last`` on an array of the same size."""
     return transpose(reshape(y, moved), tuple(int(i) for i in np.argsort(perm)))
 
 
 def others_product(x: Any, axes: tuple) -> Any:
     """For each element, the product of the other elements reduced with it:
     ``d prod(x) / d x_i``, exact when elements are 0 (no division)."""
-    y, perm, moved = _axes_last(x, axes)
+    y, perm, moved = axes_last(x, axes)
     left = shift_p(_cumprod_last(y), 1, 1.0)
     right = _flip_last(shift_p(_cumprod_last(_flip_last(y)), 1, 1.0))
-    return _axes_back(left * right, perm, moved)
+    return axes_back(left * right, perm, moved)
 
 
 # --- prod ---------------------------------------------------------------------
@@ -271,7 +278,7 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     _check_plain_kwargs("prod", out, extra)
     if dtype is not None:
         a = astype(a, dtype)
-    return prod_p(a, normalize_axes(axis, ndim_of(a)), _flag(keepdims))
+    return prod_p(a, normalize_axes(axis, ndim_of(a)), keepdims_flag(keepdims))
 
 
 # --- cumulative sum and product -------------------------------------------------
@@ -362,7 +369,7 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     """Differentiable ``numpy.nanmean``: the mean of the non-NaN elements; NaNs get
     derivative 0, and an all-NaN slice gives NaN (with NumPy's warning)."""
     _check_plain_kwargs("nanmean", out, extra)
-    keepdims = _flag(keepdims)
+    keepdims = keepdims_flag(keepdims)
     axes = normalize_axes(axis, ndim_of(a))
     count = np.sum(~np.isnan(strip(a)), axis=axes, keepdims=keepdims)
     total = sum(_nan_to(a, 0.0), axes, dtype=dtype, keepdims=keepdims)

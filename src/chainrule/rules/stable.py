@@ -115,12 +115,12 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
         a, b = broadcast_to(a, shape), broadcast_to(b, shape)
     axes = normalize_axes(axis, ndim_of(a))
     out = logsumexp_p(a, b, axes, bool(keepdims))
-    if b is None or not np.any(strip(b) < 0):
-        return (out, np.ones_like(strip(out))) if return_sign else out
-    sign = _lse_parts(strip(a), strip(b), axes)[1]
-    sign = sign if keepdims else np.squeeze(sign, axis=axes)
+    if not return_sign and (b is None or not np.any(strip(b) < 0)):
+        return out  # the sum is positive (or 0)
+    sign = _lse_parts(strip(a), None if b is None else strip(b), axes)[1]
+    sign = _scalar(sign if keepdims else np.squeeze(sign, axis=axes))
     if return_sign:
-        return out, _scalar(sign)
+        return out, sign
     return np.where(sign < 0, np.nan, out)
 
 
@@ -146,9 +146,7 @@ log_softmax_p = Primitive("log_softmax", _log_softmax_impl)
 log_softmax_p.defvjp(
     lambda ans, x, axes: lambda g: g - np.exp(ans) * np.sum(g, axis=axes, keepdims=True)
 )
-log_softmax_p.defjvp(
-    lambda t, ans, x, axes: t - np.sum(t * np.exp(ans), axis=axes, keepdims=True)
-)
+log_softmax_p.defjvp(lambda t, ans, x, axes: t - np.sum(t * np.exp(ans), axis=axes, keepdims=True))
 
 
 @export("softmax")
@@ -246,8 +244,9 @@ def _log1mexp_impl(x: Any) -> Any:
         return _scalar(np.where(x > -_LN2, np.log(-np.expm1(x)), np.log1p(-np.exp(x))))
 
 
+# d/dx = -1 / expm1(-x); the abs only fixes the sign of the -inf at x = 0 (expm1(-0.0) = -0.0).
 log1mexp_p = unary_primitive(
-    "log1mexp", _log1mexp_impl, lambda x: -1.0 / np.expm1(-x), zero_safe=True
+    "log1mexp", _log1mexp_impl, lambda x: -1.0 / np.abs(np.expm1(-x)), zero_safe=True
 )
 
 

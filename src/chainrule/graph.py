@@ -1,0 +1,518 @@
+"""``cr.graph``: the computational graph of a function, printed and drawn.
+
+``cr.graph(fun)(*args)`` runs ``fun`` once under a recording trace and returns
+a :class:`Graph`: ``str(g)`` lists the primitives in execution order with
+shapes, ``g.backward()`` lists the VJP program that reverse mode runs, and
+``g.to_dot()`` / ``g.save(path)`` draw either one with Graphviz.
+
+Values get the names of the variables that held them in the user's code
+when those can be seen (arguments, locals, globals and closures), and
+``v1, v2, ...`` otherwise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import tree
+from .core.primitive import Primitive
+from .core.reverse import ReverseTrace, ReverseTracer
+from .core.trace import Tracer, strip, tracing
+from .transforms._inputs import as_differentiable
+
+_G = "ḡ"  # a cotangent: "g-bar", the derivative of the output with respect to a value
+
+# How each primitive's VJP reads, per argument: {g} the incoming cotangent,
+# {0} {1} the arguments, {out} the primitive's output. Display only.
+_VJP_TEXT: dict[str, tuple[str, ...]] = {
+    "add": ("{g}", "{g}"),
+    "subtract": ("{g}", "-{g}"),
+    "multiply": ("{g} * {1}", "{g} * {0}"),
+    "true_divide": ("{g} / {1}", "-{g} * {out} / {1}"),
+    "divide": ("{g} / {1}", "-{g} * {out} / {1}"),
+    "power": ("{g} * {1} * {0}^({1}-1)", "{g} * {out} * log({0})"),
+    "matmul": ("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"),
+    "negative": ("-{g}",),
+    "square": ("2 * {g} * {0}",),
+    "sin": ("{g} * cos({0})",),
+    "cos": ("-{g} * sin({0})",),
+    "tanh": ("{g} * (1 - {out}²)",),
+    "exp": ("{g} * {out}",),
+    "log": ("{g} / {0}",),
+    "sqrt": ("{g} / (2 * {out})",),
+    "absolute": ("{g} * sign({0})",),
+    "maximum": ("{g} where {0} wins", "{g} where {1} wins"),
+    "minimum": ("{g} where {0} wins", "{g} where {1} wins"),
+    "sum": ("broadcast({g})",),
+    "max": ("{g} to the max",),
+    "min": ("{g} to the min",),
+    "reshape": ("reshape({g})",),
+    "transpose": ("transpose({g})",),
+    "broadcast_to": ("sum({g}) over broadcast axes",),
+    "getitem": ("scatter({g})",),
+    "where": ("", "where(cond, {g}, 0)", "where(cond, 0, {g})"),
+}
+
+
+@dataclass
+class _Value:
+    """One value of the graph: an input, or the output of one primitive."""
+
+    index: int
+    name: str
+    shape: tuple
+    dtype: str
+    op: str | None = None  # None for inputs
+    args: list = field(default_factory=list)  # ("value", index) or ("const", text)
+    static: list = field(default_factory=list)  # "axes=(-1,)", ...
+
+    @property
+    def type(self) -> str:
+        return f"{self.dtype}[{','.join(map(str, self.shape))}]"
+
+
+class _GraphTrace(ReverseTrace):
+    """A reverse trace that also remembers what each tape entry was."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: dict[int, tuple] = {}
+
+    def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        before = len(self.tape)
+        out = super().process(prim, args, kwargs)
+        if len(self.tape) > before and isinstance(out, ReverseTracer):
+            self.ops[out._index] = (prim, list(args), dict(kwargs), strip(out))
+        return out
+
+
+def graph(fun: Callable) -> Callable[..., Graph]:
+    """Record the computational graph of ``fun`` at given arguments.
+
+    Every floating-point argument (or pytree leaf) is an input of the graph;
+    other arguments are constants.
+
+    >>> import chainrule as cr, numpy as np
+    >>> X, Y = np.ones((4, 2)), np.zeros(4)
+    >>> def risk(theta):
+    ...     residual = X @ theta - Y
+    ...     return residual @ residual / 4
+    >>> print(cr.graph(risk)(np.zeros(2)))  # doctest: +NORMALIZE_WHITESPACE
+    graph of risk: 1 input, 4 primitives, 1 output
+      input  theta     float64[2]
+      v1       = matmul(X, theta)            float64[4]
+      residual = subtract(v1, Y)             float64[4]
+      v3       = matmul(residual, residual)  float64[]
+      risk     = divide(v3, 4)               float64[]
+      output risk
+    """
+    if not callable(fun):
+        raise TypeError(f"graph expects a function, got {fun!r}")
+
+    def record(*args: Any) -> Graph:
+        return _record(fun, args)
+
+    return record
+
+
+def _record(fun: Callable, args: tuple) -> Graph:
+    trace = _GraphTrace()
+    arg_names = _argument_names(fun, len(args))
+    inputs: list[_Value] = []
+    const_names: dict[int, str] = _visible_arrays(fun)
+    with tracing(trace):
+        call_args = []
+        for name, arg in zip(arg_names, args):
+            leaves, treedef = tree.flatten(arg)
+            boxed = []
+            for k, leaf in enumerate(leaves):
+                if _is_float(leaf):
+                    value = as_differentiable(leaf, f"argument {name!r}", "graph")
+                    t = trace.new_input(value)
+                    label = name if len(leaves) == 1 else f"{name}[{k}]"
+                    inputs.append(_Value(t._index, label, np.shape(value), str(value.dtype)))
+                    boxed.append(t)
+                else:
+                    boxed.append(leaf)
+            call_args.append(treedef.unflatten(boxed))
+        local_names: dict[int, str] = {}
+        out = _run_watching_locals(fun, call_args, trace, local_names)
+    out_leaves, _ = tree.flatten(out)
+    outputs = [o._index for o in out_leaves if isinstance(o, Tracer) and o._trace is trace]
+    fname = getattr(fun, "__name__", "f")
+    if len(outputs) == 1 and outputs[0] not in local_names and fname != "<lambda>":
+        local_names[outputs[0]] = fname
+    return Graph(fname, trace, inputs, outputs, local_names, const_names)
+
+
+def _is_float(leaf: Any) -> bool:
+    if isinstance(leaf, (float, np.floating)) and not isinstance(leaf, bool):
+        return True
+    return isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+
+
+def _argument_names(fun: Callable, n: int) -> list[str]:
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
+
+
+def _visible_arrays(fun: Callable) -> dict[int, str]:
+    """Arrays ``fun`` can see by name (globals it uses, closure cells)."""
+    found: dict[int, str] = {}
+    code = getattr(fun, "__code__", None)
+    if code is None:
+        return found
+    for name in code.co_names:
+        value = getattr(fun, "__globals__", {}).get(name)
+        if isinstance(value, np.ndarray):
+            found.setdefault(id(value), name)
+    for name, cell in zip(code.co_freevars, getattr(fun, "__closure__", None) or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, np.ndarray):
+            found.setdefault(id(value), name)
+    return found
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def _run_watching_locals(fun: Callable, args: list, trace: _GraphTrace, names: dict) -> Any:
+    """Call ``fun``, noting the local variable names of traced values as the
+    user's frames return."""
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event != "return":
+            return
+        filename = frame.f_code.co_filename
+        if frame.f_globals.get("__name__", "").split(".")[0] == "numpy" or (
+            filename.startswith(_PACKAGE_DIR) and not filename.endswith("cli.py")
+        ):
+            return  # library frames: their parameter names say nothing about the user's code
+        for key, value in frame.f_locals.items():
+            if isinstance(value, Tracer) and value._trace is trace and not key.startswith("_"):
+                names.setdefault(value._index, key)
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        return fun(*args)
+    finally:
+        sys.setprofile(previous)
+
+
+class Graph:
+    """The recorded graph of one call (see :func:`graph`)."""
+
+    def __init__(self, name: str, trace: _GraphTrace, inputs: list[_Value], outputs: list[int],
+                 local_names: dict[int, str], const_names: dict[int, str]) -> None:  # fmt: skip
+        self.name = name
+        self.outputs = outputs
+        self.values: dict[int, _Value] = {v.index: v for v in inputs}
+        self.inputs = [v.index for v in inputs]
+        self.parents: dict[int, list[int]] = {}
+        self._consts = const_names
+        taken = {v.name for v in inputs} | set(local_names.values())
+        counter = 0
+        for index, entry in enumerate(trace.tape):
+            if entry is None:
+                continue
+            self.parents[index] = list(entry[0])
+            counter += 1
+            name = local_names.get(index) or _fresh(f"v{counter}", taken)
+            taken.add(name)
+            op = trace.ops.get(index)
+            if op is None:  # a custom rule or a checkpoint: one opaque step
+                self.values[index] = _Value(index, name, (), "?", "custom",
+                                            [("value", p) for p in entry[0]])  # fmt: skip
+                continue
+            prim, args, kwargs, value = op
+            self.values[index] = _Value(
+                index, name, np.shape(value), str(np.result_type(value)), prim.name,
+                *self._describe(prim, args, kwargs, trace),
+            )  # fmt: skip
+
+    def _describe(self, prim: Primitive, args: list, kwargs: dict, trace: Any) -> tuple:
+        described, static = [], []
+        params = _impl_params(prim)
+        for position, a in enumerate(args):
+            if isinstance(a, Tracer) and a._trace is trace:
+                described.append(("value", a._index))
+            elif _is_data(a):
+                described.append(("const", self._const_text(strip(a))))
+            else:
+                label = params[position] if position < len(params) else f"arg{position}"
+                static.append(f"{label}={_short(a)}")
+        static += [f"{k}={_short(v)}" for k, v in kwargs.items()]
+        return described, static
+
+    def _const_text(self, a: Any) -> str:
+        name = self._consts.get(id(a))
+        if name:
+            return name
+        if np.ndim(a) == 0:
+            return f"{float(a):g}" if np.result_type(a).kind == "f" else str(a)
+        return f"const {np.result_type(a)}[{','.join(map(str, np.shape(a)))}]"
+
+    # -- listings ------------------------------------------------------------
+    def _arg_text(self, arg: tuple) -> str:
+        return self.values[arg[1]].name if arg[0] == "value" else arg[1]
+
+    def ops(self) -> list[_Value]:
+        """The primitives in execution order."""
+        return [v for i, v in sorted(self.values.items()) if v.op is not None]
+
+    def __str__(self) -> str:
+        ops = self.ops()
+        n_in, n_out = len(self.inputs), len(self.outputs)
+        head = (f"graph of {self.name}: {_count(n_in, 'input')}, "
+                f"{_count(len(ops), 'primitive')}, {_count(n_out, 'output')}")  # fmt: skip
+        width = max([len(v.name) for v in self.values.values()] + [1])
+        lines = [head]
+        for i in self.inputs:
+            v = self.values[i]
+            lines.append(f"  input  {v.name:<{width}}  {v.type}")
+        calls = []
+        for v in ops:
+            call = f"{v.op}({', '.join([self._arg_text(a) for a in v.args] + v.static)})"
+            calls.append((v, call))
+        call_width = max([len(c) for _, c in calls] + [1])
+        for v, call in calls:
+            lines.append(f"  {v.name:<{width}} = {call:<{call_width}}  {v.type}")
+        for i in self.outputs:
+            lines.append(f"  output {self.values[i].name}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<chainrule Graph of {self.name}: {len(self.ops())} primitives>"
+
+    def backward(self) -> BackwardGraph:
+        """The VJP program reverse mode runs for this graph."""
+        return BackwardGraph(self)
+
+    def to_dot(self) -> str:
+        """Graphviz source of the forward graph."""
+        lines = _dot_header(f"forward pass of {self.name}")
+        consts: dict[str, str] = {}
+        for i in self.inputs:
+            v = self.values[i]
+            lines.append(f'  n{i} [label="{_esc(v.name)}\\n{v.type}", shape=ellipse, '
+                         'style=filled, fillcolor="#d8ecd0"];')  # fmt: skip
+        for v in self.ops():
+            style = ', style="filled,bold", fillcolor="#fde2c8"' if v.index in self.outputs else ""
+            lines.append(f'  n{v.index} [label="{_esc(v.name)} = {v.op}\\n{v.type}", '
+                         f"shape=box{style}];")  # fmt: skip
+            for arg in v.args:
+                if arg[0] == "value":
+                    lines.append(f"  n{arg[1]} -> n{v.index};")
+                else:
+                    key = consts.setdefault(arg[1], f"c{len(consts)}")
+                    lines.append(f"  {key} -> n{v.index};")
+        for text, key in consts.items():
+            lines.append(f'  {key} [label="{_esc(text)}", shape=note, color=gray50, '
+                         "fontcolor=gray30];")  # fmt: skip
+        return "\n".join(lines + ["}"]) + "\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the picture: ``.dot`` (Graphviz source), ``.svg`` or ``.png``."""
+        return _save(self.to_dot(), path)
+
+
+class BackwardGraph:
+    """The reverse-mode program of a :class:`Graph`: which cotangent flows
+    where, and where fan-out sums contributions."""
+
+    def __init__(self, forward: Graph) -> None:
+        self.forward = forward
+        self.steps = self._steps()
+
+    def _steps(self) -> list[tuple[int, int, int, str]]:
+        """(from value, to value, argument position, formula), in the order
+        the backward pass runs them."""
+        f = self.forward
+        reached = set(f.outputs)
+        steps = []
+        for v in sorted(f.ops(), key=lambda v: -v.index):
+            if v.index not in reached:
+                continue
+            for position, arg in enumerate(v.args):
+                if arg[0] != "value":
+                    continue
+                reached.add(arg[1])
+                steps.append((v.index, arg[1], position, self._formula(v, position)))
+        return steps
+
+    def _formula(self, v: _Value, position: int, g: str | None = None) -> str:
+        """How the VJP of ``v``'s primitive maps the cotangent ``g`` (by
+        default its name) to argument ``position``."""
+        f = self.forward
+        names = [f._arg_text(a) for a in v.args]
+        g = f"{_G}{v.name}" if g is None else g
+        templates = _VJP_TEXT.get(v.op or "", ())
+        if v.op == "matmul" and all(len(f.values[a[1]].shape) == 1 if a[0] == "value"
+                                    else False for a in v.args):  # fmt: skip
+            templates = ("{g} * {1}", "{g} * {0}")
+        if position < len(templates) and templates[position]:
+            return templates[position].format(*names, g=g, out=v.name)
+        return f"vjp of {v.op} wrt argument {position} ({g})"
+
+    def expression(self, index: int, limit: int = 160) -> str | None:
+        """The cotangent of value ``index`` written out in full in terms of
+        the forward values (None when longer than ``limit`` characters)."""
+        f = self.forward
+        full: dict[int, str] = {i: "1" for i in f.outputs}
+        terms: dict[int, list[str]] = {}
+        for source, target, position, _ in self.steps:
+            if source not in full:
+                continue
+            term = self._formula(f.values[source], position, g=_paren(full[source]))
+            terms.setdefault(target, []).append(term)
+            parts = terms[target]
+            if len(parts) > 1 and len(set(parts)) == 1:
+                full[target] = f"{len(parts)} * {_paren(term)}"
+            else:
+                full[target] = " + ".join(parts)
+        text = full.get(index)
+        return text if text is not None and len(text) <= limit else None
+
+    def __str__(self) -> str:
+        f = self.forward
+        fan_in: dict[int, int] = {}
+        for _, target, _, _ in self.steps:
+            fan_in[target] = fan_in.get(target, 0) + 1
+        lines = [f"backward pass of {f.name}: cotangents {_G} = d(output)/d(value), "
+                 "from the output back to the inputs"]  # fmt: skip
+        width = max([len(v.name) for v in f.values.values()] + [1]) + len(_G)
+        rows = [(f"  {_G + f.values[i].name:<{width}} =  1", "", f.values[i].type)
+                for i in f.outputs]  # fmt: skip
+        seen: dict[int, int] = {}
+        for source, target, _position, formula in self.steps:
+            v = f.values[target]
+            seen[target] = seen.get(target, 0) + 1
+            op = "+=" if seen[target] > 1 else "= "
+            note = ""
+            if fan_in[target] > 1 and seen[target] == fan_in[target]:
+                note = f"  (fan-out: {fan_in[target]} contributions summed)"
+            via = f"[{f.values[source].op}]"
+            rows.append((f"  {_G + v.name:<{width}} {op} {formula}", via, v.type + note))
+        w1 = max([len(r[0]) for r in rows] + [1])
+        w2 = max([len(r[1]) for r in rows] + [1])
+        lines += [f"{a:<{w1}}  {b:<{w2}}  {c}".rstrip() for a, b, c in rows]
+        for i in f.inputs:
+            full = self.expression(i)
+            if full is not None:
+                lines.append(f"  in full: {_G}{f.values[i].name} = {full}")
+        return "\n".join(lines)
+
+    def to_dot(self) -> str:
+        """Graphviz source of the backward (VJP) graph."""
+        f = self.forward
+        lines = _dot_header(f"backward pass of {f.name}")
+        used = set(f.outputs) | {t for _, t, _, _ in self.steps}
+        for i in sorted(used):
+            v = f.values[i]
+            color = "#d8ecd0" if i in f.inputs else "#fde2c8" if i in f.outputs else "#e6ecf5"
+            lines.append(f'  g{i} [label="{_G}{_esc(v.name)}\\n{v.type}", shape=ellipse, '
+                         f'style=filled, fillcolor="{color}"];')  # fmt: skip
+        for source, target, _, formula in self.steps:
+            lines.append(f'  g{source} -> g{target} [label="{_esc(formula)}", fontsize=10];')
+        return "\n".join(lines + ["}"]) + "\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the picture: ``.dot``, ``.svg`` or ``.png``."""
+        return _save(self.to_dot(), path)
+
+
+def _paren(text: str) -> str:
+    """``text`` wrapped in parentheses unless it is one token or already wrapped."""
+    if text.replace("_", "").replace(".", "").isalnum():
+        return text
+    if text.startswith("("):
+        depth = 0
+        for k, ch in enumerate(text):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0:
+                if k == len(text) - 1:
+                    return text
+                break
+    return f"({text})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _impl_params(prim: Primitive) -> list[str]:
+    try:
+        return list(inspect.signature(prim.impl).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def _is_data(a: Any) -> bool:
+    return isinstance(a, (Tracer, np.ndarray, np.generic, float, int)) and not isinstance(a, bool)
+
+
+def _short(a: Any) -> str:
+    text = repr(a)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "'"
+    return name
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _dot_header(title: str) -> list[str]:
+    return [
+        "digraph chainrule {",
+        "  rankdir=LR;",
+        f'  label="{_esc(title)}"; labelloc=t; fontname="Helvetica";',
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", color=gray40];',
+    ]
+
+
+def _save(source: str, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt == "dot" or fmt == "gv":
+        path.write_text(source)
+        return path
+    if fmt not in ("svg", "png", "pdf"):
+        raise ValueError(f"save() writes .dot, .svg, .png or .pdf files, not {path.name!r}")
+    dot = shutil.which("dot")
+    if dot is None:
+        raise RuntimeError(
+            f"Saving {path.name} needs the Graphviz 'dot' program, which was not found. Install "
+            "Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
+            "conda: conda install graphviz), or save a .dot file instead."
+        )
+    done = subprocess.run([dot, f"-T{fmt}", "-o", str(path)], input=source.encode(),
+                          capture_output=True)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"Graphviz failed: {done.stderr.decode(errors='replace')}")
+    return path
