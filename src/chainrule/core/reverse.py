@@ -44,8 +44,36 @@ class ReverseTrace(Trace):
         return ReverseTracer(value, self, len(self.tape) - 1)
 
     def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
-        # The hot path of reverse mode (micro-optimised: no enumerate, no
-        # **kwargs when there are none, one pass over the arguments).
+        # The hot path of reverse mode, micro-optimised for the common cases:
+        # one or two arguments, no keywords, no outer transform involved.
+        makers = prim.vjp
+        if not kwargs and prim.batchable and len(makers) == len(args):
+            n = len(args)
+            if n == 1:
+                a = args[0]
+                v = a._value
+                if not isinstance(v, Tracer) and makers[0] is not None:
+                    ans = prim.impl(v)
+                    self.tape.append(((a._index,), (makers[0](ans, v),)))
+                    return ReverseTracer(ans, self, len(self.tape) - 1)
+            elif n == 2:
+                a, b = args
+                if isinstance(a, Tracer):
+                    v = a._value
+                    if (a._trace is self and not isinstance(b, Tracer)
+                            and not isinstance(v, Tracer) and makers[0] is not None):  # fmt: skip
+                        ans = prim.impl(v, b)
+                        self.tape.append(((a._index,), (makers[0](ans, v, b),)))
+                        return ReverseTracer(ans, self, len(self.tape) - 1)
+                elif isinstance(b, Tracer) and b._trace is self:
+                    v = b._value
+                    if not isinstance(v, Tracer) and makers[1] is not None:
+                        ans = prim.impl(a, v)
+                        self.tape.append(((b._index,), (makers[1](ans, a, v),)))
+                        return ReverseTracer(ans, self, len(self.tape) - 1)
+        return self._process(prim, args, kwargs)
+
+    def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         vals = list(args)
         positions = []
         lower = False
@@ -104,10 +132,10 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
             continue  # an input: its cotangent is the answer
         cts[i] = None
         parents, vjps = entry
-        if type(vjps) is list:
-            contributions = [vjp(g) for vjp in vjps]
-        else:  # one function for all parents (custom rules, multiple outputs)
+        if callable(vjps):  # one function for all parents (custom rules)
             contributions = vjps(g)
+        else:
+            contributions = [vjp(g) for vjp in vjps]
         for p, c in zip(parents, contributions):
             if c is not None:
                 if cts[p] is None:
