@@ -133,10 +133,11 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
         cts[i] = None
         parents, vjps = entry
         if callable(vjps):  # one function for all parents (custom rules)
-            contributions = vjps(g)
+            pairs = zip(parents, vjps(g))
         else:
-            contributions = [vjp(g) for vjp in vjps]
-        for p, c in zip(parents, contributions):
+            pairs = zip(parents, [vjp(g) for vjp in vjps]) if len(vjps) > 1 else (
+                (parents[0], vjps[0](g)),)  # fmt: skip
+        for p, c in pairs:
             if c is not None:
                 if cts[p] is None:
                     cts[p] = c
