@@ -714,11 +714,6 @@ def test_non_callable_is_a_type_error():
 # ---------------------------------------------------------------------------
 # the fixes the messages suggest must exist and work
 # ---------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: conversion/assignment errors suggest cr.at(x)[idx].set(v) and x.at[idx], "
-    "which do not exist yet (AttributeError)",
-)
 def test_suggested_at_fix_works():
     x = np.array([1.0, 2.0])
     # x[0] = 5 done functionally: f = 5 x0 + x1^2

@@ -7,6 +7,7 @@ array([2., 4., 6.])
 
 from . import core, numpy, tree
 from . import rules as _rules  # noqa: F401  (registers every primitive)
+from .at import at
 from .check import check_grads
 from .checkpoint import checkpoint
 from .custom import custom_jvp, custom_vjp, linear_transpose
@@ -31,6 +32,6 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
     "hessian", "hvp", "stop_gradient", "check_grads", "tree",
-    "custom_vjp", "custom_jvp", "linear_transpose", "checkpoint", "graph", "Graph",
+    "custom_vjp", "custom_jvp", "linear_transpose", "checkpoint", "graph", "Graph", "at",
     "ConversionError", "LeakedTracerError", "NoRuleError",
 ]  # fmt: skip

@@ -38,7 +38,19 @@ def at(x: Any) -> _Indexer:
     with ``x[idx]`` replaced by ``v``; likewise ``.add(v)``, ``.multiply(v)``,
     ``.min(v)`` and ``.max(v)`` (``np.add.at`` etc.: repeated indices
     accumulate). Works on traced and plain arrays alike, and is
-    differentiable in ``x`` and ``v``.
+    differentiable in ``x`` and ``v``. Traced values also offer the shorthand
+    ``x.at[idx]``.
+
+    Args:
+        x: the array to update (never modified).
+
+    Returns:
+        An object to index with any NumPy index ``idx``; ``at(x)[idx]`` has the
+        methods ``set``, ``add``, ``multiply``, ``min`` and ``max``, each taking
+        ``v`` (broadcast to the shape of ``x[idx]``) and returning the new array.
+        Derivative conventions: with repeated indices ``set`` differentiates
+        only the element of ``v`` NumPy keeps (the last written); at ties
+        ``min``/``max`` split the derivative evenly among the tied values.
 
     >>> import chainrule as cr, numpy as np
     >>> from chainrule.at import at

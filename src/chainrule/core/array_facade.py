@@ -85,6 +85,13 @@ class ArrayFacade:
         return self._value.dtype  # type: ignore[attr-defined]
 
     @property
+    def at(self) -> Any:
+        """Functional updates: ``x.at[idx].set(v)`` (see ``chainrule.at``)."""
+        from ..at import at  # at.py builds on the rules, which import this module
+
+        return at(self)
+
+    @property
     def T(self) -> Any:
         return _function(np.transpose)(self)
 
