@@ -297,6 +297,16 @@ class ArrayFacade:
     def copy(self, order: str = "C") -> Any:
         return self  # traced values are immutable, so a copy may share
 
+    def _in_place(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "Traced arrays are immutable, so ndarray methods that change an array in place "
+            "(sort, partition, put, resize, fill, ...) cannot be differentiated. Use the "
+            "functional form instead: x = np.sort(x), np.partition(x, k), "
+            "x.at[idx].set(v) for put/fill, np.resize(x, shape)."
+        )
+
+    sort = partition = put = resize = fill = itemset = setfield = byteswap = _in_place
+
     def __getattr__(self, name: str) -> Any:
         # Any other ndarray method that NumPy also offers as a function we
         # have a rule for (x.cumsum(), x.var(), ...) forwards to that rule.

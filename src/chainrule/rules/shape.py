@@ -15,7 +15,7 @@ from ..core.primitive import EachArgument, Primitive
 from ..core.registry import FUNCTIONS, implements
 from ..core.trace import Tracer, strip, strip_tree
 from ..errors import conversion_error
-from ._util import batch_lead, fit, ndim_of, pad_batch, shape_of, unbroadcast
+from ._util import batch_lead, fit, ndim_of, normalize_axes, pad_batch, shape_of, unbroadcast
 
 # --- reshape ----------------------------------------------------------------
 reshape_p = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
@@ -68,7 +68,7 @@ def squeeze(a: Any, axis: Any = None) -> Any:
     shape = shape_of(a)
     if axis is None:
         return reshape(a, tuple(s for s in shape if s != 1))
-    axes = {ax % len(shape) for ax in ((axis,) if np.ndim(axis) == 0 else axis)}
+    axes = {ax % len(shape) for ax in normalize_axes(axis, len(shape))}
     for ax in axes:
         if shape[ax] != 1:
             raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
@@ -78,11 +78,18 @@ def squeeze(a: Any, axis: Any = None) -> Any:
 @implements(np.expand_dims)
 def expand_dims(a: Any, axis: Any) -> Any:
     """Differentiable ``numpy.expand_dims``."""
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    n = ndim_of(a) + len(axes)
-    axes = {ax % n for ax in axes}
+    n = ndim_of(a) + (1 if np.ndim(axis) == 0 else len(axis))
+    axes = {ax % n for ax in normalize_axes(axis, n)}
     it = iter(shape_of(a))
     return reshape(a, tuple(1 if i in axes else next(it) for i in range(n)))
+
+
+def _axis(axis: Any, ndim: int) -> int:
+    """One axis number, checked like NumPy's (an ``AxisError`` when out of range)."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
 
 
 # --- transpose --------------------------------------------------------------
@@ -103,7 +110,10 @@ transpose_p.defjvp(lambda t, ans, x, axes: np.transpose(t, _lift_perm(axes, t.nd
 def transpose(a: Any, axes: Any = None) -> Any:
     """Differentiable ``numpy.transpose``."""
     n = ndim_of(a)
-    axes = tuple(range(n))[::-1] if axes is None else tuple(int(ax) % n for ax in axes)
+    if axes is None:
+        axes = tuple(range(n))[::-1]
+    else:
+        axes = tuple(_axis(ax, n) for ax in axes)
     if sorted(axes) != list(range(n)):
         raise ValueError(f"axes {axes} don't match array of {n} dimensions")
     if axes == tuple(range(n)):
@@ -114,7 +124,9 @@ def transpose(a: Any, axes: Any = None) -> Any:
 @implements(np.swapaxes)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     """Differentiable ``numpy.swapaxes``."""
-    perm = list(range(ndim_of(a)))
+    n = ndim_of(a)
+    axis1, axis2 = _axis(axis1, n), _axis(axis2, n)
+    perm = list(range(n))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(a, perm)
 
@@ -349,8 +361,10 @@ def stack(arrays: Any, axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     """Differentiable ``numpy.moveaxis``."""
     n = ndim_of(a)
-    src = [s % n for s in ((source,) if np.ndim(source) == 0 else source)]
-    dst = [d % n for d in ((destination,) if np.ndim(destination) == 0 else destination)]
+    src = [_axis(s, n) for s in ((source,) if np.ndim(source) == 0 else source)]
+    dst = [_axis(d, n) for d in ((destination,) if np.ndim(destination) == 0 else destination)]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError("repeated axis in `source` or `destination` argument")
     if len(src) != len(dst):
         raise ValueError("`source` and `destination` must have the same number of elements")
     order = [i for i in range(n) if i not in src]
