@@ -233,9 +233,17 @@ unary(np.tan, lambda ans: 1.0 + ans * ans)
 unary(np.arcsin, lambda x: 1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
 unary(np.arccos, lambda x: -1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
 unary(np.arctan, lambda x: 1.0 / (1.0 + x * x))
+
+
+def _over_r2(n: Any, x: Any, y: Any) -> Any:
+    """``n / (x**2 + y**2)``, as ``(n / r) / r`` with ``r = hypot(x, y)`` so that
+    tiny or huge points neither under- nor overflow; 0 at the origin."""
+    r = np.hypot(x, y)
+    return _ratio0(_ratio0(n, r), r)
+
+
 # arctan2(x, y) is the angle of the point (y, x); at the origin its slopes are taken as 0.
-binary(np.arctan2, lambda x, y: _ratio0(_ratio0(y, np.hypot(x, y)), np.hypot(x, y)),
-       lambda x, y: _ratio0(_ratio0(-x, np.hypot(x, y)), np.hypot(x, y)))  # fmt: skip
+binary(np.arctan2, lambda x, y: _over_r2(y, x, y), lambda x, y: _over_r2(-x, x, y))
 unary(np.sinh, lambda x: np.cosh(x))
 unary(np.cosh, lambda x: np.sinh(x))
 unary(np.tanh, lambda ans: 1.0 - ans * ans)
@@ -271,9 +279,19 @@ def _power_may_be_infinite(x: Any, y: Any) -> bool:
 
 binary(np.power, lambda ans, x, y: _power_dx(ans, x, y), _power_dy,
        zero_safe=_power_may_be_infinite, impl=operator.pow)  # fmt: skip
-# float_power computes in float64 (complex128), and so do its derivatives.
-binary(np.float_power, lambda ans, x, y: astype(_power_dx(ans, x, y, np.float_power), ans.dtype),
-       _power_dy, zero_safe=_power_may_be_infinite)  # fmt: skip
+
+
+def _f64(v: Any) -> Any:
+    """``v`` in at least double precision (float_power computes in float64, and so
+    do its derivatives, so that ``y - 1`` and ``log x`` lose nothing to float32)."""
+    if isinstance(v, (int, float, complex)):
+        return v
+    return astype(v, np.result_type(strip(v), np.float64))
+
+
+binary(np.float_power, lambda ans, x, y: _power_dx(ans, _f64(x), _f64(y), np.float_power),
+       lambda ans, x, y: _power_dy(ans, _f64(x), _f64(y)),
+       zero_safe=_power_may_be_infinite)  # fmt: skip
 
 # Aliases NumPy exposes under two names.
 UFUNCS[np.divide] = UFUNCS[np.true_divide]
@@ -281,8 +299,8 @@ UFUNCS[np.divide] = UFUNCS[np.true_divide]
 
 # --- sinc: smooth at 0, where its formula is 0/0 -------------------------------
 # d sinc / dx = pi^2 x * sum_k c_k (pi x)^(2k - 2), from the Taylor series of sinc.
-_SINC_SERIES = [(-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 9)]
-_SINC_SMALL = 1e-2
+_SINC_SERIES = [(-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 11)]
+_SINC_SMALL = 0.1  # below: the series to rounding; above: the closed form loses < 1e-13
 
 
 def _sinc_deriv(x: Any) -> Any:

@@ -3,13 +3,14 @@
 
 Each is a primitive whose value is computed stably (the maximum subtracted
 before ``exp``, the branch of a formula that cannot overflow) and whose rules
-are written in terms of the output (softmax weights ``exp(a - lse)``, which
-never overflow), so gradients stay finite at inputs like 1000 where the naive
-formula gives ``inf / inf``. The rules are ordinary NumPy code, so every
-higher derivative is stable too. They are published in ``chainrule.numpy``
-with SciPy's names and signatures, except that ``softmax`` and
-``log_softmax`` default to ``axis=-1`` (as in JAX) rather than SciPy's
-``axis=None``.
+are too (softmax weights with the maximum taken out, ``sigmoid(x) sigmoid(-x)``
+rather than ``s (1 - s)``), so gradients stay finite and accurate at inputs
+like 1000 where the naive formula gives ``inf / inf``. The rules are ordinary
+NumPy code, so every higher derivative is stable too. They are published in
+``chainrule.numpy`` with SciPy's names and signatures, except that
+``softmax`` and ``log_softmax`` default to ``axis=-1`` (as in JAX) rather
+than SciPy's ``axis=None``. ``log1mexp(x)`` is ``log(1 - exp(x))`` for
+``x <= 0`` (Maechler's definition), not ``log(1 - exp(-|x|))``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from .shape import broadcast_to
 
 
 def _plain(x: Any) -> Any:
-    """A non-traced argument as an array (lists and Python numbers allowed)."""
-    return x if is_traced(x) else np.asarray(x)
+    """A non-traced argument as a floating array (lists and Python numbers allowed)."""
+    if is_traced(x):
+        return x
+    x = np.asarray(x)
+    return x if x.dtype.kind in "fc" else x.astype(np.float64)
 
 
 def _shift(a: Any, axes: tuple) -> Any:
@@ -41,87 +45,6 @@ def _shift(a: Any, axes: tuple) -> Any:
 
 def _scalar(x: Any) -> Any:
     return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
-
-
-# --- logsumexp ------------------------------------------------------------------
-def _lse_parts(a: Any, b: Any, axes: tuple) -> tuple[Any, Any]:
-    """log|sum(b exp(a))| and the sign of the sum, both with ``axes`` kept."""
-    m = _shift(a, axes)
-    e = np.exp(a - m)
-    s = np.sum(e if b is None else b * e, axis=axes, keepdims=True)
-    with np.errstate(divide="ignore"):
-        return np.log(np.abs(s)) + m, np.sign(s)
-
-
-def _lse_impl(a: Any, b: Any, axes: tuple, keepdims: bool) -> Any:
-    out = _lse_parts(a, b, axes)[0]
-    return out if keepdims else np.squeeze(out, axis=axes)
-
-
-def _lse_weights(ans: Any, a: Any, b: Any, axes: tuple) -> tuple[Any, Any]:
-    """The derivatives of logsumexp with respect to ``a`` and ``b``:
-    ``b exp(a - lse)`` and ``exp(a - lse)`` (times the sign of the sum when
-    ``b`` has negative entries). ``exp(a - lse)`` is at most ``1 / |b|``."""
-    w = np.exp(a - np.reshape(ans, keepdims_shape(shape_of(a), axes)))
-    if b is None:
-        return w, None
-    wb = b * w
-    if np.any(strip(b) < 0):
-        sign = np.sign(np.sum(strip(wb), axis=axes, keepdims=True))  # sum(wb) = sign(sum)
-        return wb * sign, w * sign
-    return wb, w
-
-
-def _lse_vjp(which: int):
-    def make(ans: Any, a: Any, b: Any, axes: tuple, keepdims: bool):
-        w = _lse_weights(ans, a, b, axes)[which]
-        n, k = ndim_of(ans), keepdims_shape(shape_of(a), axes)
-        return lambda g: mul0(np.reshape(g, batch_lead(g, n) + k), w)
-
-    return make
-
-
-def _lse_jvp(which: int):
-    def rule(t: Any, ans: Any, a: Any, b: Any, axes: tuple, keepdims: bool) -> Any:
-        w = _lse_weights(ans, a, b, axes)[which]
-        return np.sum(mul0(t, w), axis=axes, keepdims=keepdims)
-
-    return rule
-
-
-# logsumexp_p(a, b, axes, keepdims): a and b (or None) of one shape; axes negative.
-logsumexp_p = Primitive("logsumexp", _lse_impl)
-logsumexp_p.defvjp(_lse_vjp(0), _lse_vjp(1))
-logsumexp_p.defjvp(_lse_jvp(0), _lse_jvp(1))
-
-
-@export("logsumexp")
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
-              return_sign: bool = False) -> Any:  # fmt: skip
-    """``log(sum(b * exp(a), axis))``, computed without overflow; SciPy's signature.
-
-    Its gradient with respect to ``a`` is the softmax (times ``b``), finite
-    for any finite input. A negative sum gives NaN, or with ``return_sign``
-    the pair ``(log|sum|, sign)`` (the sign carries no derivative).
-
-    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
-    >>> cr.grad(cnp.logsumexp)(np.array([1000.0, 1000.0]))
-    array([0.5, 0.5])
-    """
-    a = _plain(a)
-    if b is not None:
-        b = _plain(b)
-        shape = np.broadcast_shapes(shape_of(a), shape_of(b))
-        a, b = broadcast_to(a, shape), broadcast_to(b, shape)
-    axes = normalize_axes(axis, ndim_of(a))
-    out = logsumexp_p(a, b, axes, bool(keepdims))
-    if not return_sign and (b is None or not np.any(strip(b) < 0)):
-        return out  # the sum is positive (or 0)
-    sign = _lse_parts(strip(a), None if b is None else strip(b), axes)[1]
-    sign = _scalar(sign if keepdims else np.squeeze(sign, axis=axes))
-    if return_sign:
-        return out, sign
-    return np.where(sign < 0, np.nan, out)
 
 
 # --- softmax and log_softmax ---------------------------------------------------
@@ -168,6 +91,87 @@ def log_softmax(x: Any, axis: Any = -1) -> Any:
     ``axis`` as for ``softmax``."""
     x = _plain(x)
     return log_softmax_p(x, normalize_axes(axis, ndim_of(x)))
+
+
+# --- logsumexp ------------------------------------------------------------------
+def _lse_parts(a: Any, b: Any, axes: tuple) -> tuple[Any, Any]:
+    """log|sum(b exp(a))| and the sign of the sum, both with ``axes`` kept."""
+    m = _shift(a, axes)
+    e = np.exp(a - m)
+    s = np.sum(e if b is None else b * e, axis=axes, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return np.log(np.abs(s)) + m, np.sign(s)
+
+
+def _lse_impl(a: Any, b: Any, axes: tuple, keepdims: bool) -> Any:
+    out = _lse_parts(a, b, axes)[0]
+    return out if keepdims else np.squeeze(out, axis=axes)
+
+
+def _lse_weights(a: Any, b: Any, axes: tuple) -> tuple[Any, Any]:
+    """The derivatives of logsumexp with respect to ``a`` and ``b``:
+    ``b exp(a) / S`` (the softmax, when ``b`` is None) and ``exp(a) / S``, with
+    ``S = sum(b exp(a))`` (its sign included). Both are computed with the
+    maximum ``m`` taken out of ``exp`` (``m`` is a constant: it cancels), so
+    they never overflow, and directly rather than as ``exp(a - lse)``, which
+    would lose digits to the rounding of a large ``lse``."""
+    if b is None:
+        return softmax_p(a, axes), None
+    e = np.exp(a - _shift(strip(a), axes))
+    w = e / np.sum(b * e, axis=axes, keepdims=True)
+    return b * w, w
+
+
+def _lse_vjp(which: int):
+    def make(ans: Any, a: Any, b: Any, axes: tuple, keepdims: bool):
+        w = _lse_weights(a, b, axes)[which]
+        n, k = ndim_of(ans), keepdims_shape(shape_of(a), axes)
+        return lambda g: mul0(np.reshape(g, batch_lead(g, n) + k), w)
+
+    return make
+
+
+def _lse_jvp(which: int):
+    def rule(t: Any, ans: Any, a: Any, b: Any, axes: tuple, keepdims: bool) -> Any:
+        w = _lse_weights(a, b, axes)[which]
+        return np.sum(mul0(t, w), axis=axes, keepdims=keepdims)
+
+    return rule
+
+
+# logsumexp_p(a, b, axes, keepdims): a and b (or None) of one shape; axes negative.
+logsumexp_p = Primitive("logsumexp", _lse_impl)
+logsumexp_p.defvjp(_lse_vjp(0), _lse_vjp(1))
+logsumexp_p.defjvp(_lse_jvp(0), _lse_jvp(1))
+
+
+@export("logsumexp")
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False) -> Any:  # fmt: skip
+    """``log(sum(b * exp(a), axis))``, computed without overflow; SciPy's signature.
+
+    Its gradient with respect to ``a`` is the softmax (times ``b``), finite
+    for any finite input. A negative sum gives NaN, or with ``return_sign``
+    the pair ``(log|sum|, sign)`` (the sign carries no derivative).
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.grad(cnp.logsumexp)(np.array([1000.0, 1000.0]))
+    array([0.5, 0.5])
+    """
+    a = _plain(a)
+    if b is not None:
+        b = _plain(b)
+        shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+        a, b = broadcast_to(a, shape), broadcast_to(b, shape)
+    axes = normalize_axes(axis, ndim_of(a))
+    out = logsumexp_p(a, b, axes, bool(keepdims))
+    if not return_sign and (b is None or not np.any(strip(b) < 0)):
+        return out  # the sum is positive (or 0)
+    sign = _lse_parts(strip(a), None if b is None else strip(b), axes)[1]
+    sign = _scalar(sign if keepdims else np.squeeze(sign, axis=axes))
+    if return_sign:
+        return out, sign
+    return np.where(sign < 0, np.nan, out)
 
 
 # --- sigmoid and softplus ------------------------------------------------------
