@@ -75,8 +75,11 @@ def unary(ufunc: Any, deriv: Callable[..., Any], *, zero_safe: bool = False) -> 
     return prim
 
 
-def _mul(a: Any, b: Any) -> Any:
-    return a * b
+_mul = operator.mul
+
+
+def _identity(g: Any) -> Any:
+    return g
 
 
 def binary_primitive(
@@ -112,6 +115,8 @@ def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
 
         def const_vjp(ans: Any, x: Any, y: Any) -> Callable[[Any], Any]:
             shape, ndim = (x, y)[which - 1].shape, ans.ndim
+            if shape == ans.shape:  # no broadcasting: skip the shape bookkeeping
+                return _identity if sign == 1 else operator.neg
             if sign == 1:
                 return lambda g: unbroadcast(g, shape, ndim)
             return lambda g: unbroadcast(-g, shape, ndim)
@@ -123,6 +128,8 @@ def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
         shape, ndim = (x, y)[which - 1].shape, ans.ndim
         args = pick(ans, x, y)
         mul = mul0 if _needs_zero_safety(zero_safe, x, y) else _mul
+        if shape == ans.shape:  # no broadcasting: skip the shape bookkeeping
+            return lambda g: mul(g, d(*args))
         return lambda g: unbroadcast(mul(g, d(*args)), shape, ndim)
 
     return vjp
