@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import Trace, Tracer, bind
+from .trace import Trace, Tracer, bind, complex_error
 
 
 class ForwardTracer(Tracer):
@@ -49,6 +49,8 @@ class ForwardTrace(Trace):
                 else:
                     lower = True
         ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
+        if getattr(ans, "dtype", None) is not None and ans.dtype.kind == "c":
+            raise complex_error(prim)
         rules = prim.jvp
         out = None
         for i, t in tangents:

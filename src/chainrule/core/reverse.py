@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import Trace, Tracer, bind
+from .trace import Trace, Tracer, bind, complex_error
 
 
 class ReverseTracer(Tracer):
@@ -63,12 +63,16 @@ class ReverseTrace(Trace):
                     if (a._trace is self and not isinstance(b, Tracer)
                             and not isinstance(v, Tracer) and makers[0] is not None):  # fmt: skip
                         ans = prim.impl(v, b)
+                        if ans.dtype.kind == "c":
+                            raise complex_error(prim)
                         self.tape.append(((a._index,), (makers[0](ans, v, b),)))
                         return ReverseTracer(ans, self, len(self.tape) - 1)
                 elif isinstance(b, Tracer) and b._trace is self:
                     v = b._value
                     if not isinstance(v, Tracer) and makers[1] is not None:
                         ans = prim.impl(a, v)
+                        if ans.dtype.kind == "c":
+                            raise complex_error(prim)
                         self.tape.append(((b._index,), (makers[1](ans, a, v),)))
                         return ReverseTracer(ans, self, len(self.tape) - 1)
         return self._process(prim, args, kwargs)
@@ -94,6 +98,8 @@ class ReverseTrace(Trace):
             ans = prim.impl(*vals, **kwargs)
         else:
             ans = prim.impl(*vals)
+        if getattr(ans, "dtype", None) is not None and ans.dtype.kind == "c":
+            raise complex_error(prim)
         parents = []
         vjps = []
         makers = prim.vjp

@@ -110,3 +110,14 @@ def strip_tree(x: Any) -> Any:
 def is_traced(x: Any) -> bool:
     """True for a tracer of any level."""
     return isinstance(x, Tracer)
+
+
+def complex_error(prim: Any) -> NotImplementedError:
+    """Complex intermediates are refused until their rules follow the complex
+    convention; a wrong derivative would be worse than none."""
+    return NotImplementedError(
+        f"{prim.name} produced a complex result inside a function being differentiated; "
+        "chainrule does not differentiate through complex numbers yet. Work with the real "
+        "and imaginary parts as separate real arrays, or apply cr.stop_gradient to the "
+        "complex part if it should not be differentiated."
+    )

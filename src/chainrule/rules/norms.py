@@ -10,8 +10,12 @@ Conventions at non-differentiable points:
 * ``ord=1``/``inf`` and their negatives: ``|x|`` has derivative 0 at 0 and the
   ``max``/``min`` over rows or columns splits ties evenly.
 * ``ord=0`` counts the nonzero elements: piecewise constant, derivative 0.
-* The spectral norms (``ord=2``/``-2`` and ``'nuc'`` of matrices) need the
-  singular values, differentiated by ``numpy.linalg.svd``'s own rule.
+* The spectral norms (``ord=2``/``-2`` and ``'nuc'`` of matrices) are
+  functions of the singular values, differentiated by the rule of
+  ``numpy.linalg.svd`` (rules/linalg.py; its conventions apply: derivative 0
+  at a zero singular value). At repeated singular values reverse mode splits
+  the derivative evenly among the tied ones (as ``max`` does); forward mode
+  raises the svd rule's ``NotImplementedError`` there.
 """
 
 from __future__ import annotations
@@ -20,12 +24,26 @@ from typing import Any
 
 import numpy as np
 
-from ..core.registry import FUNCTIONS, implements
+from ..core.registry import implements
 from ..core.trace import strip
-from ..errors import no_rule_error
-from ._util import ndim_of, shape_of
-from .reductions import abs_squared, max, min, plain_falls_through, sqrt_zero_grad, sum
-from .shape import moveaxis, reshape, where
+from ._util import keepdims_shape, ndim_of, normalize_axes, shape_of
+from .reductions import (
+    abs_squared,
+    axes_last,
+    max,
+    min,
+    plain_falls_through,
+    sqrt_zero_grad,
+    sum,
+)
+from .shape import moveaxis, ravel, reshape, where
+
+
+def _modulus(x: Any) -> Any:
+    """``|x|``; for complex ``x`` as ``sqrt(re**2 + im**2)`` (derivative 0 at 0)."""
+    if np.iscomplexobj(strip(x)):
+        return sqrt_zero_grad(abs_squared(x))
+    return abs(x)
 
 
 def _abs_pow(x: Any, p: float) -> Any:
@@ -37,7 +55,7 @@ def _abs_pow(x: Any, p: float) -> Any:
         return x * x
     if p > 0 and float(p).is_integer() and int(p) % 2 == 0 and real:
         return x**p
-    a = abs(x)
+    a = _modulus(x)
     zero = strip(a) == 0
     if not np.any(zero):
         return a**p
@@ -54,30 +72,25 @@ def _root(s: Any, p: float) -> Any:
     return where(zero, np.zeros((), dtype=strip(s).dtype), where(zero, 1.0, s) ** inv)
 
 
-def _svd_norm(x: Any, row: int, col: int, reduce: Any, ord: Any) -> Any:
-    """``reduce`` of the singular values of the matrices in the axes (row, col)."""
-    if np.linalg.svd not in FUNCTIONS:
-        raise no_rule_error(
-            f"numpy.linalg.norm with ord={ord!r} of a matrix",
-            "it needs the singular values, and chainrule has no derivative rule for "
-            "numpy.linalg.svd yet (rules/linalg.py)",
-        )
+def _svd_norm(x: Any, row: int, col: int, reduce: Any) -> Any:
+    """``reduce`` of the singular values of the matrices in the axes (row, col),
+    differentiated by the rule of ``numpy.linalg.svd(..., compute_uv=False)``."""
     y = moveaxis(x, (row, col), (-2, -1))
     return reduce(np.linalg.svd(y, compute_uv=False), axis=-1)
 
 
 def _vector_norm(x: Any, ord: Any, axis: tuple, keepdims: bool) -> Any:
     if ord == np.inf:
-        return max(abs(x), axis=axis, keepdims=keepdims)
+        return max(_modulus(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:
-        return min(abs(x), axis=axis, keepdims=keepdims)
+        return min(_modulus(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
         raise ValueError(f"Invalid norm order '{ord}' for vectors")
     if ord == 0:
         nonzero = (strip(x) != 0).astype(np.real(strip(x)).dtype)
         return np.sum(nonzero, axis=axis, keepdims=keepdims)
     if ord == 1:
-        return sum(abs(x), axis=axis, keepdims=keepdims)
+        return sum(_modulus(x), axis=axis, keepdims=keepdims)
     if ord is None or ord == 2:
         return sqrt_zero_grad(sum(abs_squared(x), axis=axis, keepdims=keepdims))
     p = float(ord)
@@ -93,17 +106,17 @@ def _matrix_norm(x: Any, ord: Any, axis: tuple, keepdims: bool) -> Any:
     if row == col:
         raise ValueError("Duplicate axes given.")
     if ord == 2:
-        r = _svd_norm(x, row, col, max, ord)
+        r = _svd_norm(x, row, col, max)
     elif ord == -2:
-        r = _svd_norm(x, row, col, min, ord)
+        r = _svd_norm(x, row, col, min)
     elif ord == "nuc":
-        r = _svd_norm(x, row, col, sum, ord)
+        r = _svd_norm(x, row, col, sum)
     elif ord in (1, -1):
         # the largest (smallest) column sum: reduce over rows, then over columns
-        r = (max if ord == 1 else min)(sum(abs(x), axis=row), axis=col - (col > row))
+        r = (max if ord == 1 else min)(sum(_modulus(x), axis=row), axis=col - (col > row))
     elif ord in (np.inf, -np.inf):
         # the largest (smallest) row sum
-        r = (max if ord == np.inf else min)(sum(abs(x), axis=col), axis=row - (row > col))
+        r = (max if ord == np.inf else min)(sum(_modulus(x), axis=col), axis=row - (row > col))
     elif ord in (None, "fro", "f"):
         r = sqrt_zero_grad(sum(abs_squared(x), axis=(row, col)))
     else:
@@ -135,6 +148,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     array([0., 0.])
     """
     nd = ndim_of(x)
+    if np.size(strip(x)) == 0:  # no elements: a constant, with nothing to differentiate
+        return np.linalg.norm(strip(x), ord, axis, keepdims)
     if axis is None:
         if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
             r = sqrt_zero_grad(sum(abs_squared(x)))
@@ -150,3 +165,27 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     if len(axis) == 2:
         return _matrix_norm(x, ord, axis, keepdims)
     raise ValueError("Improper number of dimensions to norm.")
+
+
+if hasattr(np.linalg, "vector_norm"):  # NumPy >= 2.0
+
+    @implements(np.linalg.vector_norm)
+    @plain_falls_through(np.linalg.vector_norm)
+    def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+        """Differentiable ``numpy.linalg.vector_norm``: ``norm`` of the elements
+        over ``axis`` (None: all; a tuple: those axes together), same conventions."""
+        shape = shape_of(x)
+        if axis is None or isinstance(axis, tuple):
+            axes = normalize_axes(axis, len(shape))
+            y = ravel(x) if axis is None else axes_last(x, axes)[0]
+            r = norm(y, ord=ord, axis=-1)
+        else:
+            axes = normalize_axes(axis, len(shape))
+            r = norm(x, ord=ord, axis=axis)
+        return reshape(r, keepdims_shape(shape, axes)) if keepdims else r
+
+    @implements(np.linalg.matrix_norm)
+    @plain_falls_through(np.linalg.matrix_norm)
+    def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+        """Differentiable ``numpy.linalg.matrix_norm``: ``norm`` over the last two axes."""
+        return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)

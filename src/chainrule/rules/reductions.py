@@ -371,14 +371,15 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     _check_plain_kwargs("nanmean", out, extra)
     keepdims = keepdims_flag(keepdims)
     axes = normalize_axes(axis, ndim_of(a))
-    count = np.sum(~np.isnan(strip(a)), axis=axes, keepdims=keepdims)
     total = sum(_nan_to(a, 0.0), axes, dtype=dtype, keepdims=keepdims)
     if not np.issubdtype(strip(total).dtype, np.inexact):
         total = astype(total, np.float64)
-    if np.any(count == 0):
+    dtype = strip(total).dtype
+    count = np.sum(~np.isnan(strip(a)), axis=axes, keepdims=keepdims).astype(dtype)
+    empty = count == 0
+    if np.any(empty):  # all-NaN slices: NaN, as in NumPy, with derivative 0 in both modes
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return total / count
+        return where(empty, np.array(np.nan, dtype=dtype), total / np.where(empty, 1, count))
     return total / count
 
 

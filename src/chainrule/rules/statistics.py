@@ -20,6 +20,7 @@ Conventions:
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any
 
 import numpy as np
@@ -64,8 +65,6 @@ def _var(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims
     total = sum(abs_squared(a - m), axes, keepdims=keepdims_flag(keepdims))
     divisor = builtins.max(count_of(shape, axes) - ddof, 0)
     if divisor == 0:
-        import warnings
-
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
         with np.errstate(divide="ignore", invalid="ignore"):
             return total / divisor
@@ -321,6 +320,8 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, out: Any, method: str, keepd
         raise ValueError(what)
     shape = shape_of(a)
     axes = normalize_axes(axis, len(shape))
+    if count_of(shape, axes) == 0:  # NumPy's answer, with nothing to differentiate
+        return np.quantile(strip(a), strip(q), axis, None, False, method, keepdims)
     y, _, _ = axes_last(a, axes)
     n = shape_of(y)[-1]
     lo, hi, gamma = _positions(n, q, method)
