@@ -1,1 +1,927 @@
-"""(being written)"""
+"""Linear algebra: ``numpy.linalg`` with derivative rules.
+
+Every function works on stacks of matrices (leading axes) and every rule is
+written with differentiable NumPy calls (``@``, ``np.linalg.solve``,
+``swapaxes``, ``einsum``) acting on the trailing two axes, so the rules serve
+batches of tangents and cotangents and differentiate again for higher orders.
+
+Formulas (written for this module from the literature):
+
+* ``inv``, ``solve``, ``det``, ``slogdet``, ``pinv``, ``lstsq``: M. Giles, "An
+  extended collection of matrix derivative results for forward and reverse
+  mode algorithmic differentiation" (2008); Golub & Pereyra (1973) for the
+  pseudo-inverse.
+* ``cholesky``: I. Murray, "Differentiation of the Cholesky decomposition"
+  (2016); Seeger et al., "Auto-differentiating linear algebra" (2017).
+* ``eigh``: first-order perturbation theory, as collected by Giles (2008).
+* ``svd``: J. Townsend, "Differentiating the singular value decomposition"
+  (2016), regrouped by ``1/(s_j - s_i)`` and ``1/(s_j + s_i)``.
+* ``qr``: Walter & Lehmann (2018); Liao et al. (2019) for the reverse rule.
+
+Conventions (see each function's docstring):
+
+* Functions that read one triangle of their input (``cholesky``, ``eigh``,
+  ``eigvalsh``, ``pinv(hermitian=True)``, ``svd(hermitian=True)``) are
+  differentiated as the functions NumPy computes: the derivative with respect
+  to the unread triangle is zero, and the read off-diagonal entries count for
+  both of their mirror images. For a symmetric input built symmetrically (say
+  ``A = X @ X.T``) this gives the usual symmetric derivative.
+* Decompositions assume distinct eigenvalues / singular values. At exactly
+  repeated ones the eigen-/singular vectors are an arbitrary basis that jumps
+  under perturbation: any use of them raises ``NotImplementedError`` (reverse
+  mode, when a cotangent reaches them; forward mode always). The values
+  themselves stay differentiable for functions that treat repeated values
+  alike (their sum, the log-determinant...), and ``eigvalsh`` /
+  ``svd(compute_uv=False)`` also in forward mode along directions that do not
+  split them; anything else raises. Near-repeated values give large (correct
+  but ill-conditioned) derivatives.
+* A zero singular value is a kink, like ``abs`` at 0: its derivative is 0.
+  Singular vectors of a rank-deficient matrix raise ``NotImplementedError``.
+* Eigenvector and singular vector signs are the ones LAPACK returns; their
+  derivative keeps that sign (and the vectors' normalisation) fixed.
+* Complex inputs are not supported yet by these rules (``NotImplementedError``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.primitive import EachArgument, Primitive
+from ..core.registry import NONDIFF, implements
+from ..core.trace import is_traced, strip
+from ..errors import NoRuleError, no_rule_error
+from ._util import batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
+from .products import einsum
+from .shape import expand_dims, getitem, reshape, swapaxes
+
+NONDIFF.add(np.linalg.matrix_rank)
+
+_EighResult = type(np.linalg.eigh(np.eye(1)))
+_SVDResult = type(np.linalg.svd(np.eye(1)))
+_QRResult = type(np.linalg.qr(np.eye(1)))
+_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+
+
+# --- helpers --------------------------------------------------------------------------
+def _mT(x: Any) -> Any:
+    return swapaxes(x, -1, -2)
+
+
+def _diag(x: Any) -> Any:
+    return einsum("...ii->...i", x)
+
+
+def _trace(x: Any) -> Any:
+    return einsum("...ii->...", x)
+
+
+def _diag_embed(v: Any) -> Any:
+    """A stack of diagonal matrices with the vectors ``v`` on the diagonal."""
+    return expand_dims(v, -2) * np.eye(shape_of(v)[-1], dtype=strip(v).dtype)
+
+
+def _tri(x: Any, k: int = 0) -> np.ndarray:
+    """The lower-triangular mask (entries on and below diagonal ``k``) of a stack of
+    square matrices like ``x``, in its dtype."""
+    return np.tri(shape_of(x)[-1], k=k, dtype=strip(x).dtype)
+
+
+def _sym_from(t: Any, lower: bool) -> Any:
+    """The symmetric matrix a function reading only one triangle of ``t`` sees."""
+    if not lower:
+        return _mT(_sym_from(_mT(t), True))
+    return t * _tri(t) + _mT(t * _tri(t, -1))
+
+
+def _fold_to(m: Any, lower: bool) -> Any:
+    """The adjoint of ``_sym_from``: a cotangent of the symmetric matrix folded
+    onto the triangle that was read."""
+    if not lower:
+        return _mT(_fold_to(_mT(m), True))
+    return m * _tri(m) + _mT(m) * _tri(m, -1)
+
+
+def _uplo_lower(uplo: str) -> bool:
+    uplo = str(uplo).upper()
+    if uplo not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return uplo == "L"
+
+
+def _check_matrix(a: Any, name: str, square: bool = True) -> None:
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise np.linalg.LinAlgError(
+            f"{len(shape)}-dimensional array given. Array must be at least two-dimensional"
+        )
+    if square and shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    if np.iscomplexobj(strip(a)):
+        detail = "complex linear algebra is not supported yet"
+        raise no_rule_error(f"numpy.linalg.{name} of a complex matrix", detail)
+
+
+def _unpack(packed: Any, sizes: tuple[int, ...]) -> list[Any]:
+    """Split a result packed along axis -2 into blocks of ``sizes`` rows."""
+    out, start = [], 0
+    for k in sizes:
+        out.append(getitem(packed, (Ellipsis, slice(start, start + k), slice(None))))
+        start += k
+    return out
+
+
+def _row(v: Any) -> Any:
+    return expand_dims(v, -2)
+
+
+def _unrow(x: Any) -> Any:
+    return getitem(x, (Ellipsis, 0, slice(None)))
+
+
+# Concatenation along a negative axis, for packing several results into one array.
+def _concat_vjp(i: int, ans: Any, *arrays: Any, axis: int):
+    sizes = [shape_of(x)[axis] for x in arrays]
+    start = sum(sizes[:i])
+    idx = (Ellipsis, slice(start, start + sizes[i])) + (slice(None),) * (-axis - 1)
+    return lambda g: getitem(g, idx)
+
+
+def _concat_jvp(i: int, t: Any, ans: Any, *arrays: Any, axis: int) -> Any:
+    lead = batch_lead(t, ndim_of(arrays[i]))
+    dtype = strip(t).dtype
+    parts = [t if j == i else np.zeros(lead + shape_of(x), dtype) for j, x in enumerate(arrays)]
+    return concat_p(*parts, axis=axis)
+
+
+concat_p = Primitive("concatenate", lambda *arrays, axis: np.concatenate(arrays, axis=axis))
+concat_p.defvjp(EachArgument(_concat_vjp))
+concat_p.defjvp(EachArgument(_concat_jvp))
+
+
+# --- repeated eigenvalues / singular values --------------------------------------------
+_TOL = 1e-8
+
+
+def _ties(v: Any) -> np.ndarray:
+    """Mask ``(..., n, n)`` of the pairs ``i != j`` with ``v_i == v_j`` exactly."""
+    v = strip(v)
+    n = v.shape[-1]
+    return (v[..., :, None] == v[..., None, :]) & ~np.eye(n, dtype=bool)
+
+
+def _require_zero(x: Any, mask: np.ndarray, what: str) -> None:
+    """Raise unless ``x`` vanishes wherever ``mask`` is set (up to rounding:
+    ``_TOL`` relative to the largest entry of ``x``)."""
+    if not mask.any():
+        return
+    xv = np.abs(strip(x))
+    if np.any(xv * mask > _TOL * np.max(xv, initial=0.0)):
+        raise _repeated_error(what)
+
+
+def _repeated_error(what: str) -> NoRuleError:
+    return NoRuleError(
+        f"chainrule: the derivative of {what} at a matrix with exactly repeated "
+        "eigenvalues/singular values is not defined here: the result depends on the arbitrary "
+        "basis of the repeated space, or on how the repeated values split. Differentiable at "
+        "such points (reverse mode): functions of the values alone that treat the repeated "
+        "ones alike (e.g. their sum); eigvalsh / svd(compute_uv=False) also in forward mode "
+        "when the direction does not split them."
+    )
+
+
+def _gap_inverse(v: Any, ok: np.ndarray, sign: float = -1.0) -> Any:
+    """``1 / (v_j + sign * v_i)`` where ``ok``, 0 elsewhere (differentiable in ``v``)."""
+    d = expand_dims(v, -2) + sign * expand_dims(v, -1)
+    return ok / (d + (~ok))
+
+
+# vectors_p(packed, start, stop, bad): rows start:stop of a packed decomposition, the
+# eigen- or singular vectors. At repeated (or, for the SVD, zero) values the vectors
+# jump under perturbation, so if they are used at all (if a cotangent reaches them)
+# there is no derivative: ``bad`` then names the problem (a key of _VECTOR_ERRORS).
+_VECTOR_ERRORS = {
+    "repeated eigenvalues": lambda: _repeated_error("eigh's eigenvectors"),
+    "repeated singular values": lambda: _repeated_error("svd's singular vectors"),
+    "zero singular value": lambda: _rank_deficient("the singular vectors of numpy.linalg.svd"),
+}
+
+
+def _vectors_vjp(ans: Any, packed: Any, start: int, stop: int, bad: str | None):
+    rows = shape_of(packed)[-2]
+
+    def vjp(g: Any) -> Any:
+        if bad is not None:
+            raise _VECTOR_ERRORS[bad]()
+        lead, dtype = batch_lead(g, ndim_of(ans)), strip(g).dtype
+        k = shape_of(packed)[-1]
+        before = np.zeros(lead + shape_of(packed)[:-2] + (start, k), dtype)
+        after = np.zeros(lead + shape_of(packed)[:-2] + (rows - stop, k), dtype)
+        return concat_p(before, g, after, axis=-2)
+
+    return vjp
+
+
+vectors_p = Primitive("vectors", lambda packed, start, stop, bad: packed[..., start:stop, :])
+vectors_p.defvjp(_vectors_vjp)
+vectors_p.defjvp(
+    lambda t, ans, packed, start, stop, bad: getitem(t, (Ellipsis, slice(start, stop), slice(None)))
+)
+
+
+# --- inv ------------------------------------------------------------------------------
+inv_p = Primitive("inv", np.linalg.inv)
+inv_p.defvjp(lambda ans, a: lambda g: -(_mT(ans) @ g @ _mT(ans)))
+inv_p.defjvp(lambda t, ans, a: -(ans @ t @ ans))
+
+
+@implements(np.linalg.inv)
+def inv(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.inv``: ``d(A^-1) = -A^-1 dA A^-1``."""
+    if not is_traced(a):
+        return np.linalg.inv(a)
+    _check_matrix(a, "inv")
+    return inv_p(a)
+
+
+# --- solve ----------------------------------------------------------------------------
+def _solve_vjp_a(ans: Any, a: Any, b: Any):
+    shape, n = shape_of(a), ndim_of(ans)
+
+    def vjp(g: Any) -> Any:
+        gb = np.linalg.solve(_mT(a), g)
+        return unbroadcast(-(gb @ _mT(ans)), shape, n)
+
+    return vjp
+
+
+def _solve_vjp_b(ans: Any, a: Any, b: Any):
+    shape, n = shape_of(b), ndim_of(ans)
+    return lambda g: unbroadcast(np.linalg.solve(_mT(a), g), shape, n)
+
+
+def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    t = pad_batch(t, ndim_of(a), ndim_of(ans))
+    return -np.linalg.solve(a, t @ ans)
+
+
+def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    lead = batch_lead(t, ndim_of(b))
+    r = np.linalg.solve(a, pad_batch(t, ndim_of(b), ndim_of(ans)))
+    return r if r.shape == lead + ans.shape else np.broadcast_to(r, lead + ans.shape)
+
+
+# solve_p(a, b): b is a stack of matrices (..., M, K); a vector b is handled by the caller.
+solve_p = Primitive("solve", np.linalg.solve)
+solve_p.defvjp(_solve_vjp_a, _solve_vjp_b)
+solve_p.defjvp(_solve_jvp_a, _solve_jvp_b)
+
+
+@implements(np.linalg.solve)
+def solve(a: Any, b: Any) -> Any:
+    """Differentiable ``numpy.linalg.solve``, batched with NumPy 2's rule: ``b``
+    is a vector only when ``b.ndim == 1``, otherwise a stack of matrices."""
+    if not (is_traced(a) or is_traced(b)):
+        return np.linalg.solve(a, b)
+    b = b if is_traced(b) else np.asarray(b)
+    _check_matrix(a, "solve")
+    if np.iscomplexobj(strip(b)):
+        raise no_rule_error("numpy.linalg.solve with a complex right-hand side")
+    if ndim_of(b) == 1:
+        return getitem(solve_p(a, expand_dims(b, -1)), (Ellipsis, 0))
+    return solve_p(a, b)
+
+
+# --- det and slogdet ------------------------------------------------------------------
+def _logdet_vjp(ans: Any, a: Any):
+    return lambda g: expand_dims(g, (-1, -2)) * _mT(np.linalg.inv(a))
+
+
+def _logdet_jvp(t: Any, ans: Any, a: Any) -> Any:
+    return _trace(np.linalg.solve(a, t))
+
+
+det_p = Primitive("det", np.linalg.det)
+det_p.defvjp(lambda ans, a: lambda g: expand_dims(g * ans, (-1, -2)) * _mT(np.linalg.inv(a)))
+det_p.defjvp(lambda t, ans, a: ans * _logdet_jvp(t, ans, a))
+logabsdet_p = Primitive("logabsdet", lambda a: np.linalg.slogdet(a)[1])
+logabsdet_p.defvjp(_logdet_vjp)
+logabsdet_p.defjvp(_logdet_jvp)
+
+
+@implements(np.linalg.det)
+def det(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.det``: ``d det A = det A tr(A^-1 dA)``. The
+    derivative uses ``A^-1``, so at an exactly singular matrix it raises
+    ``LinAlgError``."""
+    if not is_traced(a):
+        return np.linalg.det(a)
+    _check_matrix(a, "det")
+    return det_p(a)
+
+
+@implements(np.linalg.slogdet)
+def slogdet(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.slogdet``: returns ``(sign, logabsdet)``.
+    ``sign`` is piecewise constant and carries no derivative; ``logabsdet`` has
+    gradient ``inv(A).T``."""
+    if not is_traced(a):
+        return np.linalg.slogdet(a)
+    _check_matrix(a, "slogdet")
+    sign = np.linalg.slogdet(strip(a))[0]
+    return _SlogdetResult(sign, logabsdet_p(a))
+
+
+# --- cholesky -------------------------------------------------------------------------
+def _phi(x: Any) -> Any:
+    """The lower triangle of ``x`` with its diagonal halved."""
+    return x * (_tri(x, -1) + 0.5 * np.eye(shape_of(x)[-1], dtype=strip(x).dtype))
+
+
+def _cholesky_vjp(ans: Any, a: Any):
+    linv = np.linalg.inv(ans)
+    return lambda g: _fold_to(_mT(linv) @ _phi(_mT(ans) @ g) @ linv, True)
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    linv = np.linalg.inv(ans)
+    return ans @ _phi(linv @ _sym_from(t, True) @ _mT(linv))
+
+
+cholesky_p = Primitive("cholesky", np.linalg.cholesky)
+cholesky_p.defvjp(_cholesky_vjp)
+cholesky_p.defjvp(_cholesky_jvp)
+
+
+@implements(np.linalg.cholesky)
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """Differentiable ``numpy.linalg.cholesky``. NumPy reads only the lower
+    triangle of ``a`` (the upper one with ``upper=True``); the derivative is
+    that of this function, so it is zero for the unread triangle (see the
+    module docstring)."""
+    if not is_traced(a):
+        return np.linalg.cholesky(a, upper=upper)
+    _check_matrix(a, "cholesky")
+    if upper:
+        return _mT(cholesky_p(_mT(a)))
+    return cholesky_p(a)
+
+
+# --- eigh and eigvalsh ----------------------------------------------------------------
+def _eigh_impl(a: Any, lower: bool) -> Any:
+    w, v = np.linalg.eigh(a, "L" if lower else "U")
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eigh_split(packed: Any) -> tuple[Any, Any]:
+    w, v = _unpack(packed, (1, shape_of(packed)[-1]))
+    return _unrow(w), v
+
+
+def _eigh_vjp(ans: Any, a: Any, lower: bool):
+    w, v = _eigh_split(ans)
+    ties = _ties(w)
+    gaps = _gap_inverse(w, ~ties & ~np.eye(shape_of(w)[-1], dtype=bool))
+
+    def vjp(g: Any) -> Any:
+        # At repeated eigenvalues no cotangent reaches the eigenvectors (vectors_p raises).
+        gw, gv = _eigh_split(g)
+        _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eigh's eigenvalues")
+        return _fold_to(v @ (_diag_embed(gw) + gaps * (_mT(v) @ gv)) @ _mT(v), lower)
+
+    return vjp
+
+
+def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
+    w, v = _eigh_split(ans)
+    if _ties(w).any():
+        raise _repeated_error("eigh (forward mode; eigvalsh has one)")
+    x = _mT(v) @ _sym_from(t, lower) @ v
+    gaps = _gap_inverse(w, ~np.eye(shape_of(w)[-1], dtype=bool))
+    return concat_p(_row(_diag(x)), v @ (gaps * x), axis=-2)
+
+
+eigh_p = Primitive("eigh", _eigh_impl)
+eigh_p.defvjp(_eigh_vjp)
+eigh_p.defjvp(_eigh_jvp)
+
+
+@implements(np.linalg.eigh)
+def eigh(a: Any, UPLO: str = "L") -> Any:
+    """Differentiable ``numpy.linalg.eigh``: returns ``(eigenvalues,
+    eigenvectors)``. NumPy reads only the ``UPLO`` triangle, and so does the
+    derivative (see the module docstring). The eigenvector derivative assumes
+    distinct eigenvalues: at repeated ones, using the eigenvectors raises
+    ``NotImplementedError``, and so does forward mode (``eigvalsh`` has a
+    forward derivative there). The eigenvectors keep LAPACK's signs; their
+    derivative keeps each vector's sign and unit length.
+    """
+    lower = _uplo_lower(UPLO)
+    if not is_traced(a):
+        return np.linalg.eigh(a, UPLO)
+    _check_matrix(a, "eigh")
+    packed = eigh_p(a, lower)
+    w = _unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None))))
+    n = shape_of(a)[-1]
+    bad = "repeated eigenvalues" if _ties(w).any() else None
+    return _EighResult(w, vectors_p(packed, 1, n + 1, bad))
+
+
+def _eigvalsh_vjp(ans: Any, a: Any, lower: bool):
+    v = np.linalg.eigh(a, "L" if lower else "U")[1]
+    ties = _ties(ans)
+
+    def vjp(g: Any) -> Any:
+        _require_zero(expand_dims(g, -1) - expand_dims(g, -2), ties, "eigvalsh")
+        return _fold_to(v @ (expand_dims(g, -1) * _mT(v)), lower)
+
+    return vjp
+
+
+def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
+    v = np.linalg.eigh(a, "L" if lower else "U")[1]
+    x = _mT(v) @ _sym_from(t, lower) @ v
+    ties = _ties(ans)
+    _require_zero(x, ties, "eigvalsh")
+    dx = _diag(x)
+    _require_zero(expand_dims(dx, -1) - expand_dims(dx, -2), ties, "eigvalsh")
+    return dx
+
+
+eigvalsh_p = Primitive("eigvalsh", lambda a, lower: np.linalg.eigvalsh(a, "L" if lower else "U"))
+eigvalsh_p.defvjp(_eigvalsh_vjp)
+eigvalsh_p.defjvp(_eigvalsh_jvp)
+
+
+@implements(np.linalg.eigvalsh)
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    """Differentiable ``numpy.linalg.eigvalsh``: ``dw_i = v_i^T dA v_i``, reading
+    the ``UPLO`` triangle like NumPy. At repeated eigenvalues the eigenvalues are
+    not differentiable; reverse mode still works for symmetric functions of them
+    (equal cotangents, like the trace), anything else raises
+    ``NotImplementedError``."""
+    lower = _uplo_lower(UPLO)
+    if not is_traced(a):
+        return np.linalg.eigvalsh(a, UPLO)
+    _check_matrix(a, "eigvalsh")
+    return eigvalsh_p(a, lower)
+
+
+# --- svd ------------------------------------------------------------------------------
+def _svd_impl(a: Any) -> Any:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+
+
+def _svd_split(packed: Any, m: int, n: int) -> tuple[Any, Any, Any]:
+    u, s, v = _unpack(packed, (m, 1, n))
+    return u, _unrow(s), v
+
+
+def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
+    """The tie mask, ``1/(s_j - s_i)`` and ``1/(s_j + s_i)`` off the diagonal."""
+    ties = _ties(s)
+    off = ~np.eye(shape_of(s)[-1], dtype=bool)
+    pos = strip(s) > 0
+    both_zero = ~(pos[..., :, None] | pos[..., None, :])
+    return ties, _gap_inverse(s, off & ~ties), _gap_inverse(s, off & ~both_zero, 1.0)
+
+
+def _rank_deficient(what: str) -> NotImplementedError:
+    return no_rule_error(
+        f"{what} of a rank-deficient matrix (a zero singular value)",
+        "the singular vectors are not differentiable there; "
+        "svd(..., compute_uv=False) has a derivative",
+    )
+
+
+def _svd_vjp(ans: Any, a: Any):
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    u, s, v = _svd_split(ans, m, n)
+    ties, fm, fp = _svd_gaps(s)
+    pos = strip(s) > 0
+
+    def vjp(g: Any) -> Any:
+        # At repeated or zero singular values no cotangent reaches the singular vectors
+        # (vectors_p raises): then only the singular-value term is left.
+        gu, gs, gv = _svd_split(g, m, n)
+        _require_zero(expand_dims(gs, -1) - expand_dims(gs, -2), ties & pos[..., None], "svd")
+        if not (np.any(strip(gu)) or np.any(strip(gv))):
+            return u @ (expand_dims(gs * pos, -1) * _mT(v))
+        j, h = _mT(u) @ gu, _mT(v) @ gv
+        j, h = j - _mT(j), h - _mT(h)
+        inner = 0.5 * (fm * (j + h) + fp * (j - h)) + _diag_embed(gs)
+        r = u @ inner @ _mT(v)
+        if m > k:
+            r = r + ((gu - u @ (_mT(u) @ gu)) / expand_dims(s, -2)) @ _mT(v)
+        if n > k:
+            r = r + u @ _mT((gv - v @ (_mT(v) @ gv)) / expand_dims(s, -2))
+        return r
+
+    return vjp
+
+
+def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    u, s, v = _svd_split(ans, m, n)
+    if np.any(strip(s) == 0):
+        raise _rank_deficient("the forward derivative of numpy.linalg.svd")
+    ties, fm, fp = _svd_gaps(s)
+    if ties.any():
+        raise _repeated_error("svd (forward mode; svd(compute_uv=False) has one)")
+    tv = t @ v
+    p = _mT(u) @ tv
+    psym, pasym = 0.5 * (p + _mT(p)), 0.5 * (p - _mT(p))
+    du = u @ (fm * psym + fp * pasym)
+    dv = v @ (fm * psym - fp * pasym)
+    srow = expand_dims(s, -2)
+    if m > k:
+        du = du + (tv - u @ p) / srow
+    if n > k:
+        dv = dv + (_mT(t) @ u - v @ _mT(p)) / srow
+    return concat_p(du, _row(_diag(p)), dv, axis=-2)
+
+
+svd_p = Primitive("svd", _svd_impl)
+svd_p.defvjp(_svd_vjp)
+svd_p.defjvp(_svd_jvp)
+
+
+def _sv_vjp(ans: Any, a: Any):
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    ties, pos = _ties(ans), strip(ans) > 0
+
+    def vjp(g: Any) -> Any:
+        _require_zero(expand_dims(g, -1) - expand_dims(g, -2), ties & pos[..., None], "svd")
+        return u @ (expand_dims(g * pos, -1) * vh)
+
+    return vjp
+
+
+def _sv_jvp(t: Any, ans: Any, a: Any) -> Any:
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    p = _mT(u) @ t @ _mT(vh)
+    ties, pos = _ties(ans), strip(ans) > 0
+    tie_pos = ties & pos[..., None]
+    _require_zero(p + _mT(p), tie_pos, "svd")
+    ds = _diag(p)
+    _require_zero(expand_dims(ds, -1) - expand_dims(ds, -2), tie_pos, "svd")
+    return ds * pos
+
+
+# sv_p(a): the singular values alone.
+sv_p = Primitive("svdvals", lambda a: np.linalg.svd(a, compute_uv=False))
+sv_p.defvjp(_sv_vjp)
+sv_p.defjvp(_sv_jvp)
+
+
+def _complement_vjp(ans: Any, a: Any, which: str):
+    shape = shape_of(a)
+
+    def vjp(g: Any) -> Any:
+        if np.any(strip(g)):
+            raise _complement_error(which)
+        return np.zeros(batch_lead(g, ndim_of(ans)) + shape, dtype=strip(g).dtype)
+
+    return vjp
+
+
+def _complement_error(which: str) -> NotImplementedError:
+    name = "numpy.linalg.svd(full_matrices=True)" if which in "uv" else "numpy.linalg.qr"
+    what = "extra singular vectors" if which in "uv" else "extra columns of Q (mode='complete')"
+    return no_rule_error(
+        f"the {what} of {name} of a non-square matrix",
+        "they are an arbitrary basis of a complement, not a differentiable function of the "
+        "matrix; reverse mode works while they are not used, forward mode needs "
+        "full_matrices=False / mode='reduced'",
+    )
+
+
+def _complement_jvp(t: Any, ans: Any, a: Any, which: str) -> Any:
+    raise _complement_error(which)
+
+
+def _complement_impl(a: Any, which: str) -> Any:
+    k = min(a.shape[-2:])
+    if which == "q":
+        return np.linalg.qr(a, mode="complete")[0][..., :, k:]
+    u, _, vh = np.linalg.svd(a, full_matrices=True)
+    return u[..., :, k:] if which == "u" else vh[..., k:, :]
+
+
+# complement_p(a, which): the extra columns of u ('u') or rows of vh ('v') of a full
+# SVD, or of Q of a complete QR ('q'): an arbitrary basis, not differentiable.
+complement_p = Primitive("svd_qr_complement", _complement_impl)
+complement_p.defvjp(_complement_vjp)
+complement_p.defjvp(_complement_jvp)
+
+
+def _stack_grids(stack: tuple[int, ...], extra: int) -> tuple[np.ndarray, ...]:
+    """Index arrays addressing every matrix of a stack, with ``extra`` trailing unit axes."""
+    k = len(stack)
+    return tuple(
+        np.arange(d).reshape((1,) * i + (d,) + (1,) * (k - i - 1 + extra))
+        for i, d in enumerate(stack)
+    )
+
+
+def _svd_hermitian(a: Any, compute_uv: bool) -> Any:
+    """NumPy's construction of the SVD of a symmetric matrix from ``eigh``
+    (reading the lower triangle), with differentiable operations."""
+    stack = shape_of(a)[:-2]
+    if not compute_uv:
+        s = np.abs(eigvalsh(a))
+        order = np.argsort(strip(s), axis=-1)[..., ::-1]
+        return getitem(s, _stack_grids(stack, 1) + (order,))
+    w, u = eigh(a)
+    sign = np.copysign(1.0, strip(w))
+    s = np.abs(w)
+    order = np.argsort(strip(s), axis=-1)[..., ::-1]
+    sign = np.take_along_axis(sign, order, axis=-1)
+    s = getitem(s, _stack_grids(stack, 1) + (order,))
+    rows = np.arange(shape_of(a)[-1])[:, None]
+    u = getitem(u, _stack_grids(stack, 2) + (rows, order[..., None, :]))
+    return _SVDResult(u, s, _mT(u * sign[..., None, :]))
+
+
+@implements(np.linalg.svd)
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:  # fmt: skip
+    """Differentiable ``numpy.linalg.svd``.
+
+    Singular values: ``ds_i = u_i^T dA v_i``; at a zero singular value (a kink,
+    like ``abs`` at 0) the derivative is 0. Singular vectors (Townsend 2016)
+    assume distinct, nonzero singular values: otherwise using them raises
+    ``NotImplementedError``, and so does forward mode (``compute_uv=False``
+    has a forward derivative). They keep LAPACK's signs. With
+    ``full_matrices=True`` and a non-square matrix, the extra columns of ``u``
+    / rows of ``vh`` are an arbitrary basis of a complement with no derivative:
+    reverse mode raises if they influence the result and forward mode always
+    raises (use ``full_matrices=False``). ``hermitian=True`` follows NumPy's
+    construction from ``eigh``, reading the lower triangle.
+    """
+    if not is_traced(a):
+        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)
+    _check_matrix(a, "svd", square=hermitian)
+    if hermitian:
+        return _svd_hermitian(a, compute_uv)
+    if not compute_uv:
+        return sv_p(a)
+    m, n = shape_of(a)[-2:]
+    packed = svd_p(a)
+    s = _unrow(getitem(packed, (Ellipsis, slice(m, m + 1), slice(None))))
+    if np.any(strip(s) == 0):
+        bad = "zero singular value"
+    elif _ties(s).any():
+        bad = "repeated singular values"
+    else:
+        bad = None
+    u = vectors_p(packed, 0, m, bad)
+    vh = _mT(vectors_p(packed, m + 1, m + 1 + n, bad))
+    if full_matrices and m != n:
+        if m > n:
+            u = concat_p(u, complement_p(a, "u"), axis=-1)
+        else:
+            vh = concat_p(vh, complement_p(a, "v"), axis=-2)
+    return _SVDResult(u, s, vh)
+
+
+@implements(np.linalg.svdvals)
+def svdvals(x: Any, /) -> Any:
+    """Differentiable ``numpy.linalg.svdvals`` (see ``svd``)."""
+    return svd(x, compute_uv=False)
+
+
+# --- qr -------------------------------------------------------------------------------
+def _qr_impl(a: Any) -> Any:
+    q, r = np.linalg.qr(a)
+    return np.concatenate([q, r], axis=-2)
+
+
+def _qr_parts(ans: Any, a: Any) -> tuple[Any, Any, Any]:
+    m, n = shape_of(a)[-2:]
+    q, r = _unpack(ans, (m, n))
+    if np.any(_diag(strip(r)) == 0):
+        raise no_rule_error("numpy.linalg.qr of a matrix without full column rank")
+    return q, r, np.linalg.inv(r)
+
+
+def _qr_vjp(ans: Any, a: Any):
+    m, n = shape_of(a)[-2:]
+    q, r, rinv = _qr_parts(ans, a)
+
+    def vjp(g: Any) -> Any:
+        gq, gr = _unpack(g, (m, n))
+        rrt = gr @ _mT(r)
+        mm = _mT(q) @ gq - rrt
+        inner = (mm - _mT(mm)) * _tri(mm, -1) + rrt
+        return (gq + q @ (inner - _mT(q) @ gq)) @ _mT(rinv)
+
+    return vjp
+
+
+def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    q, r, rinv = _qr_parts(ans, a)
+    trinv = t @ rinv
+    c = _mT(q) @ trinv
+    low = c * _tri(c, -1)
+    omega = low - _mT(low)
+    dr = (c - omega) @ r
+    dq = q @ omega
+    if m > n:
+        dq = dq + trinv - q @ c
+    return concat_p(dq, dr, axis=-2)
+
+
+# qr_p(a): the reduced QR of a tall or square matrix, packed as [Q; R].
+qr_p = Primitive("qr", _qr_impl)
+qr_p.defvjp(_qr_vjp)
+qr_p.defjvp(_qr_jvp)
+
+
+def _qr_reduced(a: Any) -> tuple[Any, Any]:
+    m, n = shape_of(a)[-2:]
+    if m >= n:
+        return tuple(_unpack(qr_p(a), (m, n)))
+    # Wide: A = Q [R1, R2] with Q R1 the QR of the leading square block.
+    q, r1 = _qr_reduced(getitem(a, (Ellipsis, slice(None), slice(None, m))))
+    r2 = _mT(q) @ getitem(a, (Ellipsis, slice(None), slice(m, None)))
+    return q, concat_p(r1, r2, axis=-1)
+
+
+@implements(np.linalg.qr)
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """Differentiable ``numpy.linalg.qr`` for modes ``'reduced'``, ``'complete'``
+    and ``'r'``, for matrices of full rank (``NotImplementedError`` otherwise).
+    A wide matrix is factored as ``Q [R1, R2]`` from the QR of its leading
+    square block. With ``'complete'`` and a tall matrix the extra columns of
+    ``Q`` are an arbitrary basis of a complement: reverse mode raises if they
+    influence the result, forward mode always raises. ``'raw'`` is not
+    differentiable."""
+    if not is_traced(a):
+        return np.linalg.qr(a, mode)
+    if mode not in ("reduced", "complete", "r"):
+        if mode == "raw":
+            raise no_rule_error("numpy.linalg.qr(mode='raw')", "use mode='reduced'")
+        raise ValueError(f"Unrecognized mode '{mode}'")
+    _check_matrix(a, "qr", square=False)
+    q, r = _qr_reduced(a)
+    m, n = shape_of(a)[-2:]
+    if mode == "r":
+        return r
+    if mode == "complete" and m > n:
+        q = concat_p(q, complement_p(a, "q"), axis=-1)
+        zeros = np.zeros(shape_of(r)[:-2] + (m - n, n), dtype=strip(r).dtype)
+        r = concat_p(r, zeros, axis=-2)
+    return _QRResult(q, r)
+
+
+# --- pinv and lstsq -------------------------------------------------------------------
+def _pinv_jvp_formula(t: Any, p: Any, a: Any) -> Any:
+    """``d pinv(A)`` for a full-rank ``A`` (Golub & Pereyra):
+    ``-P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``, whose second term
+    vanishes unless ``A`` is tall and third unless it is wide."""
+    m, n = shape_of(a)[-2:]
+    tt = _mT(t)
+    r = -(p @ t @ p)
+    if m > n:
+        r = r + p @ (_mT(p) @ (tt - tt @ (a @ p)))
+    if n > m:
+        r = r + (tt - (p @ a) @ tt) @ (_mT(p) @ p)
+    return r
+
+
+def _pinv_vjp_formula(g: Any, p: Any, a: Any) -> Any:
+    """The adjoint of ``_pinv_jvp_formula``."""
+    m, n = shape_of(a)[-2:]
+    pt = _mT(p)
+    gt = _mT(g)
+    r = -(pt @ g @ pt)
+    if m > n:
+        r = r + (gt - (a @ p) @ gt) @ (p @ pt)
+    if n > m:
+        r = r + (pt @ p) @ (gt - gt @ (p @ a))
+    return r
+
+
+def _pinv_vjp(ans: Any, a: Any, hermitian: bool, kwargs: tuple):
+    if not hermitian:
+        return lambda g: _pinv_vjp_formula(g, ans, a)
+    return lambda g: _fold_to(_pinv_vjp_formula(g, ans, a), True)
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, hermitian: bool, kwargs: tuple) -> Any:
+    if hermitian:
+        t = _sym_from(t, True)
+    return _pinv_jvp_formula(t, ans, a)
+
+
+# pinv_p(a, hermitian, kwargs): with hermitian=True NumPy reads the lower triangle;
+# kwargs are NumPy's rcond/rtol as a tuple of pairs.
+pinv_p = Primitive(
+    "pinv",
+    lambda a, hermitian, kwargs: np.linalg.pinv(a, hermitian=hermitian, **dict(kwargs)),
+)
+pinv_p.defvjp(_pinv_vjp)
+pinv_p.defjvp(_pinv_jvp)
+
+
+def _require_full_rank(a: Any, rcond: Any, what: str, hermitian: bool = False) -> None:
+    s = np.linalg.svd(strip(a), compute_uv=False, hermitian=hermitian)
+    cutoff = np.asarray(rcond)[..., None] * np.max(s, axis=-1, keepdims=True)
+    if np.any(np.sum(s > cutoff, axis=-1) < min(shape_of(a)[-2:])):
+        raise no_rule_error(
+            f"{what} of a rank-deficient matrix",
+            "the derivative is implemented for full-rank matrices",
+        )
+
+
+@implements(np.linalg.pinv)
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._NoValue) -> Any:
+    """Differentiable ``numpy.linalg.pinv`` for full-rank (stacks of) matrices,
+    with the Golub-Pereyra formula; a rank-deficient matrix (after NumPy's
+    ``rcond``/``rtol`` cut-off) raises ``NotImplementedError``. With
+    ``hermitian=True`` NumPy reads only the lower triangle, and so does the
+    derivative."""
+    kwargs = {"rcond": rcond}
+    if rtol is not np._NoValue:
+        kwargs["rtol"] = rtol
+    if not is_traced(a):
+        return np.linalg.pinv(a, hermitian=hermitian, **kwargs)
+    _check_matrix(a, "pinv", square=hermitian)
+    if rcond is None:
+        if rtol is np._NoValue:
+            cut = 1e-15
+        elif rtol is None:
+            cut = max(shape_of(a)[-2:]) * np.finfo(strip(a).dtype).eps
+        else:
+            cut = rtol
+    else:
+        cut = rcond
+    _require_full_rank(a, cut, "numpy.linalg.pinv", hermitian)
+    return pinv_p(a, bool(hermitian), tuple(kwargs.items()))
+
+
+def _lstsq_vjp_a(ans: Any, a: Any, b: Any, rcond: Any):
+    p = np.linalg.pinv(a)
+    return lambda g: _pinv_vjp_formula(g @ _mT(b), p, a)
+
+
+def _lstsq_jvp_a(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    return _pinv_jvp_formula(t, np.linalg.pinv(a), a) @ b
+
+
+def _lstsq_vjp_b(ans: Any, a: Any, b: Any, rcond: Any):
+    p = np.linalg.pinv(a)
+    return lambda g: _mT(p) @ g
+
+
+def _lstsq_jvp_b(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    return np.linalg.pinv(a) @ t
+
+
+# lstsq_p(a, b, rcond): the solution x of numpy.linalg.lstsq for a matrix b (M, K).
+lstsq_p = Primitive("lstsq", lambda a, b, rcond: np.linalg.lstsq(a, b, rcond)[0])
+lstsq_p.defvjp(_lstsq_vjp_a, _lstsq_vjp_b)
+lstsq_p.defjvp(_lstsq_jvp_a, _lstsq_jvp_b)
+
+
+@implements(np.linalg.lstsq)
+def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.lstsq``: returns ``(x, residuals, rank, s)``.
+
+    ``x`` is differentiable for ``a`` of full rank (tall, square or wide: the
+    minimum-norm solution), through the derivative of the pseudo-inverse; a
+    rank-deficient ``a`` raises ``NotImplementedError``. ``residuals`` (the
+    squared residual norms, present when ``a`` is tall and of full rank) and
+    the singular values ``s`` are differentiable too; ``rank`` is an integer.
+    """
+    if not (is_traced(a) or is_traced(b)):
+        return np.linalg.lstsq(a, b, rcond)
+    b = b if is_traced(b) else np.asarray(b)
+    _check_matrix(a, "lstsq", square=False)
+    if np.iscomplexobj(strip(b)):
+        raise no_rule_error("numpy.linalg.lstsq with a complex right-hand side")
+    _, res0, rank, _ = np.linalg.lstsq(strip(a), strip(b), rcond)
+    m, n = shape_of(a)[-2:]
+    if rank < min(m, n):
+        raise no_rule_error(
+            "numpy.linalg.lstsq with a rank-deficient matrix",
+            "the derivative is implemented for full-rank matrices",
+        )
+    vector = ndim_of(b) == 1
+    b2 = expand_dims(b, -1) if vector else b
+    x = lstsq_p(a, b2, rcond)
+    if m > n:
+        res = np.sum((b2 - a @ x) ** 2, axis=-2)
+    else:
+        res = res0
+    if vector:
+        x = reshape(x, (n,))
+    s = svd(a, compute_uv=False)
+    return x, res, rank, s

@@ -446,10 +446,10 @@ def kron(a: Any, b: Any) -> Any:
     return reshape(r, tuple(x * y for x, y in zip(sa, sb)))
 
 
-def _levi_civita(da: int, db: int) -> np.ndarray:
+def _levi_civita(da: int, db: int, dtype: Any) -> np.ndarray:
     """The Levi-Civita tensor restricted to ``da``- and ``db``-vectors (a
     2-vector is a 3-vector with z = 0)."""
-    eps = np.zeros((3, 3, 3))
+    eps = np.zeros((3, 3, 3), dtype)
     for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
         eps[i, j, k], eps[j, i, k] = 1.0, -1.0
     return eps[:da, :db]
@@ -475,7 +475,7 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
             DeprecationWarning,
             stacklevel=2,
         )
-    eps = _levi_civita(da, db)
+    eps = _levi_civita(da, db, np.result_type(strip(a), strip(b)))
     if da == 2 and db == 2:
         return einsum("...i,...j,ij->...", a, b, eps[:, :, 2])
     c = einsum("...i,...j,ijk->...k", a, b, eps)
