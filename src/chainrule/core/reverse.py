@@ -47,35 +47,47 @@ class ReverseTrace(Trace):
         # The hot path of reverse mode, micro-optimised for the common cases:
         # one or two arguments, no keywords, no outer transform involved.
         makers = prim.vjp
-        if not kwargs and prim.batchable and len(makers) == len(args):
-            n = len(args)
-            if n == 1:
-                a = args[0]
-                v = a._value
-                if not isinstance(v, Tracer) and makers[0] is not None:
-                    ans = prim.impl(v)
-                    self.tape.append(((a._index,), (makers[0](ans, v),)))
-                    return ReverseTracer(ans, self, len(self.tape) - 1)
-            elif n == 2:
-                a, b = args
-                if isinstance(a, Tracer):
-                    v = a._value
-                    if (a._trace is self and not isinstance(b, Tracer)
-                            and not isinstance(v, Tracer) and makers[0] is not None):  # fmt: skip
-                        ans = prim.impl(v, b)
-                        if ans.dtype.kind == "c":
-                            raise complex_error(prim)
-                        self.tape.append(((a._index,), (makers[0](ans, v, b),)))
-                        return ReverseTracer(ans, self, len(self.tape) - 1)
-                elif isinstance(b, Tracer) and b._trace is self:
+        n = len(args)
+        if kwargs or not prim.batchable or type(makers) is not list:
+            return self._process(prim, args, kwargs)
+        a = args[0]
+        if n == 2:
+            b = args[1]
+            if not isinstance(a, Tracer):
+                if b._trace is self and len(makers) > 1 and makers[1] is not None:
                     v = b._value
-                    if not isinstance(v, Tracer) and makers[1] is not None:
+                    if not isinstance(v, Tracer):
                         ans = prim.impl(a, v)
                         if ans.dtype.kind == "c":
                             raise complex_error(prim)
                         self.tape.append(((b._index,), (makers[1](ans, a, v),)))
                         return ReverseTracer(ans, self, len(self.tape) - 1)
-        return self._process(prim, args, kwargs)
+                return self._process(prim, args, kwargs)
+            if isinstance(b, Tracer):
+                return self._process(prim, args, kwargs)
+        elif n > 2:
+            # The first argument is traced and the rest are statics (axes,
+            # shapes, indices): the shape of sum, reshape, getitem, ...
+            if not isinstance(a, Tracer):
+                return self._process(prim, args, kwargs)
+            for other in args[1:]:
+                if isinstance(other, Tracer):
+                    return self._process(prim, args, kwargs)
+        # Here args[0] is the only tracer (bind picked this trace, so it is ours).
+        v = a._value
+        if isinstance(v, Tracer) or makers[0] is None:
+            return self._process(prim, args, kwargs)
+        if n == 1:
+            ans = prim.impl(v)
+            vjp = makers[0](ans, v)
+        else:
+            ans = prim.impl(v, *args[1:])
+            if getattr(ans, "dtype", None) is not None and ans.dtype.kind == "c":
+                raise complex_error(prim)
+            vjp = makers[0](ans, v, *args[1:])
+        tape = self.tape
+        tape.append(((a._index,), (vjp,)))
+        return ReverseTracer(ans, self, len(tape) - 1)
 
     def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         vals = list(args)

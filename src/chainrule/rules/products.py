@@ -48,8 +48,37 @@ def _mT(x: Any) -> Any:
     return swapaxes(x, -1, -2)
 
 
+# Vectors and matrices (the common case): one product each, no promotion.
+# ``g`` and ``t`` may carry batch axes in front; every formula below acts on
+# the trailing axes only.
+def _small_vjp_a(a_nd: int, b_nd: int, b: Any) -> Any:
+    if b_nd == 2:
+        return lambda g: g @ b.T  # (.., n, p) @ (p, m) or (.., p) @ (p, m)
+    if a_nd == 2:
+        return lambda g: g[..., None] * b  # outer product: (.., n, 1) * (m,)
+    return lambda g: g[..., None] * b  # a . b: (.., 1) * (m,)
+
+
+def _small_vjp_b(a_nd: int, b_nd: int, a: Any) -> Any:
+    if a_nd == 2:
+        return (lambda g: a.T @ g) if b_nd == 2 else (lambda g: g @ a)
+    if b_nd == 2:
+        return lambda g: a[:, None] * g[..., None, :]  # outer product (m, 1) * (.., 1, p)
+    return lambda g: g[..., None] * a
+
+
+def _small_jvp(which: int, t: Any, a: Any, b: Any) -> Any:
+    if which == 1:
+        return t @ b
+    if ndim_of(b) == 1 and ndim_of(t) > 1:
+        return t @ (a.T if ndim_of(a) == 2 else a)  # (.., m) @ (m, n): keep batch in front
+    return a @ t
+
+
 def _matmul_vjp_a(ans: Any, a: Any, b: Any):
     a_nd, b_nd, a_shape, n = ndim_of(a), ndim_of(b), shape_of(a), ndim_of(ans)
+    if a_nd <= 2 and b_nd <= 2:
+        return _small_vjp_a(a_nd, b_nd, b)
     b2 = _as_matrix(b, b_nd, left=False)
 
     def vjp(g: Any) -> Any:
@@ -67,6 +96,8 @@ def _matmul_vjp_a(ans: Any, a: Any, b: Any):
 
 def _matmul_vjp_b(ans: Any, a: Any, b: Any):
     a_nd, b_nd, b_shape, n = ndim_of(a), ndim_of(b), shape_of(b), ndim_of(ans)
+    if a_nd <= 2 and b_nd <= 2:
+        return _small_vjp_b(a_nd, b_nd, a)
     a2 = _as_matrix(a, a_nd, left=True)
 
     def vjp(g: Any) -> Any:
@@ -85,6 +116,8 @@ def _matmul_vjp_b(ans: Any, a: Any, b: Any):
 def _matmul_jvp(which: int):
     def rule(t: Any, ans: Any, a: Any, b: Any) -> Any:
         a_nd, b_nd = ndim_of(a), ndim_of(b)
+        if a_nd <= 2 and b_nd <= 2:
+            return _small_jvp(which, t, a, b)
         own = a_nd if which == 1 else b_nd
         lead = batch_lead(t, own)
         out_nd = max(a_nd, b_nd, 2)  # ndim of the product of the promoted operands

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,8 @@ def _spread(g: Any, ans_ndim: int, kshape: tuple, shape: tuple) -> Any:
 
 
 def _check_plain_kwargs(name: str, out: Any, extra: dict) -> None:
+    if out is None and not extra:
+        return
     if out is not None:
         raise conversion_error(f"Writing the result of numpy.{name} into out=")
     unsupported = sorted(k for k, v in extra.items() if v is not np._NoValue)
@@ -71,7 +74,7 @@ def keepdims_flag(keepdims: Any) -> bool:
 
 def count_of(shape: tuple, axes: tuple) -> int:
     n = len(shape)
-    return int(np.prod([shape[a + n] for a in axes], dtype=np.int64))
+    return math.prod(shape[a + n] for a in axes)
 
 
 def abs_squared(x: Any) -> Any:
@@ -126,7 +129,7 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     shape = shape_of(a)
     axes = normalize_axes(axis, len(shape))
     total = sum(a, axes, dtype=dtype, keepdims=keepdims)
-    if not np.issubdtype(strip(total).dtype, np.inexact):
+    if strip(total).dtype.kind not in "fc":
         total = astype(total, np.float64)
     return total / count_of(shape, axes)
 
@@ -372,7 +375,7 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     keepdims = keepdims_flag(keepdims)
     axes = normalize_axes(axis, ndim_of(a))
     total = sum(_nan_to(a, 0.0), axes, dtype=dtype, keepdims=keepdims)
-    if not np.issubdtype(strip(total).dtype, np.inexact):
+    if strip(total).dtype.kind not in "fc":
         total = astype(total, np.float64)
     dtype = strip(total).dtype
     count = np.sum(~np.isnan(strip(a)), axis=axes, keepdims=keepdims).astype(dtype)

@@ -86,15 +86,27 @@ def flatten_diff_args(
 ) -> tuple[list, tree.TreeDef]:
     """Flatten the differentiated arguments into checked leaves."""
     leaves, treedef = tree.flatten(tuple(args[i] for i in argnums))
-    counts = [len(tree.leaves(args[i])) for i in argnums]
     out = []
-    k = 0
-    for argnum, count in zip(argnums, counts):
-        for j in range(count):
-            where = describe_arg(argnum, f" (leaf {j})" if count > 1 else "")
-            out.append(as_differentiable(leaves[k], where, fname))
-            k += 1
+    for k, leaf in enumerate(leaves):
+        # Fast path for the usual leaves; the slow path describes the leaf by
+        # argument number only when it has to (to check or to complain).
+        if type(leaf) is np.ndarray and leaf.dtype.kind == "f":
+            out.append(leaf)
+        elif type(leaf) is float:
+            out.append(np.float64(leaf))
+        else:
+            out.append(as_differentiable(leaf, _describe_leaf(args, argnums, k), fname))
     return out, treedef
+
+
+def _describe_leaf(args: tuple, argnums: tuple[int, ...], k: int) -> str:
+    """Which argument (and which of its leaves) flat leaf ``k`` belongs to."""
+    for argnum in argnums:
+        count = len(tree.leaves(args[argnum]))
+        if k < count:
+            return describe_arg(argnum, f" (leaf {k})" if count > 1 else "")
+        k -= count
+    return "an argument"  # pragma: no cover
 
 
 def substitute(args: tuple, argnums: tuple[int, ...], replaced: tuple) -> list:

@@ -82,7 +82,7 @@ def record(
         traced_args = in_tree.unflatten(inputs)
         result = fun(*substitute(args, argnums, traced_args), **kwargs)
     out, aux = split_aux(result, has_aux, fname)
-    return Recording(trace, leaves, in_tree, out, fname), _unwrap(aux, trace)
+    return Recording(trace, leaves, in_tree, out, fname), (_unwrap(aux, trace) if has_aux else None)
 
 
 def _unwrap(x: Any, trace: Any) -> Any:
@@ -164,7 +164,8 @@ def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str) 
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
         rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
         value = _check_scalar_output(rec, fname)
-        ct = np.ones((), dtype=np.result_type(strip(value)))
+        v = strip(value)
+        ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
         grads = rec.in_tree.unflatten(rec.pull_back([ct]))
         g = grads if is_tuple else grads[0]
         return ((value, aux), g) if has_aux else (value, g)
@@ -172,8 +173,11 @@ def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str) 
     return value_and_grad_fun
 
 
+_LEAF = tree.structure(0.0)
+
+
 def _check_scalar_output(rec: Recording, fname: str) -> Any:
-    if len(rec.out_values) != 1 or rec.out_tree != tree.structure(0.0):
+    if len(rec.out_values) != 1 or rec.out_tree != _LEAF:
         raise TypeError(
             f"{fname} needs the function to return a single scalar, but it returned "
             f"{rec.out_tree}. Return one number (and pass has_aux=True to return extra values "
