@@ -5,7 +5,7 @@
 array([2., 4., 6.])
 """
 
-from . import core, numpy, tree
+from . import core, numpy, optim, tree
 from . import rules as _rules  # noqa: F401  (registers every primitive)
 from .at import at
 from .check import check_grads
@@ -31,7 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
-    "hessian", "hvp", "stop_gradient", "check_grads", "tree",
+    "hessian", "hvp", "stop_gradient", "check_grads", "tree", "optim",
     "custom_vjp", "custom_jvp", "linear_transpose", "checkpoint", "graph", "Graph", "at",
     "ConversionError", "LeakedTracerError", "NoRuleError",
 ]  # fmt: skip

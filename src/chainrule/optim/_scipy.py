@@ -1,0 +1,21 @@
+"""SciPy, imported only when a SciPy-backed function is called.
+
+>>> scipy_optimize().__name__
+'scipy.optimize'
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def scipy_optimize() -> ModuleType:
+    """``scipy.optimize``, or an ``ImportError`` telling how to install SciPy."""
+    try:
+        import scipy.optimize
+    except ImportError as err:
+        raise ImportError(
+            "chainrule.optim.minimize needs SciPy, which is not installed; "
+            "install it with `pip install chainrule[scipy]` (or `pip install scipy`)"
+        ) from err
+    return scipy.optimize
