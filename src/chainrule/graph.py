@@ -193,6 +193,8 @@ def _visible_arrays(fun: Callable) -> dict[int, str]:
 
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
+# chainrule modules written as user code (the demo's model): their local names name values.
+_USER_MODULES = {"chainrule.cli.lecture"}
 
 
 def _run_watching_locals(fun: Callable, args: list, trace: _GraphTrace, names: dict) -> Any:
@@ -202,9 +204,9 @@ def _run_watching_locals(fun: Callable, args: list, trace: _GraphTrace, names: d
     def watch(frame: Any, event: str, arg: Any) -> None:
         if event != "return":
             return
-        filename = frame.f_code.co_filename
-        if frame.f_globals.get("__name__", "").split(".")[0] == "numpy" or (
-            filename.startswith(_PACKAGE_DIR) and not filename.endswith("cli.py")
+        module = frame.f_globals.get("__name__", "")
+        if module.split(".")[0] == "numpy" or (
+            frame.f_code.co_filename.startswith(_PACKAGE_DIR) and module not in _USER_MODULES
         ):
             return  # library frames: their parameter names say nothing about the user's code
         for key, value in frame.f_locals.items():

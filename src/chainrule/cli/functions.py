@@ -1,0 +1,44 @@
+"""What an expression may call and which constant names it may use.
+
+The allow-list is built from ``chainrule.numpy`` (the functions that have
+derivative rules), plus a few array constructors that fall through to NumPy.
+Everything else is refused by name, so an expression can never reach
+``__import__``, ``open`` or any object's attributes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import chainrule.numpy as cnp
+
+# Names in chainrule.numpy that are not worth calling from the command line:
+# they return memory addresses, uninitialised memory or dtypes, not numbers.
+_EXCLUDED = {"einsum_path", "empty_like", "may_share_memory", "result_type", "shares_memory"}
+
+# Constructors without derivative rules (nothing to differentiate) that are handy
+# for building constants; their sizes are checked before they run (limits.py).
+_CONSTRUCTORS = ("arange", "eye", "full", "identity", "linspace", "ones", "zeros")
+
+#: Constants an expression may use by name; a variable of the same name wins.
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}
+
+
+def _build() -> dict[str, Callable[..., Any]]:
+    names = set(cnp.DIFFERENTIABLE) | {"array", "asarray", *_CONSTRUCTORS}
+    table = {name: getattr(cnp, name) for name in sorted(names - _EXCLUDED)}
+    for name in cnp.linalg.DIFFERENTIABLE:
+        table[f"linalg.{name}"] = getattr(cnp.linalg, name)
+    return {name: f for name, f in table.items() if callable(f)}
+
+
+#: Every callable an expression may use, by the name it is written with
+#: (``sin``, ``linalg.norm``).
+FUNCTIONS: dict[str, Callable[..., Any]] = _build()
+
+
+def is_function(name: str) -> bool:
+    """Whether ``name`` (``sin``, ``linalg.det``) is an allowed function."""
+    return name in FUNCTIONS
