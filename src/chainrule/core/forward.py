@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
+from .reverse import _kind
 from .trace import Trace, Tracer, bind, complex_error
 
 
@@ -49,7 +50,9 @@ class ForwardTrace(Trace):
                 else:
                     lower = True
         ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
-        if getattr(ans, "dtype", None) is not None and ans.dtype.kind == "c":
+        if not prim.complex_ok and (
+            _kind(ans) == "c" or any(_kind(vals[i]) == "c" for i, _ in tangents)
+        ):
             raise complex_error(prim)
         rules = prim.jvp
         out = None

@@ -36,11 +36,16 @@ class Primitive:
     """A differentiable operation: a name, an implementation on plain values,
     and its derivative rules (see the module docstring)."""
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "batchable")
+    __slots__ = ("name", "impl", "vjp", "jvp", "batchable", "complex_ok")
 
-    def __init__(self, name: str, impl: Callable[..., Any], batchable: bool = True) -> None:
+    def __init__(
+        self, name: str, impl: Callable[..., Any], batchable: bool = True, complex_ok: bool = False
+    ) -> None:
         self.name = name
         self.impl = impl
+        # Whether the rules follow the complex convention (docs/design.md);
+        # until they do, complex values meeting this primitive are refused.
+        self.complex_ok = complex_ok
         self.vjp: Any = []
         self.jvp: Any = []
         self.batchable = batchable

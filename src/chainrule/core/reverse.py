@@ -58,7 +58,9 @@ class ReverseTrace(Trace):
                     v = b._value
                     if not isinstance(v, Tracer):
                         ans = prim.impl(a, v)
-                        if ans.dtype.kind == "c":
+                        if not prim.complex_ok and (
+                            getattr(ans, "dtype", _PLAIN).kind == "c" or v.dtype.kind == "c"
+                        ):
                             raise complex_error(prim)
                         self.tape.append(((b._index,), (makers[1](ans, a, v),)))
                         return ReverseTracer(ans, self, len(self.tape) - 1)
@@ -77,14 +79,12 @@ class ReverseTrace(Trace):
         v = a._value
         if isinstance(v, Tracer) or makers[0] is None:
             return self._process(prim, args, kwargs)
-        if n == 1:
-            ans = prim.impl(v)
-            vjp = makers[0](ans, v)
-        else:
-            ans = prim.impl(v, *args[1:])
-            if getattr(ans, "dtype", None) is not None and ans.dtype.kind == "c":
-                raise complex_error(prim)
-            vjp = makers[0](ans, v, *args[1:])
+        ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
+        if not prim.complex_ok and (
+            getattr(ans, "dtype", _PLAIN).kind == "c" or getattr(v, "dtype", _PLAIN).kind == "c"
+        ):
+            raise complex_error(prim)
+        vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
         tape = self.tape
         tape.append(((a._index,), (vjp,)))
         return ReverseTracer(ans, self, len(tape) - 1)
@@ -110,7 +110,9 @@ class ReverseTrace(Trace):
             ans = prim.impl(*vals, **kwargs)
         else:
             ans = prim.impl(*vals)
-        if getattr(ans, "dtype", None) is not None and ans.dtype.kind == "c":
+        if not prim.complex_ok and (
+            _kind(ans) == "c" or any(_kind(vals[i]) == "c" for i in positions)
+        ):
             raise complex_error(prim)
         parents = []
         vjps = []
@@ -182,6 +184,16 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
         cts[i] = total
         if type(total) is np.ndarray:
             owned.add(i)
+
+
+class _PLAIN:  # stands in for the dtype of values that have none
+    kind = ""
+
+
+def _kind(x: Any) -> str:
+    """The dtype kind of a value ("f", "c", ...), "" for non-arrays."""
+    dtype = getattr(x, "dtype", None)
+    return dtype.kind if dtype is not None else ""
 
 
 def _ndim(x: Any) -> int:
