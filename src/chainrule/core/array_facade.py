@@ -144,6 +144,11 @@ class ArrayFacade:
 
     # -- NumPy's protocols -------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if not kwargs and method == "__call__":  # the common case, first
+            prim = UFUNCS.get(ufunc)
+            if prim is not None:
+                return _bind(prim, inputs, _NO_KWARGS)
+            return _ufunc(ufunc, *inputs)
         if kwargs.get("out") is not None:
             raise conversion_error(f"Writing the result of numpy.{ufunc.__name__} into out=")
         kwargs.pop("out", None)

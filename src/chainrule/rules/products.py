@@ -75,10 +75,17 @@ def _small_jvp(which: int, t: Any, a: Any, b: Any) -> Any:
     return a @ t
 
 
+def _plain(x: Any) -> Any:
+    """A constant operand given as a list becomes an array (traced ones are arrays)."""
+    return x if hasattr(x, "ndim") else np.asarray(x)
+
+
 def _matmul_vjp_a(ans: Any, a: Any, b: Any):
-    a_nd, b_nd, a_shape, n = ndim_of(a), ndim_of(b), shape_of(a), ndim_of(ans)
+    a, b = _plain(a), _plain(b)
+    a_nd, b_nd = a.ndim, b.ndim
     if a_nd <= 2 and b_nd <= 2:
         return _small_vjp_a(a_nd, b_nd, b)
+    a_shape, n = shape_of(a), ndim_of(ans)
     b2 = _as_matrix(b, b_nd, left=False)
 
     def vjp(g: Any) -> Any:
@@ -95,9 +102,11 @@ def _matmul_vjp_a(ans: Any, a: Any, b: Any):
 
 
 def _matmul_vjp_b(ans: Any, a: Any, b: Any):
-    a_nd, b_nd, b_shape, n = ndim_of(a), ndim_of(b), shape_of(b), ndim_of(ans)
+    a, b = _plain(a), _plain(b)
+    a_nd, b_nd = a.ndim, b.ndim
     if a_nd <= 2 and b_nd <= 2:
         return _small_vjp_b(a_nd, b_nd, a)
+    b_shape, n = shape_of(b), ndim_of(ans)
     a2 = _as_matrix(a, a_nd, left=True)
 
     def vjp(g: Any) -> Any:
@@ -115,7 +124,8 @@ def _matmul_vjp_b(ans: Any, a: Any, b: Any):
 
 def _matmul_jvp(which: int):
     def rule(t: Any, ans: Any, a: Any, b: Any) -> Any:
-        a_nd, b_nd = ndim_of(a), ndim_of(b)
+        a, b = _plain(a), _plain(b)
+        a_nd, b_nd = a.ndim, b.ndim
         if a_nd <= 2 and b_nd <= 2:
             return _small_jvp(which, t, a, b)
         own = a_nd if which == 1 else b_nd
