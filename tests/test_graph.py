@@ -106,3 +106,18 @@ def test_save_dot_and_missing_graphviz(tmp_path, monkeypatch):
         g.save(tmp_path / "g.svg")
     with pytest.raises(ValueError, match=r"\.dot, \.svg"):
         g.save(tmp_path / "g.jpeg")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+def test_documentation_figures_are_generated_by_the_script(tmp_path):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "tools" / "make_figures.py"
+    written = runpy.run_path(str(script))["main"](tmp_path)
+    assert [p.name for p in written] == ["least_squares_forward.svg", "least_squares_backward.svg"]
+    forward = " ".join(ET.parse(written[0]).getroot().itertext())
+    backward = " ".join(ET.parse(written[1]).getroot().itertext())
+    for name in ["theta", "residual = subtract", "sum_of_squares = matmul", "risk = divide"]:
+        assert name in forward
+    assert "Xᵀ @ ḡv1" in backward and "ḡtheta" in backward

@@ -432,7 +432,9 @@ class BackwardGraph:
         for i in sorted(used):
             v = f.values[i]
             color = "#d8ecd0" if i in f.inputs else "#fde2c8" if i in f.outputs else "#e6ecf5"
-            lines.append(f'  g{i} [label="{_G}{_esc(v.name)}\\n{v.type}", shape=ellipse, '
+            full = self.expression(i) if i in f.inputs else None
+            extra = f"\\n= {_esc(full)}" if full else ""
+            lines.append(f'  g{i} [label="{_G}{_esc(v.name)}\\n{v.type}{extra}", shape=ellipse, '
                          f'style=filled, fillcolor="{color}"];')  # fmt: skip
         for source, target, _, formula in self.steps:
             lines.append(f'  g{source} -> g{target} [label="{_esc(formula)}", fontsize=10];')
