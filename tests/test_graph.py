@@ -31,6 +31,8 @@ def test_forward_listing_line_by_line():
     assert lines(g) == [
         "graph of risk: 1 input, 4 primitives, 1 output",
         "input theta float64[5]",
+        "const X float64[200,5]",
+        "const Y float64[200]",
         "v1 = matmul(X, theta) float64[200]",
         "residual = subtract(v1, Y) float64[200]",
         "sum_of_squares = matmul(residual, residual) float64[]",

@@ -112,6 +112,8 @@ def graph(fun: Callable) -> Callable[..., Graph]:
     >>> print(cr.graph(risk)(np.zeros(2)))  # doctest: +NORMALIZE_WHITESPACE
     graph of risk: 1 input, 4 primitives, 1 output
       input  theta     float64[2]
+      const  X         float64[4,2]
+      const  Y         float64[4]
       v1       = matmul(X, theta)            float64[4]
       residual = subtract(v1, Y)             float64[4]
       v3       = matmul(residual, residual)  float64[]
@@ -232,6 +234,7 @@ class Graph:
         self.inputs = [v.index for v in inputs]
         self.parents: dict[int, list[int]] = {}
         self._consts = const_names
+        self.constants: dict[str, str] = {}  # named array constants used: name -> type
         taken = {v.name for v in inputs} | set(local_names.values())
         counter = 0
         for index, entry in enumerate(trace.tape):
@@ -269,6 +272,7 @@ class Graph:
     def _const_text(self, a: Any) -> str:
         name = self._consts.get(id(a))
         if name:
+            self.constants[name] = f"{np.result_type(a)}[{','.join(map(str, np.shape(a)))}]"
             return name
         if np.ndim(a) == 0:
             return f"{float(a):g}" if np.result_type(a).kind == "f" else str(a)
@@ -289,9 +293,12 @@ class Graph:
                 f"{_count(len(ops), 'primitive')}, {_count(n_out, 'output')}")  # fmt: skip
         width = max([len(v.name) for v in self.values.values()] + [1])
         lines = [head]
+        width = max([width] + [len(n) for n in self.constants])
         for i in self.inputs:
             v = self.values[i]
             lines.append(f"  input  {v.name:<{width}}  {v.type}")
+        for name, type_ in self.constants.items():
+            lines.append(f"  const  {name:<{width}}  {type_}")
         calls = []
         for v in ops:
             call = f"{v.op}({', '.join([self._arg_text(a) for a in v.args] + v.static)})"
