@@ -6,6 +6,9 @@ workload name to a factory: given the workload's data (NumPy arrays) it
 converts what it needs, builds the derivative function once, and returns a
 zero-argument call that computes the derivative (and, for asynchronous
 frameworks, waits for it). A workload missing from ``impls`` shows as "n/a".
+``traced`` says whether tracemalloc sees the framework's allocations (NumPy's
+buffers: yes; the own allocators of PyTorch and XLA: no); only then is its
+peak memory measured.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Framework:
     version: str
     impls: dict[str, Callable[[dict], Callable[[], Any]]]
     to_numpy: Callable[[Any], np.ndarray] = field(default=np.asarray)
+    traced: bool = True
 
 
 # (impl module, the package it needs beyond chainrule and NumPy)

@@ -83,12 +83,12 @@ def _factory(build: Callable, jit: bool) -> Callable[[dict], Callable]:
 
 
 def frameworks() -> list[Framework]:
-    """Two columns: JAX eager and JAX jit (no memory row: XLA's buffers are
-    invisible to tracemalloc)."""
+    """Two columns: JAX eager and JAX jit (no peak memory and no memory row:
+    XLA's buffers are invisible to tracemalloc)."""
     version = jax.__version__
     eager = {name: _factory(b, jit=False) for name, b in _BUILDERS.items()}
     jitted = {name: _factory(b, jit=True) for name, b in _BUILDERS.items()}
     return [
-        Framework("jax", "JAX eager", "JAX", version, eager),
-        Framework("jax-jit", "JAX jit", "JAX", version, jitted),
+        Framework("jax", "JAX eager", "JAX", version, eager, traced=False),
+        Framework("jax-jit", "JAX jit", "JAX", version, jitted, traced=False),
     ]

@@ -88,7 +88,8 @@ def _to_numpy(leaf: torch.Tensor) -> np.ndarray:
 
 
 def frameworks() -> list[Framework]:
-    """The PyTorch column (its allocations are invisible to tracemalloc: no memory row)."""
+    """The PyTorch column (its allocations are invisible to tracemalloc: no peak
+    memory, and no memory row)."""
     impls = {
         "scalar-loop": _scalar_loop,
         "least-squares": _least_squares,
@@ -99,4 +100,6 @@ def frameworks() -> list[Framework]:
         "jacobian-rev": _jacobian(torch.func.jacrev),
         "deep-chain": _deep_chain,
     }
-    return [Framework("torch", "PyTorch", "PyTorch", torch.__version__, impls, _to_numpy)]
+    return [
+        Framework("torch", "PyTorch", "PyTorch", torch.__version__, impls, _to_numpy, traced=False)
+    ]

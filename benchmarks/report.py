@@ -1,4 +1,4 @@
-"""The Markdown report: tables of medians and ratios, then the machine."""
+"""The Markdown report: tables of medians, peaks and ratios, then the machine."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import checks
 import numpy as np
 from results import FAILED, OK, Cell, Suite
 
-_SCALE = {"µs": 1e6, "ms": 1e3, "MB": 1e-6}
+_SCALE = {"µs": 1e6, "ms": 1e3, "MB": 1e-6, "kB": 1e-3}
+_MEMORY_UNITS = ("MB", "kB")
 
 
 def _number(v: float) -> str:
@@ -42,7 +43,7 @@ def _cell(cell: Cell | None, unit: str, baseline: float | None, per: int = 1) ->
         return "**FAILED**"
     text = _number(cell.value * _SCALE[unit] / per)
     if baseline:
-        text += f" ({_ratio(cell.value / baseline, precise=unit == 'MB')})"
+        text += f" ({_ratio(cell.value / baseline, precise=unit in _MEMORY_UNITS)})"
     return text
 
 
@@ -64,6 +65,26 @@ def timing_table(suite: Suite) -> list[str]:
             ]
             lines.append(_line([f"… per primitive ({row.unit})", *per]))
     return lines
+
+
+def peak_table(suite: Suite) -> list[str]:
+    """Extra peak traced memory of each timed workload, with ratios to the
+    hand-written NumPy peak."""
+    labels = [label for _, label in suite.columns]
+    lines = [_line(["workload", *labels]), _line(["---"] + ["---:"] * len(labels))]
+    for row in suite.peaks:
+        cells = [_cell(row.cells.get(k), row.unit, row.baseline) for k, _ in suite.columns]
+        lines.append(_line([f"{row.title} ({row.unit})", *cells]))
+    return lines
+
+
+_PEAK_NOTE = (
+    "Extra peak of one gradient evaluation, and in brackets the ratio to the hand-written "
+    "NumPy peak: the highest memory tracemalloc traces during one call, minus what was "
+    "held just before it (the inputs do not count, the result does). Measured in a pass "
+    "after the timing, one call per framework after a warm-up call and a garbage "
+    "collection. PyTorch and JAX allocate where tracemalloc cannot see: n/a."
+)
 
 
 def memory_table(suite: Suite) -> list[str]:
@@ -150,8 +171,12 @@ def markdown(suite: Suite) -> str:
         lines += ["", "## Time", ""]
         lines += ["Median per call, and in brackets the ratio to the hand-written NumPy time.", ""]
         lines += timing_table(suite)
+    if suite.peaks or suite.memory:
+        lines += ["", "## Memory"]
+    if suite.peaks:
+        lines += ["", "### Peak memory per workload", "", _PEAK_NOTE, ""] + peak_table(suite)
     if suite.memory:
-        lines += ["", "## Memory", ""] + memory_table(suite)
+        lines += ["", "### Long chain", ""] + memory_table(suite)
     lines += _failure_lines(suite)
     lines += ["", "## Setup", ""] + environment(suite)
     return "\n".join(lines) + "\n"

@@ -20,10 +20,10 @@ class Cell:
 class Row:
     """One workload across all frameworks.
 
-    ``unit`` is how values are shown ("µs", "ms" or "MB"); ``primitives`` is
-    set for the scalar loop, to add the time per primitive; ``baseline`` is
-    what ratios are taken to (the hand-written time, or for memory the bytes
-    the chain must keep).
+    ``unit`` is how values are shown ("µs", "ms", "MB" or "kB"); ``primitives``
+    is set for the scalar loop, to add the time per primitive; ``baseline`` is
+    what ratios are taken to (the hand-written time or peak, or for the memory
+    workload the bytes the chain must keep).
     """
 
     name: str
@@ -44,6 +44,7 @@ class Suite:
 
     timed: list[Row]
     memory: Row | None
+    peaks: list[Row]  # peak memory of each timed workload, in the same order
     columns: list[tuple[str, str]]  # (framework key, column label)
     versions: dict[str, str]
     missing: list[str]
@@ -56,5 +57,14 @@ class Suite:
         return self.timed + ([self.memory] if self.memory else [])
 
     def failures(self) -> list[tuple[str, str, str]]:
-        """(workload, framework key, error) of every failed cell."""
-        return [(row.name, k, e) for row in self.rows() for k, e in row.failures()]
+        """(workload, framework key, error) of every failed cell; a peak that
+        failed only because the timed check did is not listed twice."""
+        found = [(row.name, k, e) for row in self.rows() for k, e in row.failures()]
+        known = {(name, k) for name, k, _ in found}
+        found += [
+            (f"{row.name} (peak memory)", k, e)
+            for row in self.peaks
+            for k, e in row.failures()
+            if (row.name, k) not in known
+        ]
+        return found

@@ -7,6 +7,10 @@
 Every framework's result is checked against the hand-written derivative
 before its time counts; a mismatch (or an exception) shows as FAILED and makes
 the exit status 1. Peers that are not installed are left out.
+
+After a workload is timed, a separate pass measures the peak memory of one
+gradient evaluation per framework under tracemalloc (NumPy, chainrule and
+autograd; PyTorch and JAX allocate where tracemalloc cannot see).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import shlex
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import checks
@@ -118,6 +123,36 @@ def time_workload(workload: wl.Workload, frameworks: list[fw.Framework], args) -
     return row
 
 
+def peak_workload(
+    workload: wl.Workload, frameworks: list[fw.Framework], quick: bool, timed: Row
+) -> Row:
+    """Extra peak traced memory of one gradient evaluation per framework, after
+    a warm-up call, checked like the timings.
+
+    Frameworks tracemalloc cannot see are n/a; one that failed the timed check
+    (``timed``) is not run again and fails here too. Ratios are to the
+    hand-written peak, and the unit (MB or kB) is the one that suits it.
+    """
+    data = workload.make(quick)
+    hand = frameworks[0]
+    expected = hand.impls[workload.name](data)()
+    row = Row(workload.name, workload.title(quick), "MB")
+    measure = partial(memory.peak_bytes, warm_up=True)
+    for f in frameworks:
+        earlier = timed.cells.get(f.key)
+        if not f.traced:
+            row.cells[f.key] = Cell(NA)
+        elif earlier is not None and earlier.status == FAILED:
+            row.cells[f.key] = Cell(FAILED, error=earlier.error)
+        else:
+            row.cells[f.key], _ = _checked(f, workload.name, data, expected, measure)
+    reference = row.cells[hand.key]
+    row.baseline = reference.value if reference.status == OK else None
+    peaks = [c.value for c in row.cells.values() if c.status == OK]
+    row.unit = memory.unit_for(row.baseline or max(peaks, default=0))
+    return row
+
+
 def memory_workload(frameworks: list[fw.Framework], quick: bool) -> Row:
     """Peak traced memory of the sin-chain gradient, checked like the timings."""
     data = wl.MEMORY.make(quick)
@@ -143,14 +178,16 @@ def run_suite(args: argparse.Namespace, argv: list[str]) -> Suite:
     frameworks, missing = fw.load(tuple(args.skip))
     timed, with_memory = wl.selected(args.only)
     with timing.one_blas_thread() as limited:
-        rows = []
+        rows, peaks = [], []
         for w in timed:
             print(f"... {w.name}", file=sys.stderr, flush=True)
             rows.append(time_workload(w, frameworks, args))
+            peaks.append(peak_workload(w, frameworks, args.quick, rows[-1]))
         mem = memory_workload(frameworks, args.quick) if with_memory else None
     return Suite(
         timed=rows,
         memory=mem,
+        peaks=peaks,
         columns=[(f.key, f.label) for f in frameworks],
         versions={f.package: f.version for f in frameworks if f.key != "numpy"},
         missing=missing,

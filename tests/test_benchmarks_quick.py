@@ -1,13 +1,15 @@
 """The benchmark suite's quick mode: every workload is checked for chainrule.
 
 Runs ``benchmarks/run.py --quick`` in-process. Only chainrule and NumPy are
-required; peers (autograd, PyTorch, JAX) join when installed. Timings are
-never asserted on: only that the correctness checks ran and passed.
+required; peers (autograd, PyTorch, JAX) join when installed. Timings and
+peak sizes are never asserted on: only that the correctness checks ran and
+passed, and that the tables are filled.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -53,6 +55,42 @@ def test_hand_written_reference_is_measured(suite):
         assert row.baseline is not None and row.baseline > 0
 
 
+def test_every_workload_has_a_chainrule_peak(suite):
+    assert [row.name for row in suite.peaks] == [row.name for row in suite.timed]
+    for row in suite.peaks:
+        cell = row.cells["chainrule"]
+        assert cell.status == "ok", f"{row.name}: {cell.error}"
+        assert cell.value is not None and cell.value > 0
+        assert row.cells["numpy"].status == "ok", row.name
+        assert row.baseline is not None and row.baseline > 0
+        assert row.unit in ("MB", "kB")
+        for key in ("torch", "jax", "jax-jit"):
+            if key in row.cells:
+                assert row.cells[key].status == "n/a", (row.name, key)
+
+
+def _table_after(text: str, heading: str) -> list[list[str]]:
+    """The cells of the first Markdown table after ``heading``, header row first."""
+    lines = text.split(heading, 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return [rows[0], *rows[2:]]  # without the alignment row
+
+
+def test_peak_table_has_chainrule_filled_for_every_workload(bench, suite):
+    text = bench.report.markdown(suite)
+    header, *body = _table_after(text, "### Peak memory per workload")
+    column = header.index("chainrule")
+    assert [cells[0] for cells in body] == [f"{r.title} ({r.unit})" for r in suite.peaks]
+    for cells in body:
+        assert re.fullmatch(r"[0-9.]+ \([0-9.]+×\)", cells[column]), cells
+    assert "### Long chain" in text  # the dedicated memory table stays
+
+
 def test_report_has_a_row_per_workload(bench, suite):
     text = bench.report.markdown(suite)
     for row in suite.rows():
@@ -72,6 +110,17 @@ def test_a_wrong_derivative_is_failed_not_timed(bench):
     assert row.cells["wrong"].status == "FAILED"
     assert row.cells["wrong"].value is None
     assert "FAILED" in bench.report._cell(row.cells["wrong"], "ms", row.baseline)
+    blind = bench.fw.Framework("blind", "blind", "blind", "0", hand.impls, traced=False)
+    peaks = bench.peak_workload(workload, [hand, wrong, blind], True, row)
+    assert peaks.cells["numpy"].status == "ok"
+    assert peaks.cells["wrong"].status == "FAILED"
+    assert peaks.cells["wrong"].error == row.cells["wrong"].error
+    assert peaks.cells["blind"].status == "n/a"
+    suite = bench.Suite(
+        timed=[row], memory=None, peaks=[peaks], columns=[], versions={}, missing=[],
+        blas_limited=True, repeats=1, command="",
+    )  # fmt: skip
+    assert [(w, k) for w, k, _ in suite.failures()] == [("elementwise", "wrong")]
 
 
 def test_check_tolerance_is_relative_to_scale(bench):

@@ -9,6 +9,7 @@ its derivative.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,16 @@ def _ufunc(uf: Any, *args: Any) -> Any:
         return _bind(prim, args, _NO_KWARGS)
     if uf in NONDIFF:
         return uf(*[_strip(a) for a in args])
-    raise no_rule_error(f"numpy.{uf.__name__}")
+    raise no_rule_error(_ufunc_name(uf))
+
+
+def _ufunc_name(uf: Any) -> str:
+    """Where a ufunc comes from, for error messages (SciPy's are ufuncs too)."""
+    name = uf.__name__
+    special = sys.modules.get("scipy.special")
+    if getattr(np, name, None) is not uf and getattr(special, name, None) is uf:
+        return f"scipy.special.{name} (import chainrule.scipy to differentiate it)"
+    return f"numpy.{name}"
 
 
 def _function(fn: Any) -> Any:
@@ -92,6 +102,19 @@ class ArrayFacade:
         return at(self)
 
     @property
+    def real(self) -> Any:
+        return _function(np.real)(self)
+
+    @property
+    def imag(self) -> Any:
+        return _function(np.imag)(self)
+
+    def conj(self) -> Any:
+        return _ufunc(np.conjugate, self)
+
+    conjugate = conj
+
+    @property
     def T(self) -> Any:
         return _function(np.transpose)(self)
 
@@ -115,7 +138,13 @@ class ArrayFacade:
 
     # -- conversions that would lose the derivative ------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        raise conversion_error("Converting to a NumPy array (np.asarray, np.array, a[i] = x)")
+        what = "Converting to a NumPy array (np.asarray, np.array, a[i] = x)"
+        scipy_mirror = sys.modules.get("chainrule.scipy")
+        if scipy_mirror is not None:  # a plain SciPy call? name the chainrule.scipy one
+            hint = scipy_mirror.hint_for_current_call()
+            if hint:
+                what = f"{hint} {what}"
+        raise conversion_error(what)
 
     def __float__(self) -> float:
         raise conversion_error("float()")
@@ -162,7 +191,7 @@ class ArrayFacade:
             if ufunc in NONDIFF:
                 return ufunc(*[_strip(a) for a in inputs], **kwargs)
             raise no_rule_error(
-                f"numpy.{ufunc.__name__}", f"keyword arguments {sorted(kwargs)} on traced values"
+                _ufunc_name(ufunc), f"keyword arguments {sorted(kwargs)} on traced values"
             )
         return _ufunc(ufunc, *inputs)
 

@@ -1,0 +1,37 @@
+"""``chainrule.scipy``: differentiable parts of SciPy (an optional extra:
+``pip install chainrule[scipy]``).
+
+* ``chainrule.scipy.special``: ``gammaln``, ``gamma``, ``digamma``,
+  ``polygamma``, ``betaln``, ``erf``, ``erfc``, ``erfinv``, ``erfcx``,
+  ``expit``, ``logit``, ``xlogy``, ``xlog1py``, ``logsumexp``, ``softmax``,
+  ``log_softmax``, ``ndtr``, ``log_ndtr``, ``ndtri``, ``i0e``, ``i1e``.
+* ``chainrule.scipy.stats``: ``logpdf``/``logcdf`` (and ``pdf``/``cdf``) of
+  ``norm``, ``t``, ``gamma``, ``beta``; ``poisson.logpmf``;
+  ``multivariate_normal.logpdf``.
+* ``chainrule.scipy.linalg``: ``solve_triangular``, ``cho_factor``,
+  ``cho_solve``, ``expm``.
+
+Importing this package also lets plain ``scipy.special`` ufunc calls on traced
+values (``scipy.special.erf(x)``) reach the rules: it registers them under
+SciPy's ufunc objects. SciPy's Python functions (``scipy.special.logsumexp``,
+``scipy.stats.*``, ``scipy.linalg.*``) convert their inputs with
+``np.asarray`` and refuse traced values; call the functions here instead
+(``hint_for_current_call`` names the right one for an error message).
+"""
+
+from __future__ import annotations
+
+try:
+    import scipy.linalg
+    import scipy.special
+    import scipy.stats  # noqa: F401
+except ImportError as _err:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "chainrule.scipy needs SciPy, which is not installed; install it with "
+        "`pip install chainrule[scipy]` (or `pip install scipy`)"
+    ) from _err
+
+from . import linalg, special, stats
+from ._hints import hint_for_current_call
+
+__all__ = ["special", "stats", "linalg", "hint_for_current_call"]
