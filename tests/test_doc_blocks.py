@@ -22,4 +22,4 @@ def blocks():
 
 @pytest.mark.parametrize("code", list(blocks()))
 def test_code_block_runs(code, capsys):
-    exec(compile(code, "<doc block>", "exec"), {"__name__": "__doc_block__"})
+    exec(compile(code, "<doc block>", "exec", dont_inherit=True), {"__name__": "__doc_block__"})

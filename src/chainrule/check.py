@@ -35,10 +35,12 @@ def check_grads(
         args: a tuple of arguments (a single non-tuple value is one argument).
         order: how many times to differentiate.
         modes: any of ``"fwd"`` and ``"rev"``.
-        eps, rtol, atol: step and tolerances of the comparison.
+        eps: the finite-difference step.
+        rtol: relative tolerance of the comparison.
+        atol: absolute tolerance of the comparison.
 
     Raises:
-        AssertionError naming the argument, mode and order that disagree.
+        AssertionError: naming the argument, mode and order that disagree.
 
     >>> import chainrule as cr, numpy as np
     >>> cr.check_grads(np.sin, (np.array([0.5, 1.0]),), order=2)

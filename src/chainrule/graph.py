@@ -224,7 +224,15 @@ def _run_watching_locals(fun: Callable, args: list, trace: _GraphTrace, names: d
 
 
 class Graph:
-    """The recorded graph of one call (see :func:`graph`)."""
+    """The recorded graph of one call (made by :func:`graph`).
+
+    ``str(g)`` lists the inputs, the named array constants and one line per
+    primitive in execution order (output name, primitive, argument names,
+    output dtype and shape), then the outputs. ``g.backward()`` gives the
+    reverse-mode program (a :class:`BackwardGraph`); ``g.to_dot()`` the
+    Graphviz source; ``g.save("g.svg")`` writes a ``.dot``, ``.svg``, ``.png``
+    or ``.pdf`` file.
+    """
 
     def __init__(self, name: str, trace: _GraphTrace, inputs: list[_Value], outputs: list[int],
                  local_names: dict[int, str], const_names: dict[int, str]) -> None:  # fmt: skip

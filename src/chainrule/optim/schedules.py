@@ -15,6 +15,7 @@ import bisect
 import math
 from collections.abc import Callable, Sequence
 
+#: A learning-rate schedule: a callable of the step count (0 on the first step).
 Schedule = Callable[[int], float]
 
 __all__ = [
