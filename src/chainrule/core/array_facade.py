@@ -41,6 +41,8 @@ _NO_KWARGS: dict = {}
 
 def _ufunc(uf: Any, *args: Any) -> Any:
     prim = UFUNCS.get(uf)
+    if prim is None and _load_scipy_rules(uf):
+        prim = UFUNCS.get(uf)
     if prim is not None:
         return _bind(prim, args, _NO_KWARGS)
     if uf in NONDIFF:
@@ -48,12 +50,27 @@ def _ufunc(uf: Any, *args: Any) -> Any:
     raise no_rule_error(_ufunc_name(uf))
 
 
+def _load_scipy_rules(uf: Any) -> bool:
+    """SciPy's special functions are ufuncs too: the first time one meets a
+    tracer, load chainrule.scipy (which registers their rules) so plain
+    ``scipy.special.erf(x)`` just works. SciPy stays an optional import."""
+    special = sys.modules.get("scipy.special")
+    if special is None or "chainrule.scipy" in sys.modules:
+        return False
+    if getattr(special, uf.__name__, None) is not uf:
+        return False
+    import importlib
+
+    importlib.import_module("chainrule.scipy")
+    return True
+
+
 def _ufunc_name(uf: Any) -> str:
     """Where a ufunc comes from, for error messages (SciPy's are ufuncs too)."""
     name = uf.__name__
     special = sys.modules.get("scipy.special")
     if getattr(np, name, None) is not uf and getattr(special, name, None) is uf:
-        return f"scipy.special.{name} (import chainrule.scipy to differentiate it)"
+        return f"scipy.special.{name}"
     return f"numpy.{name}"
 
 
