@@ -31,10 +31,8 @@ def test_complex_intermediate_of_real_inputs_is_not_silently_wrong():
     # abs(x + 1j y) once gave the wrong sign for the y-gradient.
     x, y = np.array([1.0, -0.5]), np.array([2.0, 0.3])
     f = lambda x, y: np.sum(np.abs(x + 1j * y))  # noqa: E731
-    try:
-        gx, gy = cr.grad(f, argnums=(0, 1))(x, y)
-    except NotImplementedError:
-        return  # refused: acceptable until complex numbers are supported
+    gx, gy = cr.grad(f, argnums=(0, 1))(x, y)
+    assert gx.dtype == gy.dtype == np.float64  # real inputs keep real gradients
     r = np.hypot(x, y)
     assert_allclose(gx, x / r)
     assert_allclose(gy, y / r)
@@ -43,3 +41,25 @@ def test_complex_intermediate_of_real_inputs_is_not_silently_wrong():
 def test_power_zero_exponent_at_zero_is_not_nan():
     assert cr.grad(lambda x: x**0.0)(0.0) == 0.0
     assert cr.grad(lambda x: np.sum(x**2))(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_plain_scipy_special_works_without_importing_chainrule_scipy():
+    import subprocess
+    import sys
+
+    pytest.importorskip("scipy")
+    code = (
+        "import numpy as np, scipy.special, chainrule as cr\n"
+        "g = cr.grad(lambda x: scipy.special.erf(x))(1.0)\n"
+        "assert abs(g - 2 / np.sqrt(np.pi) * np.exp(-1.0)) < 1e-12, g\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_full_like_is_differentiable_in_the_fill_value():
+    import chainrule.numpy as cnp
+
+    assert_allclose(cr.grad(lambda x: np.sum(np.full_like(x, 2.0) * x))(np.ones(2)), [2.0, 2.0])
+    assert cr.grad(lambda v: cnp.sum(cnp.full_like(np.zeros(3), v)))(2.0) == 3.0
+    assert_allclose(cr.jacfwd(lambda v: cnp.full_like(np.zeros((2, 2)), v))(2.0), np.ones((2, 2)))

@@ -60,7 +60,7 @@ def entries() -> list[Entry]:
 
 
 def _namespaces() -> list[str]:
-    names = ["numpy", "numpy.linalg"]
+    names = ["numpy", "numpy.linalg", "numpy.fft"]
     try:
         import chainrule.scipy  # noqa: F401  (optional: needs SciPy)
     except ImportError:

@@ -177,7 +177,7 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
     prev = cts[i]
     if prev is None:
         cts[i] = c
-    elif i in owned and type(c) is np.ndarray and c.shape == prev.shape:
+    elif i in owned and type(c) is np.ndarray and c.shape == prev.shape and c.dtype == prev.dtype:
         np.add(prev, c, out=prev)
     else:
         total = prev + c

@@ -25,7 +25,7 @@ from ..core.registry import mirror as _mirror
 from ..core.trace import Tracer as _Tracer
 from ..rules.shape import astype as _astype
 from ..rules.shape import stack as _stack
-from . import linalg
+from . import fft, linalg
 
 globals().update(_mirror(_np, "numpy"))
 astype = _astype

@@ -2,7 +2,9 @@
 
 from . import (  # noqa: F401
     arrange,
+    constructors,
     elementwise,
+    fft,
     linalg,
     nondiff,
     norms,

@@ -20,7 +20,7 @@ from ..core.primitive import EachArgument, Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip, strip_tree
 from ..errors import conversion_error, no_rule_error
-from ._util import batch_lead, ndim_of, shape_of
+from ._util import allow_complex, batch_lead, ndim_of, shape_of
 from .shape import (
     astype,
     broadcast_to,
@@ -131,6 +131,7 @@ def _concat_jvp(i: int, t: Any, ans: Any, *arrays: Any, axis: int) -> Any:
 concatenate_p = Primitive("concatenate", lambda *arrays, axis: np.concatenate(arrays, axis=axis))
 concatenate_p.defvjp(EachArgument(_concat_vjp))
 concatenate_p.defjvp(EachArgument(_concat_jvp))
+allow_complex(concatenate_p)
 
 
 def _cast_all(arrays: list, dtype: Any, casting: str) -> list:

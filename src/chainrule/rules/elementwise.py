@@ -22,7 +22,7 @@ from ..core.primitive import Primitive
 from ..core.registry import UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
-from ._util import batch_lead, fit, mul0, ndim_of, pad_batch, unbroadcast
+from ._util import batch_lead, fit, match_real, mul0, ndim_of, pad_batch, unbroadcast
 from .shape import astype, where
 
 _NAMES = ("ans", "x", "y")
@@ -114,23 +114,30 @@ def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
         sign = d
 
         def const_vjp(ans: Any, x: Any, y: Any) -> Callable[[Any], Any]:
-            shape, ndim = (x, y)[which - 1].shape, ans.ndim
+            own = (x, y)[which - 1]
+            shape, ndim = own.shape, ans.ndim
             if shape == ans.shape:  # no broadcasting: skip the shape bookkeeping
-                return _identity if sign == 1 else operator.neg
-            if sign == 1:
-                return lambda g: unbroadcast(g, shape, ndim)
-            return lambda g: unbroadcast(-g, shape, ndim)
+                vjp = _identity if sign == 1 else operator.neg
+            elif sign == 1:
+                vjp = lambda g: unbroadcast(g, shape, ndim)  # noqa: E731
+            else:
+                vjp = lambda g: unbroadcast(-g, shape, ndim)  # noqa: E731
+            return match_real(vjp, ans, own) if ans.dtype.kind == "c" else vjp
 
         return const_vjp
     pick = _picker(d)
 
     def vjp(ans: Any, x: Any, y: Any) -> Callable[[Any], Any]:
-        shape, ndim = (x, y)[which - 1].shape, ans.ndim
+        own = (x, y)[which - 1]
+        shape, ndim = own.shape, ans.ndim
         args = pick(ans, x, y)
         mul = mul0 if _needs_zero_safety(zero_safe, x, y) else _mul
         if shape == ans.shape:  # no broadcasting: skip the shape bookkeeping
-            return lambda g: mul(g, d(*args))
-        return lambda g: unbroadcast(mul(g, d(*args)), shape, ndim)
+            vjp = lambda g: mul(g, d(*args))  # noqa: E731
+        else:
+            vjp = lambda g: unbroadcast(mul(g, d(*args)), shape, ndim)  # noqa: E731
+        # A real operand of a complex result (x * 1j) takes the real part.
+        return match_real(vjp, ans, own) if ans.dtype.kind == "c" else vjp
 
     return vjp
 
@@ -175,6 +182,10 @@ def _share(beats: Any, nan_wins: bool) -> tuple[Callable[..., Any], Callable[...
     return (lambda x, y: share(x, y)), (lambda x, y: share(y, x))
 
 
+def _is_complex(x: Any) -> bool:
+    return np.iscomplexobj(strip(x))
+
+
 def _ratio0(n: Any, d: Any) -> Any:
     """``n / d``, but 0 where ``d`` is 0, and so are its derivatives there."""
     zero = strip(d) == 0
@@ -195,8 +206,23 @@ unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
 unary(np.square, lambda x: 2.0 * x)
 unary(np.reciprocal, lambda ans: -ans * ans)
-# |x| has a kink at 0; sign(0) = 0 takes the zero subgradient there.
-unary(np.absolute, lambda x: np.sign(x))
+
+
+# |x| has a kink at 0; sign(0) = 0 takes the zero subgradient there. For
+# complex x the slope is conj(x) / |x| (0 at 0), and |x| is not holomorphic:
+# its tangent is the real part of t * slope.
+def _abs_slope(ans: Any, x: Any) -> Any:
+    if strip(x).dtype.kind == "c":
+        return _ratio0(np.conjugate(x), ans)
+    return np.sign(x)
+
+
+def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
+    d = _abs_slope(ans, x)
+    return np.real(t * d) if strip(x).dtype.kind == "c" else t * d
+
+
+unary(np.absolute, lambda ans, x: _abs_slope(ans, x)).defjvp(_abs_jvp)
 unary(np.fabs, lambda x: np.sign(x))
 # copysign(x, y) = ±|x|: slope ±sign(x), 0 at x = 0 like abs; constant in y.
 binary(np.copysign, lambda x, y: np.sign(strip(x)) * np.copysign(1.0, strip(y)), None)
@@ -254,7 +280,7 @@ binary(np.arctan2, lambda x, y: _over_r2(y, x, y), lambda x, y: _over_r2(-x, x, 
 unary(np.sinh, lambda x: np.cosh(x))
 unary(np.cosh, lambda x: np.sinh(x))
 unary(np.tanh, lambda ans: 1.0 - ans * ans)
-unary(np.arcsinh, lambda x: 1.0 / np.hypot(x, 1.0))
+unary(np.arcsinh, lambda x: 1.0 / (np.sqrt(x * x + 1.0) if _is_complex(x) else np.hypot(x, 1.0)))
 unary(np.arccosh, lambda x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), zero_safe=True)
 unary(np.arctanh, lambda x: 1.0 / ((1.0 - x) * (1.0 + x)), zero_safe=True)
 unary(np.deg2rad, lambda: _DEG)
@@ -264,8 +290,11 @@ unary(np.degrees, lambda: 1.0 / _DEG)
 
 
 # --- power: x ** y needs care at x = 0 and for constant exponents ------------
+_REAL_NUMBER = (int, float, np.integer, np.floating)
+
+
 def _power_dx(ans: Any, x: Any, y: Any, pow_fn: Any = np.power) -> Any:
-    if isinstance(y, (int, float, np.number)):
+    if isinstance(y, _REAL_NUMBER):
         if y == 2:
             return 2.0 * x  # the common square: one pass, no pow
         if y == 1 or y == 0:  # constant slopes; x ** -1 would be inf at 0
@@ -281,7 +310,7 @@ def _power_dy(ans: Any, x: Any, y: Any) -> Any:
 
 def _power_may_be_infinite(x: Any, y: Any) -> bool:
     # x ** (y - 1) is finite everywhere for a constant exponent y >= 1.
-    return not (isinstance(y, (int, float, np.number)) and y >= 1)
+    return not (isinstance(y, _REAL_NUMBER) and y >= 1)
 
 
 binary(np.power, lambda ans, x, y: _power_dx(ans, x, y), _power_dy,
@@ -357,3 +386,70 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
     out = where(np.isposinf(xv), info.max if posinf is None else posinf, out)
     out = where(np.isneginf(xv), info.min if neginf is None else neginf, out)
     return astype(out, xv.dtype)
+
+
+# --- complex numbers (docs/design.md, "Complex numbers") -------------------------
+# Holomorphic functions need nothing new: their VJP g * f'(z) and JVP t * f'(z)
+# are the real rules above. Unary ones cannot meet a real argument with a
+# complex result; binary ones take the real part for a real operand
+# (``match_real`` in ``_binary_vjp``).
+_HOLOMORPHIC = (
+    np.add, np.subtract, np.multiply, np.true_divide, np.power, np.float_power,
+    np.negative, np.positive, np.square, np.reciprocal,
+    np.exp, np.exp2, np.expm1, np.log, np.log2, np.log10, np.log1p, np.sqrt,
+    np.sin, np.cos, np.tan, np.arcsin, np.arccos, np.arctan,
+    np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh, np.arctanh,
+)  # fmt: skip
+for _ufunc in _HOLOMORPHIC:
+    UFUNCS[_ufunc].complex_ok = True
+UFUNCS[np.absolute].complex_ok = True  # its own complex rule, above
+sinc_p.complex_ok = True
+
+# conj is complex-linear over the reals: its tangent is conj(t), and the
+# cotangent pairs as Re(g conj(t)) = Re(conj(g) t), so its VJP is conj(g) too.
+conjugate_p = Primitive("conjugate", np.conjugate, complex_ok=True)
+conjugate_p.defvjp(lambda ans, x: np.conjugate)
+conjugate_p.defjvp(lambda t, ans, x: np.conjugate(t))
+UFUNCS[np.conjugate] = conjugate_p
+
+# real(z) and imag(z) are Re(1 t) and Re(-i t) of the tangent: cotangents g and -i g.
+real_p = Primitive("real", np.real, complex_ok=True)
+real_p.defvjp(lambda ans, x: lambda g, d=x.dtype: astype(g, d))
+real_p.defjvp(lambda t, ans, x: np.real(t))
+imag_p = Primitive("imag", np.imag, complex_ok=True)
+imag_p.defvjp(lambda ans, x: lambda g: g * -1j)
+imag_p.defjvp(lambda t, ans, x: np.imag(t))
+
+
+@implements(np.real)
+def real(val: Any) -> Any:
+    """Differentiable ``numpy.real`` (also ``x.real``); the real part of a real array is itself."""
+    return real_p(val) if _is_complex(val) else val
+
+
+@implements(np.imag)
+def imag(val: Any) -> Any:
+    """Differentiable ``numpy.imag`` (also ``x.imag``); the imaginary part of a
+    real array is a constant 0, with no derivative."""
+    return imag_p(val) if _is_complex(val) else np.zeros_like(strip(val))
+
+
+def _angle_slope(ans: Any, x: Any) -> Any:
+    """d angle = Im(conj(x) t) / |x|^2 = Re(-i conj(x) t / |x|^2); 0 at 0."""
+    return _ratio0(-1j * np.conjugate(x), np.real(x * np.conjugate(x)))
+
+
+angle_p = Primitive("angle", np.angle, complex_ok=True)
+angle_p.defvjp(lambda ans, x: lambda g: g * _angle_slope(ans, x))
+angle_p.defjvp(lambda t, ans, x: np.real(t * _angle_slope(ans, x)))
+
+
+@implements(np.angle)
+def angle(z: Any, deg: bool = False) -> Any:
+    """Differentiable ``numpy.angle``: the argument of ``z``, in (-pi, pi]. Its
+    derivative is taken as 0 at ``z = 0``, like ``abs``; the angle of a real
+    array (0 or pi) is a constant with no derivative."""
+    if not _is_complex(z):
+        return np.angle(strip(z), deg=deg)
+    a = angle_p(z)
+    return a * (180.0 / math.pi) if deg else a

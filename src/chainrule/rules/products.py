@@ -33,7 +33,7 @@ from ..core.primitive import EachArgument, Primitive
 from ..core.registry import NONDIFF, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import conversion_error
-from ._util import batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
+from ._util import allow_complex, batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
 from .shape import astype, expand_dims, getitem, moveaxis, ravel, reshape, swapaxes
 
 
@@ -146,6 +146,7 @@ matmul_p = Primitive("matmul", np.matmul)
 matmul_p.defvjp(_matmul_vjp_a, _matmul_vjp_b)
 matmul_p.defjvp(_matmul_jvp(1), _matmul_jvp(2))
 UFUNCS[np.matmul] = matmul_p
+allow_complex(matmul_p)  # (a @ b)' = a' @ b + a @ b' over the complex numbers too
 
 
 @implements(np.linalg.matmul)
@@ -312,6 +313,7 @@ einsum_p = Primitive(
 )
 einsum_p.defvjp(EachArgument(_einsum_vjp))
 einsum_p.defjvp(EachArgument(_einsum_jvp))
+allow_complex(einsum_p)
 NONDIFF.add(np.einsum_path)
 
 

@@ -31,7 +31,14 @@ from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
 from ..errors import conversion_error, no_rule_error
-from ._util import batch_lead, keepdims_shape, ndim_of, normalize_axes, shape_of
+from ._util import (
+    allow_complex,
+    batch_lead,
+    keepdims_shape,
+    ndim_of,
+    normalize_axes,
+    shape_of,
+)
 from .shape import astype, getitem, ravel, reshape, transpose, where
 
 
@@ -296,6 +303,10 @@ def _cumsum_impl(x: Any, axis: int, reverse: bool) -> Any:
 cumsum_p = Primitive("cumsum", _cumsum_impl)
 cumsum_p.defvjp(lambda ans, x, axis, reverse: lambda g: cumsum_p(g, axis, not reverse))
 cumsum_p.defjvp(lambda t, ans, x, axis, reverse: cumsum_p(t, axis, reverse))
+
+# Sums, shifts and products are complex-linear or holomorphic: their rules
+# need no change for complex values (docs/design.md, "Complex numbers").
+allow_complex(sum_p, shift_p, prod_p, cumsum_p)
 
 
 def _scan_setup(name: str, a: Any, axis: Any, dtype: Any, out: Any) -> tuple[Any, int]:

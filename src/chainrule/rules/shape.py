@@ -15,7 +15,16 @@ from ..core.primitive import EachArgument, Primitive
 from ..core.registry import FUNCTIONS, implements
 from ..core.trace import Tracer, strip, strip_tree
 from ..errors import conversion_error
-from ._util import batch_lead, fit, ndim_of, normalize_axes, pad_batch, shape_of, unbroadcast
+from ._util import (
+    allow_complex,
+    batch_lead,
+    fit,
+    ndim_of,
+    normalize_axes,
+    pad_batch,
+    shape_of,
+    unbroadcast,
+)
 
 # --- reshape ----------------------------------------------------------------
 reshape_p = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
@@ -299,8 +308,17 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kwargs
 
 
 # --- dtype casts --------------------------------------------------------------
+def _cast_back(g: Any, dtype: np.dtype) -> Any:
+    """The cotangent of a cast from ``dtype``: cast back, the real part for a
+    real ``dtype`` (a real value cast to complex)."""
+    if dtype.kind != "c" and g.dtype.kind == "c":
+        g = np.real(g)
+    return g if g.dtype == dtype else cast_p(g, dtype)
+
+
+# cast_p never casts complex to real: ``astype`` takes the real part first.
 cast_p = Primitive("astype", lambda x, dtype: x.astype(dtype))
-cast_p.defvjp(lambda ans, x, dtype: lambda g, d=x.dtype: cast_p(g, d))
+cast_p.defvjp(lambda ans, x, dtype: lambda g, d=x.dtype: _cast_back(g, d))
 cast_p.defjvp(lambda t, ans, x, dtype: cast_p(t, dtype))
 
 
@@ -313,6 +331,8 @@ def astype(x: Any, dtype: Any) -> Any:
         return strip(x).astype(dtype)
     if dtype == x.dtype:
         return x
+    if dtype.kind == "f" and x.dtype.kind == "c":  # NumPy keeps the real part
+        return astype(np.real(x), dtype)
     return cast_p(x, dtype)
 
 
@@ -371,3 +391,6 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
     return transpose(a, order)
+
+
+allow_complex(reshape_p, transpose_p, broadcast_to_p, getitem_p, untake_p, where_p, cast_p, stack_p)

@@ -54,7 +54,7 @@ def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
             f"{float(leaf)!r} instead of {leaf!r}, or x.astype(float) for arrays."
         )
     elif isinstance(leaf, (complex, np.complexfloating)):
-        dtype, value = np.asarray(leaf).dtype, leaf
+        return np.complex128(leaf) if type(leaf) is complex else leaf
     else:
         raise TypeError(
             f"{fname}: {where} is a {type(leaf).__name__}, which is neither an array, a float, "
@@ -66,13 +66,7 @@ def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
             f"{fname}: cannot differentiate with respect to {where}, which has integer dtype "
             f"{dtype}. Convert it first with x.astype(float)."
         )
-    if dtype.kind == "c":
-        raise NotImplementedError(
-            f"{fname}: {where} is complex ({dtype}); complex differentiation is not supported "
-            "yet. Differentiate with respect to the real and imaginary parts as separate real "
-            "arrays."
-        )
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise TypeError(f"{fname}: cannot differentiate with respect to {where} of dtype {dtype}")
     return value
 
@@ -156,4 +150,46 @@ def check_output_leaves(leaves: list, fname: str) -> None:
                 "which is neither an array, a number, nor a pytree container (tuple, list, "
                 "dict, namedtuple, None). Return arrays, or register the class with "
                 "cr.tree.register(cls, flatten, unflatten) so its fields become leaves."
+            )
+
+
+def check_holomorphic_inputs(leaves: list, holomorphic: bool, fname: str, real_only: bool) -> None:
+    """``holomorphic=True`` needs complex inputs; ``real_only`` transforms
+    (``jacfwd``) refuse complex inputs without it, as JAX does."""
+    for k, leaf in enumerate(leaves):
+        kind = np.result_type(strip(leaf)).kind
+        if holomorphic and kind != "c":
+            raise TypeError(
+                f"{fname}(..., holomorphic=True) needs complex inputs, but input leaf {k} has "
+                f"dtype {np.result_type(strip(leaf))}. Pass it as complex (x.astype(complex)), "
+                "or drop holomorphic=True for a real input."
+            )
+        if real_only and not holomorphic and kind == "c":
+            raise TypeError(
+                f"{fname} needs real inputs, but input leaf {k} is complex "
+                f"({np.result_type(strip(leaf))}). For a holomorphic function pass "
+                f"holomorphic=True; otherwise use cr.jacrev (real outputs) or cr.jvp directly."
+            )
+
+
+def check_real_outputs(values: list, holomorphic: bool, fname: str) -> None:
+    """Outputs must be floating point, or complex exactly when ``holomorphic``."""
+    for k, v in enumerate(values):
+        dtype = np.result_type(strip(v))
+        if dtype.kind == "c" and not holomorphic:
+            raise TypeError(
+                f"{fname} needs real-valued outputs, but output leaf {k} is complex ({dtype}). "
+                f"For a holomorphic function pass {fname}(..., holomorphic=True) to get its "
+                "complex derivative; otherwise differentiate a real function of it (np.real, "
+                "np.abs, ...) or use cr.vjp / cr.jvp directly."
+            )
+        if holomorphic and dtype.kind != "c":
+            raise TypeError(
+                f"{fname}(..., holomorphic=True) needs complex outputs, but output leaf {k} "
+                f"has dtype {dtype}."
+            )
+        if dtype.kind not in "fc":
+            raise TypeError(
+                f"{fname}: output leaf {k} has dtype {dtype}; only floating-point outputs "
+                "have a derivative. Convert it with .astype(float) or leave it out (has_aux)."
             )

@@ -109,11 +109,11 @@ def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[lis
                 f"{fname}: tangent leaf {k} has shape {t_shape}, but its primal has shape "
                 f"{p_shape}; each tangent must have its primal's shape."
             )
-        t_dtype = np.result_type(strip(t))
-        if t_dtype.kind != "f":
+        t_dtype, p_dtype = np.result_type(strip(t)), np.result_type(strip(p))
+        if t_dtype.kind not in ("fc" if p_dtype.kind == "c" else "f"):
             raise ValueError(
                 f"{fname}: tangent leaf {k} has dtype {t_dtype}; tangents must be floating "
-                f"point like their primal ({np.result_type(strip(p))})."
+                f"point like their primal ({p_dtype}), complex only for a complex primal."
             )
         if not isinstance(t, Tracer):
             t = np.asarray(t, dtype=np.result_type(strip(p)))

@@ -20,13 +20,15 @@ from ..core.trace import strip
 from ._inputs import (
     ArgNums,
     check_callable,
+    check_holomorphic_inputs,
+    check_real_outputs,
     finish,
     flatten_diff_args,
     normalize_argnums,
     split_aux,
 )
 from .forward_mode import jvp, push_forward
-from .reverse_mode import _no_holomorphic, grad, record
+from .reverse_mode import grad, record
 
 
 def _identity_blocks(shapes: list[tuple[int, ...]], dtypes: list) -> list[np.ndarray]:
@@ -46,7 +48,7 @@ def _identity_blocks(shapes: list[tuple[int, ...]], dtypes: list) -> list[np.nda
 def _check_float_outputs(values: list, fname: str) -> None:
     for k, v in enumerate(values):
         dtype = np.result_type(strip(v))
-        if dtype.kind != "f":
+        if dtype.kind not in "fc":
             raise TypeError(
                 f"{fname}: output leaf {k} has dtype {dtype}; only floating-point outputs "
                 "have a Jacobian. Convert it with .astype(float) or leave it out (has_aux)."
@@ -61,7 +63,9 @@ def jacrev(
     The result for an output of shape ``S`` and an input of shape ``T`` has
     shape ``S + T``. Pytrees nest as output structure, then input structure
     (a tuple over ``argnums`` when that is a tuple). Prefer it when there are
-    fewer outputs than inputs.
+    fewer outputs than inputs. Complex outputs need ``holomorphic=True`` (for a
+    holomorphic ``fun`` of complex inputs: the complex Jacobian); a real
+    ``fun`` of complex inputs gets ``df/dx - i df/dy`` per row.
 
     >>> import chainrule as cr, numpy as np
     >>> f = lambda x: np.array([1.0, 0.0]) * x[0] ** 2 + np.array([0.0, 1.0]) * x[0] * x[1]
@@ -70,13 +74,14 @@ def jacrev(
            [2., 3.]])
     """
     check_callable(fun, "jacrev")
-    _no_holomorphic(holomorphic, "jacrev")
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), "jacrev")
         rec, aux = record(fun, args, kwargs, nums, has_aux, "jacrev")
+        check_holomorphic_inputs(rec.in_leaves, holomorphic, "jacrev", real_only=False)
         _check_float_outputs(rec.out_values, "jacrev")
+        check_real_outputs(rec.out_values, holomorphic, "jacrev")
         out_shapes = [np.shape(strip(v)) for v in rec.out_values]
         seeds = _identity_blocks(out_shapes, [np.result_type(strip(v)) for v in rec.out_values])
         total = seeds[0].shape[0] if seeds else 0
@@ -117,7 +122,8 @@ def jacfwd(
     """Jacobian of ``fun`` by forward mode: one forward pass for all columns.
 
     Same result layout as ``jacrev``; prefer it when there are fewer inputs
-    than outputs.
+    than outputs. Complex inputs need ``holomorphic=True`` (for a holomorphic
+    ``fun``: the complex Jacobian); a real input may have complex outputs.
 
     >>> import chainrule as cr, numpy as np
     >>> cr.jacfwd(lambda x: np.sin(x) * 2.0)(np.array([0.0, 0.0]))
@@ -125,12 +131,12 @@ def jacfwd(
            [0., 2.]])
     """
     check_callable(fun, "jacfwd")
-    _no_holomorphic(holomorphic, "jacfwd")
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), "jacfwd")
         leaves, in_tree = flatten_diff_args(args, nums, "jacfwd")
+        check_holomorphic_inputs(leaves, holomorphic, "jacfwd", real_only=True)
         in_shapes = [np.shape(strip(v)) for v in leaves]
         tangents = _identity_blocks(in_shapes, [np.result_type(strip(v)) for v in leaves])
         bound = functools.partial(fun, **kwargs) if kwargs else fun
@@ -138,6 +144,8 @@ def jacfwd(
             bound, list(args), list(nums), in_tree, leaves, tangents, 1, has_aux, "jacfwd"
         )
         _check_float_outputs(values, "jacfwd")
+        if holomorphic:
+            check_real_outputs(values, holomorphic, "jacfwd")
         rows = []
         for v, t in zip(values, out_tans):
             out_shape = np.shape(strip(v))

@@ -16,7 +16,9 @@ from ._inputs import (
     ArgNums,
     as_differentiable,
     check_callable,
+    check_holomorphic_inputs,
     check_output_leaves,
+    check_real_outputs,
     finish,
     flatten_diff_args,
     normalize_argnums,
@@ -136,8 +138,10 @@ def _check_cotangent(cotangent: Any, rec: Recording) -> list:
                 f"{o_shape}; the cotangent must have exactly the output's shape."
             )
         g_dtype, o_dtype = np.result_type(strip(g)), np.result_type(strip(o))
-        if g_dtype.kind not in "f" or (o_dtype.kind == "f" and g_dtype != o_dtype
-                                       and not isinstance(g, float)):  # fmt: skip
+        # A complex output takes a real or complex cotangent; a real one a real one.
+        allowed = "fc" if o_dtype.kind == "c" else "f"
+        if g_dtype.kind not in allowed or (o_dtype.kind == "f" and g_dtype != o_dtype
+                                           and not isinstance(g, float)):  # fmt: skip
             raise ValueError(
                 f"vjp_fn: cotangent{where} has dtype {g_dtype}, but the output has dtype "
                 f"{o_dtype}; pass a cotangent of dtype {o_dtype} (and shape {o_shape})."
@@ -146,7 +150,9 @@ def _check_cotangent(cotangent: Any, rec: Recording) -> list:
     return out
 
 
-def value_and_grad(fun: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
+def value_and_grad(
+    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> Callable:
     """Make a function that returns ``(fun(*args), grad)``; with ``has_aux``,
     ``((value, aux), grad)``. See ``grad`` for the arguments.
 
@@ -155,15 +161,17 @@ def value_and_grad(fun: Callable, argnums: ArgNums = 0, has_aux: bool = False) -
     (np.float64(8.0), np.float64(12.0))
     """
     check_callable(fun, "value_and_grad")
-    return _value_and_grad(fun, argnums, has_aux, "value_and_grad")
+    return _value_and_grad(fun, argnums, has_aux, "value_and_grad", holomorphic)
 
 
-def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str) -> Callable:
+def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str,
+                    holomorphic: bool = False) -> Callable:  # fmt: skip
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
         rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
-        value = _check_scalar_output(rec, fname)
+        check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
+        value = _check_scalar_output(rec, fname, holomorphic)
         v = strip(value)
         ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
         grads = rec.in_tree.unflatten(rec.pull_back([ct]))
@@ -176,7 +184,7 @@ def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str) 
 _LEAF = tree.structure(0.0)
 
 
-def _check_scalar_output(rec: Recording, fname: str) -> Any:
+def _check_scalar_output(rec: Recording, fname: str, holomorphic: bool = False) -> Any:
     if len(rec.out_values) != 1 or rec.out_tree != _LEAF:
         raise TypeError(
             f"{fname} needs the function to return a single scalar, but it returned "
@@ -192,12 +200,12 @@ def _check_scalar_output(rec: Recording, fname: str) -> Any:
             "to differentiate a vector-valued function."
         )
     dtype = np.result_type(strip(value))
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise TypeError(
             f"{fname} needs a real floating-point output, but the function returned dtype "
-            f"{dtype}. Integer and boolean outputs have no derivative; complex outputs need "
-            "cr.vjp with a cotangent."
+            f"{dtype}. Integer and boolean outputs have no derivative."
         )
+    check_real_outputs([value], holomorphic, fname)
     return value
 
 
@@ -212,7 +220,11 @@ def grad(
             gradient, a tuple gives a tuple of gradients.
         has_aux: ``fun`` returns ``(value, aux)``; the new function returns
             ``(gradient, aux)``.
-        holomorphic: reserved for complex functions (not supported yet).
+        holomorphic: ``fun`` is a holomorphic function of complex inputs with a
+            complex output; the result is its complex derivative ``f'(z)``.
+            Without it, a complex output is refused and a complex input ``z =
+            x + iy`` of a real ``fun`` gets ``df/dx - i df/dy`` (the convention
+            of JAX and autograd; see docs/design.md, "Complex numbers").
 
     Returns:
         A function with ``fun``'s signature returning gradients shaped like the
@@ -225,8 +237,7 @@ def grad(
     (np.float64(3.0), np.float64(2.0))
     """
     check_callable(fun, "grad")
-    _no_holomorphic(holomorphic, "grad")
-    vg = _value_and_grad(fun, argnums, has_aux, "grad")
+    vg = _value_and_grad(fun, argnums, has_aux, "grad", holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
@@ -236,13 +247,6 @@ def grad(
         return vg(*args, **kwargs)[1]
 
     return grad_fun
-
-
-def _no_holomorphic(holomorphic: bool, fname: str) -> None:
-    if holomorphic:
-        raise NotImplementedError(
-            f"{fname}(..., holomorphic=True): complex differentiation is not supported yet."
-        )
 
 
 __all__ = ["vjp", "grad", "value_and_grad", "as_differentiable"]
