@@ -293,12 +293,14 @@ unary(np.degrees, lambda: 1.0 / _DEG)
 _REAL_NUMBER = (int, float, np.integer, np.floating)
 
 
-def _power_dx(ans: Any, x: Any, y: Any, pow_fn: Any = np.power) -> Any:
+def _power_dx(x: Any, y: Any, pow_fn: Any = np.power) -> Any:
+    # Needs only x and y, so the output x ** y is not kept for the backward pass.
     if isinstance(y, _REAL_NUMBER):
         if y == 2:
             return 2.0 * x  # the common square: one pass, no pow
         if y == 1 or y == 0:  # constant slopes; x ** -1 would be inf at 0
-            return np.full(np.shape(strip(x)), float(y), dtype=np.result_type(ans))
+            xv = strip(x)
+            return np.full(np.shape(xv), float(y), dtype=np.result_type(xv, 1.0))
     return y * pow_fn(x, y - 1)
 
 
@@ -313,7 +315,7 @@ def _power_may_be_infinite(x: Any, y: Any) -> bool:
     return not (isinstance(y, _REAL_NUMBER) and y >= 1)
 
 
-binary(np.power, lambda ans, x, y: _power_dx(ans, x, y), _power_dy,
+binary(np.power, lambda x, y: _power_dx(x, y), _power_dy,
        zero_safe=_power_may_be_infinite, impl=operator.pow)  # fmt: skip
 
 
@@ -325,7 +327,7 @@ def _f64(v: Any) -> Any:
     return astype(v, np.result_type(strip(v), np.float64))
 
 
-binary(np.float_power, lambda ans, x, y: _power_dx(ans, _f64(x), _f64(y), np.float_power),
+binary(np.float_power, lambda x, y: _power_dx(_f64(x), _f64(y), np.float_power),
        lambda ans, x, y: _power_dy(ans, _f64(x), _f64(y)),
        zero_safe=_power_may_be_infinite)  # fmt: skip
 
