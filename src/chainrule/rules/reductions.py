@@ -135,7 +135,10 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     _check_plain_kwargs("mean", out, extra)
     shape = shape_of(a)
     axes = normalize_axes(axis, len(shape))
-    total = sum(a, axes, dtype=dtype, keepdims=keepdims)
+    if dtype is None:  # the usual call: straight to the primitive
+        total = sum_p(a, axes, keepdims_flag(keepdims))
+    else:
+        total = sum(a, axes, dtype=dtype, keepdims=keepdims)
     if strip(total).dtype.kind not in "fc":
         total = astype(total, np.float64)
     return total / count_of(shape, axes)
