@@ -65,6 +65,21 @@ def _load_scipy_rules(uf: Any) -> bool:
     return True
 
 
+def _binop(uf: Any, a: Any, b: Any, me: Any) -> Any:
+    """An operator of tracer ``me`` with operands ``a``, ``b`` (``me`` is one of
+    them). Hot path: when the other operand is not traced, go straight to this
+    tracer's trace instead of searching the arguments."""
+    prim = UFUNCS.get(uf)
+    if prim is None:
+        return _ufunc(uf, a, b)
+    other = b if a is me else a
+    if not isinstance(other, ArrayFacade):
+        trace = me._trace
+        if trace.active:
+            return trace.process(prim, (a, b), _NO_KWARGS)
+    return _bind(prim, (a, b), _NO_KWARGS)
+
+
 def _ufunc_name(uf: Any) -> str:
     """Where a ufunc comes from, for error messages (SciPy's are ufuncs too)."""
     name = uf.__name__
@@ -193,6 +208,10 @@ class ArrayFacade:
         if not kwargs and method == "__call__":  # the common case, first
             prim = UFUNCS.get(ufunc)
             if prim is not None:
+                if len(inputs) == 1:  # only this tracer: skip bind's search (hot path)
+                    trace = self._trace  # type: ignore[attr-defined]
+                    if trace.active:
+                        return trace.process(prim, inputs, _NO_KWARGS)
                 return _bind(prim, inputs, _NO_KWARGS)
             return _ufunc(ufunc, *inputs)
         if kwargs.get("out") is not None:
@@ -222,52 +241,52 @@ class ArrayFacade:
 
     # -- arithmetic --------------------------------------------------------
     def __add__(self, o: Any) -> Any:
-        return _ufunc(np.add, self, o)
+        return _binop(np.add, self, o, self)
 
     def __radd__(self, o: Any) -> Any:
-        return _ufunc(np.add, o, self)
+        return _binop(np.add, o, self, self)
 
     def __sub__(self, o: Any) -> Any:
-        return _ufunc(np.subtract, self, o)
+        return _binop(np.subtract, self, o, self)
 
     def __rsub__(self, o: Any) -> Any:
-        return _ufunc(np.subtract, o, self)
+        return _binop(np.subtract, o, self, self)
 
     def __mul__(self, o: Any) -> Any:
-        return _ufunc(np.multiply, self, o)
+        return _binop(np.multiply, self, o, self)
 
     def __rmul__(self, o: Any) -> Any:
-        return _ufunc(np.multiply, o, self)
+        return _binop(np.multiply, o, self, self)
 
     def __truediv__(self, o: Any) -> Any:
-        return _ufunc(np.true_divide, self, o)
+        return _binop(np.true_divide, self, o, self)
 
     def __rtruediv__(self, o: Any) -> Any:
-        return _ufunc(np.true_divide, o, self)
+        return _binop(np.true_divide, o, self, self)
 
     def __pow__(self, o: Any) -> Any:
-        return _ufunc(np.power, self, o)
+        return _binop(np.power, self, o, self)
 
     def __rpow__(self, o: Any) -> Any:
-        return _ufunc(np.power, o, self)
+        return _binop(np.power, o, self, self)
 
     def __matmul__(self, o: Any) -> Any:
-        return _ufunc(np.matmul, self, o)
+        return _binop(np.matmul, self, o, self)
 
     def __rmatmul__(self, o: Any) -> Any:
-        return _ufunc(np.matmul, o, self)
+        return _binop(np.matmul, o, self, self)
 
     def __floordiv__(self, o: Any) -> Any:
-        return _ufunc(np.floor_divide, self, o)
+        return _binop(np.floor_divide, self, o, self)
 
     def __rfloordiv__(self, o: Any) -> Any:
-        return _ufunc(np.floor_divide, o, self)
+        return _binop(np.floor_divide, o, self, self)
 
     def __mod__(self, o: Any) -> Any:
-        return _ufunc(np.remainder, self, o)
+        return _binop(np.remainder, self, o, self)
 
     def __rmod__(self, o: Any) -> Any:
-        return _ufunc(np.remainder, o, self)
+        return _binop(np.remainder, o, self, self)
 
     def __neg__(self) -> Any:
         return _ufunc(np.negative, self)

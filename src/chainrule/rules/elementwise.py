@@ -57,10 +57,25 @@ def unary_primitive(
     """
     pick = _picker(deriv)
     mul = mul0 if zero_safe else _mul
+    names = deriv.__code__.co_varnames[: deriv.__code__.co_argcount]
 
-    def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
-        args = pick(ans, x)
-        return lambda g: mul(g, deriv(*args))
+    # Micro-optimisation: the two common shapes of derivative get closures
+    # that call it directly, without the picker.
+    if names == ("x",):
+
+        def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
+            return lambda g: mul(g, deriv(x))
+
+    elif names == ("ans",):
+
+        def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
+            return lambda g: mul(g, deriv(ans))
+
+    else:
+
+        def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
+            args = pick(ans, x)
+            return lambda g: mul(g, deriv(*args))
 
     def jvp(t: Any, ans: Any, x: Any) -> Any:
         return mul(t, deriv(*pick(ans, x)))
