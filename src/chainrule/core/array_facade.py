@@ -212,6 +212,11 @@ class ArrayFacade:
                     trace = self._trace  # type: ignore[attr-defined]
                     if trace.active:
                         return trace.process(prim, inputs, _NO_KWARGS)
+                elif len(inputs) == 2:
+                    a, b = inputs
+                    return _binop(ufunc, a, b, self) if (a is self or b is self) else _bind(
+                        prim, inputs, _NO_KWARGS
+                    )
                 return _bind(prim, inputs, _NO_KWARGS)
             return _ufunc(ufunc, *inputs)
         if kwargs.get("out") is not None:
