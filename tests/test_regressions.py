@@ -63,3 +63,14 @@ def test_full_like_is_differentiable_in_the_fill_value():
     assert_allclose(cr.grad(lambda x: np.sum(np.full_like(x, 2.0) * x))(np.ones(2)), [2.0, 2.0])
     assert cr.grad(lambda v: cnp.sum(cnp.full_like(np.zeros(3), v)))(2.0) == 3.0
     assert_allclose(cr.jacfwd(lambda v: cnp.full_like(np.zeros((2, 2)), v))(2.0), np.ones((2, 2)))
+
+
+def test_python_complex_times_a_traced_scalar_stays_a_numpy_value():
+    # 1j * np.float64 is computed by Python's complex type and used to give a
+    # plain Python complex, which broke the rules that read .ndim / .shape.
+    out, t = cr.jvp(lambda z: np.exp(1j * np.imag(z)), (1 + 1j,), (1 + 0j,))
+    assert_allclose(out, np.exp(1j))
+    assert_allclose(t, 0.0)
+    _, t = cr.jvp(lambda x: 1j * x, (2.0,), (1.0,))
+    assert_allclose(t, 1j)
+    assert_allclose(cr.grad(lambda x: np.real((2 + 1j) * x * (1 - 1j)))(0.5), 3.0)

@@ -73,6 +73,11 @@ def _binop(uf: Any, a: Any, b: Any, me: Any) -> Any:
     if prim is None:
         return _ufunc(uf, a, b)
     other = b if a is me else a
+    if type(other) is complex:
+        # complex * np.float64 is computed by Python's complex and gives a
+        # Python complex (no dtype, no shape): keep NumPy types throughout.
+        other = np.complex128(other)
+        a, b = (me, other) if a is me else (other, me)
     if not isinstance(other, ArrayFacade):
         trace = me._trace
         if trace.active:

@@ -39,7 +39,13 @@ Conventions (see each function's docstring):
   Singular vectors of a rank-deficient matrix raise ``NotImplementedError``.
 * Eigenvector and singular vector signs are the ones LAPACK returns; their
   derivative keeps that sign (and the vectors' normalisation) fixed.
-* Complex inputs are not supported yet by these rules (``NotImplementedError``).
+* Complex matrices (the convention of docs/design.md: VJPs are transposes,
+  never conjugate transposes, of the JVPs): ``inv``, ``solve``, ``det``,
+  ``slogdet``, ``eigh``, ``eigvalsh``, ``svd``. Hermitian functions read the
+  real part of the diagonal, like LAPACK. Complex eigen-/singular vectors carry
+  an arbitrary phase: reverse mode raises when the result depends on it,
+  forward mode follows JAX's convention. ``cholesky``, ``qr``, ``pinv``,
+  ``lstsq`` still raise ``NotImplementedError`` for complex input.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from ..core.primitive import EachArgument, Primitive
 from ..core.registry import NONDIFF, implements
 from ..core.trace import is_traced, strip
 from ..errors import NoRuleError, no_rule_error
-from ._util import batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
+from ._util import allow_complex, batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
 from .products import einsum
 from .shape import expand_dims, getitem, reshape, swapaxes
 
@@ -67,6 +73,24 @@ _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 # --- helpers --------------------------------------------------------------------------
 def _mT(x: Any) -> Any:
     return swapaxes(x, -1, -2)
+
+
+def _is_complex(x: Any) -> bool:
+    return np.iscomplexobj(strip(x))
+
+
+def _cj(x: Any) -> Any:
+    """The complex conjugate of ``x`` (``x`` itself when real)."""
+    return np.conj(x) if _is_complex(x) else x
+
+
+def _mH(x: Any) -> Any:
+    """The conjugate transpose of a stack of matrices."""
+    return _cj(_mT(x))
+
+
+def _real(x: Any) -> Any:
+    return np.real(x) if _is_complex(x) else x
 
 
 def _diag(x: Any) -> Any:
@@ -89,17 +113,24 @@ def _tri(x: Any, k: int = 0) -> np.ndarray:
 
 
 def _sym_from(t: Any, lower: bool) -> Any:
-    """The symmetric matrix a function reading only one triangle of ``t`` sees."""
+    """The symmetric (complex: Hermitian) matrix a function reading only one
+    triangle of ``t`` sees. LAPACK reads only the real part of a complex diagonal."""
     if not lower:
         return _mT(_sym_from(_mT(t), True))
+    if _is_complex(t):
+        strict = t * _tri(t, -1)
+        return strict + _mH(strict) + np.real(t) * np.eye(shape_of(t)[-1])
     return t * _tri(t) + _mT(t * _tri(t, -1))
 
 
 def _fold_to(m: Any, lower: bool) -> Any:
-    """The adjoint of ``_sym_from``: a cotangent of the symmetric matrix folded
+    """The adjoint of ``_sym_from`` (the transpose, for the pairing
+    ``Re(sum(c * t))``): a cotangent of the symmetric (Hermitian) matrix folded
     onto the triangle that was read."""
     if not lower:
         return _mT(_fold_to(_mT(m), True))
+    if _is_complex(m):
+        return (m + _mH(m)) * _tri(m, -1) + np.real(m) * np.eye(shape_of(m)[-1])
     return m * _tri(m) + _mT(m) * _tri(m, -1)
 
 
@@ -110,7 +141,7 @@ def _uplo_lower(uplo: str) -> bool:
     return uplo == "L"
 
 
-def _check_matrix(a: Any, name: str, square: bool = True) -> None:
+def _check_matrix(a: Any, name: str, square: bool = True, complex_ok: bool = False) -> None:
     shape = shape_of(a)
     if len(shape) < 2:
         raise np.linalg.LinAlgError(
@@ -118,8 +149,8 @@ def _check_matrix(a: Any, name: str, square: bool = True) -> None:
         )
     if square and shape[-1] != shape[-2]:
         raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
-    if np.iscomplexobj(strip(a)):
-        detail = "complex linear algebra is not supported yet"
+    if not complex_ok and np.iscomplexobj(strip(a)):
+        detail = "complex matrices are not supported yet by this function's rule"
         raise no_rule_error(f"numpy.linalg.{name} of a complex matrix", detail)
 
 
@@ -192,6 +223,24 @@ def _repeated_error(what: str) -> NoRuleError:
     )
 
 
+def _require_phase_free(m: Any, what: str) -> None:
+    """Reverse mode through complex eigen-/singular vectors: each vector is
+    defined only up to a phase ``e^{i phi}`` (LAPACK's choice is arbitrary). The
+    result is independent of the phases exactly when ``Im(diag(m)) = 0`` for
+    ``m = V^T g`` (the pairing of the cotangent ``g`` with ``i V``); otherwise
+    there is no derivative to give, and this raises."""
+    mv = strip(m)
+    scale = np.max(np.abs(mv), axis=(-2, -1))
+    bad = np.abs(np.imag(np.diagonal(mv, axis1=-2, axis2=-1))) > _TOL * scale[..., None]
+    if np.any(bad):
+        raise NoRuleError(
+            f"chainrule: the result depends on the phases of {what}, which are arbitrary "
+            "(LAPACK's choice): it has no derivative. Differentiable: uses that do not depend "
+            "on them, such as |v|, v v^H, V f(w) V^H, or u_k v_k^H for the SVD; forward mode "
+            "follows JAX's convention (see numpy.linalg.eigh / svd in chainrule)."
+        )
+
+
 def _gap_inverse(v: Any, ok: np.ndarray, sign: float = -1.0) -> Any:
     """``1 / (v_j + sign * v_i)`` where ``ok``, 0 elsewhere (differentiable in ``v``)."""
     d = expand_dims(v, -2) + sign * expand_dims(v, -1)
@@ -239,10 +288,11 @@ inv_p.defjvp(lambda t, ans, a: -(ans @ t @ ans))
 
 @implements(np.linalg.inv)
 def inv(a: Any) -> Any:
-    """Differentiable ``numpy.linalg.inv``: ``d(A^-1) = -A^-1 dA A^-1``."""
+    """Differentiable ``numpy.linalg.inv``: ``d(A^-1) = -A^-1 dA A^-1`` (real or
+    complex; holomorphic)."""
     if not is_traced(a):
         return np.linalg.inv(a)
-    _check_matrix(a, "inv")
+    _check_matrix(a, "inv", complex_ok=True)
     return inv_p(a)
 
 
@@ -282,13 +332,12 @@ solve_p.defjvp(_solve_jvp_a, _solve_jvp_b)
 @implements(np.linalg.solve)
 def solve(a: Any, b: Any) -> Any:
     """Differentiable ``numpy.linalg.solve``, batched with NumPy 2's rule: ``b``
-    is a vector only when ``b.ndim == 1``, otherwise a stack of matrices."""
+    is a vector only when ``b.ndim == 1``, otherwise a stack of matrices. Real
+    or complex (holomorphic in both arguments), also mixed."""
     if not (is_traced(a) or is_traced(b)):
         return np.linalg.solve(a, b)
     b = b if is_traced(b) else np.asarray(b)
-    _check_matrix(a, "solve")
-    if np.iscomplexobj(strip(b)):
-        raise no_rule_error("numpy.linalg.solve with a complex right-hand side")
+    _check_matrix(a, "solve", complex_ok=True)
     if ndim_of(b) == 1:
         return getitem(solve_p(a, expand_dims(b, -1)), (Ellipsis, 0))
     return solve_p(a, b)
@@ -303,35 +352,53 @@ def _logdet_jvp(t: Any, ans: Any, a: Any) -> Any:
     return _trace(np.linalg.solve(a, t))
 
 
+def _logdet_impl(a: Any) -> Any:
+    sign, logabsdet = np.linalg.slogdet(a)
+    return logabsdet + 1j * np.angle(sign) if np.iscomplexobj(sign) else logabsdet
+
+
 det_p = Primitive("det", np.linalg.det)
 det_p.defvjp(lambda ans, a: lambda g: expand_dims(g * ans, (-1, -2)) * _mT(np.linalg.inv(a)))
 det_p.defjvp(lambda t, ans, a: ans * _logdet_jvp(t, ans, a))
-logabsdet_p = Primitive("logabsdet", lambda a: np.linalg.slogdet(a)[1])
-logabsdet_p.defvjp(_logdet_vjp)
-logabsdet_p.defjvp(_logdet_jvp)
+# logdet_p(a): log|det A| for real A; for complex A the (holomorphic) log det A,
+# log|det A| + i angle(det A). Both have the derivative tr(A^-1 dA).
+logdet_p = Primitive("logdet", _logdet_impl)
+logdet_p.defvjp(_logdet_vjp)
+logdet_p.defjvp(_logdet_jvp)
 
 
 @implements(np.linalg.det)
 def det(a: Any) -> Any:
     """Differentiable ``numpy.linalg.det``: ``d det A = det A tr(A^-1 dA)``. The
     derivative uses ``A^-1``, so at an exactly singular matrix it raises
-    ``LinAlgError``."""
+    ``LinAlgError``. Real or complex (holomorphic)."""
     if not is_traced(a):
         return np.linalg.det(a)
-    _check_matrix(a, "det")
+    _check_matrix(a, "det", complex_ok=True)
     return det_p(a)
 
 
 @implements(np.linalg.slogdet)
 def slogdet(a: Any) -> Any:
     """Differentiable ``numpy.linalg.slogdet``: returns ``(sign, logabsdet)``.
-    ``sign`` is piecewise constant and carries no derivative; ``logabsdet`` has
-    gradient ``inv(A).T``."""
+
+    Real ``A``: ``sign`` is piecewise constant and carries no derivative;
+    ``logabsdet`` has gradient ``inv(A).T``. Complex ``A`` (as in JAX):
+    ``sign = det/|det|`` moves smoothly on the unit circle and is differentiated,
+    ``d sign = i Im(tr(A^-1 dA)) sign``, and ``d logabsdet = Re(tr(A^-1 dA))``:
+    both are parts of the holomorphic ``log det A``.
+    """
     if not is_traced(a):
         return np.linalg.slogdet(a)
-    _check_matrix(a, "slogdet")
+    _check_matrix(a, "slogdet", complex_ok=True)
     sign = np.linalg.slogdet(strip(a))[0]
-    return _SlogdetResult(sign, logabsdet_p(a))
+    logdet = logdet_p(a)
+    if not np.iscomplexobj(sign):
+        return _SlogdetResult(sign, logdet)
+    # exp(i (Im log det - angle(sign))) is exactly 1 here: NumPy's sign, with the derivative
+    # of exp(i Im log det).
+    phase = np.exp((np.imag(logdet) - np.angle(sign)) * 1j)
+    return _SlogdetResult(sign * phase, np.real(logdet))
 
 
 # --- cholesky -------------------------------------------------------------------------
@@ -376,8 +443,11 @@ def _eigh_impl(a: Any, lower: bool) -> Any:
 
 
 def _eigh_split(packed: Any) -> tuple[Any, Any]:
+    """The (real) eigenvalues and the eigenvectors of a packed result, its
+    tangent or its cotangent (a complex one pairs with real eigenvalues through
+    its real part)."""
     w, v = _unpack(packed, (1, shape_of(packed)[-1]))
-    return _unrow(w), v
+    return _real(_unrow(w)), v
 
 
 def _eigh_vjp(ans: Any, a: Any, lower: bool):
@@ -389,7 +459,10 @@ def _eigh_vjp(ans: Any, a: Any, lower: bool):
         # At repeated eigenvalues no cotangent reaches the eigenvectors (vectors_p raises).
         gw, gv = _eigh_split(g)
         _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eigh's eigenvalues")
-        return _fold_to(v @ (_diag_embed(gw) + gaps * (_mT(v) @ gv)) @ _mT(v), lower)
+        m = _mT(v) @ gv
+        if _is_complex(m):
+            _require_phase_free(m, "eigh's complex eigenvectors")
+        return _fold_to(_cj(v) @ (_diag_embed(gw) + gaps * m) @ _mT(v), lower)
 
     return vjp
 
@@ -398,9 +471,10 @@ def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
     w, v = _eigh_split(ans)
     if _ties(w).any():
         raise _repeated_error("eigh (forward mode; eigvalsh has one)")
-    x = _mT(v) @ _sym_from(t, lower) @ v
+    x = _mH(v) @ _sym_from(t, lower) @ v
     gaps = _gap_inverse(w, ~np.eye(shape_of(w)[-1], dtype=bool))
-    return concat_p(_row(_diag(x)), v @ (gaps * x), axis=-2)
+    # complex: the gauge v_k^H dv_k = 0 (JAX's); the phases are arbitrary
+    return concat_p(_row(_real(_diag(x))), v @ (gaps * x), axis=-2)
 
 
 eigh_p = Primitive("eigh", _eigh_impl)
@@ -417,13 +491,21 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     ``NotImplementedError``, and so does forward mode (``eigvalsh`` has a
     forward derivative there). The eigenvectors keep LAPACK's signs; their
     derivative keeps each vector's sign and unit length.
+
+    Complex Hermitian matrices: the eigenvalues are real; each eigenvector is
+    defined only up to a phase, which LAPACK picks arbitrarily. Reverse mode
+    differentiates uses that do not depend on the phases (``|v|``, ``v v^H``,
+    ``V f(w) V^H``, ...) and raises ``NotImplementedError`` for the others.
+    Forward mode cannot see the use: its eigenvector tangents follow JAX's
+    convention ``v_k^H dv_k = 0``, right for every phase-independent use.
+    LAPACK reads only the real part of the diagonal; so does the derivative.
     """
     lower = _uplo_lower(UPLO)
     if not is_traced(a):
         return np.linalg.eigh(a, UPLO)
-    _check_matrix(a, "eigh")
+    _check_matrix(a, "eigh", complex_ok=True)
     packed = eigh_p(a, lower)
-    w = _unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None))))
+    w = _real(_unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None)))))
     n = shape_of(a)[-1]
     bad = "repeated eigenvalues" if _ties(w).any() else None
     return _EighResult(w, vectors_p(packed, 1, n + 1, bad))
@@ -435,17 +517,17 @@ def _eigvalsh_vjp(ans: Any, a: Any, lower: bool):
 
     def vjp(g: Any) -> Any:
         _require_zero(expand_dims(g, -1) - expand_dims(g, -2), ties, "eigvalsh")
-        return _fold_to(v @ (expand_dims(g, -1) * _mT(v)), lower)
+        return _fold_to(_cj(v) @ (expand_dims(g, -1) * _mT(v)), lower)
 
     return vjp
 
 
 def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
     v = np.linalg.eigh(a, "L" if lower else "U")[1]
-    x = _mT(v) @ _sym_from(t, lower) @ v
+    x = _mH(v) @ _sym_from(t, lower) @ v
     ties = _ties(ans)
     _require_zero(x, ties, "eigvalsh")
-    dx = _diag(x)
+    dx = _real(_diag(x))
     _require_zero(expand_dims(dx, -1) - expand_dims(dx, -2), ties, "eigvalsh")
     return dx
 
@@ -461,23 +543,25 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     the ``UPLO`` triangle like NumPy. At repeated eigenvalues the eigenvalues are
     not differentiable; reverse mode still works for symmetric functions of them
     (equal cotangents, like the trace), anything else raises
-    ``NotImplementedError``."""
+    ``NotImplementedError``. Complex Hermitian: ``dw_i = v_i^H dA v_i`` (real)."""
     lower = _uplo_lower(UPLO)
     if not is_traced(a):
         return np.linalg.eigvalsh(a, UPLO)
-    _check_matrix(a, "eigvalsh")
+    _check_matrix(a, "eigvalsh", complex_ok=True)
     return eigvalsh_p(a, lower)
 
 
 # --- svd ------------------------------------------------------------------------------
 def _svd_impl(a: Any) -> Any:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+    return np.concatenate([u, s[..., None, :], np.conj(np.swapaxes(vh, -1, -2))], axis=-2)
 
 
 def _svd_split(packed: Any, m: int, n: int) -> tuple[Any, Any, Any]:
+    """``U``, the (real) ``s`` and ``V`` (``A = U diag(s) V^H``) of a packed
+    result, tangent or cotangent."""
     u, s, v = _unpack(packed, (m, 1, n))
-    return u, _unrow(s), v
+    return u, _real(_unrow(s)), v
 
 
 def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
@@ -509,16 +593,21 @@ def _svd_vjp(ans: Any, a: Any):
         # (vectors_p raises): then only the singular-value term is left.
         gu, gs, gv = _svd_split(g, m, n)
         _require_zero(expand_dims(gs, -1) - expand_dims(gs, -2), ties & pos[..., None], "svd")
+        uc = _cj(u)
         if not (np.any(strip(gu)) or np.any(strip(gv))):
-            return u @ (expand_dims(gs * pos, -1) * _mT(v))
-        j, h = _mT(u) @ gu, _mT(v) @ gv
-        j, h = j - _mT(j), h - _mT(h)
+            return uc @ (expand_dims(gs * pos, -1) * _mT(v))
+        j0, h0 = _mT(u) @ gu, _mT(v) @ gv
+        j, h = j0 - _mH(j0), h0 - _mH(h0)
         inner = 0.5 * (fm * (j + h) + fp * (j - h)) + _diag_embed(gs)
-        r = u @ inner @ _mT(v)
+        if _is_complex(j0):
+            # (u_k, v_k) share an arbitrary phase; their relative phase is defined
+            _require_phase_free(j0 + h0, "svd's complex singular vectors")
+            inner = inner + _diag_embed(np.imag(_diag(j0)) / s * 1j)
+        r = uc @ inner @ _mT(v)
         if m > k:
-            r = r + ((gu - u @ (_mT(u) @ gu)) / expand_dims(s, -2)) @ _mT(v)
+            r = r + ((gu - uc @ (_mT(u) @ gu)) / expand_dims(s, -2)) @ _mT(v)
         if n > k:
-            r = r + u @ _mT((gv - v @ (_mT(v) @ gv)) / expand_dims(s, -2))
+            r = r + uc @ _mH((gv - _cj(v) @ (_mT(v) @ gv)) / expand_dims(s, -2))
         return r
 
     return vjp
@@ -534,16 +623,20 @@ def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
     if ties.any():
         raise _repeated_error("svd (forward mode; svd(compute_uv=False) has one)")
     tv = t @ v
-    p = _mT(u) @ tv
-    psym, pasym = 0.5 * (p + _mT(p)), 0.5 * (p - _mT(p))
-    du = u @ (fm * psym + fp * pasym)
+    p = _mH(u) @ tv
+    psym, pasym = 0.5 * (p + _mH(p)), 0.5 * (p - _mH(p))
+    omega_u = fm * psym + fp * pasym
+    if _is_complex(p):
+        # the relative phase of (u_k, v_k); JAX's convention puts it all in u_k
+        omega_u = omega_u + _diag_embed(np.imag(_diag(p)) / s * 1j)
+    du = u @ omega_u
     dv = v @ (fm * psym - fp * pasym)
     srow = expand_dims(s, -2)
     if m > k:
         du = du + (tv - u @ p) / srow
     if n > k:
-        dv = dv + (_mT(t) @ u - v @ _mT(p)) / srow
-    return concat_p(du, _row(_diag(p)), dv, axis=-2)
+        dv = dv + (_mH(t) @ u - v @ _mH(p)) / srow
+    return concat_p(du, _row(_real(_diag(p))), dv, axis=-2)
 
 
 svd_p = Primitive("svd", _svd_impl)
@@ -557,18 +650,18 @@ def _sv_vjp(ans: Any, a: Any):
 
     def vjp(g: Any) -> Any:
         _require_zero(expand_dims(g, -1) - expand_dims(g, -2), ties & pos[..., None], "svd")
-        return u @ (expand_dims(g * pos, -1) * vh)
+        return _cj(u) @ (expand_dims(g * pos, -1) * _cj(vh))
 
     return vjp
 
 
 def _sv_jvp(t: Any, ans: Any, a: Any) -> Any:
     u, _, vh = np.linalg.svd(a, full_matrices=False)
-    p = _mT(u) @ t @ _mT(vh)
+    p = _mH(u) @ t @ _mH(vh)
     ties, pos = _ties(ans), strip(ans) > 0
     tie_pos = ties & pos[..., None]
-    _require_zero(p + _mT(p), tie_pos, "svd")
-    ds = _diag(p)
+    _require_zero(p + _mH(p), tie_pos, "svd")
+    ds = _real(_diag(p))
     _require_zero(expand_dims(ds, -1) - expand_dims(ds, -2), tie_pos, "svd")
     return ds * pos
 
@@ -645,7 +738,7 @@ def _svd_hermitian(a: Any, compute_uv: bool) -> Any:
     s = getitem(s, _stack_grids(stack, 1) + (order,))
     rows = np.arange(shape_of(a)[-1])[:, None]
     u = getitem(u, _stack_grids(stack, 2) + (rows, order[..., None, :]))
-    return _SVDResult(u, s, _mT(u * sign[..., None, :]))
+    return _SVDResult(u, s, _mH(u * sign[..., None, :]))
 
 
 @implements(np.linalg.svd)
@@ -663,17 +756,24 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     reverse mode raises if they influence the result and forward mode always
     raises (use ``full_matrices=False``). ``hermitian=True`` follows NumPy's
     construction from ``eigh``, reading the lower triangle.
+
+    Complex matrices: ``A = U diag(s) V^H`` with ``ds_i = Re(u_i^H dA v_i)``.
+    Each pair ``(u_k, v_k)`` is defined only up to a common phase, which LAPACK
+    picks arbitrarily: reverse mode differentiates uses that do not depend on
+    it (``s``, ``u_k v_k^H``, ``|U|``, ...) and raises ``NotImplementedError``
+    for the others; forward mode follows JAX's convention (``v_k^H dv_k = 0``,
+    the relative phase carried by ``u_k``), right for every phase-independent use.
     """
     if not is_traced(a):
         return np.linalg.svd(a, full_matrices, compute_uv, hermitian)
-    _check_matrix(a, "svd", square=hermitian)
+    _check_matrix(a, "svd", square=hermitian, complex_ok=True)
     if hermitian:
         return _svd_hermitian(a, compute_uv)
     if not compute_uv:
         return sv_p(a)
     m, n = shape_of(a)[-2:]
     packed = svd_p(a)
-    s = _unrow(getitem(packed, (Ellipsis, slice(m, m + 1), slice(None))))
+    s = _real(_unrow(getitem(packed, (Ellipsis, slice(m, m + 1), slice(None)))))
     if np.any(strip(s) == 0):
         bad = "zero singular value"
     elif _ties(s).any():
@@ -681,7 +781,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     else:
         bad = None
     u = vectors_p(packed, 0, m, bad)
-    vh = _mT(vectors_p(packed, m + 1, m + 1 + n, bad))
+    vh = _mH(vectors_p(packed, m + 1, m + 1 + n, bad))
     if full_matrices and m != n:
         if m > n:
             u = concat_p(u, complement_p(a, "u"), axis=-1)
@@ -779,6 +879,10 @@ def qr(a: Any, mode: str = "reduced") -> Any:
         zeros = np.zeros(shape_of(r)[:-2] + (m - n, n), dtype=strip(r).dtype)
         r = concat_p(r, zeros, axis=-2)
     return _QRResult(q, r)
+
+
+allow_complex(concat_p, vectors_p, complement_p, inv_p, solve_p, det_p, logdet_p)
+allow_complex(eigh_p, eigvalsh_p, svd_p, sv_p)
 
 
 # --- pinv and lstsq -------------------------------------------------------------------

@@ -16,6 +16,9 @@ Conventions at non-differentiable points:
   at a zero singular value). At repeated singular values reverse mode splits
   the derivative evenly among the tied ones (as ``max`` does); forward mode
   raises the svd rule's ``NotImplementedError`` there.
+* Complex input: every order works, with ``|x|`` the modulus and the spectral
+  norms through svd's complex rule; ``grad`` gives ``df/dx - i df/dy``
+  (docs/design.md, "Complex numbers").
 """
 
 from __future__ import annotations
