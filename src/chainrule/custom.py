@@ -170,23 +170,51 @@ def _fill(cts: list, like: list) -> list:
     return [_zeros_like(o) if c is None else c for c, o in zip(cts, like)]
 
 
+def _inexact(x: Any) -> bool:
+    return np.result_type(strip(x)).kind in "fc"
+
+
 def _transpose(linear: Callable, example: list, cotangent: list) -> list:
     """Apply the transpose of ``linear`` (list of arrays -> list of arrays,
-    linear) to ``cotangent``, by one reverse pass."""
+    linear) to ``cotangent``, by one reverse pass. ``example`` holds zeros
+    shaped like the inputs. Integer inputs and outputs carry no derivative:
+    they are held fixed, and their entries in the result are ``None``."""
     from .transforms import vjp
 
-    _, pull = vjp(lambda xs: linear(list(xs)), list(example))
-    return list(pull(list(cotangent))[0])
+    ins = [k for k, e in enumerate(example) if _inexact(e)]
+    outs = [j for j, c in enumerate(cotangent) if _inexact(c)]
+
+    def restricted(xs: Any) -> list:
+        full = list(example)
+        for k, x in zip(ins, xs):
+            full[k] = x
+        result = linear(full)
+        return [result[j] for j in outs]
+
+    _, pull = vjp(restricted, [example[k] for k in ins])
+    (cts,) = pull([cotangent[j] for j in outs])
+    answer: list = [None] * len(example)
+    for k, c in zip(ins, cts):
+        answer[k] = c
+    return answer
 
 
 def _per_batch(trace: ForwardTrace, tangents: list, fn: Callable) -> list:
-    """Run ``fn`` (a list of tangents -> a list of output tangents) for each
-    tangent of a batch, and stack the results."""
+    """Run ``fn`` (a list of tangents -> a list of output tangents, ``None``
+    for outputs without one) for each tangent of a batch, and stack them."""
     if not trace.batch_ndim:
         return fn(tangents)
     size = next(np.shape(strip(t))[0] for t in tangents if t is not None)
+    if size == 0:  # an empty batch (a Jacobian of an empty input): shapes only
+        probe = fn([None if t is None else np.zeros(np.shape(strip(t))[1:],
+                                                    dtype=np.result_type(strip(t)))
+                    for t in tangents])  # fmt: skip
+        return [None if p is None else np.zeros((0,) + np.shape(strip(p)),
+                                                dtype=np.result_type(strip(p)))
+                for p in probe]  # fmt: skip
     rows = [fn([None if t is None else t[b] for t in tangents]) for b in range(size)]
-    return [np.stack([row[k] for row in rows]) for k in range(len(rows[0]))]
+    return [None if rows[0][k] is None else np.stack([row[k] for row in rows])
+            for k in range(len(rows[0]))]  # fmt: skip
 
 
 def _select(items: list, positions: list[int]) -> list:

@@ -177,13 +177,16 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
     prev = cts[i]
     if prev is None:
         cts[i] = c
-    elif i in owned and type(c) is np.ndarray and c.shape == prev.shape and c.dtype == prev.dtype:
+    elif (i in owned and type(c) is np.ndarray and type(prev) is np.ndarray
+          and c.shape == prev.shape and c.dtype == prev.dtype):  # fmt: skip
         np.add(prev, c, out=prev)
     else:
         total = prev + c
         cts[i] = total
         if type(total) is np.ndarray:
             owned.add(i)
+        else:  # a tracer (higher order) or a scalar: never written in place
+            owned.discard(i)
 
 
 class _PLAIN:  # stands in for the dtype of values that have none

@@ -139,7 +139,9 @@ def linearize(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
     zero_ct = tree.map(lambda o: zeros_for(o), out)
 
     def jvp_fn(*tangents: Any) -> Any:
-        check_primals_tangents(primals, tangents, "linearize")
+        # Checked and cast to the primals' dtypes exactly as jvp does.
+        _, p_tree, cast = check_primals_tangents(primals, tangents, "linearize")
+        tangents = tuple(p_tree.unflatten(cast))
         _, transpose_fn = vjp(vjp_fn, zero_ct)
         (t_out,) = transpose_fn(tuple(tangents))
         return t_out
