@@ -217,6 +217,21 @@ def _per_batch(trace: ForwardTrace, tangents: list, fn: Callable) -> list:
             for k in range(len(rows[0]))]  # fmt: skip
 
 
+def _enter(fun: Callable, args: tuple, has_rule: bool, kind: str, how: str) -> Any:
+    """The start of a call of a custom function: ``None`` when no transform
+    follows its arguments (just call it), else ``(top trace, unwrapped args)``."""
+    if not has_rule:
+        raise TypeError(
+            f"{kind} function {fun.__name__} has no rule yet: call "
+            f"{fun.__name__}.{how} before using it"
+        )
+    top = _top_trace(tree.leaves(args))
+    if top is None:
+        return None
+    unwrapped = _Unwrapped(args, top)
+    return (top, unwrapped) if unwrapped.traced else None
+
+
 def _select(items: list, positions: list[int]) -> list:
     return [items[i] for i in positions]
 
@@ -255,17 +270,10 @@ class custom_vjp:  # noqa: N801 - a decorator, named like JAX's
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any) -> Any:
-        if self.fwd is None:
-            raise TypeError(
-                f"custom_vjp function {self.fun.__name__} has no rule yet: call "
-                f"{self.fun.__name__}.defvjp(fwd, bwd) before using it"
-            )
-        top = _top_trace(tree.leaves(args))
-        if top is None:
+        entered = _enter(self.fun, args, self.fwd is not None, "custom_vjp", "defvjp(fwd, bwd)")
+        if entered is None:
             return self.fun(*args)
-        unwrapped = _Unwrapped(args, top)
-        if not unwrapped.traced:
-            return self.fun(*args)
+        top, unwrapped = entered
         out, res = self._forward(unwrapped)
         if unwrapped.nested:
             # Lower levels must see the custom rule too, not fwd's internals.
@@ -336,17 +344,10 @@ class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
         return rule
 
     def __call__(self, *args: Any) -> Any:
-        if self.rule is None:
-            raise TypeError(
-                f"custom_jvp function {self.fun.__name__} has no rule yet: call "
-                f"{self.fun.__name__}.defjvp(rule) before using it"
-            )
-        top = _top_trace(tree.leaves(args))
-        if top is None:
+        entered = _enter(self.fun, args, self.rule is not None, "custom_jvp", "defjvp(rule)")
+        if entered is None:
             return self.fun(*args)
-        unwrapped = _Unwrapped(args, top)
-        if not unwrapped.traced:
-            return self.fun(*args)
+        top, unwrapped = entered
         if isinstance(top, ForwardTrace):
             return self._push(top, unwrapped)
         out = self(*unwrapped.args()) if unwrapped.nested else self.fun(*unwrapped.args())

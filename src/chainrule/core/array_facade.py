@@ -20,19 +20,21 @@ from .registry import FUNCTIONS, NONDIFF, UFUNCS
 _bind: Any = None  # core.trace.bind, set there (it imports this module)
 
 
-def _strip(x: Any) -> Any:
+def strip(x: Any) -> Any:
+    """The plain value under every level of tracing."""
     while isinstance(x, ArrayFacade):
         x = x._value  # type: ignore[attr-defined]
     return x
 
 
-def _strip_args(x: Any) -> Any:
+def strip_tree(x: Any) -> Any:
+    """``strip`` applied inside lists, tuples and dicts (for argument lists)."""
     if isinstance(x, ArrayFacade):
-        return _strip(x)
+        return strip(x)
     if type(x) in (list, tuple):
-        return type(x)(_strip_args(v) for v in x)
+        return type(x)(strip_tree(v) for v in x)
     if type(x) is dict:
-        return {k: _strip_args(v) for k, v in x.items()}
+        return {k: strip_tree(v) for k, v in x.items()}
     return x
 
 
@@ -46,7 +48,7 @@ def _ufunc(uf: Any, *args: Any) -> Any:
     if prim is not None:
         return _bind(prim, args, _NO_KWARGS)
     if uf in NONDIFF:
-        return uf(*[_strip(a) for a in args])
+        return uf(*[strip(a) for a in args])
     raise no_rule_error(_ufunc_name(uf))
 
 
@@ -165,12 +167,12 @@ class ArrayFacade:
 
     def __bool__(self) -> bool:
         # Branching on a value drops no derivative: Python control flow is fine.
-        return bool(_strip(self))
+        return bool(strip(self))
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(level={self._trace.level}, "  # type: ignore[attr-defined]
-            f"value={_strip(self)!r})"
+            f"value={strip(self)!r})"
         )
 
     # -- conversions that would lose the derivative ------------------------
@@ -235,7 +237,7 @@ class ArrayFacade:
             raise no_rule_error(f"numpy.{ufunc.__name__}.{method}")
         if kwargs:
             if ufunc in NONDIFF:
-                return ufunc(*[_strip(a) for a in inputs], **kwargs)
+                return ufunc(*[strip(a) for a in inputs], **kwargs)
             raise no_rule_error(
                 _ufunc_name(ufunc), f"keyword arguments {sorted(kwargs)} on traced values"
             )
@@ -246,7 +248,7 @@ class ArrayFacade:
         if impl is not None:
             return impl(*args, **kwargs)
         if func in NONDIFF:
-            return func(*_strip_args(args), **_strip_args(kwargs))
+            return func(*strip_tree(args), **strip_tree(kwargs))
         raise no_rule_error(f"numpy.{func.__name__}")
 
     # -- arithmetic --------------------------------------------------------
@@ -309,22 +311,22 @@ class ArrayFacade:
 
     # Comparisons are not differentiable: they give plain boolean arrays.
     def __lt__(self, o: Any) -> Any:
-        return np.less(_strip(self), _strip(o))
+        return np.less(strip(self), strip(o))
 
     def __le__(self, o: Any) -> Any:
-        return np.less_equal(_strip(self), _strip(o))
+        return np.less_equal(strip(self), strip(o))
 
     def __gt__(self, o: Any) -> Any:
-        return np.greater(_strip(self), _strip(o))
+        return np.greater(strip(self), strip(o))
 
     def __ge__(self, o: Any) -> Any:
-        return np.greater_equal(_strip(self), _strip(o))
+        return np.greater_equal(strip(self), strip(o))
 
     def __eq__(self, o: Any) -> Any:  # type: ignore[override]
-        return np.equal(_strip(self), _strip(o))
+        return np.equal(strip(self), strip(o))
 
     def __ne__(self, o: Any) -> Any:  # type: ignore[override]
-        return np.not_equal(_strip(self), _strip(o))
+        return np.not_equal(strip(self), strip(o))
 
     __hash__ = None  # type: ignore[assignment]  # like ndarray
 

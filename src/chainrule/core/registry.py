@@ -66,3 +66,21 @@ def mirror(numpy_module: Any, namespace: str) -> dict[str, Any]:
             continue
     out.update(EXTRAS.get(namespace, {}))
     return out
+
+
+def populate(module_globals: dict, numpy_module: Any, namespace: str) -> None:
+    """Fill a ``chainrule.numpy...`` module: every name of ``numpy_module``
+    with rules (see ``mirror``), ``DIFFERENTIABLE`` listing them, and a module
+    ``__getattr__`` through which every other name falls to NumPy's own."""
+    names = mirror(numpy_module, namespace)
+    module_globals.update(names)
+    module_globals["DIFFERENTIABLE"] = sorted(names)
+    module_name = module_globals["__name__"]
+
+    def __getattr__(name: str) -> Any:  # noqa: N807 - the module hook
+        try:
+            return getattr(numpy_module, name)
+        except AttributeError:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}") from None
+
+    module_globals["__getattr__"] = __getattr__

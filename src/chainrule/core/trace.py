@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from . import array_facade as _array_facade
-from .array_facade import ArrayFacade
+from .array_facade import ArrayFacade, strip, strip_tree  # noqa: F401  (re-exported)
 
 _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
 
@@ -87,24 +87,6 @@ def raise_leaked(trace: Trace) -> None:
         "not be stored in globals or closures and used later; return them from the function "
         "instead (use has_aux=True for extra outputs), or call cr.stop_gradient on them."
     )
-
-
-def strip(x: Any) -> Any:
-    """The plain value under every level of tracing."""
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
-
-
-def strip_tree(x: Any) -> Any:
-    """``strip`` applied inside lists, tuples and dicts (for argument lists)."""
-    if isinstance(x, Tracer):
-        return strip(x)
-    if type(x) in (list, tuple):
-        return type(x)(strip_tree(v) for v in x)
-    if type(x) is dict:
-        return {k: strip_tree(v) for k, v in x.items()}
-    return x
 
 
 def is_traced(x: Any) -> bool:

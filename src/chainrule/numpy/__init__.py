@@ -21,17 +21,17 @@ from typing import Any
 import numpy as _np
 
 from .. import rules as _rules  # noqa: F401  (fills the tables mirrored below)
-from ..core.registry import mirror as _mirror
+from ..core.registry import populate as _populate
 from ..core.trace import Tracer as _Tracer
 from ..rules.shape import astype as _astype
 from ..rules.shape import stack as _stack
 from . import fft, linalg
 
-globals().update(_mirror(_np, "numpy"))
+# Every NumPy name with rules, DIFFERENTIABLE (their list), and a module
+# __getattr__ through which everything else is NumPy's own object (whose
+# dispatch still reaches our tables).
+_populate(globals(), _np, "numpy")
 astype = _astype
-
-#: The names this module defines itself (as opposed to falling through to NumPy).
-DIFFERENTIABLE = sorted(_mirror(_np, "numpy"))
 
 
 def array(obj: Any, dtype: Any = None) -> Any:
@@ -56,10 +56,3 @@ def _contains_tracer(obj: Any) -> bool:
         return True
     return isinstance(obj, (list, tuple)) and any(_contains_tracer(o) for o in obj)
 
-
-def __getattr__(name: str) -> Any:
-    # Everything else is NumPy's own object; its dispatch reaches our tables.
-    try:
-        return getattr(_np, name)
-    except AttributeError:
-        raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}") from None

@@ -6,21 +6,9 @@ through to ``numpy.linalg``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as _np
 
-from .. import rules as _rules  # noqa: F401
-from ..core.registry import mirror as _mirror
+from .. import rules as _rules  # noqa: F401  (fills the tables mirrored here)
+from ..core.registry import populate as _populate
 
-globals().update(_mirror(_np.linalg, "numpy.linalg"))
-
-#: The names this module defines itself (as opposed to falling through to NumPy).
-DIFFERENTIABLE = sorted(_mirror(_np.linalg, "numpy.linalg"))
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        return getattr(_np.linalg, name)
-    except AttributeError:
-        raise AttributeError(f"module 'chainrule.numpy.linalg' has no attribute {name!r}") from None
+_populate(globals(), _np.linalg, "numpy.linalg")
