@@ -248,14 +248,15 @@ class Graph:
         for index, entry in enumerate(trace.tape):
             if entry is None:
                 continue
-            self.parents[index] = list(entry[0])
+            parents = [entry[0]] if type(entry[0]) is int else list(entry[0])
+            self.parents[index] = parents
             counter += 1
             name = local_names.get(index) or _fresh(f"v{counter}", taken)
             taken.add(name)
             op = trace.ops.get(index)
             if op is None:  # a custom rule or a checkpoint: one opaque step
                 self.values[index] = _Value(index, name, (), "?", "custom",
-                                            [("value", p) for p in entry[0]])  # fmt: skip
+                                            [("value", p) for p in parents])  # fmt: skip
                 continue
             prim, args, kwargs, value = op
             self.values[index] = _Value(

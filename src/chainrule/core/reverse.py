@@ -2,11 +2,13 @@
 
 The tape is a list with one entry per recorded primitive output: the tape
 indices of the traced arguments and, for each, the staged VJP closure (or
-one closure returning the cotangents of all of them, for custom rules).
-Inputs have the entry ``None``. Execution order is already a topological order, so
-the backward pass is one loop from the end — no recursion, no sort, no limit on
-depth. Entries refer to each other by index, never by object, so a tape of a
-million nodes is freed without a deep chain of references.
+one closure returning the cotangents of all of them, for custom rules); an
+entry with a single traced argument is stored flat as ``(index, vjp)``, the
+common case, to allocate less. Inputs have the entry ``None``. Execution
+order is already a topological order, so the backward pass is one loop from
+the end — no recursion, no sort, no limit on depth. Entries refer to each
+other by index, never by object, so a tape of a million nodes is freed
+without a deep chain of references.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class ReverseTrace(Trace):
                             getattr(ans, "dtype", _PLAIN).kind == "c" or v.dtype.kind == "c"
                         ):
                             raise complex_error(prim)
-                        self.tape.append(((b._index,), (makers[1](ans, a, v),)))
+                        self.tape.append((b._index, makers[1](ans, a, v)))
                         return ReverseTracer(ans, self, len(self.tape) - 1)
                 return self._process(prim, args, kwargs)
             if isinstance(b, Tracer):
@@ -86,7 +88,7 @@ class ReverseTrace(Trace):
             raise complex_error(prim)
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
         tape = self.tape
-        tape.append(((a._index,), (vjp,)))
+        tape.append((a._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
 
     def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
@@ -130,7 +132,7 @@ class ReverseTrace(Trace):
         if not vjps:
             return ans
         tape = self.tape
-        tape.append((parents, vjps))
+        tape.append((parents[0], vjps[0]) if len(vjps) == 1 else (parents, vjps))
         return ReverseTracer(ans, self, len(tape) - 1)
 
 
@@ -152,11 +154,18 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
             continue  # an input: its cotangent is the answer
         cts[i] = None
         parents, vjps = entry
+        if type(parents) is int:  # the common entry: one parent, one VJP
+            c = vjps(g)
+            if c is not None:
+                if cts[parents] is None:
+                    cts[parents] = c
+                else:
+                    _accumulate(cts, owned, parents, c)
+            continue
         if callable(vjps):  # one function for all parents (custom rules)
             pairs = zip(parents, vjps(g))
         else:
-            pairs = zip(parents, [vjp(g) for vjp in vjps]) if len(vjps) > 1 else (
-                (parents[0], vjps[0](g)),)  # fmt: skip
+            pairs = zip(parents, [vjp(g) for vjp in vjps])
         for p, c in pairs:
             if c is not None:
                 if cts[p] is None:
