@@ -527,3 +527,15 @@ def test_unconverted_functions_still_refuse_complex():
         cr.grad(lambda z: np.sum(np.abs(np.maximum(z, 0.5))))(z)
     with pytest.raises(NotImplementedError, match="complex"):
         cr.grad(lambda z: np.abs(np.max(z)))(z)
+
+
+@pytest.mark.parametrize("fn", [np.maximum, np.minimum, np.fmax, np.fmin])
+def test_complex_selections_follow_numpys_lexicographic_order(fn):
+    z = np.array([0.3 + 0.4j, -0.5 + 0.2j, 1.0 - 1.0j])
+    w = np.array([0.1 + 0.9j, -0.7 + 0.6j, 2.0 + 0.0j])  # real parts differ: no ties
+    chosen = fn(z, w) == z
+    check_complex(lambda a: fn(a, w), z)
+    _, t = cr.jvp(lambda a: fn(a, w), (z,), (np.ones(3, complex),))
+    assert_allclose(t, chosen.astype(complex))
+    g = cr.grad(lambda a: np.sum(np.abs(fn(a, w)) ** 2))(z)
+    assert_allclose(g, np.where(chosen, 2 * np.conj(z), 0))

@@ -421,6 +421,10 @@ for _ufunc in _HOLOMORPHIC:
     UFUNCS[_ufunc].complex_ok = True
 UFUNCS[np.absolute].complex_ok = True  # its own complex rule, above
 sinc_p.complex_ok = True
+# Selections pick one operand (NumPy orders complex numbers lexicographically):
+# the derivative is that operand's, a real 0/1 (1/2 at ties) share either way.
+for _ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
+    UFUNCS[_ufunc].complex_ok = True
 
 # conj is complex-linear over the reals: its tangent is conj(t), and the
 # cotangent pairs as Re(g conj(t)) = Re(conj(g) t), so its VJP is conj(g) too.
