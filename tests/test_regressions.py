@@ -74,3 +74,14 @@ def test_python_complex_times_a_traced_scalar_stays_a_numpy_value():
     _, t = cr.jvp(lambda x: 1j * x, (2.0,), (1.0,))
     assert_allclose(t, 1j)
     assert_allclose(cr.grad(lambda x: np.real((2 + 1j) * x * (1 - 1j)))(0.5), 3.0)
+
+
+def test_python_complex_constant_through_chainrule_numpy_directly():
+    # The fix belongs to the primitive, not to the tracer's operators: calling
+    # the primitive (cnp.multiply) must keep NumPy types too, in both modes.
+    import chainrule.numpy as cnp
+
+    out, t = cr.jvp(lambda x: cnp.multiply(1j, x), (2.0,), (1.0,))
+    assert_allclose(out, 2j)
+    assert_allclose(t, 1j)
+    assert_allclose(cr.grad(lambda x: np.real(cnp.multiply(1j, x) * (1 - 1j)))(2.0), 1.0)

@@ -68,18 +68,17 @@ def _load_scipy_rules(uf: Any) -> bool:
 
 
 def _binop(uf: Any, a: Any, b: Any, me: Any) -> Any:
-    """An operator of tracer ``me`` with operands ``a``, ``b`` (``me`` is one of
-    them). Hot path: when the other operand is not traced, go straight to this
-    tracer's trace instead of searching the arguments."""
+    """An operator of tracer ``me`` with operands ``a``, ``b`` (``me`` is one of them)."""
     prim = UFUNCS.get(uf)
     if prim is None:
         return _ufunc(uf, a, b)
+    return _bind_pair(prim, a, b, me)
+
+
+def _bind_pair(prim: Any, a: Any, b: Any, me: Any) -> Any:
+    """Hot path: when the operand other than ``me`` is not traced, go straight
+    to ``me``'s trace instead of searching the arguments."""
     other = b if a is me else a
-    if type(other) is complex:
-        # complex * np.float64 is computed by Python's complex and gives a
-        # Python complex (no dtype, no shape): keep NumPy types throughout.
-        other = np.complex128(other)
-        a, b = (me, other) if a is me else (other, me)
     if not isinstance(other, ArrayFacade):
         trace = me._trace
         if trace.active:
@@ -219,11 +218,8 @@ class ArrayFacade:
                     trace = self._trace  # type: ignore[attr-defined]
                     if trace.active:
                         return trace.process(prim, inputs, _NO_KWARGS)
-                elif len(inputs) == 2:
-                    a, b = inputs
-                    return _binop(ufunc, a, b, self) if (a is self or b is self) else _bind(
-                        prim, inputs, _NO_KWARGS
-                    )
+                elif len(inputs) == 2 and (inputs[0] is self or inputs[1] is self):
+                    return _bind_pair(prim, inputs[0], inputs[1], self)
                 return _bind(prim, inputs, _NO_KWARGS)
             return _ufunc(ufunc, *inputs)
         if kwargs.get("out") is not None:

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .reverse import _kind
-from .trace import Trace, Tracer, bind, complex_error
+from .trace import Trace, Tracer, bind, complex_error, dtype_kind
 
 
 class ForwardTracer(Tracer):
@@ -51,7 +50,7 @@ class ForwardTrace(Trace):
                     lower = True
         ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
         if not prim.complex_ok and (
-            _kind(ans) == "c" or any(_kind(vals[i]) == "c" for i, _ in tangents)
+            dtype_kind(ans) == "c" or any(dtype_kind(vals[i]) == "c" for i, _ in tangents)
         ):
             raise complex_error(prim)
         rules = prim.jvp

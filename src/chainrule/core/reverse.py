@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import Trace, Tracer, bind, complex_error
+from .trace import NO_DTYPE, Trace, Tracer, bind, complex_error, dtype_kind
 
 
 class ReverseTracer(Tracer):
@@ -61,7 +61,7 @@ class ReverseTrace(Trace):
                     if not isinstance(v, Tracer):
                         ans = prim.impl(a, v)
                         if not prim.complex_ok and (
-                            getattr(ans, "dtype", _PLAIN).kind == "c" or v.dtype.kind == "c"
+                            getattr(ans, "dtype", NO_DTYPE).kind == "c" or v.dtype.kind == "c"
                         ):
                             raise complex_error(prim)
                         self.tape.append((b._index, makers[1](ans, a, v)))
@@ -83,7 +83,7 @@ class ReverseTrace(Trace):
             return self._process(prim, args, kwargs)
         ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
         if not prim.complex_ok and (
-            getattr(ans, "dtype", _PLAIN).kind == "c" or getattr(v, "dtype", _PLAIN).kind == "c"
+            getattr(ans, "dtype", NO_DTYPE).kind == "c" or getattr(v, "dtype", NO_DTYPE).kind == "c"
         ):
             raise complex_error(prim)
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
@@ -113,7 +113,7 @@ class ReverseTrace(Trace):
         else:
             ans = prim.impl(*vals)
         if not prim.complex_ok and (
-            _kind(ans) == "c" or any(_kind(vals[i]) == "c" for i in positions)
+            dtype_kind(ans) == "c" or any(dtype_kind(vals[i]) == "c" for i in positions)
         ):
             raise complex_error(prim)
         parents = []
@@ -196,16 +196,6 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
             owned.add(i)
         else:  # a tracer (higher order) or a scalar: never written in place
             owned.discard(i)
-
-
-class _PLAIN:  # stands in for the dtype of values that have none
-    kind = ""
-
-
-def _kind(x: Any) -> str:
-    """The dtype kind of a value ("f", "c", ...), "" for non-arrays."""
-    dtype = getattr(x, "dtype", None)
-    return dtype.kind if dtype is not None else ""
 
 
 def _ndim(x: Any) -> int:

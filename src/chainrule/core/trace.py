@@ -103,3 +103,13 @@ def complex_error(prim: Any) -> NotImplementedError:
         "and imaginary parts as separate real arrays, or apply cr.stop_gradient to the "
         "complex part if it should not be differentiated."
     )
+
+
+class NO_DTYPE:  # stands in for the dtype of values that have none
+    kind = ""
+
+
+def dtype_kind(x: Any) -> str:
+    """The dtype kind of a value ("f", "c", ...), "" for non-arrays."""
+    dtype = getattr(x, "dtype", None)
+    return dtype.kind if dtype is not None else ""

@@ -112,12 +112,26 @@ def binary_primitive(
     return prim
 
 
+def _numpy_typed(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A Python operator as an implementation that always gives NumPy values:
+    ``1j * np.float64(2)`` is computed by Python's complex type and would give
+    a plain ``complex`` (no shape, no dtype)."""
+
+    def impl(x: Any, y: Any) -> Any:
+        r = op(x, y)
+        return np.complex128(r) if type(r) is complex else r
+
+    return impl
+
+
 def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: Any = False, impl: Any = None) -> Primitive:
     """Register the binary ``ufunc`` with partial derivatives ``dx``, ``dy``
     (see ``binary_primitive``). ``impl`` may name the equivalent Python
     operator: on NumPy scalars it is several times faster than calling the
     ufunc (same result)."""
-    prim = binary_primitive(ufunc.__name__, impl or ufunc, dx, dy, zero_safe=zero_safe)
+    prim = binary_primitive(
+        ufunc.__name__, ufunc if impl is None else _numpy_typed(impl), dx, dy, zero_safe=zero_safe
+    )
     UFUNCS[ufunc] = prim
     return prim
 
