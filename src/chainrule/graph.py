@@ -27,7 +27,7 @@ import numpy as np
 from . import tree
 from .core.primitive import Primitive
 from .core.reverse import ReverseTrace, ReverseTracer
-from .core.trace import Tracer, strip, tracing
+from .core.trace import Trace, Tracer, strip, tracing
 from .transforms._inputs import as_differentiable
 
 _G = "ḡ"  # a cotangent: "g-bar", the derivative of the output with respect to a value
@@ -89,6 +89,9 @@ class _GraphTrace(ReverseTrace):
     def __init__(self) -> None:
         super().__init__()
         self.ops: dict[int, tuple] = {}
+
+    # Every primitive must reach ``process`` to be remembered.
+    process_constant = Trace.process_constant
 
     def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         before = len(self.tape)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import conversion_error, no_rule_error
-from .registry import FUNCTIONS, NONDIFF, UFUNCS
+from .registry import CONSTANT_RULES, FUNCTIONS, NONDIFF, UFUNCS
 
 _bind: Any = None  # core.trace.bind, set there (it imports this module)
 
@@ -84,6 +84,27 @@ def _bind_pair(prim: Any, a: Any, b: Any, me: Any) -> Any:
         if trace.active:
             return trace.process(prim, (a, b), _NO_KWARGS)
     return _bind(prim, (a, b), _NO_KWARGS)
+
+
+# Constants that take the ConstantRule path: Python's numbers, and NumPy's
+# float64 scalar (what indexing a float array gives), which never broadcasts.
+_NUMBERS = frozenset({float, int, np.float64})
+
+
+def _arithmetic(name: str, ufunc: Any, reflected: bool) -> Any:
+    """The operator method ``name`` of a tracer ``x``: ``x (op) o``, or
+    ``o (op) x`` when ``reflected``. A number ``o`` takes the short path of
+    its ConstantRule (registry.CONSTANT_RULES), anything else the primitive."""
+
+    def method(self: Any, o: Any) -> Any:
+        if type(o) in _NUMBERS:
+            rule = CONSTANT_RULES.get(name)
+            if rule is not None:
+                return self._trace.process_constant(rule, self, o)
+        return _binop(ufunc, o, self, self) if reflected else _binop(ufunc, self, o, self)
+
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 def _ufunc_name(uf: Any) -> str:
@@ -248,35 +269,16 @@ class ArrayFacade:
         raise no_rule_error(f"numpy.{func.__name__}")
 
     # -- arithmetic --------------------------------------------------------
-    def __add__(self, o: Any) -> Any:
-        return _binop(np.add, self, o, self)
-
-    def __radd__(self, o: Any) -> Any:
-        return _binop(np.add, o, self, self)
-
-    def __sub__(self, o: Any) -> Any:
-        return _binop(np.subtract, self, o, self)
-
-    def __rsub__(self, o: Any) -> Any:
-        return _binop(np.subtract, o, self, self)
-
-    def __mul__(self, o: Any) -> Any:
-        return _binop(np.multiply, self, o, self)
-
-    def __rmul__(self, o: Any) -> Any:
-        return _binop(np.multiply, o, self, self)
-
-    def __truediv__(self, o: Any) -> Any:
-        return _binop(np.true_divide, self, o, self)
-
-    def __rtruediv__(self, o: Any) -> Any:
-        return _binop(np.true_divide, o, self, self)
-
-    def __pow__(self, o: Any) -> Any:
-        return _binop(np.power, self, o, self)
-
-    def __rpow__(self, o: Any) -> Any:
-        return _binop(np.power, o, self, self)
+    __add__ = _arithmetic("__add__", np.add, reflected=False)
+    __radd__ = _arithmetic("__radd__", np.add, reflected=True)
+    __sub__ = _arithmetic("__sub__", np.subtract, reflected=False)
+    __rsub__ = _arithmetic("__rsub__", np.subtract, reflected=True)
+    __mul__ = _arithmetic("__mul__", np.multiply, reflected=False)
+    __rmul__ = _arithmetic("__rmul__", np.multiply, reflected=True)
+    __truediv__ = _arithmetic("__truediv__", np.true_divide, reflected=False)
+    __rtruediv__ = _arithmetic("__rtruediv__", np.true_divide, reflected=True)
+    __pow__ = _arithmetic("__pow__", np.power, reflected=False)
+    __rpow__ = _arithmetic("__rpow__", np.power, reflected=True)
 
     def __matmul__(self, o: Any) -> Any:
         return _binop(np.matmul, self, o, self)

@@ -35,6 +35,18 @@ class ForwardTrace(Trace):
         super().__init__()
         self.batch_ndim = batch_ndim
 
+    def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
+        # The short path of ``x * 2.0`` and friends (see ConstantRule).
+        v = x._value
+        if (
+            isinstance(v, Tracer)
+            or not self.active
+            or (rule.applies is not None and not rule.applies(c))
+        ):
+            return bind(rule.prim, rule.arguments(x, c), {})
+        ans = rule.op(v, c)
+        return ForwardTracer(ans, self, rule.jvp(x._tangent, ans, v, c))
+
     def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         vals = list(args)
         tangents = []

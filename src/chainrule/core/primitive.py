@@ -65,6 +65,44 @@ class Primitive:
         return self
 
 
+class ConstantRule:
+    """The rules of a binary primitive whose other operand is a constant
+    Python number (``x * 2.0``, ``1.0 - x``, ``x ** 2``): the commonest
+    operations of scalar code, and the ones whose general rules cost the
+    most for what they do. A Python number never broadcasts, never makes a
+    real value complex and is never traced, so these rules skip the shape,
+    dtype and zero-safety bookkeeping of the general ones.
+
+    ``op(x, c)`` computes the result (with the operands in the order the
+    user wrote them), ``vjp(ans, x, c)`` returns ``g -> cotangent of x`` and
+    ``jvp(t, ans, x, c)`` the tangent of the result. ``applies(c)``, when
+    given, says whether these rules hold for this constant (``x / 0.0`` and
+    ``x ** 0.5`` take the general path, which handles their infinities).
+    """
+
+    __slots__ = ("prim", "reflected", "op", "vjp", "jvp", "applies")
+
+    def __init__(
+        self,
+        prim: Primitive,
+        reflected: bool,
+        op: Callable[[Any, Any], Any],
+        vjp: VjpMaker,
+        jvp: JvpRule,
+        applies: Callable[[Any], bool] | None = None,
+    ) -> None:
+        self.prim = prim
+        self.reflected = reflected  # the constant is the left operand
+        self.op = op
+        self.vjp = vjp
+        self.jvp = jvp
+        self.applies = applies
+
+    def arguments(self, x: Any, c: Any) -> tuple:
+        """The operands in the order the primitive takes them."""
+        return (c, x) if self.reflected else (x, c)
+
+
 class EachArgument:
     """Rules for a primitive taking any number of arguments (``stack``): the
     rule for argument ``i`` is ``rule`` with ``i`` bound first."""

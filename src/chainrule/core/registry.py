@@ -11,6 +11,9 @@ from typing import Any
 
 # numpy.ufunc -> Primitive, for ``__array_ufunc__`` and the tracer's operators.
 UFUNCS: dict[Any, Any] = {}
+# Name of a tracer's operator method ("__mul__", "__rsub__", ...) -> its
+# ConstantRule, used when the other operand is a Python number.
+CONSTANT_RULES: dict[str, Any] = {}
 # numpy function -> our implementation with the same signature, for
 # ``__array_function__`` and the tracer's methods.
 FUNCTIONS: dict[Any, Callable[..., Any]] = {}

@@ -20,6 +20,8 @@ import numpy as np
 from .primitive import Primitive
 from .trace import NO_DTYPE, Trace, Tracer, bind, complex_error, dtype_kind
 
+_NO_KWARGS: dict = {}
+
 
 class ReverseTracer(Tracer):
     """A value followed by a reverse-mode trace; ``_index`` is its tape slot."""
@@ -89,6 +91,20 @@ class ReverseTrace(Trace):
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
         tape = self.tape
         tape.append((a._index, vjp))
+        return ReverseTracer(ans, self, len(tape) - 1)
+
+    def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
+        # The short path of ``x * 2.0`` and friends (see ConstantRule).
+        v = x._value
+        if (
+            isinstance(v, Tracer)
+            or not self.active
+            or (rule.applies is not None and not rule.applies(c))
+        ):
+            return bind(rule.prim, rule.arguments(x, c), _NO_KWARGS)
+        ans = rule.op(v, c)
+        tape = self.tape
+        tape.append((x._index, rule.vjp(ans, v, c)))
         return ReverseTracer(ans, self, len(tape) - 1)
 
     def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:

@@ -37,6 +37,12 @@ class Trace:
     def process(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:  # pragma: no cover
         raise NotImplementedError
 
+    def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
+        """``rule.prim`` applied to tracer ``x`` of this trace and the Python
+        number ``c`` (a ``ConstantRule``). Traces with a short path for it
+        override this; the general path is always correct."""
+        return bind(rule.prim, rule.arguments(x, c), {})
+
 
 class Tracer(ArrayFacade):
     """Base of the values a trace follows. ``_value`` may itself be a tracer of

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive
-from ..core.registry import UFUNCS, implements
+from ..core.primitive import ConstantRule, Primitive
+from ..core.registry import CONSTANT_RULES, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
 from ._util import batch_lead, fit, match_real, mul0, ndim_of, pad_batch, unbroadcast
@@ -229,12 +229,56 @@ _LN2, _LN10, _DEG = math.log(2.0), math.log(10.0), math.pi / 180.0
 binary(np.add, 1, 1, impl=operator.add)
 binary(np.subtract, 1, -1, impl=operator.sub)
 binary(np.multiply, lambda y: y, lambda x: x, impl=operator.mul)
-binary(np.true_divide, lambda y: 1.0 / y, lambda ans, y: -ans / y, zero_safe=True,
+# np.float64(1.0): a constant divisor may be a Python 0.0, and 1 / 0 must give inf, not raise.
+binary(np.true_divide, lambda y: np.float64(1.0) / y, lambda ans, y: -ans / y, zero_safe=True,
        impl=operator.truediv)  # fmt: skip
 unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
 unary(np.square, lambda x: 2.0 * x)
 unary(np.reciprocal, lambda ans: -ans * ans)
+
+
+# --- a Python number as the other operand (ConstantRule): x + 1.0, 2 * x ---------
+def _constant(name: str, ufunc: Any, reflected: bool, op: Any, vjp: Any, jvp: Any,
+              applies: Any = None) -> None:  # fmt: skip
+    CONSTANT_RULES[name] = ConstantRule(UFUNCS[ufunc], reflected, op, vjp, jvp, applies)
+
+
+def _scaled_by(c: Any) -> Callable[[Any], Any]:
+    return lambda g: g * c
+
+
+def _negate_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
+    return -t
+
+
+def _same_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
+    return t
+
+
+def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
+    return t * c
+
+
+def _reflected(op: Any) -> Any:
+    return lambda x, c: op(c, x)
+
+
+for _name, _reflect in (("__add__", False), ("__radd__", True)):
+    _constant(_name, np.add, _reflect, operator.add, lambda ans, x, c: _identity, _same_tangent)
+_constant("__sub__", np.subtract, False, operator.sub, lambda ans, x, c: _identity, _same_tangent)
+_constant("__rsub__", np.subtract, True, _reflected(operator.sub),
+          lambda ans, x, c: operator.neg, _negate_tangent)  # fmt: skip
+for _name, _reflect in (("__mul__", False), ("__rmul__", True)):
+    _constant(_name, np.multiply, _reflect, operator.mul,
+              lambda ans, x, c: _scaled_by(c), _scaled_tangent)  # fmt: skip
+# x / c is x * (1 / c), as the general rule has it; c = 0 goes there for its infinities.
+_constant("__truediv__", np.true_divide, False, operator.truediv,
+          lambda ans, x, c: _scaled_by(1.0 / c), lambda t, ans, x, c: t * (1.0 / c),
+          applies=lambda c: c != 0)  # fmt: skip
+_constant("__rtruediv__", np.true_divide, True, _reflected(operator.truediv),
+          lambda ans, x, c: lambda g: mul0(g, -ans / x),
+          lambda t, ans, x, c: mul0(t, -ans / x))  # fmt: skip
 
 
 # |x| has a kink at 0; sign(0) = 0 takes the zero subgradient there. For
@@ -346,6 +390,10 @@ def _power_may_be_infinite(x: Any, y: Any) -> bool:
 
 binary(np.power, lambda x, y: _power_dx(x, y), _power_dy,
        zero_safe=_power_may_be_infinite, impl=operator.pow)  # fmt: skip
+# x ** c for c >= 1 has the finite slope c x ** (c - 1); smaller c go the general way.
+_constant("__pow__", np.power, False, operator.pow,
+          lambda ans, x, c: lambda g: g * _power_dx(x, c),
+          lambda t, ans, x, c: t * _power_dx(x, c), applies=lambda c: c >= 1)  # fmt: skip
 
 
 def _f64(v: Any) -> Any:
