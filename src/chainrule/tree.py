@@ -83,6 +83,11 @@ class TreeDef:
             raise ValueError(
                 f"{self!r} expected {self.num_leaves} leaves, but {len(leaves)} were given"
             )
+        nodes = self._nodes
+        if nodes == _ONE_LEAF:  # the commonest trees, on every transform call
+            return leaves[0]
+        if nodes == _ONE_LEAF_IN_TUPLE:
+            return (leaves[0],)
         return self._build(leaves, _node_build)
 
     def _build(self, leaves: list[Any], make: Callable[[tuple[Any, Any, int], list], Any]) -> Any:
@@ -104,6 +109,11 @@ class TreeDef:
                 kids = []
             values.append(make(node, kids))
         return values[0]
+
+
+_ONE_LEAF = (_LEAF,)
+_ONE_LEAF_IN_TUPLE = ((tuple, None, 1), _LEAF)
+_LEAF_DEF = TreeDef(_ONE_LEAF, 1)
 
 
 def _node_build(node: tuple[Any, Any, int], kids: list[Any]) -> Any:
@@ -153,6 +163,9 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     >>> flatten((1.0, [2.0, None]))
     ([1.0, 2.0], TreeDef((*, [*, None])))
     """
+    cls = type(tree)
+    if not issubclass(cls, (tuple, list, dict)) and tree is not None and cls not in _registry:
+        return [tree], _LEAF_DEF  # a single leaf: the commonest tree, on every transform call
     leaves: list[Any] = []
     nodes: list[tuple[Any, Any, int]] = []
     stack = [tree]

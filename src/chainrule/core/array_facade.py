@@ -239,8 +239,16 @@ class ArrayFacade:
                     trace = self._trace  # type: ignore[attr-defined]
                     if trace.active:
                         return trace.process(prim, inputs, _NO_KWARGS)
-                elif len(inputs) == 2 and (inputs[0] is self or inputs[1] is self):
-                    return _bind_pair(prim, inputs[0], inputs[1], self)
+                elif len(inputs) == 2:
+                    a, b = inputs
+                    # ``W @ x``: the other operand is not traced, so this
+                    # tracer's trace is the one (skip bind's search).
+                    if (a is self and not isinstance(b, ArrayFacade)) or (
+                        b is self and not isinstance(a, ArrayFacade)
+                    ):
+                        trace = self._trace  # type: ignore[attr-defined]
+                        if trace.active:
+                            return trace.process(prim, inputs, _NO_KWARGS)
                 return _bind(prim, inputs, _NO_KWARGS)
             return _ufunc(ufunc, *inputs)
         if kwargs.get("out") is not None:

@@ -36,7 +36,7 @@ class Primitive:
     """A differentiable operation: a name, an implementation on plain values,
     and its derivative rules (see the module docstring)."""
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "batchable", "complex_ok")
+    __slots__ = ("name", "impl", "vjp", "jvp", "batchable", "complex_ok", "real_cotangents")
 
     def __init__(
         self, name: str, impl: Callable[..., Any], batchable: bool = True, complex_ok: bool = False
@@ -46,6 +46,9 @@ class Primitive:
         # Whether the rules follow the complex convention (docs/design.md);
         # until they do, complex values meeting this primitive are refused.
         self.complex_ok = complex_ok
+        # Whether the engine gives a real argument of a complex result the
+        # real part of its cotangent (set by rules._util.allow_complex).
+        self.real_cotangents = False
         self.vjp: Any = []
         self.jvp: Any = []
         self.batchable = batchable

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import NO_DTYPE, Trace, Tracer, bind, complex_error, dtype_kind
+from .trace import NO_DTYPE, Trace, Tracer, bind, complex_error
 
 _NO_KWARGS: dict = {}
 
@@ -62,12 +62,14 @@ class ReverseTrace(Trace):
                     v = b._value
                     if not isinstance(v, Tracer):
                         ans = prim.impl(a, v)
-                        if not prim.complex_ok and (
-                            getattr(ans, "dtype", NO_DTYPE).kind == "c" or v.dtype.kind == "c"
-                        ):
-                            raise complex_error(prim)
-                        self.tape.append((b._index, makers[1](ans, a, v)))
-                        return ReverseTracer(ans, self, len(self.tape) - 1)
+                        if not prim.complex_ok:
+                            _refuse_complex(prim, ans, v)
+                        vjp = makers[1](ans, a, v)
+                        if prim.real_cotangents and _kind(ans) == "c" and _kind(v) != "c":
+                            vjp = real_cotangent(vjp)
+                        tape = self.tape
+                        tape.append((b._index, vjp))
+                        return ReverseTracer(ans, self, len(tape) - 1)
                 return self._process(prim, args, kwargs)
             if isinstance(b, Tracer):
                 return self._process(prim, args, kwargs)
@@ -84,11 +86,11 @@ class ReverseTrace(Trace):
         if isinstance(v, Tracer) or makers[0] is None:
             return self._process(prim, args, kwargs)
         ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
-        if not prim.complex_ok and (
-            getattr(ans, "dtype", NO_DTYPE).kind == "c" or getattr(v, "dtype", NO_DTYPE).kind == "c"
-        ):
-            raise complex_error(prim)
+        if not prim.complex_ok:
+            _refuse_complex(prim, ans, v)
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
+        if prim.real_cotangents and _kind(ans) == "c" and _kind(v) != "c":
+            vjp = real_cotangent(vjp)
         tape = self.tape
         tape.append((a._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
@@ -129,9 +131,10 @@ class ReverseTrace(Trace):
         else:
             ans = prim.impl(*vals)
         if not prim.complex_ok and (
-            dtype_kind(ans) == "c" or any(dtype_kind(vals[i]) == "c" for i in positions)
+            _kind(ans) == "c" or any(_kind(vals[i]) == "c" for i in positions)
         ):
             raise complex_error(prim)
+        real_parts = prim.real_cotangents and _kind(ans) == "c"
         parents = []
         vjps = []
         makers = prim.vjp
@@ -143,6 +146,8 @@ class ReverseTrace(Trace):
             vjp = maker(ans, *vals, **kwargs) if kwargs else maker(ans, *vals)
             if not prim.batchable:
                 vjp = _loop_over_batch(vjp, _ndim(ans))
+            if real_parts and not _is_complex_argument(vals[i]):
+                vjp = real_cotangent(vjp)
             vjps.append(vjp)
             parents.append(args[i]._index)
         if not vjps:
@@ -212,6 +217,33 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
             owned.add(i)
         else:  # a tracer (higher order) or a scalar: never written in place
             owned.discard(i)
+
+
+def _kind(x: Any) -> str:
+    return getattr(x, "dtype", NO_DTYPE).kind
+
+
+def _refuse_complex(prim: Primitive, ans: Any, arg: Any) -> None:
+    if _kind(ans) == "c" or _kind(arg) == "c":
+        raise complex_error(prim)
+
+
+def _is_complex_argument(arg: Any) -> bool:
+    """Complex, for an array or for a list of them (``concatenate``'s argument)."""
+    if isinstance(arg, (tuple, list)):
+        return any(_is_complex_argument(a) for a in arg)
+    return _kind(arg) == "c"
+
+
+def real_cotangent(vjp: Any) -> Any:
+    """``vjp`` followed by the real part: the cotangent of a real argument of
+    a primitive with a complex result (the convention of docs/design.md)."""
+
+    def real_vjp(g: Any) -> Any:
+        c = vjp(g)
+        return c if c is None else np.real(c)
+
+    return real_vjp
 
 
 def _ndim(x: Any) -> int:

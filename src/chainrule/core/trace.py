@@ -14,8 +14,6 @@ traces; nothing else here is global.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -28,11 +26,24 @@ _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
 class Trace:
     """One run of one transform: a level and a way to process primitives."""
 
-    __slots__ = ("level", "active")
+    __slots__ = ("level", "active", "_token")
 
     def __init__(self) -> None:
         self.level = 0
         self.active = False
+
+    # A trace is entered once, as the new innermost level, for one run of a
+    # transform (a class, not @contextmanager: this is on every transform call).
+    def __enter__(self) -> Trace:
+        depth = _depth.get() + 1
+        self._token = _depth.set(depth)
+        self.level = depth
+        self.active = True
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.active = False
+        _depth.reset(self._token)
 
     def process(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:  # pragma: no cover
         raise NotImplementedError
@@ -51,18 +62,9 @@ class Tracer(ArrayFacade):
     __slots__ = ("_value", "_trace")
 
 
-@contextmanager
-def tracing(trace: Trace) -> Iterator[Trace]:
-    """Run a block with ``trace`` as the new innermost level."""
-    depth = _depth.get() + 1
-    token = _depth.set(depth)
-    trace.level = depth
-    trace.active = True
-    try:
-        yield trace
-    finally:
-        trace.active = False
-        _depth.reset(token)
+def tracing(trace: Trace) -> Trace:
+    """``with tracing(trace):`` runs a block with ``trace`` as the new innermost level."""
+    return trace
 
 
 def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:

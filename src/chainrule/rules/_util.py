@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import EachArgument
+from ..core.reverse import real_cotangent
 from ..core.trace import strip
 
 
@@ -111,47 +111,18 @@ def _is_complex(v: Any) -> bool:
     return dtype is not None and dtype.kind == "c"
 
 
-def real_cotangent(vjp: Any) -> Any:
-    """``vjp`` followed by the real part: the cotangent of a real argument of
-    a primitive with a complex result (the convention of docs/design.md)."""
-
-    def real_vjp(g: Any) -> Any:
-        c = vjp(g)
-        return c if c is None else np.real(c)
-
-    return real_vjp
-
-
 def match_real(vjp: Any, ans: Any, arg: Any) -> Any:
     """``vjp``, made to return real cotangents if ``arg`` is real and ``ans`` complex."""
     return real_cotangent(vjp) if _is_complex(ans) and not _is_complex(arg) else vjp
-
-
-def _real_for_real(maker: Any, i: int) -> Any:
-    def make(ans: Any, *args: Any, **kwargs: Any) -> Any:
-        return match_real(maker(ans, *args, **kwargs), ans, args[i])
-
-    return make
-
-
-def _each_real_for_real(rule: Any) -> Any:
-    def make(i: int, ans: Any, *args: Any, **kwargs: Any) -> Any:
-        return match_real(rule(i, ans, *args, **kwargs), ans, args[i])
-
-    return make
 
 
 def allow_complex(*prims: Any) -> None:
     """Declare that the rules of ``prims`` follow the complex convention
     (docs/design.md, "Complex numbers"): complex-linear derivatives with
     transposed, not conjugated, VJPs. A real argument meeting a complex result
-    gets the real part of its cotangent, here, once for all these primitives;
+    gets the real part of its cotangent from the engine (core/reverse.py);
     rules written for real values that are complex-linear (sums, reshapes,
     products, ...) then need no other change."""
     for prim in prims:
         prim.complex_ok = True
-        makers = prim.vjp
-        if isinstance(makers, EachArgument):
-            prim.vjp = EachArgument(_each_real_for_real(makers.rule))
-        else:
-            prim.vjp = [None if m is None else _real_for_real(m, i) for i, m in enumerate(makers)]
+        prim.real_cotangents = True

@@ -81,10 +81,17 @@ def _plain(x: Any) -> Any:
 
 
 def _matmul_vjp_a(ans: Any, a: Any, b: Any):
+    if type(b) is np.ndarray and b.ndim == 2 and type(a) is np.ndarray:  # the commonest: one call
+        return _small_vjp_a(a.ndim, 2, b) if a.ndim <= 2 else _general_vjp_a(ans, a, b)
     a, b = _plain(a), _plain(b)
     a_nd, b_nd = a.ndim, b.ndim
     if a_nd <= 2 and b_nd <= 2:
         return _small_vjp_a(a_nd, b_nd, b)
+    return _general_vjp_a(ans, a, b)
+
+
+def _general_vjp_a(ans: Any, a: Any, b: Any):
+    a_nd, b_nd = a.ndim, b.ndim
     a_shape, n = shape_of(a), ndim_of(ans)
     b2 = _as_matrix(b, b_nd, left=False)
 
@@ -102,10 +109,20 @@ def _matmul_vjp_a(ans: Any, a: Any, b: Any):
 
 
 def _matmul_vjp_b(ans: Any, a: Any, b: Any):
+    if type(a) is np.ndarray and a.ndim == 2 and type(b) is np.ndarray:  # W @ x: one call
+        b_nd = b.ndim
+        if b_nd == 1:
+            return lambda g: g @ a
+        return _small_vjp_b(2, b_nd, a) if b_nd == 2 else _general_vjp_b(ans, a, b)
     a, b = _plain(a), _plain(b)
     a_nd, b_nd = a.ndim, b.ndim
     if a_nd <= 2 and b_nd <= 2:
         return _small_vjp_b(a_nd, b_nd, a)
+    return _general_vjp_b(ans, a, b)
+
+
+def _general_vjp_b(ans: Any, a: Any, b: Any):
+    a_nd, b_nd = a.ndim, b.ndim
     b_shape, n = shape_of(b), ndim_of(ans)
     a2 = _as_matrix(a, a_nd, left=True)
 

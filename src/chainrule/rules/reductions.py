@@ -45,7 +45,7 @@ from .shape import astype, getitem, ravel, reshape, transpose, where
 def _spread(g: Any, ans_ndim: int, kshape: tuple, shape: tuple) -> Any:
     """Broadcast the cotangent of a reduction back over the reduced axes."""
     lead = batch_lead(g, ans_ndim)
-    return np.broadcast_to(np.reshape(g, lead + kshape), lead + shape)
+    return np.broadcast_to(g.reshape(lead + kshape), lead + shape)
 
 
 def _check_plain_kwargs(name: str, out: Any, extra: dict) -> None:
@@ -102,7 +102,14 @@ def sqrt_zero_grad(v: Any) -> Any:
 
 
 # --- sum and mean ---------------------------------------------------------------
-sum_p = Primitive("sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims))
+def _sum(x: Any, axes: tuple, keepdims: bool) -> Any:
+    # The method skips numpy.sum's Python wrapper; the result is the same.
+    if type(x) is np.ndarray:
+        return x.sum(axis=axes, keepdims=keepdims)
+    return np.sum(x, axis=axes, keepdims=keepdims)
+
+
+sum_p = Primitive("sum", _sum)
 sum_p.defvjp(
     lambda ans, x, axes, keepdims: (
         lambda g, n=ndim_of(ans), k=keepdims_shape(shape_of(x), axes), s=shape_of(x): _spread(

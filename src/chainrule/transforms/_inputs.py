@@ -20,6 +20,8 @@ ArgNums = int | Sequence[int]
 
 def normalize_argnums(argnums: ArgNums, nargs: int, fname: str) -> tuple[tuple[int, ...], bool]:
     """-> (positions, whether the user gave a tuple)."""
+    if type(argnums) is int and 0 <= argnums < nargs:  # the usual argnums=0
+        return (argnums,), False
     is_tuple = isinstance(argnums, (tuple, list))
     nums = tuple(argnums) if is_tuple else (argnums,)
     for n in nums:
@@ -69,6 +71,13 @@ def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
     if dtype.kind not in "fc":
         raise TypeError(f"{fname}: cannot differentiate with respect to {where} of dtype {dtype}")
     return value
+
+
+def dtype_of(x: Any) -> np.dtype:
+    """The dtype of an array, NumPy scalar, tracer or Python number."""
+    v = strip(x)
+    dtype = getattr(v, "dtype", None)
+    return dtype if isinstance(dtype, np.dtype) else np.result_type(v)
 
 
 def describe_arg(argnum: int, path: str = "") -> str:
@@ -157,7 +166,7 @@ def check_holomorphic_inputs(leaves: list, holomorphic: bool, fname: str, real_o
     """``holomorphic=True`` needs complex inputs; ``real_only`` transforms
     (``jacfwd``) refuse complex inputs without it, as JAX does."""
     for k, leaf in enumerate(leaves):
-        kind = np.result_type(strip(leaf)).kind
+        kind = dtype_of(leaf).kind
         if holomorphic and kind != "c":
             raise TypeError(
                 f"{fname}(..., holomorphic=True) needs complex inputs, but input leaf {k} has "
@@ -175,7 +184,7 @@ def check_holomorphic_inputs(leaves: list, holomorphic: bool, fname: str, real_o
 def check_real_outputs(values: list, holomorphic: bool, fname: str) -> None:
     """Outputs must be floating point, or complex exactly when ``holomorphic``."""
     for k, v in enumerate(values):
-        dtype = np.result_type(strip(v))
+        dtype = dtype_of(v)
         if dtype.kind == "c" and not holomorphic:
             raise TypeError(
                 f"{fname} needs real-valued outputs, but output leaf {k} is complex ({dtype}). "

@@ -19,6 +19,7 @@ from ._inputs import (
     check_holomorphic_inputs,
     check_output_leaves,
     check_real_outputs,
+    dtype_of,
     finish,
     flatten_diff_args,
     normalize_argnums,
@@ -192,14 +193,16 @@ def _check_scalar_output(rec: Recording, fname: str, holomorphic: bool = False) 
             "as (value, aux)), or use cr.jacrev / cr.vjp for several outputs."
         )
     value = rec.out_values[0]
-    shape = np.shape(strip(value))
+    shape = getattr(value, "shape", None)
+    if type(shape) is not tuple:
+        shape = np.shape(value)
     if shape != ():
         raise TypeError(
             f"{fname} needs a scalar output, but the function returned an array of shape "
             f"{shape}. Reduce it to a scalar (e.g. output.sum()) or use cr.jacrev / cr.vjp "
             "to differentiate a vector-valued function."
         )
-    dtype = np.result_type(strip(value))
+    dtype = dtype_of(value)
     if dtype.kind not in "fc":
         raise TypeError(
             f"{fname} needs a real floating-point output, but the function returned dtype "
