@@ -477,3 +477,91 @@ def test_independent_values_stay_plain_inside_transforms():
 
 def d_fwd(f):
     return lambda x: cr.jvp(f, (x,), (1.0,))[1]
+
+
+# ---------------------------------------------------------------------------
+# the cyclic garbage collector is paused while a transform runs (GcPause)
+# ---------------------------------------------------------------------------
+_TRANSFORMS = {
+    "grad": lambda f, x: cr.grad(f)(x),
+    "value_and_grad": lambda f, x: cr.value_and_grad(f)(x),
+    "vjp": lambda f, x: cr.vjp(f, x)[1](1.0),
+    "jvp": lambda f, x: cr.jvp(f, (x,), (1.0,)),
+    "jacrev": lambda f, x: cr.jacrev(f)(x),
+    "jacfwd": lambda f, x: cr.jacfwd(f)(x),
+    "hessian": lambda f, x: cr.hessian(f)(x),
+    "hvp": lambda f, x: cr.hvp(f, (x,), (1.0,)),
+    "grad of grad": lambda f, x: cr.grad(cr.grad(f))(x),
+}
+
+
+@pytest.mark.parametrize("name", list(_TRANSFORMS))
+def test_collector_paused_inside_and_restored_after(name):
+    seen = []
+
+    def f(x):
+        seen.append(gc.isenabled())
+        return np.sin(x) * x
+
+    assert gc.isenabled()
+    _TRANSFORMS[name](f, 0.5)
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("name", list(_TRANSFORMS))
+def test_collector_restored_when_the_function_raises(name):
+    def f(x):
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        _TRANSFORMS[name](f, 0.5)
+    assert gc.isenabled()
+
+
+def test_a_disabled_collector_stays_disabled():
+    gc.disable()
+    try:
+        assert_allclose(cr.grad(lambda x: np.sin(x) * x)(0.5), np.cos(0.5) * 0.5 + np.sin(0.5))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_cyclic_garbage_made_inside_is_collected_after():
+    class Node:
+        pass
+
+    refs = []
+
+    def f(x):
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a reference cycle: only the collector frees it
+        refs.append(weakref.ref(a))
+        return x * x
+
+    cr.grad(f)(1.0)
+    assert refs[0]() is not None  # not collected while the collector was paused
+    gc.collect()
+    assert refs[0]() is None
+
+
+def test_collector_restored_after_threads_race():
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(50):
+                assert_allclose(cr.grad(lambda x: np.sum(np.sin(x)))(np.ones(3)), np.cos(1.0))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert gc.isenabled()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import NO_DTYPE, Trace, Tracer, bind, complex_error
+from .trace import NO_DTYPE, GcPause, Trace, Tracer, bind, complex_error
 
 _NO_KWARGS: dict = {}
 
@@ -161,6 +161,11 @@ def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
     """Propagate cotangents from ``seeds`` (tape index, cotangent) to every
     entry; returns the list of accumulated cotangents, in which only the
     input slots are still filled (others are released as soon as used)."""
+    with GcPause():
+        return _backward(tape, seeds)
+
+
+def _backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
     cts: list[Any] = [None] * len(tape)
     owned: set[int] = set()
     for index, g in seeds:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import tree
-from ..core.trace import strip
+from ..core.trace import GcPause, strip
 from ._inputs import (
     ArgNums,
     check_callable,
@@ -78,14 +78,15 @@ def jacrev(
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), "jacrev")
-        rec, aux = record(fun, args, kwargs, nums, has_aux, "jacrev")
-        check_holomorphic_inputs(rec.in_leaves, holomorphic, "jacrev", real_only=False)
-        _check_float_outputs(rec.out_values, "jacrev")
-        check_real_outputs(rec.out_values, holomorphic, "jacrev")
-        out_shapes = [np.shape(strip(v)) for v in rec.out_values]
-        seeds = _identity_blocks(out_shapes, [np.result_type(strip(v)) for v in rec.out_values])
-        total = seeds[0].shape[0] if seeds else 0
-        in_cts = rec.pull_back(seeds, (total,)) if total else []
+        with GcPause():  # from the recording to the pull-back: the tape's whole life
+            rec, aux = record(fun, args, kwargs, nums, has_aux, "jacrev")
+            check_holomorphic_inputs(rec.in_leaves, holomorphic, "jacrev", real_only=False)
+            _check_float_outputs(rec.out_values, "jacrev")
+            check_real_outputs(rec.out_values, holomorphic, "jacrev")
+            out_shapes = [np.shape(strip(v)) for v in rec.out_values]
+            seeds = _identity_blocks(out_shapes, [np.result_type(strip(v)) for v in rec.out_values])
+            total = seeds[0].shape[0] if seeds else 0
+            in_cts = rec.pull_back(seeds, (total,)) if total else []
         in_shapes = [np.shape(strip(v)) for v in rec.in_leaves]
         rows, offset = [], 0
         for shape in out_shapes:

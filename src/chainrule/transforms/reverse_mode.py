@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import tree
 from ..core.reverse import ReverseTrace, backward
-from ..core.trace import Tracer, strip, tracing
+from ..core.trace import GcPause, Tracer, strip, tracing
 from ..rules.shape import astype
 from ._inputs import (
     ArgNums,
@@ -170,12 +170,13 @@ def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str,
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
-        rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
-        check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
-        value = _check_scalar_output(rec, fname, holomorphic)
-        v = strip(value)
-        ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
-        grads = rec.in_tree.unflatten(rec.pull_back([ct]))
+        with GcPause():  # from the recording to the pull-back: the tape's whole life
+            rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
+            check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
+            value = _check_scalar_output(rec, fname, holomorphic)
+            v = strip(value)
+            ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
+            grads = rec.in_tree.unflatten(rec.pull_back([ct]))
         g = grads if is_tuple else grads[0]
         return ((value, aux), g) if has_aux else (value, g)
 
