@@ -26,6 +26,18 @@ class ForwardTracer(Tracer):
         self._tangent = tangent
 
 
+class _Lowered:
+    """``prim`` applied through ``bind``: to values traced at lower levels."""
+
+    __slots__ = ("prim",)
+
+    def __init__(self, prim: Primitive) -> None:
+        self.prim = prim
+
+    def __call__(self, *args: Any) -> Any:
+        return bind(self.prim, args, {})
+
+
 class ForwardTrace(Trace):
     """Pushes tangents through each primitive as it runs."""
 
@@ -38,16 +50,47 @@ class ForwardTrace(Trace):
     def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
         # The short path of ``x * 2.0`` and friends (see ConstantRule).
         v = x._value
-        if (
-            isinstance(v, Tracer)
-            or not self.active
-            or (rule.applies is not None and not rule.applies(c))
-        ):
+        if not self.active or (rule.applies is not None and not rule.applies(c)):
             return bind(rule.prim, rule.arguments(x, c), {})
-        ans = rule.op(v, c)
+        ans = rule.op(v, c)  # a traced v of a lower level handles itself
         return ForwardTracer(ans, self, rule.jvp(x._tangent, ans, v, c))
 
     def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        # The hot path: one traced argument of this trace, among at most two,
+        # and nothing else traced (the general path below handles the rest).
+        rules = prim.jvp
+        n = len(args)
+        if kwargs or n > 2 or type(rules) is not list or (self.batch_ndim and not prim.batchable):
+            return self._process(prim, args, kwargs)
+        a = args[0]
+        if n == 1:
+            x, i = a, 0
+        elif isinstance(a, Tracer):
+            if isinstance(args[1], Tracer):
+                return self._process(prim, args, kwargs)
+            x, i = a, 0
+        else:
+            x, i = args[1], 1
+        v = x._value
+        rule = rules[i] if i < len(rules) else None
+        if x._trace is not self or rule is None:
+            return self._process(prim, args, kwargs)
+        # A traced value of a lower level is handed down to its own trace.
+        impl = prim.impl if not isinstance(v, Tracer) else _Lowered(prim)
+        if n == 1:
+            ans = impl(v)
+            if not prim.complex_ok and (dtype_kind(ans) == "c" or dtype_kind(v) == "c"):
+                raise complex_error(prim)
+            t = rule(x._tangent, ans, v)
+        else:
+            other = args[1 - i]
+            ans = impl(v, other) if i == 0 else impl(other, v)
+            if not prim.complex_ok and (dtype_kind(ans) == "c" or dtype_kind(v) == "c"):
+                raise complex_error(prim)
+            t = rule(x._tangent, ans, v, other) if i == 0 else rule(x._tangent, ans, other, v)
+        return ans if t is None else ForwardTracer(ans, self, t)
+
+    def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         vals = list(args)
         tangents = []
         lower = False

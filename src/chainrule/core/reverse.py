@@ -60,16 +60,20 @@ class ReverseTrace(Trace):
             if not isinstance(a, Tracer):
                 if b._trace is self and len(makers) > 1 and makers[1] is not None:
                     v = b._value
-                    if not isinstance(v, Tracer):
+                    # A traced value of a lower level (grad of grad, jvp of
+                    # grad) is handed down to its own trace.
+                    if isinstance(v, Tracer):
+                        ans = bind(prim, (a, v), _NO_KWARGS)
+                    else:
                         ans = prim.impl(a, v)
-                        if not prim.complex_ok:
-                            _refuse_complex(prim, ans, v)
-                        vjp = makers[1](ans, a, v)
-                        if prim.real_cotangents and _kind(ans) == "c" and _kind(v) != "c":
-                            vjp = real_cotangent(vjp)
-                        tape = self.tape
-                        tape.append((b._index, vjp))
-                        return ReverseTracer(ans, self, len(tape) - 1)
+                    if not prim.complex_ok:
+                        _refuse_complex(prim, ans, v)
+                    vjp = makers[1](ans, a, v)
+                    if prim.real_cotangents and _kind(ans) == "c" and _kind(v) != "c":
+                        vjp = real_cotangent(vjp)
+                    tape = self.tape
+                    tape.append((b._index, vjp))
+                    return ReverseTracer(ans, self, len(tape) - 1)
                 return self._process(prim, args, kwargs)
             if isinstance(b, Tracer):
                 return self._process(prim, args, kwargs)
@@ -83,9 +87,12 @@ class ReverseTrace(Trace):
                     return self._process(prim, args, kwargs)
         # Here args[0] is the only tracer (bind picked this trace, so it is ours).
         v = a._value
-        if isinstance(v, Tracer) or makers[0] is None:
+        if makers[0] is None:
             return self._process(prim, args, kwargs)
-        ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
+        if isinstance(v, Tracer):  # handed down, as above
+            ans = bind(prim, (v,) if n == 1 else (v, *args[1:]), _NO_KWARGS)
+        else:
+            ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
         if not prim.complex_ok:
             _refuse_complex(prim, ans, v)
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
@@ -98,13 +105,9 @@ class ReverseTrace(Trace):
     def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
         # The short path of ``x * 2.0`` and friends (see ConstantRule).
         v = x._value
-        if (
-            isinstance(v, Tracer)
-            or not self.active
-            or (rule.applies is not None and not rule.applies(c))
-        ):
+        if not self.active or (rule.applies is not None and not rule.applies(c)):
             return bind(rule.prim, rule.arguments(x, c), _NO_KWARGS)
-        ans = rule.op(v, c)
+        ans = rule.op(v, c)  # a traced v of a lower level handles itself
         tape = self.tape
         tape.append((x._index, rule.vjp(ans, v, c)))
         return ReverseTracer(ans, self, len(tape) - 1)

@@ -177,7 +177,13 @@ def _binary_jvp(d: Any, which: int, zero_safe: Any) -> Any:
     pick = None if not callable(d) else _picker(d)
 
     def jvp(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        mul = mul0 if _needs_zero_safety(zero_safe, x, y) else _mul
+        mul = mul0 if zero_safe and _needs_zero_safety(zero_safe, x, y) else _mul
+        shape = ans.shape
+        # The common case: no batch of tangents and no broadcasting.
+        if t.shape == shape and (x, y)[which - 1].shape == shape:
+            if pick is None:
+                return t if d == 1 else -t
+            return mul(t, d(*pick(ans, x, y)))
         own = ndim_of((x, y)[which - 1])
         lead = batch_lead(t, own)
         t = pad_batch(t, own, ans.ndim)
