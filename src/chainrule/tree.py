@@ -114,6 +114,7 @@ class TreeDef:
 _ONE_LEAF = (_LEAF,)
 _ONE_LEAF_IN_TUPLE = ((tuple, None, 1), _LEAF)
 _LEAF_DEF = TreeDef(_ONE_LEAF, 1)
+_LEAF_IN_TUPLE_DEF = TreeDef(_ONE_LEAF_IN_TUPLE, 1)
 
 
 def _node_build(node: tuple[Any, Any, int], kids: list[Any]) -> Any:
@@ -166,6 +167,11 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     cls = type(tree)
     if not issubclass(cls, (tuple, list, dict)) and tree is not None and cls not in _registry:
         return [tree], _LEAF_DEF  # a single leaf: the commonest tree, on every transform call
+    if cls is tuple and len(tree) == 1:  # one argument: the next commonest
+        leaf = tree[0]
+        kind = type(leaf)
+        if not issubclass(kind, (tuple, list, dict)) and leaf is not None and kind not in _registry:
+            return [leaf], _LEAF_IN_TUPLE_DEF
     leaves: list[Any] = []
     nodes: list[tuple[Any, Any, int]] = []
     stack = [tree]

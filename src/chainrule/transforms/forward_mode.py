@@ -18,7 +18,7 @@ from ._inputs import (
     split_aux,
     zeros_for,
 )
-from .reverse_mode import vjp
+from .reverse_mode import unwrap, vjp
 
 
 def push_forward(
@@ -48,7 +48,8 @@ def push_forward(
         else:
             values.append(o)
             tans.append(None)
-    aux = tree.map(lambda v: v._value if isinstance(v, Tracer) and v._trace is trace else v, aux)
+    if has_aux:
+        aux = unwrap(aux, trace)
     return values, tans, out_tree, aux
 
 

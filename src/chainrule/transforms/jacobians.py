@@ -28,7 +28,7 @@ from ._inputs import (
     split_aux,
 )
 from .forward_mode import jvp, push_forward
-from .reverse_mode import grad, record
+from .reverse_mode import _value_and_grad, record
 
 
 def _identity_blocks(shapes: list[tuple[int, ...]], dtypes: list) -> list[np.ndarray]:
@@ -199,7 +199,8 @@ def hvp(fun: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise ValueError("hvp: primals and tangents must be tuples, one entry per argument")
     argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
-    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))
+    value_and_grad_fun = _value_and_grad(fun, argnums, False, "hvp")
+    return jvp(lambda *args: value_and_grad_fun(*args)[1], tuple(primals), tuple(tangents))
 
 
 __all__ = ["jacrev", "jacfwd", "jacobian", "hessian", "hvp", "split_aux", "tree"]

@@ -85,10 +85,10 @@ def record(
         traced_args = in_tree.unflatten(inputs)
         result = fun(*substitute(args, argnums, traced_args), **kwargs)
     out, aux = split_aux(result, has_aux, fname)
-    return Recording(trace, leaves, in_tree, out, fname), (_unwrap(aux, trace) if has_aux else None)
+    return Recording(trace, leaves, in_tree, out, fname), (unwrap(aux, trace) if has_aux else None)
 
 
-def _unwrap(x: Any, trace: Any) -> Any:
+def unwrap(x: Any, trace: Any) -> Any:
     """Remove this trace's tracers from ``x`` (aux data is not differentiated)."""
     return tree.map(lambda v: v._value if isinstance(v, Tracer) and v._trace is trace else v, x)
 
@@ -162,12 +162,13 @@ def value_and_grad(
     (np.float64(8.0), np.float64(12.0))
     """
     check_callable(fun, "value_and_grad")
-    return _value_and_grad(fun, argnums, has_aux, "value_and_grad", holomorphic)
+    return functools.wraps(fun)(
+        _value_and_grad(fun, argnums, has_aux, "value_and_grad", holomorphic)
+    )
 
 
 def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str,
                     holomorphic: bool = False) -> Callable:  # fmt: skip
-    @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
         with GcPause():  # from the recording to the pull-back: the tape's whole life
