@@ -92,6 +92,7 @@ class _GraphTrace(ReverseTrace):
 
     # Every primitive must reach ``process`` to be remembered.
     process_constant = Trace.process_constant
+    process_unary = Trace.process_unary
 
     def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         before = len(self.tape)

@@ -238,7 +238,7 @@ class ArrayFacade:
                 if len(inputs) == 1:  # only this tracer: skip bind's search (hot path)
                     trace = self._trace  # type: ignore[attr-defined]
                     if trace.active:
-                        return trace.process(prim, inputs, _NO_KWARGS)
+                        return trace.process_unary(prim, self)
                 elif len(inputs) == 2:
                     a, b = inputs
                     # ``W @ x``: the other operand is not traced, so this

@@ -69,7 +69,7 @@ class ReverseTrace(Trace):
                     if not prim.complex_ok:
                         _refuse_complex(prim, ans, v)
                     vjp = makers[1](ans, a, v)
-                    if prim.real_cotangents and _kind(ans) == "c" and _kind(v) != "c":
+                    if prim.real_cotangents and _is_complex_result(ans, v):
                         vjp = real_cotangent(vjp)
                     tape = self.tape
                     tape.append((b._index, vjp))
@@ -96,10 +96,26 @@ class ReverseTrace(Trace):
         if not prim.complex_ok:
             _refuse_complex(prim, ans, v)
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
-        if prim.real_cotangents and _kind(ans) == "c" and _kind(v) != "c":
+        if prim.real_cotangents and _is_complex_result(ans, v):
             vjp = real_cotangent(vjp)
         tape = self.tape
         tape.append((a._index, vjp))
+        return ReverseTracer(ans, self, len(tape) - 1)
+
+    def process_unary(self, prim: Primitive, x: Tracer) -> Any:
+        # ``np.sin(x)``: the commonest call of all, with the fewest checks.
+        makers = prim.vjp
+        if type(makers) is not list or not prim.batchable or makers[0] is None:
+            return self._process(prim, (x,), _NO_KWARGS)
+        v = x._value
+        ans = prim.impl(v) if not isinstance(v, Tracer) else bind(prim, (v,), _NO_KWARGS)
+        if not prim.complex_ok:
+            _refuse_complex(prim, ans, v)
+        vjp = makers[0](ans, v)
+        if prim.real_cotangents and _is_complex_result(ans, v):
+            vjp = real_cotangent(vjp)
+        tape = self.tape
+        tape.append((x._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
 
     def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
@@ -229,6 +245,10 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
 
 def _kind(x: Any) -> str:
     return getattr(x, "dtype", NO_DTYPE).kind
+
+
+def _is_complex_result(ans: Any, arg: Any) -> bool:
+    return getattr(ans, "dtype", NO_DTYPE).kind == "c" and _kind(arg) != "c"
 
 
 def _refuse_complex(prim: Primitive, ans: Any, arg: Any) -> None:

@@ -79,6 +79,11 @@ class Trace:
     def process(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:  # pragma: no cover
         raise NotImplementedError
 
+    def process_unary(self, prim: Any, x: Tracer) -> Any:
+        """``prim`` applied to tracer ``x`` of this trace alone (``np.sin(x)``).
+        Traces with a short path for it override this."""
+        return self.process(prim, (x,), {})
+
     def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
         """``rule.prim`` applied to tracer ``x`` of this trace and the Python
         number ``c`` (a ``ConstantRule``). Traces with a short path for it

@@ -61,7 +61,18 @@ def unary_primitive(
 
     # Micro-optimisation: the two common shapes of derivative get closures
     # that call it directly, without the picker.
-    if names == ("x",):
+    # (and ``*`` itself, unless zero-safety needs ``mul0``).
+    if names == ("x",) and not zero_safe:
+
+        def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
+            return lambda g: g * deriv(x)
+
+    elif names == ("ans",) and not zero_safe:
+
+        def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
+            return lambda g: g * deriv(ans)
+
+    elif names == ("x",):
 
         def vjp(ans: Any, x: Any) -> Callable[[Any], Any]:
             return lambda g: mul(g, deriv(x))
