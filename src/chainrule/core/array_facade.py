@@ -232,24 +232,24 @@ class ArrayFacade:
 
     # -- NumPy's protocols -------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if not kwargs and method == "__call__":  # the common case, first
-            prim = UFUNCS.get(ufunc)
-            if prim is not None:
-                if len(inputs) == 1:  # only this tracer: skip bind's search (hot path)
-                    trace = self._trace  # type: ignore[attr-defined]
-                    if trace.active:
-                        return trace.process_unary(prim, self)
-                elif len(inputs) == 2:
+        prim = UFUNCS.get(ufunc)
+        if prim is not None and method == "__call__" and not kwargs:  # the hot path
+            trace = self._trace  # type: ignore[attr-defined]
+            if trace.active:
+                # Only this tracer, or it and an untraced operand (``W @ x``):
+                # its trace is the one, so bind's search is skipped.
+                if len(inputs) == 1:
+                    return trace.process_unary(prim, self)
+                if len(inputs) == 2:
                     a, b = inputs
-                    # ``W @ x``: the other operand is not traced, so this
-                    # tracer's trace is the one (skip bind's search).
-                    if (a is self and not isinstance(b, ArrayFacade)) or (
-                        b is self and not isinstance(a, ArrayFacade)
-                    ):
-                        trace = self._trace  # type: ignore[attr-defined]
-                        if trace.active:
-                            return trace.process(prim, inputs, _NO_KWARGS)
-                return _bind(prim, inputs, _NO_KWARGS)
+                    if not isinstance(a if b is self else b, ArrayFacade):
+                        return trace.process(prim, inputs, _NO_KWARGS)
+            return _bind(prim, inputs, _NO_KWARGS)
+        return self._array_ufunc_other(ufunc, method, inputs, kwargs)
+
+    def _array_ufunc_other(self, ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+        """Ufuncs without rules, with keywords, and ufunc methods (reduce, at)."""
+        if not kwargs and method == "__call__":
             return _ufunc(ufunc, *inputs)
         if kwargs.get("out") is not None:
             raise conversion_error(f"Writing the result of numpy.{ufunc.__name__} into out=")
