@@ -1,0 +1,156 @@
+"""The engine's short paths must agree with its general paths.
+
+Reverse and forward mode each have short paths for the commonest calls (one
+traced argument, ``np.sin(x)``, ``x * 2.0``); they exist only for speed. Here
+every random program of ``test_random_programs`` is differentiated twice, once
+as usual and once with the short paths switched off, under every transform,
+and the results must agree to rounding. The pytree shortcuts get the same
+treatment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_random_programs import build, programs
+
+import chainrule as cr
+from chainrule import tree
+from chainrule.core.forward import ForwardTrace
+from chainrule.core.reverse import ReverseTrace
+from chainrule.core.trace import Trace
+
+
+@contextlib.contextmanager
+def general_paths_only():
+    """Route every primitive through ``_process``, the general path."""
+    saved = {
+        (ReverseTrace, "process"): ReverseTrace.process,
+        (ReverseTrace, "process_unary"): ReverseTrace.process_unary,
+        (ReverseTrace, "process_constant"): ReverseTrace.process_constant,
+        (ForwardTrace, "process"): ForwardTrace.process,
+        (ForwardTrace, "process_constant"): ForwardTrace.process_constant,
+    }
+    ReverseTrace.process = ReverseTrace._process
+    ReverseTrace.process_unary = Trace.process_unary
+    ReverseTrace.process_constant = Trace.process_constant
+    ForwardTrace.process = ForwardTrace._process
+    ForwardTrace.process_constant = Trace.process_constant
+    try:
+        yield
+    finally:
+        for (cls, name), fn in saved.items():
+            setattr(cls, name, fn)
+
+
+def _derivatives(f, x):
+    s = lambda x: np.sum(np.sin(f(x)))  # noqa: E731
+    v = np.linspace(-1.0, 1.0, x.size).reshape(x.shape)
+    return [
+        cr.grad(s)(x),
+        cr.jvp(f, (x,), (v,))[1],
+        cr.jacrev(f)(x),
+        cr.jacfwd(f)(x),
+        cr.hessian(s)(x),
+        cr.hvp(s, (x,), (v,))[1],
+    ]
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(programs(), st.integers(0, 2**16))
+def test_short_paths_agree_with_general_paths(program, seed):
+    shape, steps = program
+    x = np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape)
+    f = build(steps, shape)
+    fast = _derivatives(f, x)
+    with general_paths_only():
+        general = _derivatives(f, x)
+    for a, b in zip(fast, general):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_switching_off_really_switches_off():
+    # Guards the test above: with the switch on, no short path runs.
+    calls = []
+    original = ReverseTrace._process
+
+    def spy(self, prim, args, kwargs):
+        calls.append(prim.name)
+        return original(self, prim, args, kwargs)
+
+    ReverseTrace._process = spy
+    try:
+        f = lambda x: np.cos(np.sin(x) * 2.0) + 1.0  # noqa: E731
+        cr.grad(f)(0.5)
+        assert calls == []  # the short paths took all four
+        with general_paths_only():
+            cr.grad(f)(0.5)
+        assert calls == ["sin", "multiply", "cos", "add"]
+    finally:
+        ReverseTrace._process = original
+
+
+def test_nested_values_take_short_paths_and_stay_right():
+    # A tracer whose value is a lower-level tracer (grad of grad, jvp of grad)
+    # goes down through bind inside the short paths.
+    f = lambda x: np.sum(np.tanh(x * 1.5) ** 3 / 2.0)  # noqa: E731
+    x = np.array([0.3, -0.7])
+
+    def all_of_them():
+        return [
+            cr.hessian(f)(x),
+            cr.jacrev(cr.grad(f))(x),
+            cr.jacfwd(cr.grad(f))(x),
+            np.stack([cr.grad(lambda y, i=i: cr.grad(f)(y)[i])(x) for i in range(2)]),
+        ]
+
+    fast = all_of_them()
+    with general_paths_only():
+        general = all_of_them()
+    # f = sum(tanh(1.5 x)^3) / 2: per element f' = 2.25 t^2 (1 - t^2) and
+    # f'' = 1.5 * 2.25 * (2 t (1 - t^2)^2 - 2 t^3 (1 - t^2)).
+    t = np.tanh(1.5 * x)
+    s = 1 - t**2
+    closed_form = np.diag(1.5 * 2.25 * (2 * t * s**2 - 2 * t**3 * s))
+    for a, b in zip(fast, general):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_allclose(a, closed_form, rtol=1e-10, atol=1e-14)
+
+
+def test_scalar_times_vector_under_jacobians_is_not_mistaken_for_no_batch():
+    # The binary JVP shortcut needs "no batch": a (5,) batch of tangents of a
+    # 0-d value meeting a (5,) result must still take the batched path.
+    f = lambda x: np.sum(x) * (np.arange(5.0) + x)  # noqa: E731
+    x = np.ones(5)
+    jac = np.outer(np.arange(5.0) + x, np.ones(5)) + np.sum(x) * np.eye(5)
+    np.testing.assert_allclose(cr.jacfwd(f)(x), jac)
+    np.testing.assert_allclose(cr.jacrev(f)(x), jac)
+
+
+class _Box:  # a leaf: not a registered node
+    pass
+
+
+def test_pytree_shortcuts_match_the_general_flatten():
+    for value in [np.ones(3), 2.0, _Box(), "s", np.float64(1.0)]:
+        leaves, treedef = tree.flatten(value)
+        assert len(leaves) == 1 and leaves[0] is value
+        assert treedef == tree.structure(0.0)
+        assert treedef.unflatten([value]) is value
+        leaves, treedef = tree.flatten((value,))
+        assert len(leaves) == 1 and leaves[0] is value
+        assert treedef == tree.structure((0.0,))
+        rebuilt = treedef.unflatten([value])
+        assert type(rebuilt) is tuple and len(rebuilt) == 1 and rebuilt[0] is value
+        # the same structure as the general path builds inside a container
+        inner = tree.flatten([(value,)])[1]
+        assert repr(inner) == "TreeDef([(*,)])"
+    assert tree.flatten(None) == ([], tree.structure(None))
+    assert tree.flatten((None,))[0] == []
+    assert tree.flatten(((1.0,),))[0] == [1.0]
+    assert tree.structure((1.0,)) != tree.structure(1.0)
+    assert tree.structure((1.0,)) != tree.structure([1.0])
+    assert repr(tree.structure((1.0,))) == "TreeDef((*,))"
