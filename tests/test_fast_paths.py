@@ -154,3 +154,48 @@ def test_pytree_shortcuts_match_the_general_flatten():
     assert tree.structure((1.0,)) != tree.structure(1.0)
     assert tree.structure((1.0,)) != tree.structure([1.0])
     assert repr(tree.structure((1.0,))) == "TreeDef((*,))"
+
+
+# matmul's fused forward rule: the value and the tangent in one product.
+N_FUSED = 210  # above the size from which the fused product pays off
+
+
+def test_fused_matmul_jvp_both_orientations():
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((N_FUSED, N_FUSED))
+    x, t = rng.standard_normal(N_FUSED), rng.standard_normal(N_FUSED)
+    out, tan = cr.jvp(lambda x: W @ x, (x,), (t,))
+    np.testing.assert_allclose(out, W @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tan, W @ t, rtol=1e-12, atol=1e-12)
+    out, tan = cr.jvp(lambda x: x @ W, (x,), (t,))
+    np.testing.assert_allclose(out, x @ W, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tan, t @ W, rtol=1e-12, atol=1e-12)
+    z, zt = x + 0.5j * t, t - 0.25j * x
+    out, tan = cr.jvp(lambda z: (W + 0j) @ z, (z,), (zt,))
+    np.testing.assert_allclose(tan, W @ zt, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_matmul_in_the_hvp_of_the_benchmark():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((N_FUSED, N_FUSED)) / N_FUSED**0.5
+    x, v = rng.standard_normal(N_FUSED), rng.standard_normal(N_FUSED)
+    g, hv = cr.hvp(lambda x: np.sum(np.tanh(A @ x) ** 2), (x,), (v,))
+    t = np.tanh(A @ x)
+    np.testing.assert_allclose(g, A.T @ (2 * t * (1 - t**2)), rtol=1e-10, atol=1e-12)
+    expected = A.T @ ((2.0 - 6.0 * t**2) * (1.0 - t**2) * (A @ v))
+    np.testing.assert_allclose(hv, expected, rtol=1e-10, atol=1e-12)
+    # Batched tangents (jacfwd) decline the fusion and agree with it.
+    jac = cr.jacfwd(lambda x: cr.grad(lambda y: np.sum(np.tanh(A @ y) ** 2))(x))(x)
+    np.testing.assert_allclose(jac @ v, hv, rtol=1e-9, atol=1e-11)
+
+
+def test_fused_matmul_declines_what_it_does_not_cover():
+    from chainrule.rules.products import _matmul_fused_jvp
+
+    W = np.ones((N_FUSED, N_FUSED))
+    x = np.ones(N_FUSED)
+    assert _matmul_fused_jvp(1, x, W, x) is not None
+    assert _matmul_fused_jvp(1, x, W[:10, :10], x) is None  # small: not worth it
+    assert _matmul_fused_jvp(1, x, W, np.ones((3, N_FUSED))) is None  # a batch of tangents
+    assert _matmul_fused_jvp(1, x, W.astype(np.float32), x) is None  # mixed dtypes
+    assert _matmul_fused_jvp(1, np.ones((2, N_FUSED)), W, np.ones((2, N_FUSED))) is None

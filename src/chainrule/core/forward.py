@@ -84,6 +84,10 @@ class ForwardTrace(Trace):
             t = rule(x._tangent, ans, v)
         else:
             other = args[1 - i]
+            if prim.fused_jvp is not None and impl is prim.impl:
+                both = prim.fused_jvp(i, v, other, x._tangent)
+                if both is not None:
+                    return ForwardTracer(both[0], self, both[1])
             ans = impl(v, other) if i == 0 else impl(other, v)
             if not prim.complex_ok and (dtype_kind(ans) == "c" or dtype_kind(v) == "c"):
                 raise complex_error(prim)

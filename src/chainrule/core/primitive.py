@@ -36,7 +36,9 @@ class Primitive:
     """A differentiable operation: a name, an implementation on plain values,
     and its derivative rules (see the module docstring)."""
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "batchable", "complex_ok", "real_cotangents")
+    __slots__ = (
+        "name", "impl", "vjp", "jvp", "batchable", "complex_ok", "real_cotangents", "fused_jvp"
+    )  # fmt: skip
 
     def __init__(
         self, name: str, impl: Callable[..., Any], batchable: bool = True, complex_ok: bool = False
@@ -52,6 +54,11 @@ class Primitive:
         self.vjp: Any = []
         self.jvp: Any = []
         self.batchable = batchable
+        # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
+        # computes the value and the tangent together when only argument
+        # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
+        # decline. matmul uses it to read a constant matrix once for both.
+        self.fused_jvp: Any = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self, args, kwargs)
