@@ -42,8 +42,9 @@ def _cell(cell: Cell | None, unit: str, baseline: float | None, per: int = 1) ->
     if cell.status == FAILED:
         return "**FAILED**"
     text = _number(cell.value * _SCALE[unit] / per)
-    if baseline:
-        text += f" ({_ratio(cell.value / baseline, precise=unit in _MEMORY_UNITS)})"
+    ratio = cell.ratio if cell.ratio is not None else (cell.value / baseline if baseline else None)
+    if ratio is not None:
+        text += f" ({_ratio(ratio, precise=unit in _MEMORY_UNITS)})"
     return text
 
 
@@ -169,7 +170,12 @@ def markdown(suite: Suite) -> str:
     lines = ["# Performance"]
     if suite.timed:
         lines += ["", "## Time", ""]
-        lines += ["Median per call, and in brackets the ratio to the hand-written NumPy time.", ""]
+        lines += [
+            "Median per call, and in brackets the ratio to the hand-written NumPy time: the "
+            "median over rounds of the ratio within a round (every round times each framework "
+            "once, back to back), so that the machine's drift between rounds cancels.",
+            "",
+        ]
         lines += timing_table(suite)
     if suite.peaks or suite.memory:
         lines += ["", "## Memory"]

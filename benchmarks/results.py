@@ -14,6 +14,9 @@ class Cell:
     status: str
     value: float | None = None
     error: str = ""
+    # For times: the median over rounds of this framework's time divided by
+    # the hand-written time of the same round (None for peaks and memory).
+    ratio: float | None = None
 
 
 @dataclass

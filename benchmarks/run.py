@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import statistics
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -116,10 +117,12 @@ def time_workload(workload: wl.Workload, frameworks: list[fw.Framework], args) -
         row.cells[f.key], call = _checked(f, workload.name, data, expected, _once)
         if call is not None:
             calls[f.key] = call
-    medians = timing.interleaved_medians(calls, args.repeats, MIN_SAMPLE_SECONDS)
-    for key, seconds in medians.items():
-        row.cells[key].value = seconds
-    row.baseline = medians.get(hand.key)
+    samples = timing.interleaved_samples(calls, args.repeats, MIN_SAMPLE_SECONDS)
+    for key, times in samples.items():
+        row.cells[key].value = statistics.median(times)
+        if hand.key in samples:
+            row.cells[key].ratio = timing.paired_ratio(samples, key, hand.key)
+    row.baseline = row.cells[hand.key].value if hand.key in samples else None
     return row
 
 

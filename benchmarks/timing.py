@@ -44,10 +44,15 @@ def calls_per_sample(fn: Callable[[], object], min_seconds: float) -> int:
     return max(1, min(MAX_CALLS_PER_SAMPLE, math.ceil(min_seconds / once)))
 
 
-def interleaved_medians(
+def paired_ratio(samples: dict[str, list[float]], key: str, baseline: str) -> float:
+    """Median over rounds of ``key``'s time over ``baseline``'s in the same round."""
+    return statistics.median(a / b for a, b in zip(samples[key], samples[baseline]))
+
+
+def interleaved_samples(
     fns: dict[str, Callable[[], object]], repeats: int, min_seconds: float
-) -> dict[str, float]:
-    """Median seconds per call of each function.
+) -> dict[str, list[float]]:
+    """Seconds per call of each function, one sample per round.
 
     Every function is warmed up first; then each round times one sample of
     every function, round-robin, starting one function later each round, so
@@ -61,4 +66,4 @@ def interleaved_medians(
         shift = round_no % len(keys) if keys else 0
         for key in keys[shift:] + keys[:shift]:
             samples[key].append(_seconds(fns[key], numbers[key]))
-    return {key: statistics.median(s) for key, s in samples.items()}
+    return samples

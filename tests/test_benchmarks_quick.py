@@ -135,3 +135,19 @@ def test_only_selects_workloads(bench):
     assert [w.name for w in timed] == ["jacobian-fwd", "jacobian-rev"]
     assert with_memory
     assert bench.wl.unknown_names(["mlp", "nope"]) == ["nope"]
+
+
+def test_ratios_are_paired_within_rounds(bench):
+    timing = sys.modules["timing"]
+    # The machine slowing down 3x between rounds changes medians, not ratios.
+    samples = {"hand": [1.0, 3.0, 1.0], "fast": [2.0, 6.0, 2.0], "slow": [3.0, 3.0, 30.0]}
+    assert timing.paired_ratio(samples, "fast", "hand") == 2.0
+    assert timing.paired_ratio(samples, "slow", "hand") == 3.0
+
+
+def test_every_timed_cell_carries_its_paired_ratio(suite):
+    for row in suite.timed:
+        for key, cell in row.cells.items():
+            if cell.status == "ok":
+                assert cell.ratio is not None and cell.ratio > 0, (row.name, key)
+        assert row.cells["numpy"].ratio == 1.0
