@@ -76,7 +76,7 @@ class ReverseTrace(Trace):
                     return ReverseTracer(ans, self, len(tape) - 1)
                 return self._process(prim, args, kwargs)
             if isinstance(b, Tracer):
-                return self._process(prim, args, kwargs)
+                return self._process_pair(prim, a, b, makers)
         elif n > 2:
             # The first argument is traced and the rest are statics (axes,
             # shapes, indices): the shape of sum, reshape, getitem, ...
@@ -126,6 +126,34 @@ class ReverseTrace(Trace):
         ans = rule.op(v, c)  # a traced v of a lower level handles itself
         tape = self.tape
         tape.append((x._index, rule.vjp(ans, v, c)))
+        return ReverseTracer(ans, self, len(tape) - 1)
+
+    def _process_pair(self, prim: Primitive, a: Tracer, b: Tracer, makers: list) -> Any:
+        # Both operands traced (``x * y``, ``z - lse``): when both are this
+        # trace's, with plain values and rules for both, record one entry.
+        va, vb = a._value, b._value
+        if (
+            a._trace is not self
+            or b._trace is not self
+            or isinstance(va, Tracer)
+            or isinstance(vb, Tracer)
+            or len(makers) < 2
+            or makers[0] is None
+            or makers[1] is None
+        ):
+            return self._process(prim, (a, b), _NO_KWARGS)
+        ans = prim.impl(va, vb)
+        if not prim.complex_ok:
+            _refuse_complex(prim, ans, va)
+            _refuse_complex(prim, ans, vb)
+        vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
+        if prim.real_cotangents and getattr(ans, "dtype", NO_DTYPE).kind == "c":
+            if _kind(va) != "c":
+                vjp_a = real_cotangent(vjp_a)
+            if _kind(vb) != "c":
+                vjp_b = real_cotangent(vjp_b)
+        tape = self.tape
+        tape.append(([a._index, b._index], [vjp_a, vjp_b]))
         return ReverseTracer(ans, self, len(tape) - 1)
 
     def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:

@@ -43,9 +43,20 @@ from .shape import astype, getitem, ravel, reshape, transpose, where
 
 
 def _spread(g: Any, ans_ndim: int, kshape: tuple, shape: tuple) -> Any:
-    """Broadcast the cotangent of a reduction back over the reduced axes."""
+    """Broadcast the cotangent of a reduction back over the reduced axes: a
+    read-only view, except for small arrays, where a copy is cheaper to make
+    than numpy.broadcast_to's view."""
     lead = batch_lead(g, ans_ndim)
-    return np.broadcast_to(g.reshape(lead + kshape), lead + shape)
+    g = g.reshape(lead + kshape)
+    full = lead + shape
+    if type(g) is np.ndarray and math.prod(full) <= _COPY_BELOW:
+        out = np.empty(full, g.dtype)
+        out[...] = g
+        return out
+    return np.broadcast_to(g, full)
+
+
+_COPY_BELOW = 4096
 
 
 def _check_plain_kwargs(name: str, out: Any, extra: dict) -> None:
@@ -153,23 +164,33 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 
 # --- max and min: the cotangent goes to the winners, split evenly among ties ---
 def _extreme(name: str, numpy_fn: Any, skip_nan: bool = False) -> tuple[Primitive, Any]:
-    prim = Primitive(name, lambda x, axes, keepdims: numpy_fn(x, axis=axes, keepdims=keepdims))
+    method = None if skip_nan else name  # ndarray.max / .min skip numpy.max's Python wrapper
 
-    def share(ans: Any, x: Any, axes: tuple) -> Any:
+    def impl(x: Any, axes: tuple, keepdims: bool) -> Any:
+        if method is not None and type(x) is np.ndarray:
+            return getattr(x, method)(axis=axes, keepdims=keepdims)
+        return numpy_fn(x, axis=axes, keepdims=keepdims)
+
+    prim = Primitive(name, impl)
+
+    def share(ans: Any, x: Any, axes: tuple, kshape: tuple) -> Any:
         """1/k at each of the k elements equal to the extreme, 0 elsewhere
         (NaN never equals the extreme, so with ``skip_nan`` NaNs get 0, and an
         all-NaN slice passes nothing on)."""
-        xv, av = strip(x), strip(ans)
-        hits = xv == np.reshape(av, keepdims_shape(xv.shape, axes))
-        count = np.sum(hits, axis=axes, keepdims=True)
+        xv, av = np.asarray(strip(x)), np.asarray(strip(ans))
+        hits = xv == av.reshape(kshape)
+        count = hits.sum(axis=axes, keepdims=True)
         return hits / (np.maximum(count, 1) if skip_nan else count)
 
     def vjp(ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
-        w, n, k, s = share(ans, x, axes), ndim_of(ans), keepdims_shape(shape_of(x), axes), x.shape
-        return lambda g: _spread(g, n, k, s) * w
+        k = keepdims_shape(shape_of(x), axes)
+        w, n = share(ans, x, axes, k), ndim_of(ans)
+        # g with the reduced axes kept broadcasts against w: no _spread needed.
+        return lambda g: g.reshape(batch_lead(g, n) + k) * w
 
     def jvp(t: Any, ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
-        return np.sum(t * share(ans, x, axes), axis=axes, keepdims=keepdims)
+        w = share(ans, x, axes, keepdims_shape(shape_of(x), axes))
+        return np.sum(t * w, axis=axes, keepdims=keepdims)
 
     prim.defvjp(vjp).defjvp(jvp)
 
