@@ -11,8 +11,13 @@ from typing import Any
 import workloads as wl
 
 
-def grad_impls(grad: Callable, xp: Any) -> dict[str, Callable[[dict], Callable]]:
-    """The gradient workloads, as ``{name: data -> zero-argument call}``."""
+def grad_impls(
+    grad: Callable, xp: Any, logsumexp: Callable | None = None
+) -> dict[str, Callable[[dict], Callable]]:
+    """The gradient workloads, as ``{name: data -> zero-argument call}``.
+
+    ``logsumexp(z)`` (rows, dims kept) is the library's own, as PyTorch and
+    JAX use theirs; without it the MLP composes max, exp, sum and log."""
 
     def scalar_loop(d: dict) -> Callable:
         n = d["iterations"]
@@ -23,7 +28,7 @@ def grad_impls(grad: Callable, xp: Any) -> dict[str, Callable[[dict], Callable]]
         return partial(g, d["theta"], d["X"], d["Y"])
 
     def mlp(d: dict) -> Callable:
-        g = grad(lambda params, X, Y: wl.mlp_loss(params, X, Y, xp))
+        g = grad(lambda params, X, Y: wl.mlp_loss(params, X, Y, xp, logsumexp))
         return partial(g, d["params"], d["X"], d["Y"])
 
     def elementwise(d: dict) -> Callable:

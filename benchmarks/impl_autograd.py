@@ -8,6 +8,7 @@ from importlib.metadata import version
 
 import autograd
 import autograd.numpy as anp
+import autograd.scipy.special
 import workloads as wl
 from frameworks import Framework
 from grad_style import grad_impls, jacobian_impl
@@ -22,7 +23,8 @@ def _hvp(d: dict) -> Callable:
 
 def frameworks() -> list[Framework]:
     """The autograd column (no forward-mode Jacobian: "n/a")."""
-    impls = grad_impls(autograd.grad, anp)
+    lse = lambda z: autograd.scipy.special.logsumexp(z, axis=1, keepdims=True)  # noqa: E731
+    impls = grad_impls(autograd.grad, anp, lse)
     impls["hvp"] = _hvp
     impls["jacobian-rev"] = jacobian_impl(autograd.jacobian, anp)
     return [Framework("autograd", "autograd", "autograd", version("autograd"), impls)]
