@@ -149,7 +149,9 @@ def environment(suite: Suite) -> list[str]:
         f"- Float64 throughout; BLAS threads: {threads}" + "".join(f"; {p}" for p in peers),
         f"- Method: every result checked against the hand-written derivative "
         f"(np.allclose, rtol {checks.RTOL:g}) before timing; one warm-up; median of "
-        f"{suite.repeats} samples, frameworks interleaved round-robin",
+        f"{suite.repeats} samples, each as many back-to-back calls as fill "
+        f"{suite.sample_seconds * 1e3:g} ms, frameworks interleaved round-robin; ratios "
+        "paired within rounds",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Command: `{suite.command}`",
     ]

@@ -54,6 +54,7 @@ class Suite:
     blas_limited: bool
     repeats: int
     command: str
+    sample_seconds: float = 0.0
 
     def rows(self) -> list[Row]:
         """Every row, the memory row last."""

@@ -200,6 +200,7 @@ def run_suite(args: argparse.Namespace, argv: list[str]) -> Suite:
         missing=missing,
         blas_limited=limited,
         repeats=args.repeats,
+        sample_seconds=MIN_SAMPLE_SECONDS,
         command=_command(argv),
     )
 

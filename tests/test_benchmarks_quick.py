@@ -151,3 +151,14 @@ def test_every_timed_cell_carries_its_paired_ratio(suite):
             if cell.status == "ok":
                 assert cell.ratio is not None and cell.ratio > 0, (row.name, key)
         assert row.cells["numpy"].ratio == 1.0
+
+
+def test_floor_engine_runs_and_is_checked(bench):
+    floor = importlib.import_module("floor")
+    ratios = floor.main(rounds=1, layers=3)
+    assert set(ratios) == {"minimal", "chainrule"}
+    assert all(r > 0 for r in ratios.values())
+    rng = np.random.default_rng(1)
+    Ws = [rng.standard_normal((4, 4)) for _ in range(3)]
+    x = rng.standard_normal(4)
+    np.testing.assert_allclose(floor.minimal_grad(x, Ws), floor.hand_grad(x, Ws), rtol=1e-12)
