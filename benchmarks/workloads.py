@@ -113,11 +113,16 @@ def tanh_map(x: Any, B: Any, xp: Any) -> Any:
     return xp.tanh(B @ x)
 
 
-def deep_chain(x: Any, Ws: Any, xp: Any) -> Any:
-    """``sum`` of ``x = tanh(W_i @ x)`` over the layers ``Ws``."""
+def deep_chain_layers(x: Any, Ws: Any, xp: Any) -> Any:
+    """``x = tanh(W_i @ x)`` over the layers ``Ws``."""
     for W in Ws:
         x = xp.tanh(W @ x)
-    return xp.sum(x)
+    return x
+
+
+def deep_chain(x: Any, Ws: Any, xp: Any) -> Any:
+    """``sum`` of the layers' output (``deep_chain_layers``)."""
+    return xp.sum(deep_chain_layers(x, Ws, xp))
 
 
 def sin_chain(x: Any, layers: int, xp: Any) -> Any:
