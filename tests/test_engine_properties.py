@@ -584,3 +584,52 @@ def test_an_explicit_collect_inside_still_works():
 
     cr.grad(f)(1.0)
     assert refs[1] is True
+
+
+# ---------------------------------------------------------------------------
+# fan-out sums are made in place only into arrays nothing else refers to
+# ---------------------------------------------------------------------------
+def test_in_place_fan_out_sum_leaves_a_shared_cotangent_alone():
+    # add's VJP hands the same cotangent object to x and y; x then gets a
+    # second contribution, which must not be added into y's.
+    def f(x, y):
+        # Tape order puts x * 3.0 first, so the backward pass reaches x with
+        # the shared cotangent first and with 3 * g second.
+        return np.sum(x * 3.0) + np.sum(np.sin(x + y))
+
+    x, y = np.linspace(0.1, 1.0, 5000), np.linspace(-1.0, 0.5, 5000)
+    gx, gy = cr.grad(f, argnums=(0, 1))(x, y)
+    assert_allclose(gy, np.cos(x + y), rtol=1e-12)
+    assert_allclose(gx, np.cos(x + y) + 3.0, rtol=1e-12)
+
+
+def test_in_place_fan_out_sum_leaves_the_users_cotangent_alone():
+    def f(x):
+        return x * 2.0 + (x + 1.0)  # the seed reaches x's slot unchanged, first
+
+    x = np.linspace(0.0, 1.0, 5000)
+    _, vjp_fn = cr.vjp(f, x)
+    seed = np.linspace(1.0, 2.0, 5000)
+    before = seed.copy()
+    (g,) = vjp_fn(seed)
+    assert_array_equal(seed, before)
+    assert_allclose(g, 3.0 * before, rtol=1e-12)
+    (g2,) = vjp_fn(seed)  # and the recording is reusable
+    assert_allclose(g2, 3.0 * before, rtol=1e-12)
+
+
+def test_in_place_fan_out_sum_leaves_forward_values_alone():
+    # exp's VJP is g * exp(x): the forward value exp(x) itself is never a
+    # cotangent, but a cotangent can be a view of one (reshape); neither may change.
+    seen = []
+
+    def f(x):
+        e = np.exp(x)
+        seen.append(e._value)
+        r = e.reshape(-1)
+        return np.sum(r * x) + np.sum(r)
+
+    x = np.linspace(0.0, 1.0, 5000)
+    g = cr.grad(f)(x)
+    assert_allclose(seen[0], np.exp(x), rtol=1e-15)
+    assert_allclose(g, np.exp(x) * x + np.exp(x) + np.exp(x), rtol=1e-12)

@@ -13,6 +13,7 @@ without a deep chain of references.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -252,16 +253,20 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
     """Fan-out: add a cotangent contribution to slot ``i``.
 
     The first contribution is stored as given (it may be shared with other
-    slots). The second allocates a sum, which this pass then owns, so third
-    and later contributions are added into it in place, saving an allocation
-    of a possibly large array each time.
+    slots, or be a value of the forward pass). The sum is made in place, into
+    an array this pass owns, whenever there is one: a sum it allocated before,
+    or a first contribution nothing else refers to (a fresh temporary). That
+    saves allocating, and on these machines page-faulting, a possibly large
+    array for each contribution.
     """
     prev = cts[i]
     if prev is None:
         cts[i] = c
-    elif (i in owned and type(c) is np.ndarray and type(prev) is np.ndarray
-          and c.shape == prev.shape and c.dtype == prev.dtype):  # fmt: skip
+    elif (type(c) is np.ndarray and type(prev) is np.ndarray
+          and c.shape == prev.shape and c.dtype == prev.dtype
+          and (i in owned or _exclusive(prev))):  # fmt: skip
         np.add(prev, c, out=prev)
+        owned.add(i)
     else:
         total = prev + c
         cts[i] = total
@@ -269,6 +274,34 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
             owned.add(i)
         else:  # a tracer (higher order) or a scalar: never written in place
             owned.discard(i)
+
+
+def _exclusive(a: np.ndarray) -> bool:
+    """Whether only the cotangent list refers to ``a`` and ``a`` owns its
+    memory, so that writing into it changes nothing anyone else can see (the
+    test NumPy makes before reusing a temporary)."""
+    return a.base is None and a.flags.writeable and _references(a) <= _ALONE
+
+
+def _references(a: Any) -> int:
+    return sys.getrefcount(a)
+
+
+def _references_when_alone() -> int:
+    """What ``_exclusive`` counts for an array held only by a list slot and
+    a local, measured along the same calls (so that how an interpreter
+    counts the references of locals and arguments cannot matter): any other
+    holder adds one."""
+    slots = [np.empty(1)]
+    prev = slots[0]
+    return _probe(prev)
+
+
+def _probe(a: Any) -> int:
+    return _references(a)
+
+
+_ALONE = _references_when_alone()
 
 
 def _kind(x: Any) -> str:
