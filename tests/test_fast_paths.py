@@ -199,3 +199,40 @@ def test_fused_matmul_declines_what_it_does_not_cover():
     assert _matmul_fused_jvp(1, x, W, np.ones((3, N_FUSED))) is None  # a batch of tangents
     assert _matmul_fused_jvp(1, x, W.astype(np.float32), x) is None  # mixed dtypes
     assert _matmul_fused_jvp(1, np.ones((2, N_FUSED)), W, np.ones((2, N_FUSED))) is None
+
+
+def test_blocked_matmul_jvp_for_large_matrices():
+    # Above 4 MB the matrix is read a block of rows at a time; rows that do
+    # not divide evenly into blocks, both orientations, real and complex.
+    from chainrule.rules import products
+
+    rng = np.random.default_rng(5)
+    for shape in [(1500, 401), (401, 1500)]:
+        W = rng.standard_normal(shape)
+        assert W.nbytes > products._BLOCK_ABOVE
+        x, t = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+        out, tan = cr.jvp(lambda x: W @ x, (x,), (t,))
+        np.testing.assert_allclose(out, W @ x, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(tan, W @ t, rtol=1e-12, atol=1e-12)
+        y, s = rng.standard_normal(shape[0]), rng.standard_normal(shape[0])
+        out, tan = cr.jvp(lambda y: y @ W, (y,), (s,))
+        np.testing.assert_allclose(out, y @ W, rtol=1e-12, atol=1e-11)
+        np.testing.assert_allclose(tan, s @ W, rtol=1e-12, atol=1e-11)
+    Wc = rng.standard_normal((900, 700)) + 1j * rng.standard_normal((900, 700))
+    z = rng.standard_normal(700) + 1j * rng.standard_normal(700)
+    zt = rng.standard_normal(700) - 0.5j * rng.standard_normal(700)
+    out, tan = cr.jvp(lambda z: Wc @ z, (z,), (zt,))
+    np.testing.assert_allclose(out, Wc @ z, rtol=1e-12, atol=1e-11)
+    np.testing.assert_allclose(tan, Wc @ zt, rtol=1e-12, atol=1e-11)
+
+
+def test_blocked_matmul_in_an_hvp():
+    rng = np.random.default_rng(6)
+    n = 760  # 4.6 MB: the blocked path, in both products of the HVP
+    A = rng.standard_normal((n, n)) / n**0.5
+    x, v = rng.standard_normal(n), rng.standard_normal(n)
+    g, hv = cr.hvp(lambda x: np.sum(np.tanh(A @ x) ** 2), (x,), (v,))
+    t = np.tanh(A @ x)
+    np.testing.assert_allclose(g, A.T @ (2 * t * (1 - t**2)), rtol=1e-10, atol=1e-12)
+    expected = A.T @ ((2.0 - 6.0 * t**2) * (1.0 - t**2) * (A @ v))
+    np.testing.assert_allclose(hv, expected, rtol=1e-10, atol=1e-12)

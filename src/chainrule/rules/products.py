@@ -160,10 +160,17 @@ def _matmul_jvp(which: int):
 
 
 # Forward mode through ``W @ x`` (or ``x @ W``) with a constant matrix W and a
-# vector x needs W @ x and W @ t: one product of W with the two stacked
-# vectors reads W once instead of twice (about 1.2-1.4x faster from 200 x 200
-# on; below that, stacking costs more than it saves). HVPs do this twice.
+# vector x needs W @ x and W @ t. Computing both together reads W once instead
+# of twice. Up to a few MB (W stays in the core's cache), one product of W
+# with the two stacked vectors does it (1.2-1.5x faster than two from 200 x 200
+# on; below that, stacking costs more than it saves). For a larger W that
+# product spends most of its time copying W into BLAS's packed panels, so W is
+# instead taken in blocks of rows small enough to stay in cache for the second
+# vector (about 1.35x faster than two products at 1000 x 1000). HVPs do this
+# twice.
 _FUSE_FROM = 200 * 200
+_BLOCK_ABOVE = 4 * 2**20  # bytes of W
+_BLOCK_BYTES = 2**19
 
 
 def _matmul_fused_jvp(i: int, x: Any, w: Any, t: Any) -> Any:
@@ -179,8 +186,31 @@ def _matmul_fused_jvp(i: int, x: Any, w: Any, t: Any) -> Any:
         or t.dtype != x.dtype
     ):
         return None
-    both = np.stack((x, t)) @ (w if i == 0 else w.T)  # rows: x @ w, t @ w (or w @ x, w @ t)
+    if w.nbytes > _BLOCK_ABOVE:
+        both = _blocked_pair(i, x, t, w)
+    else:
+        both = np.stack((x, t)) @ (w if i == 0 else w.T)  # rows: x @ w, t @ w (or w @ x, w @ t)
     return both[0], both[1]
+
+
+def _blocked_pair(i: int, x: Any, t: Any, w: Any) -> Any:
+    """Rows ``x @ w`` and ``t @ w`` (``i == 0``) or ``w @ x`` and ``w @ t``,
+    reading ``w`` from memory once, a block of rows at a time."""
+    rows = max(1, _BLOCK_BYTES // (w.shape[1] * w.itemsize))
+    if i == 1:  # w @ x: each block of rows of w gives a block of the result
+        out = np.empty((2, w.shape[0]), dtype=x.dtype)
+        for r in range(0, w.shape[0], rows):
+            block = w[r : r + rows]
+            np.matmul(block, x, out=out[0, r : r + rows])
+            np.matmul(block, t, out=out[1, r : r + rows])
+        return out
+    out = np.zeros((2, w.shape[1]), dtype=x.dtype)  # x @ w: the blocks' sum
+    part = np.empty(w.shape[1], dtype=x.dtype)
+    for r in range(0, w.shape[0], rows):
+        block = w[r : r + rows]
+        out[0] += np.matmul(x[r : r + rows], block, out=part)
+        out[1] += np.matmul(t[r : r + rows], block, out=part)
+    return out
 
 
 matmul_p = Primitive("matmul", np.matmul)
