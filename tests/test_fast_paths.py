@@ -211,11 +211,11 @@ def test_blocked_matmul_jvp_for_large_matrices():
         W = rng.standard_normal(shape)
         assert W.nbytes > products._BLOCK_ABOVE
         x, t = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
-        out, tan = cr.jvp(lambda x: W @ x, (x,), (t,))
+        out, tan = cr.jvp(lambda x, W=W: W @ x, (x,), (t,))
         np.testing.assert_allclose(out, W @ x, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(tan, W @ t, rtol=1e-12, atol=1e-12)
         y, s = rng.standard_normal(shape[0]), rng.standard_normal(shape[0])
-        out, tan = cr.jvp(lambda y: y @ W, (y,), (s,))
+        out, tan = cr.jvp(lambda y, W=W: y @ W, (y,), (s,))
         np.testing.assert_allclose(out, y @ W, rtol=1e-12, atol=1e-11)
         np.testing.assert_allclose(tan, s @ W, rtol=1e-12, atol=1e-11)
     Wc = rng.standard_normal((900, 700)) + 1j * rng.standard_normal((900, 700))
