@@ -160,3 +160,45 @@ def test_the_graph_records_short_path_operations():
 def test_every_operator_with_a_rule_is_an_operator_of_tracers():
     for name in CONSTANT_RULES:
         assert getattr(cr.core.trace.Tracer, name).__name__ == name
+
+
+# Found by review: the short paths must keep what the general rules guarantee.
+@pytest.mark.parametrize("c", [1e-310, float("nan"), float("inf"), 0.0, -0.0])
+def test_divisors_without_a_finite_reciprocal_keep_zero_cotangents_zero(c):
+    x = np.array([1.0, 2.0])
+
+    def f(x):
+        with np.errstate(all="ignore"):
+            return np.sum(np.where(x > 1.5, x / c, 0.0))
+
+    def f_general(x):
+        with np.errstate(all="ignore"):
+            return np.sum(np.where(x > 1.5, x / np.array(c), 0.0))
+
+    with np.errstate(all="ignore"):
+        g, g_general = cr.grad(f)(x), cr.grad(f_general)(x)
+        jac = cr.jacrev(lambda x: x / c)(x)
+        tangent = cr.jvp(lambda x: x / c, (x,), (np.array([1.0, 0.0]),))[1]
+    assert g[0] == 0.0
+    np.testing.assert_array_equal(g, g_general)
+    assert jac[0, 1] == 0.0 and jac[1, 0] == 0.0
+    assert tangent[1] == 0.0
+
+
+def test_division_keeps_float32_in_forward_mode():
+    x = np.array([1.0, 2.0], np.float32)
+    y = np.array([3.0, 4.0], np.float32)
+    assert [a.dtype for a in cr.jvp(lambda x: x / y, (x,), (x,))] == [np.float32, np.float32]
+    assert cr.jacfwd(lambda x: x / y)(x).dtype == np.float32
+    assert cr.hessian(lambda x: np.sum(1.0 / x))(x).dtype == np.float32
+    assert cr.hvp(lambda x: np.sum(2.0 / x), (x,), (x,))[1].dtype == np.float32
+    np.testing.assert_allclose(cr.hessian(lambda x: np.sum(1.0 / x))(x), np.diag(2.0 / x**3))
+
+
+def test_a_python_zero_divisor_gives_numpy_infinities():
+    x = np.array([1.0, -2.0])
+    with np.errstate(divide="ignore"):
+        t = cr.jvp(lambda x: x / 0.0, (x,), (np.ones(2),))[1]
+        t_neg = cr.jvp(lambda x: x / -0.0, (x,), (np.ones(2),))[1]
+    np.testing.assert_array_equal(t, [np.inf, np.inf])
+    np.testing.assert_array_equal(t_neg, [-np.inf, -np.inf])

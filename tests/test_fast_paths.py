@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_random_programs import build, programs
@@ -236,3 +237,14 @@ def test_blocked_matmul_in_an_hvp():
     np.testing.assert_allclose(g, A.T @ (2 * t * (1 - t**2)), rtol=1e-10, atol=1e-12)
     expected = A.T @ ((2.0 - 6.0 * t**2) * (1.0 - t**2) * (A @ v))
     np.testing.assert_allclose(hv, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_matmul_leaves_mismatched_shapes_to_numpy():
+    # Found by review: the blocked product once used only the first rows of a
+    # too-long vector when the rows divided evenly into blocks.
+    for W in (np.ones((1040, 1000)), np.ones((N_FUSED, N_FUSED))):
+        x = np.ones(W.shape[0] + 60)
+        with pytest.raises(ValueError, match="matmul"):
+            cr.jvp(lambda x, W=W: x @ W, (x,), (x,))
+        with pytest.raises(ValueError, match="matmul"):
+            cr.jvp(lambda x, W=W: W @ x, (x,), (x,))

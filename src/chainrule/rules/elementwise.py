@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -246,8 +247,15 @@ _LN2, _LN10, _DEG = math.log(2.0), math.log(10.0), math.pi / 180.0
 binary(np.add, 1, 1, impl=operator.add)
 binary(np.subtract, 1, -1, impl=operator.sub)
 binary(np.multiply, lambda y: y, lambda x: x, impl=operator.mul)
-# np.float64(1.0): a constant divisor may be a Python 0.0, and 1 / 0 must give inf, not raise.
-binary(np.true_divide, lambda y: np.float64(1.0) / y, lambda ans, y: -ans / y, zero_safe=True,
+def _reciprocal(y: Any) -> Any:
+    """``1 / y`` with NumPy's answer for a Python zero divisor (inf, not
+    ZeroDivisionError), and a Python 1.0 so as not to promote float32."""
+    if isinstance(y, (int, float)) and y == 0:
+        return math.copysign(math.inf, y) if isinstance(y, float) else math.inf
+    return 1.0 / y
+
+
+binary(np.true_divide, _reciprocal, lambda ans, y: -ans / y, zero_safe=True,
        impl=operator.truediv)  # fmt: skip
 unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
@@ -289,10 +297,12 @@ _constant("__rsub__", np.subtract, True, _reflected(operator.sub),
 for _name, _reflect in (("__mul__", False), ("__rmul__", True)):
     _constant(_name, np.multiply, _reflect, operator.mul,
               lambda ans, x, c: _scaled_by(c), _scaled_tangent)  # fmt: skip
-# x / c is x * (1 / c), as the general rule has it; c = 0 goes there for its infinities.
+# x / c is x * (1 / c), as the general rule has it. A c whose reciprocal is not
+# finite (0, nan, inf, subnormal) goes there too: it keeps zero cotangents zero.
+_SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max
 _constant("__truediv__", np.true_divide, False, operator.truediv,
           lambda ans, x, c: _scaled_by(1.0 / c), lambda t, ans, x, c: t * (1.0 / c),
-          applies=lambda c: c != 0)  # fmt: skip
+          applies=lambda c: _SMALLEST_INVERTIBLE < abs(c) < math.inf)  # fmt: skip
 _constant("__rtruediv__", np.true_divide, True, _reflected(operator.truediv),
           lambda ans, x, c: lambda g: mul0(g, -ans / x),
           lambda t, ans, x, c: mul0(t, -ans / x))  # fmt: skip

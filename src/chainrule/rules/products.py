@@ -184,6 +184,7 @@ def _matmul_fused_jvp(i: int, x: Any, w: Any, t: Any) -> Any:
         or t.shape != x.shape
         or w.dtype != x.dtype
         or t.dtype != x.dtype
+        or w.shape[1 - i] != x.shape[0]  # mismatched: the plain product raises NumPy's error
     ):
         return None
     if w.nbytes > _BLOCK_ABOVE:
