@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import Trace, Tracer, bind, complex_error, dtype_kind
+from .trace import Trace, Tracer, bind, refuse_complex
 
 
 class ForwardTracer(Tracer):
@@ -79,8 +79,8 @@ class ForwardTrace(Trace):
         impl = prim.impl if not isinstance(v, Tracer) else _Lowered(prim)
         if n == 1:
             ans = impl(v)
-            if not prim.complex_ok and (dtype_kind(ans) == "c" or dtype_kind(v) == "c"):
-                raise complex_error(prim)
+            if not prim.complex_ok:
+                refuse_complex(prim, ans, v)
             t = rule(x._tangent, ans, v)
         else:
             other = args[1 - i]
@@ -89,8 +89,8 @@ class ForwardTrace(Trace):
                 if both is not None:
                     return ForwardTracer(both[0], self, both[1])
             ans = impl(v, other) if i == 0 else impl(other, v)
-            if not prim.complex_ok and (dtype_kind(ans) == "c" or dtype_kind(v) == "c"):
-                raise complex_error(prim)
+            if not prim.complex_ok:
+                refuse_complex(prim, ans, v)
             t = rule(x._tangent, ans, v, other) if i == 0 else rule(x._tangent, ans, other, v)
         return ans if t is None else ForwardTracer(ans, self, t)
 
@@ -108,10 +108,8 @@ class ForwardTrace(Trace):
                 else:
                     lower = True
         ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
-        if not prim.complex_ok and (
-            dtype_kind(ans) == "c" or any(dtype_kind(vals[i]) == "c" for i, _ in tangents)
-        ):
-            raise complex_error(prim)
+        if not prim.complex_ok:
+            refuse_complex(prim, ans, *(vals[i] for i, _ in tangents))
         rules = prim.jvp
         out = None
         for i, t in tangents:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .primitive import Primitive
-from .trace import NO_DTYPE, GcPause, Trace, Tracer, bind, complex_error
+from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
 _NO_KWARGS: dict = {}
 
@@ -68,10 +68,10 @@ class ReverseTrace(Trace):
                     else:
                         ans = prim.impl(a, v)
                     if not prim.complex_ok:
-                        _refuse_complex(prim, ans, v)
+                        refuse_complex(prim, ans, v)
                     vjp = makers[1](ans, a, v)
-                    if prim.real_cotangents and _is_complex_result(ans, v):
-                        vjp = real_cotangent(vjp)
+                    if prim.real_cotangents:
+                        vjp = _real_part_if_needed(vjp, ans, v)
                     tape = self.tape
                     tape.append((b._index, vjp))
                     return ReverseTracer(ans, self, len(tape) - 1)
@@ -95,10 +95,10 @@ class ReverseTrace(Trace):
         else:
             ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
         if not prim.complex_ok:
-            _refuse_complex(prim, ans, v)
+            refuse_complex(prim, ans, v)
         vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
-        if prim.real_cotangents and _is_complex_result(ans, v):
-            vjp = real_cotangent(vjp)
+        if prim.real_cotangents:
+            vjp = _real_part_if_needed(vjp, ans, v)
         tape = self.tape
         tape.append((a._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
@@ -111,10 +111,10 @@ class ReverseTrace(Trace):
         v = x._value
         ans = prim.impl(v) if not isinstance(v, Tracer) else bind(prim, (v,), _NO_KWARGS)
         if not prim.complex_ok:
-            _refuse_complex(prim, ans, v)
+            refuse_complex(prim, ans, v)
         vjp = makers[0](ans, v)
-        if prim.real_cotangents and _is_complex_result(ans, v):
-            vjp = real_cotangent(vjp)
+        if prim.real_cotangents:
+            vjp = _real_part_if_needed(vjp, ans, v)
         tape = self.tape
         tape.append((x._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
@@ -145,14 +145,11 @@ class ReverseTrace(Trace):
             return self._process(prim, (a, b), _NO_KWARGS)
         ans = prim.impl(va, vb)
         if not prim.complex_ok:
-            _refuse_complex(prim, ans, va)
-            _refuse_complex(prim, ans, vb)
+            refuse_complex(prim, ans, va, vb)
         vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
-        if prim.real_cotangents and getattr(ans, "dtype", NO_DTYPE).kind == "c":
-            if _kind(va) != "c":
-                vjp_a = real_cotangent(vjp_a)
-            if _kind(vb) != "c":
-                vjp_b = real_cotangent(vjp_b)
+        if prim.real_cotangents:
+            vjp_a = _real_part_if_needed(vjp_a, ans, va)
+            vjp_b = _real_part_if_needed(vjp_b, ans, vb)
         tape = self.tape
         tape.append(([a._index, b._index], [vjp_a, vjp_b]))
         return ReverseTracer(ans, self, len(tape) - 1)
@@ -178,11 +175,8 @@ class ReverseTrace(Trace):
             ans = prim.impl(*vals, **kwargs)
         else:
             ans = prim.impl(*vals)
-        if not prim.complex_ok and (
-            _kind(ans) == "c" or any(_kind(vals[i]) == "c" for i in positions)
-        ):
-            raise complex_error(prim)
-        real_parts = prim.real_cotangents and _kind(ans) == "c"
+        if not prim.complex_ok:
+            refuse_complex(prim, ans, *(vals[i] for i in positions))
         parents = []
         vjps = []
         makers = prim.vjp
@@ -194,8 +188,8 @@ class ReverseTrace(Trace):
             vjp = maker(ans, *vals, **kwargs) if kwargs else maker(ans, *vals)
             if not prim.batchable:
                 vjp = _loop_over_batch(vjp, _ndim(ans))
-            if real_parts and not _is_complex_argument(vals[i]):
-                vjp = real_cotangent(vjp)
+            if prim.real_cotangents:
+                vjp = _real_part_if_needed(vjp, ans, vals[i])
             vjps.append(vjp)
             parents.append(args[i]._index)
         if not vjps:
@@ -304,24 +298,10 @@ def _probe(a: Any) -> int:
 _ALONE = _references_when_alone()
 
 
-def _kind(x: Any) -> str:
-    return getattr(x, "dtype", NO_DTYPE).kind
-
-
-def _is_complex_result(ans: Any, arg: Any) -> bool:
-    return getattr(ans, "dtype", NO_DTYPE).kind == "c" and _kind(arg) != "c"
-
-
-def _refuse_complex(prim: Primitive, ans: Any, arg: Any) -> None:
-    if _kind(ans) == "c" or _kind(arg) == "c":
-        raise complex_error(prim)
-
-
-def _is_complex_argument(arg: Any) -> bool:
-    """Complex, for an array or for a list of them (``concatenate``'s argument)."""
-    if isinstance(arg, (tuple, list)):
-        return any(_is_complex_argument(a) for a in arg)
-    return _kind(arg) == "c"
+def _real_part_if_needed(vjp: Any, ans: Any, arg: Any) -> Any:
+    """For primitives with ``real_cotangents``: a real argument of a complex
+    result gets the real part of its cotangent."""
+    return real_cotangent(vjp) if dtype_kind(ans) == "c" and not is_complex(arg) else vjp
 
 
 def real_cotangent(vjp: Any) -> Any:

@@ -155,5 +155,18 @@ class NO_DTYPE:  # stands in for the dtype of values that have none
 
 def dtype_kind(x: Any) -> str:
     """The dtype kind of a value ("f", "c", ...), "" for non-arrays."""
-    dtype = getattr(x, "dtype", None)
-    return dtype.kind if dtype is not None else ""
+    return getattr(x, "dtype", NO_DTYPE).kind
+
+
+def is_complex(x: Any) -> bool:
+    """A complex array, or a list of arrays one of which is (``concatenate``'s argument)."""
+    if isinstance(x, (tuple, list)):
+        return any(is_complex(v) for v in x)
+    return dtype_kind(x) == "c"
+
+
+def refuse_complex(prim: Any, ans: Any, *args: Any) -> None:
+    """Raise ``complex_error`` if a primitive without complex rules (``complex_ok``
+    unset) meets a complex argument or gives a complex result."""
+    if dtype_kind(ans) == "c" or any(dtype_kind(a) == "c" for a in args):
+        raise complex_error(prim)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core.reverse import real_cotangent
-from ..core.trace import strip
+from ..core.trace import is_complex, strip
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...], ans_ndim: int) -> Any:
@@ -104,16 +104,9 @@ def shape_of(x: Any) -> tuple[int, ...]:
     return x.shape if hasattr(x, "shape") else np.shape(x)
 
 
-def _is_complex(v: Any) -> bool:
-    if isinstance(v, (tuple, list)):
-        return any(_is_complex(u) for u in v)
-    dtype = getattr(v, "dtype", None)
-    return dtype is not None and dtype.kind == "c"
-
-
 def match_real(vjp: Any, ans: Any, arg: Any) -> Any:
     """``vjp``, made to return real cotangents if ``arg`` is real and ``ans`` complex."""
-    return real_cotangent(vjp) if _is_complex(ans) and not _is_complex(arg) else vjp
+    return real_cotangent(vjp) if is_complex(ans) and not is_complex(arg) else vjp
 
 
 def allow_complex(*prims: Any) -> None:
