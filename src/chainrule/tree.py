@@ -158,20 +158,23 @@ def _dict_keys(d: dict) -> tuple[Any, ...]:
         return tuple(d)
 
 
+def _plainly_a_leaf(x: Any) -> bool:
+    """A leaf, decided without the general walk (containers and their
+    subclasses, which may be namedtuples, are left to it)."""
+    cls = type(x)
+    return not issubclass(cls, (tuple, list, dict)) and x is not None and cls not in _registry
+
+
 def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     """Split ``tree`` into its leaves (left to right) and its structure.
 
     >>> flatten((1.0, [2.0, None]))
     ([1.0, 2.0], TreeDef((*, [*, None])))
     """
-    cls = type(tree)
-    if not issubclass(cls, (tuple, list, dict)) and tree is not None and cls not in _registry:
+    if _plainly_a_leaf(tree):
         return [tree], _LEAF_DEF  # a single leaf: the commonest tree, on every transform call
-    if cls is tuple and len(tree) == 1:  # one argument: the next commonest
-        leaf = tree[0]
-        kind = type(leaf)
-        if not issubclass(kind, (tuple, list, dict)) and leaf is not None and kind not in _registry:
-            return [leaf], _LEAF_IN_TUPLE_DEF
+    if type(tree) is tuple and len(tree) == 1 and _plainly_a_leaf(tree[0]):
+        return [tree[0]], _LEAF_IN_TUPLE_DEF  # one argument: the next commonest
     leaves: list[Any] = []
     nodes: list[tuple[Any, Any, int]] = []
     stack = [tree]

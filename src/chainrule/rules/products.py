@@ -77,12 +77,10 @@ def _small_jvp(which: int, t: Any, a: Any, b: Any) -> Any:
 
 def _plain(x: Any) -> Any:
     """A constant operand given as a list becomes an array (traced ones are arrays)."""
-    return x if hasattr(x, "ndim") else np.asarray(x)
+    return x if type(x) is np.ndarray or hasattr(x, "ndim") else np.asarray(x)
 
 
 def _matmul_vjp_a(ans: Any, a: Any, b: Any):
-    if type(b) is np.ndarray and b.ndim == 2 and type(a) is np.ndarray:  # the commonest: one call
-        return _small_vjp_a(a.ndim, 2, b) if a.ndim <= 2 else _general_vjp_a(ans, a, b)
     a, b = _plain(a), _plain(b)
     a_nd, b_nd = a.ndim, b.ndim
     if a_nd <= 2 and b_nd <= 2:
@@ -109,11 +107,6 @@ def _general_vjp_a(ans: Any, a: Any, b: Any):
 
 
 def _matmul_vjp_b(ans: Any, a: Any, b: Any):
-    if type(a) is np.ndarray and a.ndim == 2 and type(b) is np.ndarray:  # W @ x: one call
-        b_nd = b.ndim
-        if b_nd == 1:
-            return lambda g: g @ a
-        return _small_vjp_b(2, b_nd, a) if b_nd == 2 else _general_vjp_b(ans, a, b)
     a, b = _plain(a), _plain(b)
     a_nd, b_nd = a.ndim, b.ndim
     if a_nd <= 2 and b_nd <= 2:
