@@ -122,8 +122,11 @@ def _blas() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (threadpoolctl not installed)"
-    libs = [f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()
-            if i.get("user_api") == "blas"]  # fmt: skip
+    libs = [
+        f"{i.get('internal_api')} {i.get('version')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
     return ", ".join(libs) or "unknown"
 
 

@@ -203,17 +203,23 @@ def _loop_primitives(data: dict) -> int:
 
 
 WORKLOADS = [
-    Workload("scalar-loop", "scalar loop {iterations}×3 ops, grad", "µs", make_scalar_loop,
-             _loop_primitives),
+    Workload(
+        "scalar-loop",
+        "scalar loop {iterations}×3 ops, grad",
+        "µs",
+        make_scalar_loop,
+        _loop_primitives,
+    ),
     Workload("least-squares", "least squares {lsq[0]}×{lsq[1]}, grad", "ms", make_least_squares),
     Workload("mlp", "MLP {mlp[0]}-{mlp[1]}-{mlp[2]} batch {mlp[3]}, grad", "ms", make_mlp),
     Workload("elementwise", "elementwise n={elementwise}, grad", "ms", make_elementwise),
     Workload("hvp", "HVP, A {hvp}×{hvp}, fwd-over-rev", "ms", make_hvp),
     Workload("jacobian-fwd", "Jacobian {jacobian[0]}×{jacobian[1]}, jacfwd", "ms", make_jacobian),
     Workload("jacobian-rev", "Jacobian {jacobian[0]}×{jacobian[1]}, jacrev", "ms", make_jacobian),
-    Workload("deep-chain", "deep chain {chain[0]}×tanh(W x), {chain[1]}-dim, grad", "ms",
-             make_deep_chain),
-]  # fmt: skip
+    Workload(
+        "deep-chain", "deep chain {chain[0]}×tanh(W x), {chain[1]}-dim, grad", "ms", make_deep_chain
+    ),
+]
 
 MEMORY = Workload("memory", "grad of {memory[0]} × sin on {memory[1]} elements", "MB", make_memory)
 

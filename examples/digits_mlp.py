@@ -134,8 +134,12 @@ def main(quick: bool = False, show_progress: bool = True) -> dict:
         print(f"{hidden} hidden units, {steps} Adam steps of {batch} images")
         print(f"final training loss {np.mean(losses[-50:]):.4f}")
         print(f"train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f}")
-    return {"params": params, "losses": losses, "train_accuracy": train_acc,
-            "test_accuracy": test_acc}  # fmt: skip
+    return {
+        "params": params,
+        "losses": losses,
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+    }
 
 
 if __name__ == "__main__":

@@ -65,8 +65,10 @@ def main(quick: bool = False) -> dict:
     if not quick:
         print(f"{X.shape[0]} patients, {X.shape[1] - 1} features + intercept")
         condition = curvature.max() / curvature.min()
-        print(f"Hessian eigenvalues {curvature.min():.4f} .. {curvature.max():.4f}: "
-              f"condition number {condition:.0f}, step 1/L = {step:.4f}")  # fmt: skip
+        print(
+            f"Hessian eigenvalues {curvature.min():.4f} .. {curvature.max():.4f}: "
+            f"condition number {condition:.0f}, step 1/L = {step:.4f}"
+        )
 
     value_and_grad = cr.value_and_grad(loss)
     opt = sgd(step)

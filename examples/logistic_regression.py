@@ -80,15 +80,23 @@ def main(quick: bool = False) -> dict:
     train_acc = accuracy(params, X_train, y_train)
     test_acc = accuracy(params, X_test, y_test)
     if not quick:
-        print(f"L-BFGS-B: {result.message} after {result.nit} iterations, {result.nfev} "
-              f"evaluations of value and gradient")  # fmt: skip
+        print(
+            f"L-BFGS-B: {result.message} after {result.nit} iterations, {result.nfev} "
+            f"evaluations of value and gradient"
+        )
         print(f"final loss {result.fun:.6f}, |gradient| {np.linalg.norm(result.jac['w']):.2e}")
         print(f"train accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}")
         top = np.argsort(-np.abs(params["w"]))[:5]
-        print("largest weights (feature index: weight):",
-              ", ".join(f"{i}: {params['w'][i]:+.2f}" for i in top))  # fmt: skip
-    return {"params": params, "train_accuracy": train_acc, "test_accuracy": test_acc,
-            "result": result}  # fmt: skip
+        print(
+            "largest weights (feature index: weight):",
+            ", ".join(f"{i}: {params['w'][i]:+.2f}" for i in top),
+        )
+    return {
+        "params": params,
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+        "result": result,
+    }
 
 
 if __name__ == "__main__":

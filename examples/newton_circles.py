@@ -103,8 +103,13 @@ def main(quick: bool = False, plot_path: str | None = None) -> dict:
         print(f"max distance from the exact intersections: {error:.1e}")
     if plot_path:
         plot(plot_path, paths)
-    return {"solutions": solutions, "exact": exact, "max_error": error, "histories": histories,
-            "paths": paths}  # fmt: skip
+    return {
+        "solutions": solutions,
+        "exact": exact,
+        "max_error": error,
+        "histories": histories,
+        "paths": paths,
+    }
 
 
 if __name__ == "__main__":

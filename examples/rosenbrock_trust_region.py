@@ -113,13 +113,20 @@ def trust_region_newton(
             radius = min(2.0 * radius, 1e3)
         if rho > 0.1:  # accept the step
             x, value, grad = x + step, new_value, new_grad
-    return {"x": x, "value": float(value), "grad_norm": float(np.linalg.norm(grad)),
-            "iterations": iterations, **counts}  # fmt: skip
+    return {
+        "x": x,
+        "value": float(value),
+        "grad_norm": float(np.linalg.norm(grad)),
+        "iterations": iterations,
+        **counts,
+    }
 
 
 def _report(label: str, out: dict, seconds: float) -> None:
-    print(f"{label}: {out['iterations']} trust-region iterations, {out['hvps']} Hessian-vector "
-          f"products, {out['gradients']} gradients, {seconds:.2f} s")  # fmt: skip
+    print(
+        f"{label}: {out['iterations']} trust-region iterations, {out['hvps']} Hessian-vector "
+        f"products, {out['gradients']} gradients, {seconds:.2f} s"
+    )
     print(
         f"  f = {out['value']:.3e}, |grad| = {out['grad_norm']:.1e}, "
         f"max |x - 1| = {out['max_error']:.1e}"
@@ -153,8 +160,10 @@ def main(quick: bool = False, n: int = 1000) -> dict:
         from chainrule.optim import minimize
 
         res = minimize(rosenbrock, x0, method="trust-ncg", options={"gtol": 1e-8})
-        print(f"SciPy trust-ncg with cr.hvp: {res.nit} iterations, {res.nhev} products, "
-              f"max |x - 1| = {np.max(np.abs(res.x - 1.0)):.1e}")  # fmt: skip
+        print(
+            f"SciPy trust-ncg with cr.hvp: {res.nit} iterations, {res.nhev} products, "
+            f"max |x - 1| = {np.max(np.abs(res.x - 1.0)):.1e}"
+        )
     except ImportError as err:
         print(f"(skipping the SciPy comparison: {err})")
     hard, seconds = _solve(np.resize([-1.2, 1.0], n), maxiter=10 * n)

@@ -21,8 +21,9 @@ MODES = ["set", "add", "multiply", "min", "max"]
 REFERENCE = {"add": np.add, "multiply": np.multiply, "min": np.minimum, "max": np.maximum}
 
 _row_mask = np.array([True, False])
-_plane_mask = np.array([[True, False, True, False], [False, False, True, True],
-                        [True, True, False, False]])  # fmt: skip
+_plane_mask = np.array(
+    [[True, False, True, False], [False, False, True, True], [True, True, False, False]]
+)
 INDICES = {
     "int": 1,
     "negative int": -1,
@@ -130,10 +131,15 @@ def test_jacrev_equals_jacfwd(mode, name):
     assert_allclose(jr[1], jf[1], rtol=1e-12, atol=1e-14)
 
 
-HESSIAN_CASES = [("set", "repeated 2d int arrays"), ("add", "separated advanced repeated"),
-                 ("multiply", "same position 4 times"), ("multiply", "mixed with newaxis"),
-                 ("min", "int array repeated"), ("max", "bool mask"),
-                 ("multiply", "step slice")]  # fmt: skip
+HESSIAN_CASES = [
+    ("set", "repeated 2d int arrays"),
+    ("add", "separated advanced repeated"),
+    ("multiply", "same position 4 times"),
+    ("multiply", "mixed with newaxis"),
+    ("min", "int array repeated"),
+    ("max", "bool mask"),
+    ("multiply", "step slice"),
+]
 
 
 @pytest.mark.parametrize("mode, name", HESSIAN_CASES)
@@ -217,8 +223,9 @@ def test_set_repeated_last_write_wins_and_alone_gets_the_cotangent():
     gx, gv = cr.grad(f, argnums=(0, 1))(x, v)
     assert_array_equal(gx, [0.0, 0.0, 30.0])
     assert_array_equal(gv, [0.0, 0.0, 20.0, 10.0])
-    assert_array_equal(cr.jacfwd(lambda v: at(x)[idx].set(v))(v),
-                       [[0, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]])  # fmt: skip
+    assert_array_equal(
+        cr.jacfwd(lambda v: at(x)[idx].set(v))(v), [[0, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]]
+    )
 
 
 def exact_jacobian_in_v(mode, x, idx, v):
@@ -233,9 +240,17 @@ def exact_jacobian_in_v(mode, x, idx, v):
     return np.stack(cols, axis=-1).reshape(x.shape + v.shape)
 
 
-@pytest.mark.parametrize("name", ["int array repeated", "repeated 2d int arrays",
-                                  "same position 4 times", "separated advanced repeated",
-                                  "mixed with newaxis", "mixed"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    [
+        "int array repeated",
+        "repeated 2d int arrays",
+        "same position 4 times",
+        "separated advanced repeated",
+        "mixed with newaxis",
+        "mixed",
+    ],
+)
 @pytest.mark.parametrize("mode", ["set", "add"])
 def test_linear_updates_match_numpy_exactly(mode, name):
     x, idx, v = inputs(name)
@@ -341,8 +356,10 @@ def test_plain_inputs_of_other_kinds(mode):
 def test_0d(mode, idx):
     cr.check_grads(lambda x, v: update(mode, x, idx, v), (np.float64(0.7), -0.4), order=2)
     cr.check_grads(lambda x: update(mode, x, idx, 0.5 * x**2 + 0.1), (0.7,), order=2)
-    assert_array_equal(cr.jacrev(lambda x: update(mode, x, idx, 2.0))(np.float64(0.7)),
-                       cr.jacfwd(lambda x: update(mode, x, idx, 2.0))(np.float64(0.7)))  # fmt: skip
+    assert_array_equal(
+        cr.jacrev(lambda x: update(mode, x, idx, 2.0))(np.float64(0.7)),
+        cr.jacfwd(lambda x: update(mode, x, idx, 2.0))(np.float64(0.7)),
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -428,8 +445,10 @@ def problems(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
     n = draw(st.integers(1, 4))
     axes = draw(st.integers(1, len(shape)))  # integer arrays on the first `axes` axes
-    idx = tuple(np.array(draw(st.lists(st.integers(-s, s - 1), min_size=n, max_size=n)))
-                for s in shape[:axes])  # fmt: skip
+    idx = tuple(
+        np.array(draw(st.lists(st.integers(-s, s - 1), min_size=n, max_size=n)))
+        for s in shape[:axes]
+    )
     if draw(st.booleans()) and len(shape) > axes:
         idx = idx + (slice(None, None, draw(st.sampled_from([1, -1, 2]))),)
     target = np.zeros(shape)[idx].shape

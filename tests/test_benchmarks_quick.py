@@ -117,9 +117,16 @@ def test_a_wrong_derivative_is_failed_not_timed(bench):
     assert peaks.cells["wrong"].error == row.cells["wrong"].error
     assert peaks.cells["blind"].status == "n/a"
     suite = bench.Suite(
-        timed=[row], memory=None, peaks=[peaks], columns=[], versions={}, missing=[],
-        blas_limited=True, repeats=1, command="",
-    )  # fmt: skip
+        timed=[row],
+        memory=None,
+        peaks=[peaks],
+        columns=[],
+        versions={},
+        missing=[],
+        blas_limited=True,
+        repeats=1,
+        command="",
+    )
     assert [(w, k) for w, k, _ in suite.failures()] == [("elementwise", "wrong")]
 
 

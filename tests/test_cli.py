@@ -24,8 +24,14 @@ def run(*args: str, cwd: Path | None = None, code: str | None = None):
     env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_TRACEBACK"}
     env["PYTHONIOENCODING"] = "utf-8"
     command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "chainrule"]
-    done = subprocess.run(command + ([] if code else list(args)), capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        command + ([] if code else list(args)),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return done
 
@@ -109,8 +115,11 @@ def test_graph_listing_backward_and_pictures(tmp_path):
     done = run(*args, "-o", str(tmp_path / "g.dot"))
     assert done.returncode == 0, done.stderr
     lines = squeeze(done.stdout)
-    assert lines[:3] == ["graph of f: 2 inputs, 3 primitives, 1 output", "input x float64[3]",
-                         "input y float64[3]"]  # fmt: skip
+    assert lines[:3] == [
+        "graph of f: 2 inputs, 3 primitives, 1 output",
+        "input x float64[3]",
+        "input y float64[3]",
+    ]
     assert "v1 = sin(x) float64[3]" in lines
     assert any(line.startswith("backward pass of f") for line in lines)
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
@@ -139,8 +148,12 @@ def test_console_script():
     script = Path(sys.executable).with_name("chainrule")
     if not script.exists():
         pytest.skip("the console script is not installed next to this Python")
-    done = subprocess.run([str(script), "grad", "x**2", "--at", "x=3", "--json"],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [str(script), "grad", "x**2", "--at", "x=3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and json.loads(done.stdout)["gradient"] == {"x": 6}
 
 
@@ -227,8 +240,9 @@ def test_demo_quick_with_pictures(tmp_path):
     assert "generated data: 442 samples" in out
     assert "theta[11] -> residual[442] -> sum_of_squares[] -> risk[]" in out
     assert "g_theta" in out and "backward pass of risk" in out
-    check = re.search(r"gradient check: max \|autodiff - \(2/N\) X\^T \(X theta - Y\)\| = (\S+);",
-                      out)  # fmt: skip
+    check = re.search(
+        r"gradient check: max \|autodiff - \(2/N\) X\^T \(X theta - Y\)\| = (\S+);", out
+    )
     assert check and float(check.group(1)) < 1e-9 and "(agree)" in out
     assert "stopped after 30 steps" in out
     assert re.search(r"gap to the closed form: max \|theta - theta_lstsq\| = \S+", out)
@@ -255,8 +269,10 @@ def test_demo_graph_names_the_lecture_values():
 
 
 def test_demo_progress_without_tqdm():
-    code = ("import sys; sys.modules['tqdm'] = None; from chainrule.cli import main; "
-            "sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    code = (
+        "import sys; sys.modules['tqdm'] = None; from chainrule.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
     done = run("demo", "--steps", "40", "--data", "generated", code=code)
     assert done.returncode == 0, done.stderr
     assert "gradient descent: 40/40 (100%)" in done.stderr

@@ -289,8 +289,18 @@ UNARY = {
     "angle": (np.angle, cnp.angle, crand),
     "angle deg": (lambda z: np.angle(z, deg=True), lambda z: cnp.angle(z, True), crand),
 }
-HOLOMORPHIC = set(UNARY) - {"conj", "conjugate", "method conj", "absolute", "real", "imag",
-                            "attribute real", "attribute imag", "angle", "angle deg"}  # fmt: skip
+HOLOMORPHIC = set(UNARY) - {
+    "conj",
+    "conjugate",
+    "method conj",
+    "absolute",
+    "real",
+    "imag",
+    "attribute real",
+    "attribute imag",
+    "angle",
+    "angle deg",
+}
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -348,7 +358,7 @@ BINARY = {
         lambda x, y: (x + y) * x / y - y**2,
         crand,
         cpos,
-    ),  # fmt: skip
+    ),
 }
 BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3))]
 

@@ -80,7 +80,7 @@ def test_closed_forms_to_third_order():
     assert cr.grad(cr.grad(f))(x) == pytest.approx(27.0 * (3 * x - 1))
     assert cr.grad(cr.grad(cr.grad(f)))(x) == pytest.approx(81.0)
     assert cr.jvp(cr.grad(f), (x,), (1.0,))[1] == pytest.approx(27.0 * (3 * x - 1))
-    g = lambda x: 1.0 / x - 2 ** x  # noqa: E731
+    g = lambda x: 1.0 / x - 2**x  # noqa: E731
     assert cr.grad(g)(x) == pytest.approx(-1 / x**2 - np.log(2) * 2**x)
     assert cr.grad(cr.grad(g))(x) == pytest.approx(2 / x**3 - np.log(2) ** 2 * 2**x)
 
@@ -165,11 +165,16 @@ def test_the_graph_records_short_path_operations():
 
 
 def test_the_constant_rules_are_the_arithmetic_operators():
-    ufuncs = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
-              "truediv": np.true_divide, "pow": np.power}  # fmt: skip
-    assert set(CONSTANT_RULES) == {
-        f"__{r}{op}__" for op in ufuncs for r in ("", "r")
-    } - {"__rpow__"}
+    ufuncs = {
+        "add": np.add,
+        "sub": np.subtract,
+        "mul": np.multiply,
+        "truediv": np.true_divide,
+        "pow": np.power,
+    }
+    assert set(CONSTANT_RULES) == {f"__{r}{op}__" for op in ufuncs for r in ("", "r")} - {
+        "__rpow__"
+    }
     for name, rule in CONSTANT_RULES.items():
         op = name.strip("_").removeprefix("r") if name.startswith("__r") else name.strip("_")
         assert rule.prim is UFUNCS[ufuncs[op]], name

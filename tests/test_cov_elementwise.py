@@ -142,8 +142,16 @@ BINARY = {
 }
 
 UNARY_SHAPES = [(), (3,), (2, 3), (2, 1, 2)]
-BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((3,), (2, 3)), ((2, 1), (1, 3)),
-                 ((), (2, 3)), ((2, 3), ()), ((2, 1, 3), (2, 1))]  # fmt: skip
+BINARY_SHAPES = [
+    ((), ()),
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3,), (2, 3)),
+    ((2, 1), (1, 3)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((2, 1, 3), (2, 1)),
+]
 VIA = ["numpy", "chainrule.numpy"]
 
 
@@ -307,8 +315,12 @@ def test_selection_ties_split_evenly(fn):
 def test_nan_handling_of_selections():
     x = np.array([1.0, np.nan, np.nan])
     y = np.array([np.nan, 2.0, np.nan])
-    for fn, expect_x in [(np.maximum, [0.0, 1.0, 0.5]), (np.minimum, [0.0, 1.0, 0.5]),
-                         (np.fmax, [1.0, 0.0, 0.5]), (np.fmin, [1.0, 0.0, 0.5])]:  # fmt: skip
+    for fn, expect_x in [
+        (np.maximum, [0.0, 1.0, 0.5]),
+        (np.minimum, [0.0, 1.0, 0.5]),
+        (np.fmax, [1.0, 0.0, 0.5]),
+        (np.fmin, [1.0, 0.0, 0.5]),
+    ]:
         # The slopes themselves are finite even where the value is NaN.
         gx = g(lambda x, fn=fn: fn(x, y), x)
         gy = g(lambda y, fn=fn: fn(x, y), y)
@@ -318,12 +330,21 @@ def test_nan_handling_of_selections():
 
 def test_infinite_slopes_are_inf_and_masked_slopes_are_zero():
     cases = [  # function, point where its slope is infinite, the sign of that slope
-        (np.sqrt, 0.0, 1), (np.cbrt, 0.0, 1), (np.log, 0.0, 1), (np.log2, 0.0, 1),
-        (np.log10, 0.0, 1), (np.log1p, -1.0, 1), (np.arcsin, 1.0, 1), (np.arcsin, -1.0, 1),
-        (np.arccos, 1.0, -1), (np.arccosh, 1.0, 1), (np.arctanh, 1.0, 1),
-        (np.arctanh, -1.0, 1), (lambda x: x**0.5, 0.0, 1),
+        (np.sqrt, 0.0, 1),
+        (np.cbrt, 0.0, 1),
+        (np.log, 0.0, 1),
+        (np.log2, 0.0, 1),
+        (np.log10, 0.0, 1),
+        (np.log1p, -1.0, 1),
+        (np.arcsin, 1.0, 1),
+        (np.arcsin, -1.0, 1),
+        (np.arccos, 1.0, -1),
+        (np.arccosh, 1.0, 1),
+        (np.arctanh, 1.0, 1),
+        (np.arctanh, -1.0, 1),
+        (lambda x: x**0.5, 0.0, 1),
         (lambda x: np.float_power(x, 0.5), 0.0, 1),
-    ]  # fmt: skip
+    ]
     for fn, at, sign in cases:
         assert g(fn, at) == sign * np.inf
         # where() discards the branch: a zero cotangent meets the infinite slope.
@@ -354,9 +375,12 @@ def test_power_with_constant_exponents_at_zero():
 @pytest.mark.parametrize("exponent", [0, 1, 2, 3, -1, 0.5, -1.5, 2.5])
 def test_constant_exponents(exponent):
     x = pos((2, 3))
-    for fn in (lambda x: x**exponent, lambda x: np.power(x, exponent),
-               lambda x: np.float_power(x, exponent),
-               lambda x: cnp.float_power(x, exponent)):  # fmt: skip
+    for fn in (
+        lambda x: x**exponent,
+        lambda x: np.power(x, exponent),
+        lambda x: np.float_power(x, exponent),
+        lambda x: cnp.float_power(x, exponent),
+    ):
         cr.check_grads(fn, (x,), order=2)
         assert_same_jacobians(fn, (x,))
 
@@ -393,8 +417,9 @@ def test_hypot_and_arctan2_at_the_origin():
     np.testing.assert_allclose(g(np.arccosh, [1e200]), [1e-200])
 
 
-@pytest.mark.parametrize("fn, quotient", [(np.mod, np.floor), (np.remainder, np.floor),
-                                           (np.fmod, np.trunc)])  # fmt: skip
+@pytest.mark.parametrize(
+    "fn, quotient", [(np.mod, np.floor), (np.remainder, np.floor), (np.fmod, np.trunc)]
+)
 def test_remainders(fn, quotient):
     x = np.array([5.5, -5.5, 5.5, -5.5, 0.25])
     y = np.array([2.0, 2.0, -2.0, -2.0, 3.0])
@@ -431,8 +456,9 @@ def test_nan_to_num():
     np.testing.assert_array_equal(gs, (2.0, 3.0, 4.0))
     x32 = x.astype(np.float32)
     assert cr.jvp(np.nan_to_num, (x32,), (np.ones_like(x32),))[0].dtype == np.float32
-    np.testing.assert_array_equal(cr.jvp(np.nan_to_num, (x32,), (np.ones_like(x32),))[0],
-                                  np.nan_to_num(x32))  # fmt: skip
+    np.testing.assert_array_equal(
+        cr.jvp(np.nan_to_num, (x32,), (np.ones_like(x32),))[0], np.nan_to_num(x32)
+    )
     # untraced: NumPy's own, including copy=False
     y = x.copy()
     assert cnp.nan_to_num(y, copy=False) is y and np.isfinite(y).all()
@@ -454,8 +480,10 @@ def test_sinc_at_and_near_zero():
     f2 = lambda x: cr.grad(cr.grad(np.sinc))(x)  # noqa: E731
     f3 = lambda x: cr.jacfwd(cr.grad(cr.grad(np.sinc)))(x)  # noqa: E731
     for p in points:
-        exact = [float(mpmath.diff(lambda t: mpmath.sinc(mpmath.pi * t), mpmath.mpf(p), n))
-                 for n in (1, 2, 3)]  # fmt: skip
+        exact = [
+            float(mpmath.diff(lambda t: mpmath.sinc(mpmath.pi * t), mpmath.mpf(p), n))
+            for n in (1, 2, 3)
+        ]
         got = [f1(p), f2(p), f3(p)]
         np.testing.assert_allclose(got, exact, rtol=1e-9, atol=1e-12)
 
@@ -497,8 +525,17 @@ def test_clip_bounds_are_differentiable_and_count_as_inside():
     cr.check_grads(lambda lo, hi: np.clip(x, lo, hi), (-0.7, 0.3), order=2)
 
 
-@pytest.mark.parametrize("shapes", [((3,), (3,), (3,)), ((2, 3), (3,), ()), ((2, 1), (1, 3), (3,)),
-                                    ((), (2, 3), (2, 3)), ((2, 3), (), ())], ids=str)  # fmt: skip
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((3,), (3,), (3,)),
+        ((2, 3), (3,), ()),
+        ((2, 1), (1, 3), (3,)),
+        ((), (2, 3), (2, 3)),
+        ((2, 3), (), ()),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("via", VIA)
 def test_where(shapes, via):
     where = np.where if via == "numpy" else cnp.where
@@ -513,9 +550,23 @@ def test_where(shapes, via):
 
 
 # --- non-differentiable ufuncs work on traced values --------------------------------
-NONDIFF = [np.floor, np.ceil, np.trunc, np.rint, np.sign, np.signbit, np.isnan, np.isfinite,
-           np.isinf, lambda x: np.floor_divide(x, 0.3), lambda x: x // 0.3, np.round, np.around,
-           np.fix, lambda x: np.greater(x, 0.1)]  # fmt: skip
+NONDIFF = [
+    np.floor,
+    np.ceil,
+    np.trunc,
+    np.rint,
+    np.sign,
+    np.signbit,
+    np.isnan,
+    np.isfinite,
+    np.isinf,
+    lambda x: np.floor_divide(x, 0.3),
+    lambda x: x // 0.3,
+    np.round,
+    np.around,
+    np.fix,
+    lambda x: np.greater(x, 0.1),
+]
 
 
 @pytest.mark.parametrize("k", range(len(NONDIFF)))
@@ -533,8 +584,9 @@ def test_nondifferentiable_functions_give_plain_results(k):
     assert type(seen[0]) is np.ndarray  # plain, not traced
     np.testing.assert_array_equal(seen[0], fn(x))
     np.testing.assert_array_equal(grad, fn(x))  # the derivative of x * c(x) is c
-    np.testing.assert_array_equal(cr.jacfwd(lambda x: x * fn(x))(x).reshape(6, 6),
-                                  np.diag(np.ravel(fn(x)).astype(float)))  # fmt: skip
+    np.testing.assert_array_equal(
+        cr.jacfwd(lambda x: x * fn(x))(x).reshape(6, 6), np.diag(np.ravel(fn(x)).astype(float))
+    )
 
 
 # --- stable building blocks -------------------------------------------------------
@@ -542,8 +594,16 @@ AXES = [None, 0, 1, -1, (0, 2), (-1, -3), ()]
 
 
 def test_stable_functions_are_exported():
-    for name in ["logsumexp", "softmax", "log_softmax", "sigmoid", "expit", "softplus", "xlogy",
-                 "log1mexp"]:  # fmt: skip
+    for name in [
+        "logsumexp",
+        "softmax",
+        "log_softmax",
+        "sigmoid",
+        "expit",
+        "softplus",
+        "xlogy",
+        "log1mexp",
+    ]:
         assert name in cnp.DIFFERENTIABLE and callable(getattr(cnp, name))
         assert getattr(cnp, name).__doc__
     assert cnp.expit is cnp.sigmoid
@@ -559,8 +619,9 @@ def test_logsumexp_axes(axis, keepdims):
     assert_same_jacobians(f, (x,))
     # The gradient is the softmax over the reduced axes.
     ax = tuple(range(3)) if axis is None else axis
-    np.testing.assert_allclose(cr.grad(lambda x: np.sum(f(x)))(x),
-                               sp.softmax(x, axis=ax) if ax != () else np.ones_like(x))  # fmt: skip
+    np.testing.assert_allclose(
+        cr.grad(lambda x: np.sum(f(x)))(x), sp.softmax(x, axis=ax) if ax != () else np.ones_like(x)
+    )
 
 
 def test_logsumexp_0d_and_lists():
@@ -570,8 +631,11 @@ def test_logsumexp_0d_and_lists():
     np.testing.assert_allclose(cnp.logsumexp([1, 2]), sp.logsumexp([1, 2]))
 
 
-@pytest.mark.parametrize("b_shape, axis", [((2, 3, 4), None), ((3, 4), -1), ((4,), (0, 1)),
-                                           ((2, 1, 4), 1), ((), 0)], ids=str)  # fmt: skip
+@pytest.mark.parametrize(
+    "b_shape, axis",
+    [((2, 3, 4), None), ((3, 4), -1), ((4,), (0, 1)), ((2, 1, 4), 1), ((), 0)],
+    ids=str,
+)
 def test_logsumexp_with_b(b_shape, axis):
     a, b = rand((2, 3, 4)), pos(b_shape)
     f = lambda a, b: cnp.logsumexp(a, axis=axis, b=b)  # noqa: E731
@@ -624,8 +688,7 @@ def test_softmax_family(fn, ref, axis):
     cr.check_grads(f, (x,), order=2)
     assert_same_jacobians(f, (x,))
     h = cr.hessian(lambda x: np.sum(f(x) * x))(x)
-    np.testing.assert_allclose(h, cr.jacrev(cr.jacrev(lambda x: np.sum(f(x) * x)))(x),
-                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(h, cr.jacrev(cr.jacrev(lambda x: np.sum(f(x) * x)))(x), atol=1e-12)
 
 
 def test_softmax_default_axis_is_last_and_jacobian():
@@ -646,8 +709,9 @@ def test_softmax_family_is_stable():
     for f in (cnp.softmax, cnp.log_softmax):
         for jac in (cr.jacrev(f)(x), cr.jacfwd(f)(x), cr.hessian(lambda x, f=f: f(x)[1])(x)):
             assert np.all(np.isfinite(jac))
-    np.testing.assert_allclose(cr.jacrev(cnp.log_softmax)(x), [[0, 0, 0], [-1, 1, 0], [-1, 0, 1]],
-                               atol=1e-300)  # fmt: skip
+    np.testing.assert_allclose(
+        cr.jacrev(cnp.log_softmax)(x), [[0, 0, 0], [-1, 1, 0], [-1, 0, 1]], atol=1e-300
+    )
     y = np.array([1000.0, 1000.0])
     np.testing.assert_allclose(cr.jacrev(cnp.softmax)(y), [[0.25, -0.25], [-0.25, 0.25]])
     cr.check_grads(cnp.log_softmax, (np.array([700.0, 701.0, 699.0]),), order=2)
@@ -704,8 +768,9 @@ def test_sigmoid_and_softplus_are_stable():
     exact_slope = s * sp.expit(-x)  # e^-|x| for large |x|
     np.testing.assert_allclose(g(cnp.sigmoid, x), exact_slope, rtol=1e-14)
     assert g(cnp.sigmoid, [40.0])[0] == pytest.approx(math.exp(-40.0), rel=1e-14)
-    np.testing.assert_allclose(cnp.softplus(x), [0.0, math.log1p(math.exp(-40.0)), math.log(2.0),
-                                                 40.0, 1000.0], rtol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(
+        cnp.softplus(x), [0.0, math.log1p(math.exp(-40.0)), math.log(2.0), 40.0, 1000.0], rtol=1e-15
+    )
     np.testing.assert_allclose(g(cnp.softplus, x), s, rtol=1e-14)
     assert g(cnp.softplus, [1000.0])[0] == 1.0 and g(cnp.softplus, [-1000.0])[0] == 0.0
     h = np.diag(cr.hessian(lambda x: np.sum(cnp.softplus(x)))(x))

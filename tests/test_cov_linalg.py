@@ -122,8 +122,11 @@ def test_einsum_optimize(optimize):
 def test_einsum_interleaved_sublists():
     rng = rng_for("sublist")
     a, b = rect(rng, 2, 3), rect(rng, 3, 4)
-    for sub_a, sub_b, out in [([0, 1], [1, 2], [[0, 2]]), ([0, 1], [1, 30], []),
-                              ([Ellipsis, 1], [1, 2], [[Ellipsis, 2]])]:  # fmt: skip
+    for sub_a, sub_b, out in [
+        ([0, 1], [1, 2], [[0, 2]]),
+        ([0, 1], [1, 30], []),
+        ([Ellipsis, 1], [1, 2], [[Ellipsis, 2]]),
+    ]:
         want = np.einsum(a, sub_a, b, sub_b, *out)
         np.testing.assert_allclose(cnp.einsum(a, sub_a, b, sub_b, *out), want)
         full_check(lambda a, b, sa=sub_a, sb=sub_b, o=out: np.einsum(a, sa, b, sb, *o), (a, b))
@@ -199,8 +202,9 @@ def einsum_ellipsis_problems(draw):
         ell_shape = tuple(draw(st.sampled_from([1, ell[i - n_ell]])) for i in range(n_ell))
         shape = {c: 1 if draw(st.integers(0, 4)) == 0 else sizes[c] for c in set(term)}
         terms.append(term[:at] + "..." + term[at:])
-        shapes.append(tuple(shape[c] for c in term[:at]) + ell_shape
-                      + tuple(shape[c] for c in term[at:]))  # fmt: skip
+        shapes.append(
+            tuple(shape[c] for c in term[:at]) + ell_shape + tuple(shape[c] for c in term[at:])
+        )
     if draw(st.booleans()):
         used = sorted(set("".join(terms).replace(".", "")))
         out = "".join(draw(st.permutations(used))[: draw(st.integers(0, len(used)))])
@@ -248,11 +252,11 @@ PRODUCT_CASES = {
             ((2, 3), (4, 3, 2)),
             ((2, 2, 3), (2, 3, 2)),
         ],
-    ),  # fmt: skip
+    ),
     "vdot": (
         lambda a, b, m: m.vdot(a, b),
         [((3,), (3,)), ((2, 3), (3, 2)), ((2, 3), (6,)), ((), ())],
-    ),  # fmt: skip
+    ),
     "inner": (
         lambda a, b, m: m.inner(a, b),
         [((3,), (3,)), ((2, 3), (3,)), ((2, 4, 3), (5, 3)), ((), (2, 3)), ((2, 3), (4, 2, 3))],
@@ -273,7 +277,7 @@ PRODUCT_CASES = {
             ((1, 2, 3), (4, 1, 3, 2)),
             ((4, 2, 3), (1, 3, 2)),
         ],
-    ),  # fmt: skip
+    ),
     "linalg.matmul": (lambda a, b, m: m.linalg.matmul(a, b), [((2, 2, 3), (3, 2))]),
     "linalg.outer": (lambda a, b, m: m.linalg.outer(a, b), [((3,), (2,))]),
     "linalg.vecdot": (lambda a, b, m: m.linalg.vecdot(a, b), [((2, 3), (3,)), ((4, 1, 3), (2, 3))]),
@@ -377,10 +381,16 @@ def test_cross_warns_like_numpy_and_linalg_cross():
 
 @pytest.mark.parametrize(
     "shapes",
-    [[(3, 4), (4, 2), (2, 5)], [(3,), (3, 4), (4, 2)], [(3, 4), (4, 2), (2,)],
-     [(3,), (3, 4), (4, 2), (2,)], [(2, 3), (3,)], [(5, 2), (2, 4), (4, 1), (1, 3)]],
+    [
+        [(3, 4), (4, 2), (2, 5)],
+        [(3,), (3, 4), (4, 2)],
+        [(3, 4), (4, 2), (2,)],
+        [(3,), (3, 4), (4, 2), (2,)],
+        [(2, 3), (3,)],
+        [(5, 2), (2, 4), (4, 1), (1, 3)],
+    ],
     ids=str,
-)  # fmt: skip
+)
 def test_multi_dot(shapes):
     rng = rng_for(f"multi_dot{shapes}")
     args = tuple(rect(rng, *s) for s in shapes)
@@ -485,14 +495,14 @@ LINALG = {
         lambda a, m: m.linalg.svd(a, compute_uv=False, hermitian=True),
         rect,
         [(3, 3), (2, 3, 3)],
-    ),  # fmt: skip
+    ),
     "qr": (lambda a, m: m.linalg.qr(a), rect, RECT),
     "qr r": (lambda a, m: m.linalg.qr(a, mode="r"), rect, RECT),
     "qr complete square or wide": (
         lambda a, m: m.linalg.qr(a, mode="complete"),
         rect,
         [(3, 3), (2, 4), (2, 2, 3)],
-    ),  # fmt: skip
+    ),
     "pinv": (lambda a, m: m.linalg.pinv(a), rect, RECT),
     "pinv rtol": (lambda a, m: m.linalg.pinv(a, rtol=1e-8), rect, [(4, 2)]),
     "pinv hermitian": (lambda a, m: m.linalg.pinv(a, hermitian=True), spd, [(3, 3), (2, 3, 3)]),
@@ -500,12 +510,12 @@ LINALG = {
         lambda a, m: m.linalg.lstsq(a, bb[a.shape[0]])[0],
         rect,
         [(4, 2), (2, 4), (3, 3)],
-    ),  # fmt: skip
+    ),
     "lstsq x vector b": (
         lambda a, m: m.linalg.lstsq(a, bv[a.shape[0]])[0],
         rect,
         [(4, 2), (2, 4), (3, 3)],
-    ),  # fmt: skip
+    ),
     "lstsq residuals": (lambda a, m: m.linalg.lstsq(a, bb[a.shape[0]])[1], rect, [(4, 2)]),
     "lstsq s": (lambda a, m: m.linalg.lstsq(a, bv[a.shape[0]])[3], rect, [(4, 2), (2, 4)]),
     "matrix_power": (lambda a, m: m.linalg.matrix_power(a, -2), well, SQUARE),
@@ -526,11 +536,18 @@ def test_linalg(name, shape, via):
 
 @pytest.mark.parametrize(
     "sa,sb",
-    [((3, 3), (3,)), ((2, 3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (3, 2)),
-     ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (4, 1, 3, 2)), ((3, 3), (4, 3, 1)),
-     ((1, 3, 3), (2, 3, 3))],
+    [
+        ((3, 3), (3,)),
+        ((2, 3, 3), (3,)),
+        ((3, 3), (3, 2)),
+        ((2, 3, 3), (3, 2)),
+        ((2, 3, 3), (2, 3, 2)),
+        ((2, 3, 3), (4, 1, 3, 2)),
+        ((3, 3), (4, 3, 1)),
+        ((1, 3, 3), (2, 3, 3)),
+    ],
     ids=str,
-)  # fmt: skip
+)
 def test_solve_broadcasting(sa, sb):
     rng = rng_for(f"solve{sa}{sb}")
     a, b = well(rng, *sa), rect(rng, *sb)
@@ -562,9 +579,11 @@ def conditioned(rng, stack, m, n, symmetric=False):
     k = min(m, n)
     u = np.linalg.qr(rng.standard_normal(stack + (m, m)))[0][..., :k]
     v = u if symmetric else np.linalg.qr(rng.standard_normal(stack + (n, n)))[0][..., :k]
-    s = np.linspace(1.0, 2.0, k) * rng.choice([-1.0, 1.0], k) if symmetric else np.linspace(
-        1.0, 2.0, k
-    )  # fmt: skip
+    s = (
+        np.linspace(1.0, 2.0, k) * rng.choice([-1.0, 1.0], k)
+        if symmetric
+        else np.linspace(1.0, 2.0, k)
+    )
     return (u * s) @ np.swapaxes(v, -1, -2)
 
 
@@ -620,9 +639,27 @@ def test_linalg_hessians():
 
 
 def test_every_linalg_function_is_in_chainrule_numpy_linalg():
-    for name in ["inv", "pinv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "svd",
-                 "svdvals", "qr", "lstsq", "multi_dot", "matrix_power", "tensordot", "outer",
-                 "cross", "matmul", "vecdot"]:  # fmt: skip
+    for name in [
+        "inv",
+        "pinv",
+        "solve",
+        "det",
+        "slogdet",
+        "cholesky",
+        "eigh",
+        "eigvalsh",
+        "svd",
+        "svdvals",
+        "qr",
+        "lstsq",
+        "multi_dot",
+        "matrix_power",
+        "tensordot",
+        "outer",
+        "cross",
+        "matmul",
+        "vecdot",
+    ]:
         assert getattr(cnp.linalg, name) is not getattr(np.linalg, name), name
     for name in ["einsum", "dot", "vdot", "inner", "outer", "tensordot", "kron", "cross"]:
         assert getattr(cnp, name) is not getattr(np, name), name
@@ -704,8 +741,9 @@ def test_eigenvalue_derivative_is_the_rayleigh_quotient():
     g = cr.jacrev(np.linalg.eigvalsh)(a)
     for i in range(3):  # with the lower-triangle convention: fold of v v^T
         full = np.outer(v[:, i], v[:, i])
-        np.testing.assert_allclose(g[i], np.tril(full + full.T) - np.diag(np.diag(full)),
-                                   atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            g[i], np.tril(full + full.T) - np.diag(np.diag(full)), atol=1e-12
+        )
 
 
 # --- conventions ----------------------------------------------------------------------
@@ -788,8 +826,9 @@ def test_full_matrices_complement():
             return u if tall else vh
 
         thin = lambda a: np.linalg.svd(a, full_matrices=False)  # noqa: E731
-        for j1, j2 in zip(cr.tree.leaves(cr.jacrev(uses_thin)(a)),
-                          cr.tree.leaves(cr.jacrev(thin)(a))):  # fmt: skip
+        for j1, j2 in zip(
+            cr.tree.leaves(cr.jacrev(uses_thin)(a)), cr.tree.leaves(cr.jacrev(thin)(a))
+        ):
             np.testing.assert_allclose(j1, j2, atol=1e-12)
         cr.check_grads(uses_thin, (a,), order=2, modes=("rev",), **TOL)
         with pytest.raises(NotImplementedError, match="extra singular vectors"):
@@ -834,7 +873,15 @@ def test_results_keep_numpy_result_types():
     def f(a):
         e, s = np.linalg.eigh(a), np.linalg.svd(a)
         q, d = np.linalg.qr(a), np.linalg.slogdet(a)
-        return (e.eigenvalues[0] + e.eigenvectors[0, 0] + s.S[0] + s.U[0, 0] + s.Vh[0, 0]
-                + q.Q[0, 0] + q.R[0, 0] + d.logabsdet)  # fmt: skip
+        return (
+            e.eigenvalues[0]
+            + e.eigenvectors[0, 0]
+            + s.S[0]
+            + s.U[0, 0]
+            + s.Vh[0, 0]
+            + q.Q[0, 0]
+            + q.R[0, 0]
+            + d.logabsdet
+        )
 
     cr.check_grads(f, (a,), order=1, **TOL)

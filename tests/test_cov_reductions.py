@@ -178,8 +178,9 @@ def test_degrees_of_freedom_exhausted_gives_numpys_value():
         np.testing.assert_array_equal(traced_value(lambda x: np.var(x, ddof=3), x), np.inf)
 
 
-@pytest.mark.parametrize("name", ["sum", "prod", "mean", "var", "std", "nansum", "nanmean",
-                                  "cumsum", "cumprod"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["sum", "prod", "mean", "var", "std", "nansum", "nanmean", "cumsum", "cumprod"]
+)
 def test_dtype_argument(name):
     x = away_from_zero(2, 3)
     for dtype in (np.float64, np.float32):
@@ -217,8 +218,9 @@ def test_scans(name, axis):
     tol = {"rtol": 1e-12} if "prod" in name else {}
     check(lambda x: getattr(np, name)(x, axis=axis), x, **tol)
     check(lambda x: getattr(cnp, name)(x, axis), x)
-    np.testing.assert_allclose(traced_value(lambda x: getattr(np, name)(x, axis=axis), x), ref,
-                               rtol=1e-13)  # fmt: skip
+    np.testing.assert_allclose(
+        traced_value(lambda x: getattr(np, name)(x, axis=axis), x), ref, rtol=1e-13
+    )
     if not name.startswith("nan"):
         check(lambda x: getattr(x, name)(axis), x)
 
@@ -277,8 +279,9 @@ def test_prod_of_empty_and_single_element():
 
 
 # --- NaN-ignoring reductions --------------------------------------------------------
-@pytest.mark.parametrize("name", ["nansum", "nanmean", "nanmax", "nanmin", "nanprod",
-                                  "nancumsum", "nancumprod"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["nansum", "nanmean", "nanmax", "nanmin", "nanprod", "nancumsum", "nancumprod"]
+)
 def test_nans_get_derivative_zero(name):
     x = np.array([0.5, np.nan, -1.0, np.nan, 2.0])
     g = cr.grad(lambda x: np.sum(getattr(np, name)(x)))(x)
@@ -392,11 +395,29 @@ def test_average_errors():
 
 
 # --- median, quantile, percentile ------------------------------------------------------
-METHODS = ["linear", "lower", "higher", "nearest", "midpoint", "inverted_cdf",
-           "averaged_inverted_cdf", "closest_observation", "interpolated_inverted_cdf",
-           "hazen", "weibull", "median_unbiased", "normal_unbiased"]  # fmt: skip
-CONTINUOUS = ["linear", "interpolated_inverted_cdf", "hazen", "weibull", "median_unbiased",
-              "normal_unbiased"]  # fmt: skip
+METHODS = [
+    "linear",
+    "lower",
+    "higher",
+    "nearest",
+    "midpoint",
+    "inverted_cdf",
+    "averaged_inverted_cdf",
+    "closest_observation",
+    "interpolated_inverted_cdf",
+    "hazen",
+    "weibull",
+    "median_unbiased",
+    "normal_unbiased",
+]
+CONTINUOUS = [
+    "linear",
+    "interpolated_inverted_cdf",
+    "hazen",
+    "weibull",
+    "median_unbiased",
+    "normal_unbiased",
+]
 QS = [0.3, np.float64(0.0), 1.0, np.array([0.1, 0.5, 0.77]), np.array([[0.2, 0.9], [0.45, 0.6]])]
 
 
@@ -433,10 +454,12 @@ def test_quantile_values_for_every_method_and_size(n):
 def test_quantile_derivative_flows_to_the_order_statistics():
     x = np.array([4.0, 1.0, 3.0, 2.0, 5.0])  # sorted: 1 2 3 4 5 at positions 1 3 2 0 4
     np.testing.assert_allclose(cr.grad(lambda x: np.quantile(x, 0.3))(x), [0, 0, 0.2, 0.8, 0])
-    np.testing.assert_allclose(cr.grad(lambda x: np.quantile(x, 0.3, method="lower"))(x),
-                               [0, 0, 0, 1, 0])  # fmt: skip
-    np.testing.assert_allclose(cr.grad(lambda x: np.percentile(x, 75, method="midpoint"))(x),
-                               [1, 0, 0, 0, 0])  # fmt: skip
+    np.testing.assert_allclose(
+        cr.grad(lambda x: np.quantile(x, 0.3, method="lower"))(x), [0, 0, 0, 1, 0]
+    )
+    np.testing.assert_allclose(
+        cr.grad(lambda x: np.percentile(x, 75, method="midpoint"))(x), [1, 0, 0, 0, 0]
+    )
     np.testing.assert_allclose(cr.grad(np.median)(x), [0, 0, 1, 0, 0])
     np.testing.assert_allclose(cr.grad(np.median)(x[:4]), [0, 0, 0.5, 0.5])
     assert np.all(cr.hessian(lambda x: np.quantile(x, 0.3))(x) == 0)  # piecewise linear
@@ -445,8 +468,9 @@ def test_quantile_derivative_flows_to_the_order_statistics():
 def test_order_statistic_ties_split_evenly():
     np.testing.assert_allclose(cr.grad(np.median)(np.array([2.0, 1.0, 2.0])), [0.5, 0, 0.5])
     np.testing.assert_allclose(cr.grad(np.median)(np.array([2.0, 1.0, 5.0, 2.0])), [0.5, 0, 0, 0.5])
-    np.testing.assert_allclose(cr.grad(lambda x: np.quantile(x, 1.0))(np.array([3.0, 3.0, 1.0])),
-                               [0.5, 0.5, 0])  # fmt: skip
+    np.testing.assert_allclose(
+        cr.grad(lambda x: np.quantile(x, 1.0))(np.array([3.0, 3.0, 1.0])), [0.5, 0.5, 0]
+    )
 
 
 @pytest.mark.parametrize("axis", [None, 0, -1, (0, 1), (2, 0)], ids=str)
@@ -510,8 +534,15 @@ MATRIX_ORDS = [None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf]
 def test_vector_norms(ord):
     x = away_from_zero(5)
     X = away_from_zero(2, 3, 4)
-    cases = [(x, None, False), (x, 0, True), (x, -1, False), (X, 1, False), (X, -1, True),
-             (X, (0,), False), (x[:1], None, False)]  # fmt: skip
+    cases = [
+        (x, None, False),
+        (x, 0, True),
+        (x, -1, False),
+        (X, 1, False),
+        (X, -1, True),
+        (X, (0,), False),
+        (x[:1], None, False),
+    ]
     for a, axis, kd in cases:
         if axis is None and ord is not None and a.ndim != 1:
             continue
@@ -535,8 +566,15 @@ def test_vector_norms(ord):
 def test_matrix_norms(ord):
     A = rand(3, 4)
     S = rand(2, 3, 4)
-    cases = [(A, None, False), (A, (0, 1), True), (A, (1, 0), False), (S, (1, 2), False),
-             (S, (-1, 0), True), (S, (2, 1), False), (S, (0, -2), True)]  # fmt: skip
+    cases = [
+        (A, None, False),
+        (A, (0, 1), True),
+        (A, (1, 0), False),
+        (S, (1, 2), False),
+        (S, (-1, 0), True),
+        (S, (2, 1), False),
+        (S, (0, -2), True),
+    ]
     for a, axis, kd in cases:
         if axis is None and ord is None and a.ndim != 2:
             continue
@@ -593,8 +631,9 @@ def test_norm_at_zero_has_derivative_zero():
         )
     # a zero row among others: only that row's norm takes the convention
     X = np.array([[0.0, 0.0], [3.0, 4.0]])
-    np.testing.assert_allclose(cr.jacrev(lambda x: np.linalg.norm(x, axis=1))(X),
-                               [[[0, 0], [0, 0]], [[0, 0], [0.6, 0.8]]])  # fmt: skip
+    np.testing.assert_allclose(
+        cr.jacrev(lambda x: np.linalg.norm(x, axis=1))(X), [[[0, 0], [0, 0]], [[0, 0], [0.6, 0.8]]]
+    )
     # zero elements in |x|**p with p < 1: derivative 0 there, finite elsewhere
     x = np.array([0.0, 1.0, -2.0])
     for ord in (0.5, -1, -np.inf, 0):
@@ -669,8 +708,21 @@ def shape_and_axis(draw):
     return shape, axis, draw(st.booleans())
 
 
-HYPO_FUNCS = ["sum", "prod", "mean", "max", "min", "ptp", "var", "std", "median", "nansum",
-              "nanmax", "quantile", "average"]  # fmt: skip
+HYPO_FUNCS = [
+    "sum",
+    "prod",
+    "mean",
+    "max",
+    "min",
+    "ptp",
+    "var",
+    "std",
+    "median",
+    "nansum",
+    "nanmax",
+    "quantile",
+    "average",
+]
 
 
 @settings(derandomize=True, max_examples=60, deadline=None)

@@ -348,8 +348,13 @@ def _assert_trees_close(actual, expected):
 # through plain NumPy only while the array is traced too (else: a ConversionError,
 # see test_not_dispatched_arguments). There the plain-NumPy path is checked with
 # every argument traced at once.
-NOT_DISPATCHED = {"pad linear_ramp traced ends", "pad traced constant", "pad traced constant pairs",
-                  "pad traced constant in tuple", "select traced default"}  # fmt: skip
+NOT_DISPATCHED = {
+    "pad linear_ramp traced ends",
+    "pad traced constant",
+    "pad traced constant pairs",
+    "pad traced constant in tuple",
+    "select traced default",
+}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -472,8 +477,9 @@ def test_sort_ties_follow_the_stable_order():
     # Long enough that NumPy's quicksort is not stable: the convention must still hold.
     x = RNG.integers(0, 3, size=64).astype(float)
     order = np.argsort(x, kind="stable")
-    np.testing.assert_array_equal(cr.jacfwd(lambda x: np.sort(x, kind="quicksort"))(x),
-                                  np.eye(64)[order])  # fmt: skip
+    np.testing.assert_array_equal(
+        cr.jacfwd(lambda x: np.sort(x, kind="quicksort"))(x), np.eye(64)[order]
+    )
 
 
 def test_sort_of_plain_values_through_chainrule_numpy():
@@ -592,8 +598,14 @@ def test_errors(name):
 def test_errors_match_numpy_on_plain_arrays():
     for name, (fn, shape, error) in ERRORS.items():
         # Refused on traced values only (NumPy truncates float indices in take).
-        if name in ("concatenate empty", "concatenate out", "trace out", "pad function mode",
-                    "sort order", "take float indices"):  # fmt: skip
+        if name in (
+            "concatenate empty",
+            "concatenate out",
+            "trace out",
+            "pad function mode",
+            "sort order",
+            "take float indices",
+        ):
             continue
         x = rand(*shape) + 0.1
         with pytest.raises(error):
@@ -739,8 +751,10 @@ def test_pad_hypothesis(shape, mode, reflect_type, data):
     elif widths == "pair":
         pad_width = tuple(data.draw(st.lists(st.integers(0, 4), min_size=2, max_size=2)))
     else:
-        pad_width = [tuple(data.draw(st.lists(st.integers(0, 4), min_size=2, max_size=2)))
-                     for _ in range(ndim)]  # fmt: skip
+        pad_width = [
+            tuple(data.draw(st.lists(st.integers(0, 4), min_size=2, max_size=2)))
+            for _ in range(ndim)
+        ]
     kwargs = {"reflect_type": reflect_type} if mode in ("reflect", "symmetric") else {}
     x = rand(*shape)
     f = lambda x: np.pad(x, pad_width, mode=mode, **kwargs)  # noqa: E731

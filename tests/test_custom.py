@@ -171,8 +171,10 @@ def test_custom_rule_inside_custom_rule_and_control_flow():
 def test_multiple_outputs_and_pytrees():
     @cr.custom_vjp
     def polar(p):
-        return {"r": np.hypot(p[0], p[1]) if False else np.sqrt(p[0] ** 2 + p[1] ** 2),
-                "t": np.sin(p[0])}  # fmt: skip
+        return {
+            "r": np.hypot(p[0], p[1]) if False else np.sqrt(p[0] ** 2 + p[1] ** 2),
+            "t": np.sin(p[0]),
+        }
 
     def fwd(p):
         r = np.sqrt(p[0] ** 2 + p[1] ** 2)

@@ -33,8 +33,19 @@ def test_docstring_examples(name):
 
 
 def test_every_public_transform_has_a_runnable_example():
-    for name in ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd",
-                 "hessian", "hvp", "stop_gradient", "check_grads"]:  # fmt: skip
+    for name in [
+        "grad",
+        "value_and_grad",
+        "vjp",
+        "jvp",
+        "linearize",
+        "jacrev",
+        "jacfwd",
+        "hessian",
+        "hvp",
+        "stop_gradient",
+        "check_grads",
+    ]:
         doc = getattr(chainrule, name).__doc__
         assert doc and ">>> " in doc, f"cr.{name} needs a docstring with an example"
 

@@ -23,15 +23,21 @@ def _installed(name: str) -> bool:
         return False
 
 
-@pytest.mark.skipif(not all(_installed(m) for m in NEEDED),
-                    reason="mkdocs, mkdocs-material and mkdocstrings[python] are not installed "
-                           "(pip install -e '.[docs]')")  # fmt: skip
+@pytest.mark.skipif(
+    not all(_installed(m) for m in NEEDED),
+    reason="mkdocs, mkdocs-material and mkdocstrings[python] are not installed "
+    "(pip install -e '.[docs]')",
+)
 def test_mkdocs_build_strict(tmp_path):
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "site" / "index.html").exists()
     assert (tmp_path / "site" / "api" / "index.html").exists()

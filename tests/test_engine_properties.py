@@ -379,9 +379,10 @@ def test_numpy_method_forms_identical():
 # symbolic zeros: outputs that do not depend on the input
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "x", [np.array([3.0, 2.0]), np.ones((2, 3)), np.float64(1.5), np.array(2.0)],
+    "x",
+    [np.array([3.0, 2.0]), np.ones((2, 3)), np.float64(1.5), np.array(2.0)],
     ids=["vec", "mat", "scalar", "0d"],
-)  # fmt: skip
+)
 def test_symbolic_zero_grad(x):
     for const in (lambda x: 3.0, lambda x: np.float64(3.0), lambda x: np.sum(np.ones(3))):
         g = cr.grad(const)(x)

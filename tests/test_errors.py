@@ -502,8 +502,9 @@ def test_max_ties_split_evenly(maxfn):
 
 def test_min_ties_and_axis():
     x = np.array([[2.0, 1.0, 1.0], [5.0, 5.0, 5.0]])
-    assert_allclose(cr.grad(lambda x: np.sum(np.min(x, axis=1)))(x),
-                    [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])  # fmt: skip
+    assert_allclose(
+        cr.grad(lambda x: np.sum(np.min(x, axis=1)))(x), [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]]
+    )
 
 
 def test_maximum_ties_split_evenly():

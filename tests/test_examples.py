@@ -13,8 +13,13 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-NAMES = ["least_squares", "logistic_regression", "digits_mlp", "newton_circles",
-         "rosenbrock_trust_region"]  # fmt: skip
+NAMES = [
+    "least_squares",
+    "logistic_regression",
+    "digits_mlp",
+    "newton_circles",
+    "rosenbrock_trust_region",
+]
 NEEDS = {
     "least_squares": ["sklearn"],
     "logistic_regression": ["sklearn", "scipy"],
@@ -99,8 +104,12 @@ def test_newton_finds_both_intersections_quadratically():
 def test_newton_circles_script_saves_a_picture(tmp_path):
     pytest.importorskip("matplotlib")
     path = tmp_path / "circles.png"
-    done = subprocess.run([sys.executable, str(EXAMPLES / "newton_circles.py"), "--plot",
-                           str(path)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "newton_circles.py"), "--plot", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "max distance from the exact intersections" in done.stdout
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

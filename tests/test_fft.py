@@ -85,8 +85,9 @@ def test_real_input(case, norm):
     # the Jacobian of the real and imaginary parts, both modes (batched rules)
     parts = lambda x: cnp.stack([np.real(f(x)), np.imag(f(x))])  # noqa: E731
     assert_allclose(cr.jacrev(parts)(x), cr.jacfwd(parts)(x), atol=1e-12)
-    assert_allclose(cr.jacfwd(f)(x), cr.jacfwd(parts)(x)[0] + 1j * cr.jacfwd(parts)(x)[1],
-                    atol=1e-12)  # fmt: skip
+    assert_allclose(
+        cr.jacfwd(f)(x), cr.jacfwd(parts)(x)[0] + 1j * cr.jacfwd(parts)(x)[1], atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("case", ONE_D + N_D, ids=_ids(ONE_D + N_D))
@@ -203,7 +204,23 @@ def test_errors():
 
 
 def test_namespace_mirrors_numpy_fft():
-    for name in ["fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn",
-                 "ifftn", "rfftn", "irfftn", "hfft", "ihfft", "fftshift", "ifftshift"]:  # fmt: skip
+    for name in [
+        "fft",
+        "ifft",
+        "rfft",
+        "irfft",
+        "fft2",
+        "ifft2",
+        "rfft2",
+        "irfft2",
+        "fftn",
+        "ifftn",
+        "rfftn",
+        "irfftn",
+        "hfft",
+        "ihfft",
+        "fftshift",
+        "ifftshift",
+    ]:
         assert name in cnp.fft.DIFFERENTIABLE
     assert cnp.fft.fftfreq is np.fft.fftfreq

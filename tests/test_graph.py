@@ -93,8 +93,12 @@ def test_svg_has_a_node_for_every_primitive(tmp_path, backward):
         for name in ["risk", "sum_of_squares", "residual", "v1", "theta"]:
             assert any(f"ḡ{name}" in t for t in texts), name
     else:
-        for op in ["v1 = matmul", "residual = subtract", "sum_of_squares = matmul",
-                   "risk = divide"]:  # fmt: skip
+        for op in [
+            "v1 = matmul",
+            "residual = subtract",
+            "sum_of_squares = matmul",
+            "risk = divide",
+        ]:
             assert any(op in t for t in texts), op
     assert len(texts) >= 5
 

@@ -27,9 +27,10 @@ def _test_sources() -> str:
 
 
 @pytest.mark.parametrize(
-    "entry", [e for e in ENTRIES if e.kind != "non-differentiable"],
+    "entry",
+    [e for e in ENTRIES if e.kind != "non-differentiable"],
     ids=lambda e: f"{e.namespace}.{e.name}",
-)  # fmt: skip
+)
 def test_every_differentiable_export_is_exercised_by_a_test(entry):
     # A name counts as tested when a test calls it as np.NAME / cnp.NAME /
     # linalg.NAME / .NAME( or lists it as a string in a test table.

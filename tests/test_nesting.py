@@ -90,8 +90,12 @@ def _cnp_mix():
     return lambda x: x * cnp.cos(x) + cnp.sqrt(1 + x**2), [d1, d2, d3]
 
 
-FUNCS = {"sin*exp": _sinexp(), "x^3*tanh": _x3tanh(), "log(1+x^2)": _log1px2(),
-         "cnp-mix": _cnp_mix()}  # fmt: skip
+FUNCS = {
+    "sin*exp": _sinexp(),
+    "x^3*tanh": _x3tanh(),
+    "log(1+x^2)": _log1px2(),
+    "cnp-mix": _cnp_mix(),
+}
 POINTS = [0.7, -1.3, 2.1]
 COMBOS = ["".join(c) for n in (1, 2, 3) for c in itertools.product("fr", repeat=n)]
 
@@ -374,12 +378,19 @@ PARAM_TREES = {
     "list": ([W0, V0], lambda p: p[0], lambda p: p[1], lambda w, b: [w, b]),
     "dict": ({"w": W0, "b": V0}, lambda p: p["w"], lambda p: p["b"], lambda w, b: {"w": w, "b": b}),
     "namedtuple": (NT(W0, V0), lambda p: p.a, lambda p: p.b, lambda w, b: NT(w, b)),
-    "registered": (Affine(W0, V0, "L1"), lambda p: p.w, lambda p: p.b,
-                   lambda w, b: Affine(w, b, "L1")),
-    "nested": ({"layer": [(W0,), {"bias": V0}], "extra": None},
-               lambda p: p["layer"][0][0], lambda p: p["layer"][1]["bias"],
-               lambda w, b: {"layer": [(w,), {"bias": b}], "extra": None}),
-}  # fmt: skip
+    "registered": (
+        Affine(W0, V0, "L1"),
+        lambda p: p.w,
+        lambda p: p.b,
+        lambda w, b: Affine(w, b, "L1"),
+    ),
+    "nested": (
+        {"layer": [(W0,), {"bias": V0}], "extra": None},
+        lambda p: p["layer"][0][0],
+        lambda p: p["layer"][1]["bias"],
+        lambda w, b: {"layer": [(w,), {"bias": b}], "extra": None},
+    ),
+}
 
 
 def _same_structure(a, b):

@@ -192,9 +192,14 @@ def test_mismatched_grads_structure_is_a_value_error():
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: momentum(0.1, beta=1.0), lambda: adam(b1=1.5), lambda: rmsprop(decay=-0.1),
-     lambda: adamw(weight_decay=-1.0), lambda: adagrad(initial_accumulator=-1.0)],
-)  # fmt: skip
+    [
+        lambda: momentum(0.1, beta=1.0),
+        lambda: adam(b1=1.5),
+        lambda: rmsprop(decay=-0.1),
+        lambda: adamw(weight_decay=-1.0),
+        lambda: adagrad(initial_accumulator=-1.0),
+    ],
+)
 def test_bad_hyperparameters_are_rejected(make):
     with pytest.raises(ValueError):
         make()
@@ -327,8 +332,19 @@ def rosen_tree(p):
     return sum(100.0 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1.0 - xs[i]) ** 2 for i in range(2))
 
 
-METHODS = ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-krylov", "trust-exact",
-           "trust-constr", "dogleg", "TNC", "SLSQP"]  # fmt: skip
+METHODS = [
+    "BFGS",
+    "L-BFGS-B",
+    "CG",
+    "Newton-CG",
+    "trust-ncg",
+    "trust-krylov",
+    "trust-exact",
+    "trust-constr",
+    "dogleg",
+    "TNC",
+    "SLSQP",
+]
 # How close each method gets with tol=1e-8 (TNC and SLSQP stop on the change in f).
 ACCURACY = {"TNC": 5e-4, "SLSQP": 1e-4, "L-BFGS-B": 1e-5}
 EXTRA_OPTIONS = {"TNC": {"options": {"maxfun": 1000}}}
@@ -337,8 +353,9 @@ EXTRA_OPTIONS = {"TNC": {"options": {"maxfun": 1000}}}
 @needs_scipy
 @pytest.mark.parametrize("method", METHODS)
 def test_minimize_rosenbrock_2d(method):
-    res = minimize(rosen, np.array([-1.2, 1.0]), method=method, tol=1e-8,
-                   **EXTRA_OPTIONS.get(method, {}))  # fmt: skip
+    res = minimize(
+        rosen, np.array([-1.2, 1.0]), method=method, tol=1e-8, **EXTRA_OPTIONS.get(method, {})
+    )
     assert res.success, res.message
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=ACCURACY.get(method, 1e-6))
     assert isinstance(res.x, np.ndarray) and res.x.shape == (2,)
@@ -423,9 +440,13 @@ def test_constrained_with_dict_constraints(method):
     options = (
         {"gtol": 1e-12, "xtol": 1e-14, "barrier_tol": 1e-12} if method == "trust-constr" else {}
     )
-    res = minimize(objective, x0, method=method, options=options,
-                   constraints=[{"type": "eq", "fun": on_circle},
-                                {"type": "ineq", "fun": right_of}])  # fmt: skip
+    res = minimize(
+        objective,
+        x0,
+        method=method,
+        options=options,
+        constraints=[{"type": "eq", "fun": on_circle}, {"type": "ineq", "fun": right_of}],
+    )
     assert res.success, res.message
     assert res.x["x"] == pytest.approx(-0.5, abs=1e-6)
     assert res.x["y"] == pytest.approx(-math.sqrt(1.75), abs=1e-6)
@@ -479,8 +500,13 @@ def test_bounds_as_pairs_and_as_a_pytree():
 @needs_scipy
 def test_callback_and_args_see_the_pytree():
     seen = []
-    res = minimize(lambda p, c: np.sum((p[0] - c) ** 2) + (p[1] - c) ** 2, (np.zeros(2), 0.0),
-                   args=(2.0,), method="BFGS", callback=seen.append)  # fmt: skip
+    res = minimize(
+        lambda p, c: np.sum((p[0] - c) ** 2) + (p[1] - c) ** 2,
+        (np.zeros(2), 0.0),
+        args=(2.0,),
+        method="BFGS",
+        callback=seen.append,
+    )
     np.testing.assert_allclose(res.x[0], [2.0, 2.0], atol=1e-6)
     assert seen and all(isinstance(x, tuple) and x[0].shape == (2,) for x in seen)
 
@@ -585,8 +611,22 @@ def test_root_rejects_non_square_systems_and_non_finite_values():
 
 
 def test_namespace_exports():
-    for name in ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad",
-                 "minimize", "root", "clip_by_global_norm", "constant", "exponential_decay",
-                 "cosine_decay", "warmup_cosine", "piecewise_constant"]:  # fmt: skip
+    for name in [
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adam",
+        "adamw",
+        "rmsprop",
+        "adagrad",
+        "minimize",
+        "root",
+        "clip_by_global_norm",
+        "constant",
+        "exponential_decay",
+        "cosine_decay",
+        "warmup_cosine",
+        "piecewise_constant",
+    ]:
         assert callable(getattr(optim, name)), name
         assert ">>> " in (getattr(optim, name).__doc__ or ""), name

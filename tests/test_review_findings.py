@@ -192,8 +192,12 @@ def test_perturbation_confusion_reverse_and_forward():
 
 def test_same_tracer_several_arguments():
     x = np.array([1.3, 2.6, -3.2])
-    for f in (lambda x: x @ x, lambda x: np.dot(x, x), lambda x: np.einsum("i,i->", x, x),
-              lambda x: np.sum(np.multiply(x, x))):  # fmt: skip
+    for f in (
+        lambda x: x @ x,
+        lambda x: np.dot(x, x),
+        lambda x: np.einsum("i,i->", x, x),
+        lambda x: np.sum(np.multiply(x, x)),
+    ):
         np.testing.assert_allclose(cr.grad(f)(x), 2 * x)
     w = np.arange(9.0).reshape(3, 3)
     g = cr.grad(lambda x: np.sum(np.stack([x, x, x]) * w))(x)
@@ -233,8 +237,15 @@ def test_batched_broadcast_coincident_batch_size():
     # input size 2 == broadcast axis size 2: batch axes must not line up
     c = np.array([[1.0, 2.0], [3.0, 4.0]])
     x = np.array([0.3, 0.7])
-    for f in (lambda x: x * c, lambda x: c / x, lambda x: x**c, lambda x: np.where(c > 2, x, c),
-              lambda x: cr.at(c)[0].set(x), lambda x: x @ c, lambda x: np.outer(x, x)):  # fmt: skip
+    for f in (
+        lambda x: x * c,
+        lambda x: c / x,
+        lambda x: x**c,
+        lambda x: np.where(c > 2, x, c),
+        lambda x: cr.at(c)[0].set(x),
+        lambda x: x @ c,
+        lambda x: np.outer(x, x),
+    ):
         ref = _fd_jac(f, x)
         np.testing.assert_allclose(cr.jacfwd(f)(x), ref, atol=1e-6)
         np.testing.assert_allclose(cr.jacrev(f)(x), ref, atol=1e-6)

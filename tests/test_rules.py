@@ -22,8 +22,15 @@ def pos(*shape):
 
 
 UNARY_SHAPES = [(), (3,), (2, 3)]
-BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((3,), (2, 3)), ((2, 1), (1, 3)),
-                 ((), (2, 3)), ((4, 1, 3), (2, 1))]  # fmt: skip
+BINARY_SHAPES = [
+    ((), ()),
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3,), (2, 3)),
+    ((2, 1), (1, 3)),
+    ((), (2, 3)),
+    ((4, 1, 3), (2, 1)),
+]
 
 # name: (plain-numpy function, chainrule.numpy function, input generator)
 UNARY = {
@@ -59,7 +66,7 @@ BINARY = {
         lambda x, y: (x + y) * x / y - y**2,
         rand,
         pos,
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -113,9 +120,17 @@ def test_reductions_of_0d():
         cr.check_grads(f, (x,), order=2)
 
 
-MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
-                 ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)), ((5, 2, 3), (1, 3, 4)),
-                 ((3,), (5, 3, 4)), ((5, 2, 3), (3,))]  # fmt: skip
+MATMUL_SHAPES = [
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3,), (3, 4)),
+    ((2, 3), (3, 4)),
+    ((5, 2, 3), (3, 4)),
+    ((2, 3), (5, 3, 4)),
+    ((5, 2, 3), (1, 3, 4)),
+    ((3,), (5, 3, 4)),
+    ((5, 2, 3), (3,)),
+]
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
@@ -125,8 +140,10 @@ def test_matmul(shapes):
     cr.check_grads(np.matmul, (a, b), order=2)
 
 
-@pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)),
-                                    ((2, 3), (3, 4)), ((), (3,)), ((2, 2), ())])  # fmt: skip
+@pytest.mark.parametrize(
+    "shapes",
+    [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)), ((), (3,)), ((2, 2), ())],
+)
 def test_dot(shapes):
     a, b = rand(*shapes[0]), rand(*shapes[1])
     cr.check_grads(np.dot, (a, b), order=2)
@@ -208,8 +225,9 @@ def test_iteration_and_len():
     np.testing.assert_allclose(cr.grad(f)(x), x[:, ::-1])
 
 
-@pytest.mark.parametrize("shapes", [((3,), (3,), (3,)), ((2, 3), (3,), ()), ((2, 1), (1, 3), (3,))],
-                         ids=str)  # fmt: skip
+@pytest.mark.parametrize(
+    "shapes", [((3,), (3,), (3,)), ((2, 3), (3,), ()), ((2, 1), (1, 3), (3,))], ids=str
+)
 def test_where(shapes):
     c_shape, x_shape, y_shape = shapes
     cond = RNG.uniform(size=c_shape) > 0.5

@@ -79,9 +79,11 @@ def test_binary(name, shapes, via):
     if shapes[0]:
         for argnums in (0, 1):
             np.testing.assert_allclose(
-                cr.jacrev(fn, argnums=argnums)(x, y), cr.jacfwd(fn, argnums=argnums)(x, y),
-                rtol=1e-10, atol=1e-12,
-            )  # fmt: skip
+                cr.jacrev(fn, argnums=argnums)(x, y),
+                cr.jacfwd(fn, argnums=argnums)(x, y),
+                rtol=1e-10,
+                atol=1e-12,
+            )
 
 
 @pytest.mark.parametrize("n", [0, 1, 2])
@@ -89,8 +91,9 @@ def test_polygamma(n):
     x = RNG.uniform(0.5, 3.0, size=(2, 3))
     np.testing.assert_allclose(csp.polygamma(n, x), sc.polygamma(n, x), rtol=1e-13)
     cr.check_grads(lambda x: csp.polygamma(n, x), (x,), order=2)
-    np.testing.assert_allclose(cr.grad(lambda x: np.sum(csp.polygamma(n, x)))(x),
-                               sc.polygamma(n + 1, x), rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        cr.grad(lambda x: np.sum(csp.polygamma(n, x)))(x), sc.polygamma(n + 1, x), rtol=1e-12
+    )
     with pytest.raises(NoRuleError, match="order n"):
         cr.grad(lambda k: csp.polygamma(k, 1.5))(1.0)
 
@@ -100,8 +103,9 @@ def test_derivatives_are_the_known_functions():
     p = np.array([0.05, 0.3, 0.7, 0.99])
     d = lambda f, x: cr.grad(lambda x: np.sum(f(x)))(x)  # noqa: E731
     np.testing.assert_allclose(d(csp.erf, x), 2 / np.sqrt(np.pi) * np.exp(-x * x), rtol=1e-13)
-    np.testing.assert_allclose(d(csp.erfinv, p - 0.5), np.sqrt(np.pi) / 2
-                               * np.exp(sc.erfinv(p - 0.5) ** 2), rtol=1e-13)  # fmt: skip
+    np.testing.assert_allclose(
+        d(csp.erfinv, p - 0.5), np.sqrt(np.pi) / 2 * np.exp(sc.erfinv(p - 0.5) ** 2), rtol=1e-13
+    )
     np.testing.assert_allclose(d(csp.ndtr, x), ss.norm.pdf(x), rtol=1e-13)
     np.testing.assert_allclose(d(csp.ndtri, p), 1 / ss.norm.pdf(sc.ndtri(p)), rtol=1e-12)
     np.testing.assert_allclose(d(sc.gamma, x + 3), sc.gamma(x + 3) * sc.digamma(x + 3), rtol=1e-13)
@@ -150,64 +154,98 @@ def test_hessians_match_nested_jacobians():
     x = RNG.uniform(0.5, 2.0, size=3)
     for f in (sc.gammaln, sc.erf, sc.log_ndtr, sc.i1e, csp.softmax):
         s = lambda x, f=f: np.sum(f(x) ** 2)  # noqa: E731
-        np.testing.assert_allclose(cr.hessian(s)(x), cr.jacrev(cr.jacrev(s))(x),
-                                   rtol=1e-9, atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            cr.hessian(s)(x), cr.jacrev(cr.jacrev(s))(x), rtol=1e-9, atol=1e-12
+        )
 
 
 # --- stats ------------------------------------------------------------------------------
 K = np.array([[0], [1], [3], [7]])  # counts, broadcast against a vector of rates
 # name: (chainrule call, scipy call, args; the first is x)
 STATS = {
-    "norm.logpdf": (lambda x, m, s: cst.norm.logpdf(x, loc=m, scale=s),
-                    lambda x, m, s: ss.norm.logpdf(x, loc=m, scale=s), (0.3, -0.2, 1.4)),
-    "norm.logcdf": (lambda x, m, s: cst.norm.logcdf(x, m, s),
-                    lambda x, m, s: ss.norm.logcdf(x, m, s), (0.3, -0.2, 1.4)),
+    "norm.logpdf": (
+        lambda x, m, s: cst.norm.logpdf(x, loc=m, scale=s),
+        lambda x, m, s: ss.norm.logpdf(x, loc=m, scale=s),
+        (0.3, -0.2, 1.4),
+    ),
+    "norm.logcdf": (
+        lambda x, m, s: cst.norm.logcdf(x, m, s),
+        lambda x, m, s: ss.norm.logcdf(x, m, s),
+        (0.3, -0.2, 1.4),
+    ),
     "norm.pdf": (cst.norm.pdf, ss.norm.pdf, (0.3, -0.2, 1.4)),
     "norm.cdf": (cst.norm.cdf, ss.norm.cdf, (0.3, -0.2, 1.4)),
-    "t.logpdf": (lambda x, df, m, s: cst.t.logpdf(x, df, loc=m, scale=s),
-                 lambda x, df, m, s: ss.t.logpdf(x, df, loc=m, scale=s), (0.3, 3.5, 0.1, 1.2)),
-    "t.logcdf": (lambda x, m, s: cst.t.logcdf(x, 3.5, m, s),
-                 lambda x, m, s: ss.t.logcdf(x, 3.5, m, s), (0.3, 0.1, 1.2)),
-    "gamma.logpdf": (lambda x, a, s: cst.gamma.logpdf(x, a, scale=s),
-                     lambda x, a, s: ss.gamma.logpdf(x, a, scale=s), (1.3, 2.2, 0.8)),
-    "gamma.logcdf": (lambda x, m, s: cst.gamma.logcdf(x, 2.2, m, s),
-                     lambda x, m, s: ss.gamma.logcdf(x, 2.2, m, s), (1.3, 0.1, 0.8)),
-    "beta.logpdf": (lambda x, a, b: cst.beta.logpdf(x, a, b),
-                    lambda x, a, b: ss.beta.logpdf(x, a, b), (0.3, 2.5, 1.7)),
-    "beta.logpdf scaled": (lambda x, m, s: cst.beta.logpdf(x, 2.5, 1.7, loc=m, scale=s),
-                           lambda x, m, s: ss.beta.logpdf(x, 2.5, 1.7, loc=m, scale=s),
-                           (0.3, -0.1, 1.5)),
-    "beta.logcdf": (lambda x: cst.beta.logcdf(x, 2.5, 1.7), lambda x: ss.beta.logcdf(x, 2.5, 1.7),
-                    (0.3,)),
-    "poisson.logpmf": (lambda mu: cst.poisson.logpmf(K, mu),
-                       lambda mu: ss.poisson.logpmf(K, mu), (2.3,)),
-    "poisson.pmf": (lambda mu: cst.poisson.pmf(K, mu),
-                    lambda mu: ss.poisson.pmf(K, mu), (2.3,)),
-}  # fmt: skip
+    "t.logpdf": (
+        lambda x, df, m, s: cst.t.logpdf(x, df, loc=m, scale=s),
+        lambda x, df, m, s: ss.t.logpdf(x, df, loc=m, scale=s),
+        (0.3, 3.5, 0.1, 1.2),
+    ),
+    "t.logcdf": (
+        lambda x, m, s: cst.t.logcdf(x, 3.5, m, s),
+        lambda x, m, s: ss.t.logcdf(x, 3.5, m, s),
+        (0.3, 0.1, 1.2),
+    ),
+    "gamma.logpdf": (
+        lambda x, a, s: cst.gamma.logpdf(x, a, scale=s),
+        lambda x, a, s: ss.gamma.logpdf(x, a, scale=s),
+        (1.3, 2.2, 0.8),
+    ),
+    "gamma.logcdf": (
+        lambda x, m, s: cst.gamma.logcdf(x, 2.2, m, s),
+        lambda x, m, s: ss.gamma.logcdf(x, 2.2, m, s),
+        (1.3, 0.1, 0.8),
+    ),
+    "beta.logpdf": (
+        lambda x, a, b: cst.beta.logpdf(x, a, b),
+        lambda x, a, b: ss.beta.logpdf(x, a, b),
+        (0.3, 2.5, 1.7),
+    ),
+    "beta.logpdf scaled": (
+        lambda x, m, s: cst.beta.logpdf(x, 2.5, 1.7, loc=m, scale=s),
+        lambda x, m, s: ss.beta.logpdf(x, 2.5, 1.7, loc=m, scale=s),
+        (0.3, -0.1, 1.5),
+    ),
+    "beta.logcdf": (
+        lambda x: cst.beta.logcdf(x, 2.5, 1.7),
+        lambda x: ss.beta.logcdf(x, 2.5, 1.7),
+        (0.3,),
+    ),
+    "poisson.logpmf": (
+        lambda mu: cst.poisson.logpmf(K, mu),
+        lambda mu: ss.poisson.logpmf(K, mu),
+        (2.3,),
+    ),
+    "poisson.pmf": (lambda mu: cst.poisson.pmf(K, mu), lambda mu: ss.poisson.pmf(K, mu), (2.3,)),
+}
 
 
 @pytest.mark.parametrize("shape", [(), (3,)], ids=str)
 @pytest.mark.parametrize("name", sorted(STATS))
 def test_stats(name, shape):
     ours, theirs, base = STATS[name]
-    args = tuple(b * RNG.uniform(0.9, 1.1, size=shape) if i == 0 else np.float64(b)
-                 for i, b in enumerate(base))  # fmt: skip
+    args = tuple(
+        b * RNG.uniform(0.9, 1.1, size=shape) if i == 0 else np.float64(b)
+        for i, b in enumerate(base)
+    )
     np.testing.assert_allclose(ours(*args), theirs(*args), rtol=1e-10)
     cr.check_grads(ours, args, order=2)
     if shape:
-        np.testing.assert_allclose(cr.jacrev(ours)(*args), cr.jacfwd(ours)(*args),
-                                   rtol=1e-10, atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            cr.jacrev(ours)(*args), cr.jacfwd(ours)(*args), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_stats_outside_the_support():
     np.testing.assert_allclose(cst.gamma.logpdf([-1.0, 0.5], 2.0), ss.gamma.logpdf([-1.0, 0.5], 2))
-    np.testing.assert_allclose(cst.beta.logpdf([-1.0, 0.5, 1.5], 2.0, 3.0),
-                               ss.beta.logpdf([-1.0, 0.5, 1.5], 2.0, 3.0))  # fmt: skip
+    np.testing.assert_allclose(
+        cst.beta.logpdf([-1.0, 0.5, 1.5], 2.0, 3.0), ss.beta.logpdf([-1.0, 0.5, 1.5], 2.0, 3.0)
+    )
     np.testing.assert_allclose(cst.gamma.logcdf([-1.0, 0.5], 2.0), ss.gamma.logcdf([-1.0, 0.5], 2))
     k = np.array([-1.0, 1.5, 2.0])
     np.testing.assert_allclose(cst.poisson.logpmf(k, 1.3), ss.poisson.logpmf(k, 1.3))
     g = cr.grad(lambda x: np.sum(np.where(x > 0, cst.gamma.logcdf(x, 2.0), 0.0)))(
-        np.array([-1.0, 0.5]))  # fmt: skip
+        np.array([-1.0, 0.5])
+    )
     assert g[0] == 0.0 and np.isfinite(g[1])
 
 
@@ -216,8 +254,11 @@ def test_stats_gradients_in_shape_parameters():
     cr.check_grads(lambda df: cst.t.logpdf(0.7, df), (4.0,), order=2)
     cr.check_grads(lambda a: cst.gamma.logpdf(1.3, a), (2.2,), order=2)
     cr.check_grads(lambda a, b: cst.beta.logpdf(0.3, a, b), (2.5, 1.7), order=2)
-    for f in (lambda d: cst.t.logcdf(0.7, d), lambda a: cst.gamma.logcdf(1.0, a),
-              lambda b: cst.beta.logcdf(0.4, 2.0, b)):  # fmt: skip
+    for f in (
+        lambda d: cst.t.logcdf(0.7, d),
+        lambda a: cst.gamma.logcdf(1.0, a),
+        lambda b: cst.beta.logcdf(0.4, 2.0, b),
+    ):
         with pytest.raises(NoRuleError, match="no derivative with respect to"):
             cr.grad(f)(2.0)
         with pytest.raises(NoRuleError, match="no derivative with respect to"):
@@ -234,13 +275,19 @@ def test_multivariate_normal(form):
         form
     ]
     x, mean = RNG.normal(size=(4, d)), RNG.normal(size=d)
-    np.testing.assert_allclose(cst.multivariate_normal.logpdf(x, mean, cov),
-                               ss.multivariate_normal.logpdf(x, mean, cov), rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        cst.multivariate_normal.logpdf(x, mean, cov),
+        ss.multivariate_normal.logpdf(x, mean, cov),
+        rtol=1e-12,
+    )
     one = x[0]
     ours = cst.multivariate_normal.logpdf(one, mean, cov)
     np.testing.assert_allclose(ours, ss.multivariate_normal.logpdf(one, mean, cov), rtol=1e-12)
-    np.testing.assert_allclose(cst.multivariate_normal.pdf(x[0], mean, cov),
-                               ss.multivariate_normal.pdf(x[0], mean, cov), rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        cst.multivariate_normal.pdf(x[0], mean, cov),
+        ss.multivariate_normal.pdf(x[0], mean, cov),
+        rtol=1e-12,
+    )
     cr.check_grads(cst.multivariate_normal.logpdf, (x, mean, cov), order=2)
 
 
@@ -253,8 +300,9 @@ def test_multivariate_normal_cov_gradient_is_symmetric_for_symmetric_inputs():
     inv = np.linalg.inv(cov)
     expected = 0.5 * (inv @ np.outer(dx, dx) @ inv - inv)  # d logpdf / d cov, symmetric
     np.testing.assert_allclose(cr.grad(s)(c), (expected + expected.T) @ c, rtol=1e-10)
-    np.testing.assert_allclose(cst.multivariate_normal.logpdf(1.3, 0.2, 2.0),
-                               ss.multivariate_normal.logpdf(1.3, 0.2, 2.0))  # fmt: skip
+    np.testing.assert_allclose(
+        cst.multivariate_normal.logpdf(1.3, 0.2, 2.0), ss.multivariate_normal.logpdf(1.3, 0.2, 2.0)
+    )
 
 
 # --- linalg -----------------------------------------------------------------------------
@@ -263,14 +311,28 @@ def _tri(n, lead=()):
     return a + 3 * np.eye(n)
 
 
-TRI_CASES = [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (3,)), ((2, 3, 3), (2, 3, 2)),
-             ((3, 3), (2, 3, 2)), ((2, 1, 3, 3), (4, 3, 1))]  # fmt: skip
+TRI_CASES = [
+    ((3, 3), (3,)),
+    ((3, 3), (3, 2)),
+    ((2, 3, 3), (3,)),
+    ((2, 3, 3), (2, 3, 2)),
+    ((3, 3), (2, 3, 2)),
+    ((2, 1, 3, 3), (4, 3, 1)),
+]
 
 
 @pytest.mark.parametrize("shapes", TRI_CASES, ids=str)
-@pytest.mark.parametrize("opts", [dict(), dict(lower=True), dict(trans=1), dict(trans="T",
-                         lower=True, unit_diagonal=True), dict(trans=2, unit_diagonal=True)],
-                         ids=str)  # fmt: skip
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(),
+        dict(lower=True),
+        dict(trans=1),
+        dict(trans="T", lower=True, unit_diagonal=True),
+        dict(trans=2, unit_diagonal=True),
+    ],
+    ids=str,
+)
 def test_solve_triangular(shapes, opts):
     a = _tri(shapes[0][-1], shapes[0][:-2])
     b = RNG.normal(size=shapes[1])
@@ -278,8 +340,9 @@ def test_solve_triangular(shapes, opts):
     np.testing.assert_allclose(f(a, b), sl.solve_triangular(a, b, **opts), rtol=1e-12)
     cr.check_grads(f, (a, b), order=2)
     for k in (0, 1):
-        np.testing.assert_allclose(cr.jacrev(f, argnums=k)(a, b), cr.jacfwd(f, argnums=k)(a, b),
-                                   rtol=1e-10, atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            cr.jacrev(f, argnums=k)(a, b), cr.jacfwd(f, argnums=k)(a, b), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_solve_triangular_reads_one_triangle():
@@ -310,8 +373,9 @@ def test_expm(shape):
     a = 0.5 * RNG.normal(size=shape)
     np.testing.assert_allclose(csl.expm(a), sl.expm(a), rtol=1e-12)
     cr.check_grads(csl.expm, (a,), order=2)
-    np.testing.assert_allclose(cr.jacrev(csl.expm)(a), cr.jacfwd(csl.expm)(a),
-                               rtol=1e-9, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        cr.jacrev(csl.expm)(a), cr.jacfwd(csl.expm)(a), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_expm_derivative_of_a_commuting_direction():
@@ -326,13 +390,15 @@ def test_expm_derivative_of_a_commuting_direction():
 HINTS = [
     (lambda x: ss.norm.logpdf(x), "chainrule.scipy.stats.norm.logpdf"),
     (lambda x: ss.norm(0.0, 1.0).logcdf(x), "chainrule.scipy.stats.norm.logcdf"),
-    (lambda x: ss.multivariate_normal.logpdf(x, np.zeros(2)),
-     "chainrule.scipy.stats.multivariate_normal.logpdf"),
+    (
+        lambda x: ss.multivariate_normal.logpdf(x, np.zeros(2)),
+        "chainrule.scipy.stats.multivariate_normal.logpdf",
+    ),
     (lambda x: sl.solve_triangular(np.eye(2), x), "chainrule.scipy.linalg.solve_triangular"),
     (lambda x: sl.expm(np.outer(x, x)), "chainrule.scipy.linalg.expm"),
     (lambda x: sc.logsumexp(x), "chainrule.scipy.special.logsumexp"),
     (lambda x: sc.polygamma(1, x), "chainrule.scipy.special.polygamma"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", range(len(HINTS)))

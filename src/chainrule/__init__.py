@@ -30,8 +30,28 @@ from .transforms import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "jacobian",
-    "hessian", "hvp", "stop_gradient", "check_grads", "tree", "optim",
-    "custom_vjp", "custom_jvp", "linear_transpose", "checkpoint", "graph", "Graph", "at",
-    "ConversionError", "LeakedTracerError", "NoRuleError",
-]  # fmt: skip
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "linearize",
+    "jacrev",
+    "jacfwd",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "stop_gradient",
+    "check_grads",
+    "tree",
+    "optim",
+    "custom_vjp",
+    "custom_jvp",
+    "linear_transpose",
+    "checkpoint",
+    "graph",
+    "Graph",
+    "at",
+    "ConversionError",
+    "LeakedTracerError",
+    "NoRuleError",
+]

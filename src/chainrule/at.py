@@ -277,5 +277,10 @@ def _extremum(which: str) -> Any:
     return flat
 
 
-_FLAT = {"set": _set, "add": _add, "multiply": _multiply, "min": _extremum("min"),
-         "max": _extremum("max")}  # fmt: skip
+_FLAT = {
+    "set": _set,
+    "add": _add,
+    "multiply": _multiply,
+    "min": _extremum("min"),
+    "max": _extremum("max"),
+}

@@ -61,8 +61,18 @@ def check_grads(
         _check(along, args[i], int(order), modes, eps, rtol, atol, rng, f"argument {i}", 1)
 
 
-def _check(f: Callable, x: Any, order: int, modes: tuple, eps: float, rtol: float, atol: float,
-           rng: np.random.Generator, label: str, level: int) -> None:  # fmt: skip
+def _check(
+    f: Callable,
+    x: Any,
+    order: int,
+    modes: tuple,
+    eps: float,
+    rtol: float,
+    atol: float,
+    rng: np.random.Generator,
+    label: str,
+    level: int,
+) -> None:
     v = _random_like(x, rng)
     numeric = _scale(_sub(f(_axpy(eps, v, x)), f(_axpy(-eps, v, x))), 1.0 / (2 * eps))
     where = f"{label}, order {level}"
@@ -76,12 +86,32 @@ def _check(f: Callable, x: Any, order: int, modes: tuple, eps: float, rtol: floa
         _compare(_dot(ct, v), _dot(u, numeric), rtol, atol, f"reverse mode ({where})")
     if order > 1:
         if "fwd" in modes:
-            _check(lambda a: jvp(f, (a,), (v,))[1], x, order - 1, modes, eps, rtol, atol, rng,
-                   label + " (through a JVP)", level + 1)  # fmt: skip
+            _check(
+                lambda a: jvp(f, (a,), (v,))[1],
+                x,
+                order - 1,
+                modes,
+                eps,
+                rtol,
+                atol,
+                rng,
+                label + " (through a JVP)",
+                level + 1,
+            )
         if "rev" in modes:
             u = _random_like(f(x), rng)
-            _check(lambda a: vjp(f, a)[1](u)[0], x, order - 1, modes, eps, rtol, atol, rng,
-                   label + " (through a VJP)", level + 1)  # fmt: skip
+            _check(
+                lambda a: vjp(f, a)[1](u)[0],
+                x,
+                order - 1,
+                modes,
+                eps,
+                rtol,
+                atol,
+                rng,
+                label + " (through a VJP)",
+                level + 1,
+            )
 
 
 def _random_like(x: Any, rng: np.random.Generator) -> Any:
@@ -101,8 +131,12 @@ def _scale(a: Any, s: float) -> Any:
 
 
 def _dot(a: Any, b: Any) -> float:
-    return float(sum(np.vdot(np.asarray(ai), np.asarray(bi)) for ai, bi in
-                     zip(tree.leaves(a), tree.leaves(b), strict=True)))  # fmt: skip
+    return float(
+        sum(
+            np.vdot(np.asarray(ai), np.asarray(bi))
+            for ai, bi in zip(tree.leaves(a), tree.leaves(b), strict=True)
+        )
+    )
 
 
 def _compare(analytic: Any, numeric: Any, rtol: float, atol: float, what: str) -> None:

@@ -68,7 +68,7 @@ def _flat_cotangents(cts: Any, args: _Unwrapped, who: str) -> list:
         raise ValueError(
             f"{who} must return a tuple with one cotangent per argument ({n}), "
             f"got {type(cts).__name__}"
-            + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")  # fmt: skip
+            + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")
         )
     out = []
     for ct, value in zip(_leaves_up_to(tuple(cts), args.treedef), args.values):
@@ -112,10 +112,9 @@ class _Parts:
         self.parts = parts
 
     def __add__(self, other: _Parts) -> _Parts:
-        return _Parts([
-            b if a is None else a if b is None else a + b
-            for a, b in zip(self.parts, other.parts)
-        ])  # fmt: skip
+        return _Parts(
+            [b if a is None else a if b is None else a + b for a, b in zip(self.parts, other.parts)]
+        )
 
 
 def _record(trace: ReverseTrace, args: _Unwrapped, out: Any, pull: Callable) -> Any:
@@ -157,11 +156,11 @@ def _batched_pull(pull: Callable, out_leaves: list, inputs: list) -> Callable:
             return pull(gs)
         rows = [looped([None if h is None else h[b] for h in gs]) for b in range(g.shape[0])]
         return [
-            None if all(r[j] is None for r in rows) else np.stack([
-                _zeros_like(inputs[j]) if r[j] is None else r[j] for r in rows
-            ])
+            None
+            if all(r[j] is None for r in rows)
+            else np.stack([_zeros_like(inputs[j]) if r[j] is None else r[j] for r in rows])
             for j in range(len(rows[0]))
-        ]  # fmt: skip
+        ]
 
     return looped
 
@@ -206,15 +205,25 @@ def _per_batch(trace: ForwardTrace, tangents: list, fn: Callable) -> list:
         return fn(tangents)
     size = next(np.shape(strip(t))[0] for t in tangents if t is not None)
     if size == 0:  # an empty batch (a Jacobian of an empty input): shapes only
-        probe = fn([None if t is None else np.zeros(np.shape(strip(t))[1:],
-                                                    dtype=np.result_type(strip(t)))
-                    for t in tangents])  # fmt: skip
-        return [None if p is None else np.zeros((0,) + np.shape(strip(p)),
-                                                dtype=np.result_type(strip(p)))
-                for p in probe]  # fmt: skip
+        probe = fn(
+            [
+                None
+                if t is None
+                else np.zeros(np.shape(strip(t))[1:], dtype=np.result_type(strip(t)))
+                for t in tangents
+            ]
+        )
+        return [
+            None
+            if p is None
+            else np.zeros((0,) + np.shape(strip(p)), dtype=np.result_type(strip(p)))
+            for p in probe
+        ]
     rows = [fn([None if t is None else t[b] for t in tangents]) for b in range(size)]
-    return [None if rows[0][k] is None else np.stack([row[k] for row in rows])
-            for k in range(len(rows[0]))]  # fmt: skip
+    return [
+        None if rows[0][k] is None else np.stack([row[k] for row in rows])
+        for k in range(len(rows[0]))
+    ]
 
 
 def _enter(fun: Callable, args: tuple, has_rule: bool, kind: str, how: str) -> Any:
@@ -295,21 +304,24 @@ class custom_vjp:  # noqa: N801 - a decorator, named like JAX's
         return result
 
 
-def _push(trace: ForwardTrace, args: _Unwrapped, out_leaves: list, out_tree: Any,
-          pull_all: Callable) -> Any:  # fmt: skip
+def _push(
+    trace: ForwardTrace, args: _Unwrapped, out_leaves: list, out_tree: Any, pull_all: Callable
+) -> Any:
     """Forward mode through a custom VJP: transpose ``pull_all``."""
-    tangents = [args.leaves[i]._tangent if i in args.traced else None
-                for i in range(len(args.leaves))]  # fmt: skip
+    tangents = [
+        args.leaves[i]._tangent if i in args.traced else None for i in range(len(args.leaves))
+    ]
     zero_g = [_zeros_like(o) for o in out_leaves]
 
     def one(ts: list) -> list:
-        return _transpose(lambda gs: _fill(pull_all(gs), args.values), zero_g,
-                          _fill(ts, args.values))  # fmt: skip
+        return _transpose(
+            lambda gs: _fill(pull_all(gs), args.values), zero_g, _fill(ts, args.values)
+        )
 
     out_t = _per_batch(trace, tangents, one)
-    return out_tree.unflatten([
-        ForwardTracer(o, trace, t) if _is_float(o) else o for o, t in zip(out_leaves, out_t)
-    ])  # fmt: skip
+    return out_tree.unflatten(
+        [ForwardTracer(o, trace, t) if _is_float(o) else o for o, t in zip(out_leaves, out_t)]
+    )
 
 
 class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
@@ -359,8 +371,9 @@ class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
         example = [unwrapped.values[i] for i in range(len(unwrapped.values))]
 
         def pull(g_leaves: list) -> list:
-            cts = _transpose(tangent_map, [_zeros_like(v) for v in example],
-                             _fill(g_leaves, out_leaves))  # fmt: skip
+            cts = _transpose(
+                tangent_map, [_zeros_like(v) for v in example], _fill(g_leaves, out_leaves)
+            )
             return [cts[i] for i in unwrapped.traced]
 
         return _record(top, unwrapped, out, pull)
@@ -372,8 +385,9 @@ class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
         return result
 
     def _push(self, trace: ForwardTrace, args: _Unwrapped) -> Any:
-        tangents = [args.leaves[i]._tangent if i in args.traced else None
-                    for i in range(len(args.leaves))]  # fmt: skip
+        tangents = [
+            args.leaves[i]._tangent if i in args.traced else None for i in range(len(args.leaves))
+        ]
         out = None
 
         def one(ts: list) -> list:
@@ -383,9 +397,9 @@ class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
 
         out_t = _per_batch(trace, tangents, one)
         out_leaves, out_tree = tree.flatten(out)
-        return out_tree.unflatten([
-            ForwardTracer(o, trace, t) if _is_float(o) else o for o, t in zip(out_leaves, out_t)
-        ])  # fmt: skip
+        return out_tree.unflatten(
+            [ForwardTracer(o, trace, t) if _is_float(o) else o for o, t in zip(out_leaves, out_t)]
+        )
 
 
 def linear_transpose(fun: Callable, *primals: Any) -> Callable:

@@ -238,8 +238,15 @@ class Graph:
     or ``.pdf`` file.
     """
 
-    def __init__(self, name: str, trace: _GraphTrace, inputs: list[_Value], outputs: list[int],
-                 local_names: dict[int, str], const_names: dict[int, str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        trace: _GraphTrace,
+        inputs: list[_Value],
+        outputs: list[int],
+        local_names: dict[int, str],
+        const_names: dict[int, str],
+    ) -> None:
         self.name = name
         self.outputs = outputs
         self.values: dict[int, _Value] = {v.index: v for v in inputs}
@@ -259,14 +266,19 @@ class Graph:
             taken.add(name)
             op = trace.ops.get(index)
             if op is None:  # a custom rule or a checkpoint: one opaque step
-                self.values[index] = _Value(index, name, (), "?", "custom",
-                                            [("value", p) for p in parents])  # fmt: skip
+                self.values[index] = _Value(
+                    index, name, (), "?", "custom", [("value", p) for p in parents]
+                )
                 continue
             prim, args, kwargs, value = op
             self.values[index] = _Value(
-                index, name, np.shape(value), str(np.result_type(value)), prim.name,
+                index,
+                name,
+                np.shape(value),
+                str(np.result_type(value)),
+                prim.name,
                 *self._describe(prim, args, kwargs, trace),
-            )  # fmt: skip
+            )
 
     def _describe(self, prim: Primitive, args: list, kwargs: dict, trace: Any) -> tuple:
         described, static = [], []
@@ -302,8 +314,10 @@ class Graph:
     def __str__(self) -> str:
         ops = self.ops()
         n_in, n_out = len(self.inputs), len(self.outputs)
-        head = (f"graph of {self.name}: {_count(n_in, 'input')}, "
-                f"{_count(len(ops), 'primitive')}, {_count(n_out, 'output')}")  # fmt: skip
+        head = (
+            f"graph of {self.name}: {_count(n_in, 'input')}, "
+            f"{_count(len(ops), 'primitive')}, {_count(n_out, 'output')}"
+        )
         width = max([len(v.name) for v in self.values.values()] + [1])
         lines = [head]
         width = max([width] + [len(n) for n in self.constants])
@@ -336,12 +350,15 @@ class Graph:
         consts: dict[str, str] = {}
         for i in self.inputs:
             v = self.values[i]
-            lines.append(f'  n{i} [label="{_esc(v.name)}\\n{v.type}", shape=ellipse, '
-                         'style=filled, fillcolor="#d8ecd0"];')  # fmt: skip
+            lines.append(
+                f'  n{i} [label="{_esc(v.name)}\\n{v.type}", shape=ellipse, '
+                'style=filled, fillcolor="#d8ecd0"];'
+            )
         for v in self.ops():
             style = ', style="filled,bold", fillcolor="#fde2c8"' if v.index in self.outputs else ""
-            lines.append(f'  n{v.index} [label="{_esc(v.name)} = {v.op}\\n{v.type}", '
-                         f"shape=box{style}];")  # fmt: skip
+            lines.append(
+                f'  n{v.index} [label="{_esc(v.name)} = {v.op}\\n{v.type}", shape=box{style}];'
+            )
             for arg in v.args:
                 if arg[0] == "value":
                     lines.append(f"  n{arg[1]} -> n{v.index};")
@@ -349,8 +366,9 @@ class Graph:
                     key = consts.setdefault(arg[1], f"c{len(consts)}")
                     lines.append(f"  {key} -> n{v.index};")
         for text, key in consts.items():
-            lines.append(f'  {key} [label="{_esc(text)}", shape=note, color=gray50, '
-                         "fontcolor=gray30];")  # fmt: skip
+            lines.append(
+                f'  {key} [label="{_esc(text)}", shape=note, color=gray50, fontcolor=gray30];'
+            )
         return "\n".join(lines + ["}"]) + "\n"
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -389,8 +407,9 @@ class BackwardGraph:
         names = [f._arg_text(a) for a in v.args]
         g = f"{_G}{v.name}" if g is None else g
         templates = _VJP_TEXT.get(v.op or "", ())
-        if v.op == "matmul" and all(len(f.values[a[1]].shape) == 1 if a[0] == "value"
-                                    else False for a in v.args):  # fmt: skip
+        if v.op == "matmul" and all(
+            len(f.values[a[1]].shape) == 1 if a[0] == "value" else False for a in v.args
+        ):
             templates = ("{g} * {1}", "{g} * {0}")
         if position < len(templates) and templates[position]:
             return templates[position].format(*names, g=g, out=v.name)
@@ -420,11 +439,14 @@ class BackwardGraph:
         fan_in: dict[int, int] = {}
         for _, target, _, _ in self.steps:
             fan_in[target] = fan_in.get(target, 0) + 1
-        lines = [f"backward pass of {f.name}: cotangents {_G} = d(output)/d(value), "
-                 "from the output back to the inputs"]  # fmt: skip
+        lines = [
+            f"backward pass of {f.name}: cotangents {_G} = d(output)/d(value), "
+            "from the output back to the inputs"
+        ]
         width = max([len(v.name) for v in f.values.values()] + [1]) + len(_G)
-        rows = [(f"  {_G + f.values[i].name:<{width}} =  1", "", f.values[i].type)
-                for i in f.outputs]  # fmt: skip
+        rows = [
+            (f"  {_G + f.values[i].name:<{width}} =  1", "", f.values[i].type) for i in f.outputs
+        ]
         seen: dict[int, int] = {}
         for source, target, _position, formula in self.steps:
             v = f.values[target]
@@ -454,8 +476,10 @@ class BackwardGraph:
             color = "#d8ecd0" if i in f.inputs else "#fde2c8" if i in f.outputs else "#e6ecf5"
             full = self.expression(i) if i in f.inputs else None
             extra = f"\\n= {_esc(full)}" if full else ""
-            lines.append(f'  g{i} [label="{_G}{_esc(v.name)}\\n{v.type}{extra}", shape=ellipse, '
-                         f'style=filled, fillcolor="{color}"];')  # fmt: skip
+            lines.append(
+                f'  g{i} [label="{_G}{_esc(v.name)}\\n{v.type}{extra}", shape=ellipse, '
+                f'style=filled, fillcolor="{color}"];'
+            )
         for source, target, _, formula in self.steps:
             lines.append(f'  g{source} -> g{target} [label="{_esc(formula)}", fontsize=10];')
         return "\n".join(lines + ["}"]) + "\n"
@@ -535,8 +559,9 @@ def _save(source: str, path: str | os.PathLike) -> Path:
             "Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
             "conda: conda install graphviz), or save a .dot file instead."
         )
-    done = subprocess.run([dot, f"-T{fmt}", "-o", str(path)], input=source.encode(),
-                          capture_output=True)  # fmt: skip
+    done = subprocess.run(
+        [dot, f"-T{fmt}", "-o", str(path)], input=source.encode(), capture_output=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"Graphviz failed: {done.stderr.decode(errors='replace')}")
     return path

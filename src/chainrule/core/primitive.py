@@ -37,8 +37,15 @@ class Primitive:
     and its derivative rules (see the module docstring)."""
 
     __slots__ = (
-        "name", "impl", "vjp", "jvp", "batchable", "complex_ok", "real_cotangents", "fused_jvp"
-    )  # fmt: skip
+        "name",
+        "impl",
+        "vjp",
+        "jvp",
+        "batchable",
+        "complex_ok",
+        "real_cotangents",
+        "fused_jvp",
+    )
 
     def __init__(
         self, name: str, impl: Callable[..., Any], batchable: bool = True, complex_ok: bool = False

@@ -256,9 +256,13 @@ def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
     prev = cts[i]
     if prev is None:
         cts[i] = c
-    elif (type(c) is np.ndarray and type(prev) is np.ndarray
-          and c.shape == prev.shape and c.dtype == prev.dtype
-          and (i in owned or _exclusive(prev))):  # fmt: skip
+    elif (
+        type(c) is np.ndarray
+        and type(prev) is np.ndarray
+        and c.shape == prev.shape
+        and c.dtype == prev.dtype
+        and (i in owned or _exclusive(prev))
+    ):
         np.add(prev, c, out=prev)
         owned.add(i)
     else:

@@ -55,4 +55,3 @@ def _contains_tracer(obj: Any) -> bool:
     if isinstance(obj, _Tracer):
         return True
     return isinstance(obj, (list, tuple)) and any(_contains_tracer(o) for o in obj)
-

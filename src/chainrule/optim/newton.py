@@ -142,8 +142,9 @@ def root(
     result = RootResult(nfev=1, njev=0, nit=0, history=[norm])
 
     def finish(success: bool, message: str) -> RootResult:
-        result.update(x=view.restore(z), fun=raw, success=success, message=message,
-                      status=0 if success else 1)  # fmt: skip
+        result.update(
+            x=view.restore(z), fun=raw, success=success, message=message, status=0 if success else 1
+        )
         if not success:
             raise NewtonConvergenceError(
                 f"root: Newton's method did not converge: residual norm {norm:.3e} after "
@@ -171,8 +172,11 @@ def root(
                 break
             alpha *= 0.5
             if alpha < 1e-10:
-                return finish(False, "the line search could not reduce the residual (the "
-                              "Jacobian may be singular, or there is no root nearby)")  # fmt: skip
+                return finish(
+                    False,
+                    "the line search could not reduce the residual (the "
+                    "Jacobian may be singular, or there is no root nearby)",
+                )
         z, residual, raw, norm = z_new, new_residual, new_raw, new_norm
         result.nit += 1
         result.history.append(norm)

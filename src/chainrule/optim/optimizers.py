@@ -31,9 +31,19 @@ from .base import LearningRate, Optimizer, rate_at, zeros_like_float
 from .clipping import with_clipping
 
 __all__ = [
-    "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad",
-    "SGDState", "MomentumState", "AdamState", "RMSPropState", "AdagradState",
-]  # fmt: skip
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adam",
+    "adamw",
+    "rmsprop",
+    "adagrad",
+    "SGDState",
+    "MomentumState",
+    "AdamState",
+    "RMSPropState",
+    "AdagradState",
+]
 
 
 class SGDState(NamedTuple):

@@ -49,8 +49,11 @@ class FlatView:
         parts = []
         for i, leaf in enumerate(leaves):
             arr = np.asarray(leaf)
-            if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-                    or arr.dtype == np.bool_):  # fmt: skip
+            if not (
+                np.issubdtype(arr.dtype, np.floating)
+                or np.issubdtype(arr.dtype, np.integer)
+                or arr.dtype == np.bool_
+            ):
                 raise TypeError(
                     f"{what}: leaf {i} has dtype {arr.dtype}; only real numbers can be "
                     "flattened into a vector of unknowns"

@@ -19,9 +19,13 @@ from collections.abc import Callable, Sequence
 Schedule = Callable[[int], float]
 
 __all__ = [
-    "Schedule", "constant", "exponential_decay", "cosine_decay", "warmup_cosine",
+    "Schedule",
+    "constant",
+    "exponential_decay",
+    "cosine_decay",
+    "warmup_cosine",
     "piecewise_constant",
-]  # fmt: skip
+]
 
 
 def _positive(name: str, value: float) -> None:

@@ -41,13 +41,32 @@ _NONE, _GRAD, _HESSP, _HESS = "none", "gradient", "hessp", "hessian"
 
 #: What each SciPy method uses, by lower-case name.
 METHODS = {
-    "nelder-mead": _NONE, "powell": _NONE, "cobyla": _NONE, "cobyqa": _NONE,
-    "cg": _GRAD, "bfgs": _GRAD, "l-bfgs-b": _GRAD, "tnc": _GRAD, "slsqp": _GRAD,
-    "newton-cg": _HESSP, "trust-ncg": _HESSP, "trust-krylov": _HESSP, "trust-constr": _HESSP,
-    "dogleg": _HESS, "trust-exact": _HESS,
-}  # fmt: skip
-_TAKE_BOUNDS = {"nelder-mead", "powell", "l-bfgs-b", "tnc", "slsqp", "trust-constr", "cobyla",
-                "cobyqa"}  # fmt: skip
+    "nelder-mead": _NONE,
+    "powell": _NONE,
+    "cobyla": _NONE,
+    "cobyqa": _NONE,
+    "cg": _GRAD,
+    "bfgs": _GRAD,
+    "l-bfgs-b": _GRAD,
+    "tnc": _GRAD,
+    "slsqp": _GRAD,
+    "newton-cg": _HESSP,
+    "trust-ncg": _HESSP,
+    "trust-krylov": _HESSP,
+    "trust-constr": _HESSP,
+    "dogleg": _HESS,
+    "trust-exact": _HESS,
+}
+_TAKE_BOUNDS = {
+    "nelder-mead",
+    "powell",
+    "l-bfgs-b",
+    "tnc",
+    "slsqp",
+    "trust-constr",
+    "cobyla",
+    "cobyqa",
+}
 _TAKE_CONSTRAINTS = {"cobyla", "cobyqa", "slsqp", "trust-constr"}
 
 
@@ -127,9 +146,27 @@ def _check_method(method: Any) -> str:
         raise TypeError(f"minimize: method must be a string naming a SciPy method, got {method!r}")
     meth = method.lower()
     if meth not in METHODS:
-        names = ", ".join(sorted({"Nelder-Mead", "Powell", "CG", "BFGS", "Newton-CG", "L-BFGS-B",
-                                  "TNC", "COBYLA", "COBYQA", "SLSQP", "trust-constr", "dogleg",
-                                  "trust-ncg", "trust-exact", "trust-krylov"}))  # fmt: skip
+        names = ", ".join(
+            sorted(
+                {
+                    "Nelder-Mead",
+                    "Powell",
+                    "CG",
+                    "BFGS",
+                    "Newton-CG",
+                    "L-BFGS-B",
+                    "TNC",
+                    "COBYLA",
+                    "COBYQA",
+                    "SLSQP",
+                    "trust-constr",
+                    "dogleg",
+                    "trust-ncg",
+                    "trust-exact",
+                    "trust-krylov",
+                }
+            )
+        )
         raise ValueError(f"minimize: unknown method {method!r}; choose one of {names}")
     return meth
 
@@ -187,11 +224,15 @@ def minimize(
         )
     meth = _check_method(method)
     if bounds is not None and meth not in _TAKE_BOUNDS:
-        raise ValueError(f"minimize: method {method!r} does not take bounds; use L-BFGS-B, TNC, "
-                         "SLSQP or trust-constr")  # fmt: skip
+        raise ValueError(
+            f"minimize: method {method!r} does not take bounds; use L-BFGS-B, TNC, "
+            "SLSQP or trust-constr"
+        )
     if constraints and meth not in _TAKE_CONSTRAINTS:
-        raise ValueError(f"minimize: method {method!r} does not take constraints; use SLSQP, "
-                         "COBYLA, COBYQA or trust-constr")  # fmt: skip
+        raise ValueError(
+            f"minimize: method {method!r} does not take constraints; use SLSQP, "
+            "COBYLA, COBYQA or trust-constr"
+        )
 
     view = FlatView(x0)
     objective = Objective(fun, view, args)
@@ -214,9 +255,13 @@ def minimize(
     if constraints:
         kwargs["constraints"] = to_constraints(constraints, view, meth)
     result = optimize.minimize(
-        scipy_fun, view.flat.copy(), method=method, callback=_wrap_callback(callback, view),
-        **derivatives, **kwargs,
-    )  # fmt: skip
+        scipy_fun,
+        view.flat.copy(),
+        method=method,
+        callback=_wrap_callback(callback, view),
+        **derivatives,
+        **kwargs,
+    )
     result.x = view.restore(result.x)
     for key in ("jac", "grad"):
         value = result.get(key)

@@ -147,8 +147,9 @@ def _cast_all(arrays: list, dtype: Any, casting: str) -> list:
 
 
 @implements(np.concatenate)
-def concatenate(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None,
-                casting: str = "same_kind") -> Any:  # fmt: skip
+def concatenate(
+    arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
+) -> Any:
     """Differentiable ``numpy.concatenate`` (``axis=None`` joins the flattened
     arrays); the cotangent of each input is its slice of the output's.
 
@@ -384,8 +385,10 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
         if r < 0:
             raise ValueError("repeats may not contain negative values.")
         # Element j, copy k lands at j * r + k: a new axis after ``axis``.
-        a = broadcast_to(reshape(a, shape[: axis + 1] + (1,) + shape[axis + 1 :]),
-                         shape[: axis + 1] + (r,) + shape[axis + 1 :])  # fmt: skip
+        a = broadcast_to(
+            reshape(a, shape[: axis + 1] + (1,) + shape[axis + 1 :]),
+            shape[: axis + 1] + (r,) + shape[axis + 1 :],
+        )
         return reshape(a, shape[:axis] + (shape[axis] * r,) + shape[axis + 1 :])
     return getitem(a, _along(axis, np.repeat(np.arange(shape[axis]), repeats)))
 
@@ -398,8 +401,9 @@ def flip(m: Any, axis: Any = None) -> Any:
     axes = _axes(axis, ndim_of(m))
     if not axes:
         return m
-    return getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
-                            for i in range(ndim_of(m))))  # fmt: skip
+    return getitem(
+        m, tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim_of(m)))
+    )
 
 
 @implements(np.fliplr)
@@ -435,8 +439,10 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
         n = shape_of(a)[ax]
         if n and s % n:
             k = n - s % n  # the element at k comes first
-            a = concatenate([getitem(a, _along(ax, slice(k, None))),
-                             getitem(a, _along(ax, slice(None, k)))], axis=ax)  # fmt: skip
+            a = concatenate(
+                [getitem(a, _along(ax, slice(k, None))), getitem(a, _along(ax, slice(None, k)))],
+                axis=ax,
+            )
     return a
 
 
@@ -651,8 +657,9 @@ def diagflat(v: Any, k: int = 0) -> Any:
 
 
 @implements(np.trace)
-def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
-          out: Any = None) -> Any:  # fmt: skip
+def trace(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
     """Differentiable ``numpy.trace``: the sum of a diagonal."""
     _refuse_out("trace", out)
     return np.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
@@ -764,15 +771,15 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     result = _array(default)
     for cond, choice in zip(reversed(conds), reversed(choices)):
         result = where(cond, choice, result)
-    shape = np.broadcast_shapes(*[c.shape for c in conds], *[shape_of(c) for c in choices],
-                                shape_of(default))  # fmt: skip
+    shape = np.broadcast_shapes(
+        *[c.shape for c in conds], *[shape_of(c) for c in choices], shape_of(default)
+    )
     return broadcast_to(result, shape)
 
 
 # --- sort -------------------------------------------------------------------------------
 @implements(np.sort)
-def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *,
-         stable: Any = None) -> Any:  # fmt: skip
+def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
     """Differentiable ``numpy.sort`` (of the values; the order is locally
     constant). The derivative follows the permutation that sorts the values;
     among tied values that is the stable order (ties keep their original

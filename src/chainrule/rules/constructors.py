@@ -15,8 +15,15 @@ from .shape import astype, broadcast_to
 
 
 @implements(np.full_like)
-def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True,
-              shape: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+def full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+    **kwargs: Any,
+) -> Any:
     """``numpy.full_like``: differentiable in ``fill_value`` (its derivative
     is the sum over the filled array); ``a`` only lends its shape and dtype.
 
@@ -26,8 +33,9 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subo
     """
     plain = strip(a)
     if not isinstance(fill_value, Tracer):
-        return np.full_like(plain, fill_value, dtype=dtype, order=order, subok=subok,
-                            shape=shape, **kwargs)  # fmt: skip
+        return np.full_like(
+            plain, fill_value, dtype=dtype, order=order, subok=subok, shape=shape, **kwargs
+        )
     target = np.dtype(dtype) if dtype is not None else np.result_type(plain)
     if target.kind not in "fc":
         return np.full_like(plain, strip(fill_value), dtype=target, shape=shape)

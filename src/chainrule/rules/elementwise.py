@@ -247,6 +247,8 @@ _LN2, _LN10, _DEG = math.log(2.0), math.log(10.0), math.pi / 180.0
 binary(np.add, 1, 1, impl=operator.add)
 binary(np.subtract, 1, -1, impl=operator.sub)
 binary(np.multiply, lambda y: y, lambda x: x, impl=operator.mul)
+
+
 def _reciprocal(y: Any) -> Any:
     """``1 / y`` with NumPy's answer for a Python zero divisor (inf, not
     ZeroDivisionError), and a Python 1.0 so as not to promote float32."""
@@ -255,8 +257,7 @@ def _reciprocal(y: Any) -> Any:
     return 1.0 / y
 
 
-binary(np.true_divide, _reciprocal, lambda ans, y: -ans / y, zero_safe=True,
-       impl=operator.truediv)  # fmt: skip
+binary(np.true_divide, _reciprocal, lambda ans, y: -ans / y, zero_safe=True, impl=operator.truediv)
 unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
 unary(np.square, lambda x: 2.0 * x)
@@ -264,8 +265,9 @@ unary(np.reciprocal, lambda ans: -ans * ans)
 
 
 # --- a Python number as the other operand (ConstantRule): x + 1.0, 2 * x ---------
-def _constant(name: str, ufunc: Any, reflected: bool, op: Any, vjp: Any, jvp: Any,
-              applies: Any = None) -> None:  # fmt: skip
+def _constant(
+    name: str, ufunc: Any, reflected: bool, op: Any, vjp: Any, jvp: Any, applies: Any = None
+) -> None:
     CONSTANT_RULES[name] = ConstantRule(UFUNCS[ufunc], reflected, op, vjp, jvp, applies)
 
 
@@ -292,20 +294,38 @@ def _reflected(op: Any) -> Any:
 for _name, _reflect in (("__add__", False), ("__radd__", True)):
     _constant(_name, np.add, _reflect, operator.add, lambda ans, x, c: _identity, _same_tangent)
 _constant("__sub__", np.subtract, False, operator.sub, lambda ans, x, c: _identity, _same_tangent)
-_constant("__rsub__", np.subtract, True, _reflected(operator.sub),
-          lambda ans, x, c: operator.neg, _negate_tangent)  # fmt: skip
+_constant(
+    "__rsub__",
+    np.subtract,
+    True,
+    _reflected(operator.sub),
+    lambda ans, x, c: operator.neg,
+    _negate_tangent,
+)
 for _name, _reflect in (("__mul__", False), ("__rmul__", True)):
-    _constant(_name, np.multiply, _reflect, operator.mul,
-              lambda ans, x, c: _scaled_by(c), _scaled_tangent)  # fmt: skip
+    _constant(
+        _name, np.multiply, _reflect, operator.mul, lambda ans, x, c: _scaled_by(c), _scaled_tangent
+    )
 # x / c is x * (1 / c), as the general rule has it. A c whose reciprocal is not
 # finite (0, nan, inf, subnormal) goes there too: it keeps zero cotangents zero.
 _SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max
-_constant("__truediv__", np.true_divide, False, operator.truediv,
-          lambda ans, x, c: _scaled_by(1.0 / c), lambda t, ans, x, c: t * (1.0 / c),
-          applies=lambda c: _SMALLEST_INVERTIBLE < abs(c) < math.inf)  # fmt: skip
-_constant("__rtruediv__", np.true_divide, True, _reflected(operator.truediv),
-          lambda ans, x, c: lambda g: mul0(g, -ans / x),
-          lambda t, ans, x, c: mul0(t, -ans / x))  # fmt: skip
+_constant(
+    "__truediv__",
+    np.true_divide,
+    False,
+    operator.truediv,
+    lambda ans, x, c: _scaled_by(1.0 / c),
+    lambda t, ans, x, c: t * (1.0 / c),
+    applies=lambda c: _SMALLEST_INVERTIBLE < abs(c) < math.inf,
+)
+_constant(
+    "__rtruediv__",
+    np.true_divide,
+    True,
+    _reflected(operator.truediv),
+    lambda ans, x, c: lambda g: mul0(g, -ans / x),
+    lambda t, ans, x, c: mul0(t, -ans / x),
+)
 
 
 # |x| has a kink at 0; sign(0) = 0 takes the zero subgradient there. For
@@ -415,12 +435,23 @@ def _power_may_be_infinite(x: Any, y: Any) -> bool:
     return not (isinstance(y, _REAL_NUMBER) and y >= 1)
 
 
-binary(np.power, lambda x, y: _power_dx(x, y), _power_dy,
-       zero_safe=_power_may_be_infinite, impl=operator.pow)  # fmt: skip
+binary(
+    np.power,
+    lambda x, y: _power_dx(x, y),
+    _power_dy,
+    zero_safe=_power_may_be_infinite,
+    impl=operator.pow,
+)
 # x ** c for c >= 1 has the finite slope c x ** (c - 1); smaller c go the general way.
-_constant("__pow__", np.power, False, operator.pow,
-          lambda ans, x, c: lambda g: g * _power_dx(x, c),
-          lambda t, ans, x, c: t * _power_dx(x, c), applies=lambda c: c >= 1)  # fmt: skip
+_constant(
+    "__pow__",
+    np.power,
+    False,
+    operator.pow,
+    lambda ans, x, c: lambda g: g * _power_dx(x, c),
+    lambda t, ans, x, c: t * _power_dx(x, c),
+    applies=lambda c: c >= 1,
+)
 
 
 def _f64(v: Any) -> Any:
@@ -431,9 +462,12 @@ def _f64(v: Any) -> Any:
     return astype(v, np.result_type(strip(v), np.float64))
 
 
-binary(np.float_power, lambda x, y: _power_dx(_f64(x), _f64(y), np.float_power),
-       lambda ans, x, y: _power_dy(ans, _f64(x), _f64(y)),
-       zero_safe=_power_may_be_infinite)  # fmt: skip
+binary(
+    np.float_power,
+    lambda x, y: _power_dx(_f64(x), _f64(y), np.float_power),
+    lambda ans, x, y: _power_dy(ans, _f64(x), _f64(y)),
+    zero_safe=_power_may_be_infinite,
+)
 
 # Aliases NumPy exposes under two names.
 UFUNCS[np.divide] = UFUNCS[np.true_divide]
@@ -474,8 +508,9 @@ def sinc(x: Any) -> Any:
 
 
 @implements(np.nan_to_num)
-def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
-               neginf: Any = None) -> Any:  # fmt: skip
+def nan_to_num(
+    x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None, neginf: Any = None
+) -> Any:
     """Differentiable ``numpy.nan_to_num`` (real values): the derivative is 1
     where ``x`` is finite and 0 where it is replaced; there it goes to the
     replacement (``nan``, ``posinf``, ``neginf``) instead. Traced values are
@@ -500,12 +535,37 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
 # complex result; binary ones take the real part for a real operand
 # (``match_real`` in ``_binary_vjp``).
 _HOLOMORPHIC = (
-    np.add, np.subtract, np.multiply, np.true_divide, np.power, np.float_power,
-    np.negative, np.positive, np.square, np.reciprocal,
-    np.exp, np.exp2, np.expm1, np.log, np.log2, np.log10, np.log1p, np.sqrt,
-    np.sin, np.cos, np.tan, np.arcsin, np.arccos, np.arctan,
-    np.sinh, np.cosh, np.tanh, np.arcsinh, np.arccosh, np.arctanh,
-)  # fmt: skip
+    np.add,
+    np.subtract,
+    np.multiply,
+    np.true_divide,
+    np.power,
+    np.float_power,
+    np.negative,
+    np.positive,
+    np.square,
+    np.reciprocal,
+    np.exp,
+    np.exp2,
+    np.expm1,
+    np.log,
+    np.log2,
+    np.log10,
+    np.log1p,
+    np.sqrt,
+    np.sin,
+    np.cos,
+    np.tan,
+    np.arcsin,
+    np.arccos,
+    np.arctan,
+    np.sinh,
+    np.cosh,
+    np.tanh,
+    np.arcsinh,
+    np.arccosh,
+    np.arctanh,
+)
 for _ufunc in _HOLOMORPHIC:
     UFUNCS[_ufunc].complex_ok = True
 UFUNCS[np.absolute].complex_ok = True  # its own complex rule, above

@@ -279,8 +279,7 @@ def rfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: An
 
 
 @implements(np.fft.irfft2)
-def irfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
-           out: Any = None) -> Any:  # fmt: skip
+def irfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Any:
     """Differentiable ``numpy.fft.irfft2``."""
     _refuse_out("irfft2", out)
     return _c2r(a, s, axes, norm)

@@ -742,8 +742,9 @@ def _svd_hermitian(a: Any, compute_uv: bool) -> Any:
 
 
 @implements(np.linalg.svd)
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
-        hermitian: bool = False) -> Any:  # fmt: skip
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
     """Differentiable ``numpy.linalg.svd``.
 
     Singular values: ``ds_i = u_i^T dA v_i``; at a zero singular value (a kink,

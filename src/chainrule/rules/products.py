@@ -388,8 +388,14 @@ def _operand(x: Any) -> Any:
 
 
 @implements(np.einsum)
-def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = None,
-           order: str = "K", casting: str = "safe") -> Any:  # fmt: skip
+def einsum(
+    *operands: Any,
+    out: Any = None,
+    optimize: Any = False,
+    dtype: Any = None,
+    order: str = "K",
+    casting: str = "safe",
+) -> Any:
     """Differentiable ``numpy.einsum``: any subscripts (explicit or implicit
     output, ``...``, repeated indices and traces, any number of operands, and
     the interleaved ``einsum(a, [0, 1], b, [1, 2])`` form). ``optimize`` is
@@ -441,8 +447,10 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 def _check_aligned(a: Any, b: Any, ka: int, kb: int) -> None:
     sa, sb = shape_of(a), shape_of(b)
     if sa[ka] != sb[kb]:
-        raise ValueError(f"shapes {sa} and {sb} not aligned: {sa[ka]} (dim {ka % len(sa)}) "
-                         f"!= {sb[kb]} (dim {kb % len(sb)})")  # fmt: skip
+        raise ValueError(
+            f"shapes {sa} and {sb} not aligned: {sa[ka]} (dim {ka % len(sa)}) "
+            f"!= {sb[kb]} (dim {kb % len(sb)})"
+        )
 
 
 @implements(np.vdot)
@@ -567,8 +575,9 @@ def _levi_civita(da: int, db: int, dtype: Any) -> np.ndarray:
 
 
 @implements(np.cross)
-def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
-          axis: Any = None) -> Any:  # fmt: skip
+def cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None
+) -> Any:
     """Differentiable ``numpy.cross`` of (arrays of) 2- and 3-vectors, with
     NumPy's ``axisa``/``axisb``/``axisc``/``axis`` and broadcasting."""
     a, b = _operand(a), _operand(b)

@@ -132,8 +132,14 @@ sum_p.defjvp(lambda t, ans, x, axes, keepdims: np.sum(t, axis=axes, keepdims=kee
 
 
 @implements(np.sum)
-def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-        **extra: Any) -> Any:  # fmt: skip
+def sum(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.sum``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
@@ -147,8 +153,14 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
 
 
 @implements(np.mean)
-def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-         **extra: Any) -> Any:  # fmt: skip
+def mean(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.mean``."""
     _check_plain_kwargs("mean", out, extra)
     shape = shape_of(a)
@@ -305,8 +317,14 @@ prod_p.defjvp(
 
 
 @implements(np.prod)
-def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
-         **extra: Any) -> Any:  # fmt: skip
+def prod(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.prod``. The derivative with respect to each factor
     is the product of the others, computed without division: exact at zeros
     (with one zero, only that factor's derivative is nonzero; with two or more,
@@ -391,8 +409,14 @@ def _nan_to(a: Any, fill: float) -> Any:
 
 @implements(np.nansum)
 @plain_falls_through(np.nansum)
-def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
-           **extra: Any) -> Any:  # fmt: skip
+def nansum(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: Any = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.nansum``: NaNs count as 0 and get derivative 0."""
     _check_plain_kwargs("nansum", out, extra)
     return sum(_nan_to(a, 0.0), axis, dtype=dtype, keepdims=keepdims)
@@ -400,8 +424,14 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdim
 
 @implements(np.nanprod)
 @plain_falls_through(np.nanprod)
-def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
-            **extra: Any) -> Any:  # fmt: skip
+def nanprod(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: Any = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.nanprod``: NaNs count as 1 and get derivative 0."""
     _check_plain_kwargs("nanprod", out, extra)
     return prod(_nan_to(a, 1.0), axis, dtype=dtype, keepdims=keepdims)
@@ -409,8 +439,14 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
 
 @implements(np.nanmean)
 @plain_falls_through(np.nanmean)
-def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
-            **extra: Any) -> Any:  # fmt: skip
+def nanmean(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: Any = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.nanmean``: the mean of the non-NaN elements; NaNs get
     derivative 0, and an all-NaN slice gives NaN (with NumPy's warning)."""
     _check_plain_kwargs("nanmean", out, extra)

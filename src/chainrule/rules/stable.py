@@ -146,8 +146,9 @@ logsumexp_p.defjvp(_lse_jvp(0), _lse_jvp(1))
 
 
 @export("logsumexp")
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
-              return_sign: bool = False) -> Any:  # fmt: skip
+def logsumexp(
+    a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
+) -> Any:
     """``log(sum(b * exp(a), axis))``, computed without overflow; SciPy's signature.
 
     Its gradient with respect to ``a`` is the softmax (times ``b``), finite

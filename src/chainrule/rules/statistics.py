@@ -44,8 +44,9 @@ from .shape import astype, broadcast_to, expand_dims, reshape, transpose, where
 
 
 # --- var and std ------------------------------------------------------------
-def _var(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims: Any,
-         extra: dict) -> Any:  # fmt: skip
+def _var(
+    name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims: Any, extra: dict
+) -> Any:
     if out is not None:
         raise conversion_error(f"Writing the result of numpy.{name} into out=")
     correction = extra.pop("correction", np._NoValue)
@@ -73,8 +74,15 @@ def _var(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims
 
 @implements(np.var)
 @plain_falls_through(np.var)
-def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
-        keepdims: Any = False, **extra: Any) -> Any:  # fmt: skip
+def var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: Any = 0,
+    keepdims: Any = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.var`` (``ddof``, ``correction=`` and ``mean=``
     supported; a given ``mean`` is differentiated too)."""
     return _var("var", a, axis, dtype, out, ddof, keepdims, extra)
@@ -82,8 +90,15 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any 
 
 @implements(np.std)
 @plain_falls_through(np.std)
-def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
-        keepdims: Any = False, **extra: Any) -> Any:  # fmt: skip
+def std(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: Any = 0,
+    keepdims: Any = False,
+    **extra: Any,
+) -> Any:
     """Differentiable ``numpy.std``. Where the variance is exactly 0 (all
     elements equal) the derivative is 0, the zero subgradient, not NaN.
 
@@ -112,8 +127,9 @@ def _weights_like(weights: Any, shape: tuple, axis: tuple | None) -> Any:
 
 @implements(np.average)
 @plain_falls_through(np.average)
-def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
-            keepdims: Any = False) -> Any:  # fmt: skip
+def average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: Any = False
+) -> Any:
     """Differentiable ``numpy.average``, in the data and in the ``weights``.
     With ``returned=True`` also returns the sum of the weights (differentiable)."""
     shape = shape_of(a)
@@ -192,8 +208,9 @@ def _finish(r: Any, y: Any, q_ndim: int, kshape: tuple, keepdims: bool) -> Any:
 
 @implements(np.median)
 @plain_falls_through(np.median)
-def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-           keepdims: bool = False) -> Any:  # fmt: skip
+def median(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
     """Differentiable ``numpy.median``: the derivative flows to the middle
     element, or half to each of the two middle ones; tied elements share it
     evenly. A slice containing NaN gives NaN and passes no derivative on.
@@ -224,8 +241,15 @@ _CONTINUOUS = {
     "median_unbiased": (1 / 3.0, 1 / 3.0),
     "normal_unbiased": (3 / 8.0, 3 / 8.0),
 }
-_DISCRETE = ("inverted_cdf", "averaged_inverted_cdf", "closest_observation",
-             "lower", "higher", "midpoint", "nearest")  # fmt: skip
+_DISCRETE = (
+    "inverted_cdf",
+    "averaged_inverted_cdf",
+    "closest_observation",
+    "lower",
+    "higher",
+    "midpoint",
+    "nearest",
+)
 
 
 def _neighbours(h: Any, n: int) -> tuple[Any, Any, Any]:
@@ -298,8 +322,17 @@ def _lerp(a: Any, b: Any, t: Any) -> Any:
     return where(strip(t) >= 0.5, b - d * (1 - t), a + d * t)
 
 
-def _quantile(name: str, a: Any, q: Any, axis: Any, out: Any, method: str, keepdims: bool,
-              weights: Any, weak: bool) -> Any:  # fmt: skip
+def _quantile(
+    name: str,
+    a: Any,
+    q: Any,
+    axis: Any,
+    out: Any,
+    method: str,
+    keepdims: bool,
+    weights: Any,
+    weak: bool,
+) -> Any:
     if out is not None:
         raise conversion_error(f"Writing the result of numpy.{name} into out=")
     if weights is not None:
@@ -342,9 +375,17 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, out: Any, method: str, keepd
 
 @implements(np.quantile)
 @plain_falls_through(np.quantile)
-def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-             method: str = "linear", keepdims: bool = False, *,
-             weights: Any = None) -> Any:  # fmt: skip
+def quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
     """Differentiable ``numpy.quantile``, every ``method``. The derivative
     flows to the one or two order statistics the quantile interpolates
     between, with the interpolation weights (tied elements share evenly);
@@ -361,9 +402,17 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
 
 @implements(np.percentile)
 @plain_falls_through(np.percentile)
-def percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-               method: str = "linear", keepdims: bool = False, *,
-               weights: Any = None) -> Any:  # fmt: skip
+def percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
     """Differentiable ``numpy.percentile``: ``quantile`` at ``q / 100``."""
     weak = type(q) in (int, float)  # NumPy's weak promotion of a Python number
     q = q / 100 if is_traced(q) else np.true_divide(q, 100)

@@ -45,9 +45,15 @@ def _trans(trans: Any) -> int:
 
 
 @_export("solve_triangular", _NS)
-def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
-                     unit_diagonal: bool = False, overwrite_b: bool = False,
-                     check_finite: bool = True) -> Any:  # fmt: skip
+def solve_triangular(
+    a: Any,
+    b: Any,
+    trans: Any = 0,
+    lower: bool = False,
+    unit_diagonal: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:
     """Solve ``op(T) x = b`` for the triangle ``T`` of ``a`` (lower or upper; with a
     unit diagonal if ``unit_diagonal``), ``op`` the identity (``trans=0``) or the
     transpose (1 or 2). Only that triangle is read, so the derivative with
@@ -65,8 +71,9 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
 
 
 @_export("cho_factor", _NS)
-def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False,
-               check_finite: bool = True) -> tuple[Any, bool]:  # fmt: skip
+def cho_factor(
+    a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
+) -> tuple[Any, bool]:
     """``(c, lower)``: the Cholesky factor of ``a`` for ``cho_solve``, read from the
     upper triangle of ``a`` (``c = U`` with ``a = U^T U``) or, with ``lower``,
     the lower one (``a = L L^T``). Unlike SciPy, the other triangle of ``c`` is
@@ -78,8 +85,9 @@ def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False,
 
 
 @_export("cho_solve", _NS)
-def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
-              check_finite: bool = True) -> Any:  # fmt: skip
+def cho_solve(
+    c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
     """Solve ``A x = b`` given ``(c, lower) = cho_factor(A)``: two triangular solves,
     differentiable in ``c`` (its factor triangle only) and ``b``."""
     c, lower = c_and_lower

@@ -114,8 +114,9 @@ def xlog1py(x: Any, y: Any) -> Any:
 
 
 @_export("logsumexp", _NS)
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
-              return_sign: bool = False) -> Any:  # fmt: skip
+def logsumexp(
+    a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
+) -> Any:
     """``log(sum(b * exp(a), axis))`` without overflow; SciPy's signature (see
     ``chainrule.numpy.logsumexp``)."""
     return _stable.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)

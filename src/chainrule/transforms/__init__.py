@@ -6,6 +6,15 @@ from .reverse_mode import grad, value_and_grad, vjp
 from .stop import stop_gradient
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "jvp", "linearize",
-    "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "stop_gradient",
-]  # fmt: skip
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "linearize",
+    "jacrev",
+    "jacfwd",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "stop_gradient",
+]

@@ -22,9 +22,16 @@ from .reverse_mode import unwrap, vjp
 
 
 def push_forward(
-    fun: Callable, args: list, traced: list[int], in_tree: Any, leaves: list, tangents: list,
-    batch_ndim: int, has_aux: bool, fname: str,
-) -> tuple[list, list, Any, Any]:  # fmt: skip
+    fun: Callable,
+    args: list,
+    traced: list[int],
+    in_tree: Any,
+    leaves: list,
+    tangents: list,
+    batch_ndim: int,
+    has_aux: bool,
+    fname: str,
+) -> tuple[list, list, Any, Any]:
     """Run ``fun`` with the leaves of ``args[traced]`` carrying ``tangents``.
 
     Returns ``(flat output values, flat output tangents -- None where an

@@ -98,15 +98,23 @@ def jacrev(
                 ]
             )
             offset += size
-        jac = _assemble(rec.out_tree, rec.in_tree, rows, is_tuple, total == 0, rec.in_leaves,
-                        out_shapes)  # fmt: skip
+        jac = _assemble(
+            rec.out_tree, rec.in_tree, rows, is_tuple, total == 0, rec.in_leaves, out_shapes
+        )
         return (jac, aux) if has_aux else jac
 
     return jac_fun
 
 
-def _assemble(out_tree: Any, in_tree: Any, rows: list, is_tuple: bool, empty: bool,
-              in_leaves: list, out_shapes: list) -> Any:  # fmt: skip
+def _assemble(
+    out_tree: Any,
+    in_tree: Any,
+    rows: list,
+    is_tuple: bool,
+    empty: bool,
+    in_leaves: list,
+    out_shapes: list,
+) -> Any:
     """Nest Jacobian blocks as out-structure of in-structure."""
     if empty:
         rows = [[np.zeros(s + np.shape(strip(v))) for v in in_leaves] for s in out_shapes]

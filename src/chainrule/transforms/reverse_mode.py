@@ -141,8 +141,9 @@ def _check_cotangent(cotangent: Any, rec: Recording) -> list:
         g_dtype, o_dtype = np.result_type(strip(g)), np.result_type(strip(o))
         # A complex output takes a real or complex cotangent; a real one a real one.
         allowed = "fc" if o_dtype.kind == "c" else "f"
-        if g_dtype.kind not in allowed or (o_dtype.kind == "f" and g_dtype != o_dtype
-                                           and not isinstance(g, float)):  # fmt: skip
+        if g_dtype.kind not in allowed or (
+            o_dtype.kind == "f" and g_dtype != o_dtype and not isinstance(g, float)
+        ):
             raise ValueError(
                 f"vjp_fn: cotangent{where} has dtype {g_dtype}, but the output has dtype "
                 f"{o_dtype}; pass a cotangent of dtype {o_dtype} (and shape {o_shape})."
@@ -167,8 +168,9 @@ def value_and_grad(
     )
 
 
-def _value_and_grad(fun: Callable, argnums: ArgNums, has_aux: bool, fname: str,
-                    holomorphic: bool = False) -> Callable:  # fmt: skip
+def _value_and_grad(
+    fun: Callable, argnums: ArgNums, has_aux: bool, fname: str, holomorphic: bool = False
+) -> Callable:
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
         with GcPause():  # from the recording to the pull-back: the tape's whole life
