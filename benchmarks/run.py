@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # full run, writes docs/performance.md
     python benchmarks/run.py --quick              # tiny sizes, a few seconds, prints only
     python benchmarks/run.py --only mlp jacobian --repeats 11
+    python benchmarks/run.py --against HEAD~1     # A/B: that commit against the work tree
 
 Every framework's result is checked against the hand-written derivative
 before its time counts; a mismatch (or an exception) shows as FAILED and makes
@@ -16,6 +17,7 @@ autograd; PyTorch and JAX allocate where tracemalloc cannot see).
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import statistics
 import sys
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import ab
 import checks
 import frameworks as fw
 import memory
@@ -64,7 +67,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="PEER",
         help="leave out these installed peers (autograd, torch, jax)",
     )
+    p.add_argument(
+        "--against",
+        metavar="REV",
+        help="A/B run: chainrule at git commit REV against the work tree, alternated "
+        "(hand-written NumPy and chainrule only; see benchmarks/ab.py)",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="alternations for --against (default 3)")
+    p.add_argument("--json", type=Path, help="also write chainrule's ratios here as JSON")
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     bad = wl.unknown_names(args.only or [])
     if bad:
         p.error(f"unknown workload(s) {bad}; choose from {wl.ALL_NAMES}")
@@ -205,11 +218,40 @@ def run_suite(args: argparse.Namespace, argv: list[str]) -> Suite:
     )
 
 
+def write_json(suite: Suite, path: Path) -> None:
+    """chainrule's ratio on every row (time over hand-written time; for the
+    memory row, peak over what must be kept), and which chainrule was measured."""
+    import chainrule
+
+    rows = {}
+    for row in suite.rows():
+        cell = row.cells.get("chainrule")
+        if cell is None or cell.status != OK:
+            continue
+        ratio = cell.ratio if cell.ratio is not None else cell.value / row.baseline
+        rows[row.name] = ratio
+    path.write_text(json.dumps({"chainrule_file": chainrule.__file__, "rows": rows}))
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    """The options an A/B side runs with."""
+    out = ["--repeats", str(args.repeats)]
+    if args.quick:
+        out.append("--quick")
+    if args.only:
+        out += ["--only", *args.only]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run, print the report, write it if asked; 1 if anything FAILED."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.against:
+        return ab.main(args.against, args.rounds, _forwarded(args))
     suite = run_suite(args, argv)
+    if args.json:
+        write_json(suite, args.json)
     text = report.markdown(suite)
     print(text)
     output = args.output or (None if args.quick else DEFAULT_OUTPUT)

@@ -169,3 +169,34 @@ def test_floor_engine_runs_and_is_checked(bench):
     Ws = [rng.standard_normal((4, 4)) for _ in range(3)]
     x = rng.standard_normal(4)
     np.testing.assert_allclose(floor.minimal_grad(x, Ws), floor.hand_grad(x, Ws), rtol=1e-12)
+
+
+def test_against_runs_both_commits_alternated(tmp_path):
+    """``--against REV`` measures REV's chainrule and the work tree's, each in its
+    own subprocess (checked to import the intended copy), and tabulates both."""
+    import subprocess
+
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=BENCH_DIR, capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    argv = ["--against", "HEAD", "--quick", "--only", "scalar", "--rounds", "1", "--repeats", "1"]
+    done = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "run.py"), *argv], capture_output=True, text=True
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "A/B: HEAD (A) against the work tree (B), 1 alternated rounds" in done.stdout
+    row = re.search(r"\| scalar-loop \| ([\d.]+)× \| ([\d.]+)× \| ([+-][\d.]+)%", done.stdout)
+    assert row, done.stdout
+    a, b, change = map(float, row.groups())
+    assert a > 0 and b > 0
+    assert change == pytest.approx((b / a - 1) * 100, abs=0.6)
+
+
+def test_against_rejects_an_unknown_commit():
+    import subprocess
+
+    argv = ["--against", "no-such-commit-xyz", "--quick", "--only", "scalar"]
+    done = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "run.py"), *argv], capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "--against no-such-commit-xyz: git archive failed" in done.stderr
