@@ -94,32 +94,58 @@ def log_softmax(x: Any, axis: Any = -1) -> Any:
 
 
 # --- logsumexp ------------------------------------------------------------------
+def _lse_shift(a: Any, b: Any, axes: tuple) -> Any:
+    """The shift for ``sum(b exp(a))``: the maximum of ``a`` over the entries
+    with a nonzero weight (as SciPy takes it). An entry of weight 0 adds
+    nothing to the sum, so it must not set the shift: ``a = [1000, 0]``,
+    ``b = [0, 1]`` would otherwise give ``exp(-1000) = 0`` for the only term
+    that counts, and ``log 0 = -inf`` instead of 0."""
+    if b is None:
+        return _shift(a, axes)
+    return _shift(np.where(b == 0, -np.inf, a), axes)
+
+
+def _lse_terms(a: Any, b: Any, axes: tuple) -> Any:
+    """``b exp(a - m)`` with 0 for the zero weights (whose ``exp`` may overflow)."""
+    e = np.exp(a - _lse_shift(a, b, axes))
+    if b is None:
+        return e
+    with np.errstate(invalid="ignore"):  # 0 * inf, replaced by 0
+        return np.where(b == 0, 0.0, b * e)
+
+
 def _lse_parts(a: Any, b: Any, axes: tuple) -> tuple[Any, Any]:
     """log|sum(b exp(a))| and the sign of the sum, both with ``axes`` kept."""
-    m = _shift(a, axes)
-    e = np.exp(a - m)
-    s = np.sum(e if b is None else b * e, axis=axes, keepdims=True)
+    with np.errstate(over="ignore"):
+        s = np.sum(_lse_terms(a, b, axes), axis=axes, keepdims=True)
     with np.errstate(divide="ignore"):
-        return np.log(np.abs(s)) + m, np.sign(s)
+        return np.log(np.abs(s)) + _lse_shift(a, b, axes), np.sign(s)
 
 
 def _lse_impl(a: Any, b: Any, axes: tuple, keepdims: bool) -> Any:
     out = _lse_parts(a, b, axes)[0]
-    return out if keepdims else np.squeeze(out, axis=axes)
+    return out if keepdims else _scalar(np.squeeze(out, axis=axes))
 
 
 def _lse_weights(a: Any, b: Any, axes: tuple) -> tuple[Any, Any]:
     """The derivatives of logsumexp with respect to ``a`` and ``b``:
     ``b exp(a) / S`` (the softmax, when ``b`` is None) and ``exp(a) / S``, with
     ``S = sum(b exp(a))`` (its sign included). Both are computed with the
-    maximum ``m`` taken out of ``exp`` (``m`` is a constant: it cancels), so
-    they never overflow, and directly rather than as ``exp(a - lse)``, which
-    would lose digits to the rounding of a large ``lse``."""
+    maximum ``m`` over the nonzero weights taken out of ``exp`` (``m`` is a
+    constant: it cancels), so they never overflow where the weight is nonzero,
+    and directly rather than as ``exp(a - lse)``, which would lose digits to
+    the rounding of a large ``lse``. Where ``b`` is 0 the derivative in ``a``
+    is exactly 0 and the one in ``b``, ``exp(a) / S``, may be ``inf`` (it is
+    that large: ``exp(1000)``)."""
     if b is None:
         return softmax_p(a, axes), None
-    e = np.exp(a - _shift(strip(a), axes))
-    w = e / np.sum(b * e, axis=axes, keepdims=True)
-    return b * w, w
+    # exp may overflow only where the weight is 0; mul0 makes those terms 0 while
+    # keeping them differentiable in b (the derivatives of inf * t at higher order
+    # are masked the same way, hence the errstate).
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(a - _lse_shift(strip(a), strip(b), axes))
+        w = e / np.sum(mul0(b, e), axis=axes, keepdims=True)
+        return mul0(b, w), w
 
 
 def _lse_vjp(which: int):
