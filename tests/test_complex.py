@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import rand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -33,10 +34,6 @@ def cpos(*shape):
 def csmall(*shape):
     """Complex values of modulus < 0.6 (inside the domain of arcsin, arctanh...)."""
     return RNG.uniform(-0.4, 0.4, size=shape) + 1j * RNG.uniform(-0.4, 0.4, size=shape)
-
-
-def rand(*shape):
-    return RNG.uniform(-1.5, 1.5, size=shape)
 
 
 # --- the checker: finite differences along complex directions -------------------

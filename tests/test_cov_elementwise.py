@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.special as sp
+from conftest import rand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -30,10 +31,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 1/0 at the 
 
 
 # --- inputs -----------------------------------------------------------------------
-def rand(shape, low=-1.5, high=1.5):
-    return RNG.uniform(low, high, size=shape)
-
-
 def pos(shape):
     return RNG.uniform(0.5, 2.0, size=shape)
 
@@ -58,7 +55,7 @@ def mod_pair(sx, sy):
     """x and y with x / y at least 0.05 away from an integer everywhere they meet
     (the remainders jump there)."""
     for _ in range(1000):
-        x, y = rand(sx, -5.0, 5.0), away0(sy) * 1.5
+        x, y = rand(sx, low=-5.0, high=5.0), away0(sy) * 1.5
         q = x / y
         if np.all(np.abs(q - np.round(q)) > 0.05):
             return x, y
@@ -113,7 +110,7 @@ UNARY = {
     "absolute": (np.absolute, away0),
     "abs": (np.abs, away0),
     "fabs": (np.fabs, away0),
-    "sinc": (np.sinc, lambda s: rand(s, -2.5, 2.5)),
+    "sinc": (np.sinc, lambda s: rand(s, low=-2.5, high=2.5)),
     "nan_to_num": (np.nan_to_num, rand),
 }
 

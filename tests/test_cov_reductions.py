@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import rand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,10 +19,6 @@ import chainrule.numpy as cnp
 from chainrule.core.registry import FUNCTIONS
 
 RNG = np.random.default_rng(7)
-
-
-def rand(*shape, low=-1.5, high=1.5):
-    return RNG.uniform(low, high, size=shape)
 
 
 def away_from_zero(*shape):

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import rand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
@@ -23,10 +24,6 @@ import chainrule.numpy as cnp
 from chainrule.core.registry import FUNCTIONS
 
 RNG = np.random.default_rng(7)
-
-
-def rand(*shape):
-    return RNG.normal(size=shape)
 
 
 def distinct(*shape):

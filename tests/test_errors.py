@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 from numpy.testing import assert_allclose, assert_array_equal
 
 import chainrule as cr
@@ -135,10 +136,6 @@ NO_RULE_CANDIDATES = {
 NO_RULE_POINT = np.array([0.3, 1.1, 2.3])
 
 
-def _fd_grad(f, x, eps=1e-6):
-    return np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(x.size)])
-
-
 @pytest.mark.parametrize("name", sorted(set(NO_RULE_CANDIDATES) - {"fft"}))
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 def test_function_without_rule_raises_or_is_right(name, mode):
@@ -155,7 +152,7 @@ def test_function_without_rule_raises_or_is_right(name, mode):
         assert name in msg, msg
         assert "custom_vjp" in msg, msg
         return
-    assert_allclose(g, _fd_grad(f, x), rtol=1e-5, atol=1e-7)
+    assert_allclose(g, fd_jacobian(f, x), rtol=1e-5, atol=1e-7)
 
 
 def test_some_function_still_has_no_rule():
@@ -209,7 +206,7 @@ def test_no_rule_through_chainrule_numpy_and_methods():
         except NotImplementedError as e:
             assert name in str(e) and "custom_vjp" in str(e)
         else:
-            assert_allclose(g, _fd_grad(f, NO_RULE_POINT), rtol=1e-5)
+            assert_allclose(g, fd_jacobian(f, NO_RULE_POINT), rtol=1e-5)
     for method in ("cumsum", "cumprod"):
         try:
             f = lambda x, m=method: np.sum(getattr(x, m)() ** 2)
@@ -217,7 +214,7 @@ def test_no_rule_through_chainrule_numpy_and_methods():
         except NotImplementedError as e:
             assert method in str(e) and "custom_vjp" in str(e)
         else:
-            assert_allclose(g, _fd_grad(f, NO_RULE_POINT), rtol=1e-5)
+            assert_allclose(g, fd_jacobian(f, NO_RULE_POINT), rtol=1e-5)
 
 
 def test_no_rule_on_plain_values_still_works():

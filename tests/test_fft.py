@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import rand
 from numpy.testing import assert_allclose
 from test_complex import check_complex, fd_grad
 
@@ -14,10 +15,6 @@ import chainrule as cr
 import chainrule.numpy as cnp
 
 RNG = np.random.default_rng(11)
-
-
-def rand(*shape):
-    return RNG.uniform(-1.0, 1.0, size=shape)
 
 
 def crand(*shape):

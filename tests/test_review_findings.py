@@ -12,21 +12,11 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 import chainrule as cr
 
 C2 = np.array([1.0, 2.0])
-
-
-def _fd_jac(f, x, eps=1e-6):
-    x = np.asarray(x, dtype=float)
-    f0 = np.asarray(f(x))
-    jac = np.zeros(f0.shape + x.shape)
-    for idx in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[idx] = eps
-        jac[(...,) + idx] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps)
-    return jac
 
 
 # ---------------------------------------------------------------------------
@@ -227,7 +217,7 @@ def test_fanout_with_broadcast_views_and_aliases():
 def test_hessians_by_every_nesting_agree_with_fd():
     x = np.array([1.0, 2.0, 3.0])
     f = lambda x: np.sin(x[:2]) * x[1:]  # noqa: E731
-    ref = _fd_jac(lambda x: cr.jacrev(f)(x), x, 1e-5)
+    ref = fd_jacobian(lambda x: cr.jacrev(f)(x), x, 1e-5)
     for outer in (cr.jacfwd, cr.jacrev):
         for inner in (cr.jacfwd, cr.jacrev):
             np.testing.assert_allclose(outer(inner(f))(x), ref, atol=1e-6)
@@ -246,7 +236,7 @@ def test_batched_broadcast_coincident_batch_size():
         lambda x: x @ c,
         lambda x: np.outer(x, x),
     ):
-        ref = _fd_jac(f, x)
+        ref = fd_jacobian(f, x)
         np.testing.assert_allclose(cr.jacfwd(f)(x), ref, atol=1e-6)
         np.testing.assert_allclose(cr.jacrev(f)(x), ref, atol=1e-6)
     np.testing.assert_array_equal(c, [[1.0, 2.0], [3.0, 4.0]])

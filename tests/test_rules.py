@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import rand
 
 import chainrule as cr
 import chainrule.numpy as cnp
 
 RNG = np.random.default_rng(1)
-
-
-def rand(*shape, low=-1.5, high=1.5):
-    return RNG.uniform(low, high, size=shape)
 
 
 def pos(*shape):
