@@ -97,3 +97,92 @@ def test_logsumexp_negative_weights_gradient():
         np.testing.assert_allclose(cr.grad(f, argnum)(a, b), want, rtol=1e-6)
         np.testing.assert_allclose(cr.jacfwd(f, argnum)(a, b), want, rtol=1e-6)
     cr.check_grads(f, (a, b), order=2, modes=("fwd", "rev"))
+
+
+# --- det at singular matrices -----------------------------------------------------------
+def cofactors(a):
+    """The cofactor matrix adj(A)^T from its definition (signed minors)."""
+    n = a.shape[-1]
+    c = np.zeros_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, 0), j, 1)
+            c[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
+    return c
+
+
+def cofactor_jacobian(a, eps=1e-5):
+    """d cofactors / dA by central differences: exact up to rounding, the
+    cofactors of a 4x4 matrix being polynomials of degree 3 in its entries...
+    and their second differences, of degree 1, cancel in the central formula."""
+    n = a.shape[-1]
+    out = np.zeros((n, n, n, n))
+    for k in np.ndindex(n, n):
+        e = np.zeros_like(a)
+        e[k] = eps
+        out[..., k[0], k[1]] = (cofactors(a + e) - cofactors(a - e)) / (2 * eps)
+    return out
+
+
+@pytest.mark.parametrize("rank", [3, 2], ids=["rank n-1", "rank n-2"])
+def test_det_at_singular_matrices(rank):
+    a = RNG.normal(size=(4, rank)) @ RNG.normal(size=(rank, 4))
+    assert np.linalg.matrix_rank(a) == rank
+    want = cofactors(a)  # zero at rank n-2: every (n-1)-minor vanishes
+    np.testing.assert_allclose(cr.grad(np.linalg.det)(a), want, atol=1e-12)
+    np.testing.assert_allclose(cr.jacfwd(np.linalg.det)(a), want, atol=1e-12)
+    want_h = cofactor_jacobian(a)
+    assert np.abs(want_h).max() > 0.1  # the second derivative is not zero at rank n-2
+    det = np.linalg.det
+    for hess in (cr.hessian(det), cr.jacrev(cr.jacrev(det)), cr.jacfwd(cr.jacfwd(det))):
+        np.testing.assert_allclose(hess(a), want_h, atol=1e-8)
+    cr.check_grads(np.linalg.det, (a,), order=2, modes=("fwd", "rev"))
+
+
+def test_det_singular_closed_forms_and_stacks():
+    # [[1, 2], [2, 4]]: adj^T = [[4, -2], [-2, 1]]; det = ad - bc has a constant Hessian
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(cr.grad(np.linalg.det)(a), [[4.0, -2.0], [-2.0, 1.0]], rtol=1e-14)
+    h = cr.hessian(np.linalg.det)(a).reshape(4, 4)
+    want = np.array([[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]], float)
+    np.testing.assert_allclose(h, want, atol=1e-14)
+    # the zero matrix (rank 0) of size 3: gradient 0, Hessian 0 (every 2x2 minor vanishes)
+    z = np.zeros((3, 3))
+    np.testing.assert_array_equal(cr.grad(np.linalg.det)(z), np.zeros((3, 3)))
+    np.testing.assert_array_equal(cr.hessian(np.linalg.det)(z), np.zeros((3, 3, 3, 3)))
+    # a stack mixing a singular and a regular matrix, and a sign-negative singular one
+    b = RNG.normal(size=(3, 2)) @ RNG.normal(size=(2, 3))
+    stack = np.stack([b, RNG.normal(size=(3, 3)), -b[::-1]])
+
+    def f(s):
+        return np.sum(np.linalg.det(s) * np.array([1.0, 2.0, 3.0]))
+
+    want = np.stack([cofactors(m) for m in stack]) * np.array([1.0, 2.0, 3.0])[:, None, None]
+    np.testing.assert_allclose(cr.grad(f)(stack), want, atol=1e-12)
+    np.testing.assert_allclose(cr.jacfwd(f)(stack), want, atol=1e-12)
+    cr.check_grads(f, (stack,), order=2, modes=("fwd", "rev"))
+
+
+def test_det_third_order_well_conditioned_and_refused_when_singular():
+    w = RNG.normal(size=(3, 3))
+    third = cr.jacfwd(cr.hessian(np.linalg.det))(w)
+    # det is cubic in a 3x3 matrix: its third derivative is the constant Levi-Civita form
+    eps = np.zeros((3, 3, 3))
+    for p, sgn in (((0, 1, 2), 1), ((1, 2, 0), 1), ((2, 0, 1), 1),
+                   ((0, 2, 1), -1), ((2, 1, 0), -1), ((1, 0, 2), -1)):  # fmt: skip
+        eps[p] = sgn
+    want = np.zeros((3, 3, 3, 3, 3, 3))
+    for i, j, k in np.ndindex(3, 3, 3):  # d3 det / dA_ia dA_jb dA_kc = eps_ijk eps_abc
+        want[i, :, j, :, k, :] = eps[i, j, k] * eps
+    np.testing.assert_allclose(third, want, atol=1e-10)
+    singular = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])
+    with pytest.raises(NotImplementedError, match="third derivative of numpy.linalg.det"):
+        cr.jacfwd(cr.hessian(np.linalg.det))(singular)
+
+
+def test_slogdet_at_singular_matrix_raises_clearly():
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    assert np.linalg.slogdet(singular)[1] == -np.inf
+    for jac in (cr.jacrev, cr.jacfwd):
+        with pytest.raises(np.linalg.LinAlgError, match="Differentiate numpy.linalg.det"):
+            jac(lambda a: np.linalg.slogdet(a)[1])(singular)
