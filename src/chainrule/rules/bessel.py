@@ -1,11 +1,12 @@
 """``numpy.i0``, the modified Bessel function of the first kind, order 0.
 
-Its derivative is ``I1``, whose derivative is ``I0(x) - I1(x) / x`` (a
-power series for |x| < 1, where the difference cancels), so two primitives whose rules call each other give every order. NumPy has
-no ``I1``: it comes from ``scipy.special.i1`` when SciPy is installed, else
-from the trapezoidal rule on ``(1/pi) int_0^pi exp(x cos t) cos t dt``, which
-converges geometrically for this periodic, analytic integrand (the node
-count grows like ``sqrt(|x|)``, enough for full double precision).
+Its derivative is ``I1``, whose derivative is ``I0(x) - I1(x) / x`` (a power
+series for |x| < 1, where that difference cancels), so two primitives whose
+rules call each other give every order. NumPy has no ``I1``: it comes from
+``scipy.special.i1`` when SciPy is installed, else from the trapezoidal rule
+on ``(1/pi) int_0^pi exp(x cos t) cos t dt``, which converges geometrically
+for this periodic, analytic integrand (the node count grows like
+``sqrt(|x|)``), and from its power series for |x| < 1.
 """
 
 from __future__ import annotations
