@@ -186,3 +186,102 @@ def test_slogdet_at_singular_matrix_raises_clearly():
     for jac in (cr.jacrev, cr.jacfwd):
         with pytest.raises(np.linalg.LinAlgError, match="Differentiate numpy.linalg.det"):
             jac(lambda a: np.linalg.slogdet(a)[1])(singular)
+
+
+# --- eigvalsh at repeated eigenvalues ----------------------------------------------------
+def two_cluster_matrix():
+    """A symmetric matrix with eigenvalues (1, 1, 3), both triangles equal."""
+    q = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
+    b = q @ np.diag([1.0, 1.0, 3.0]) @ q.T
+    return np.tril(b) + np.tril(b, -1).T
+
+
+def fd_jacobian(f, x, eps=1e-6):
+    out = np.asarray(f(x))
+    jac = np.zeros(out.shape + x.shape)
+    for k in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[k] = eps
+        jac[(...,) + k] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps)
+    return jac
+
+
+def lower_fold(m):
+    """What a function reading the lower triangle sees of the symmetric gradient m."""
+    return np.tril(m) + np.tril(m.T, -1)
+
+
+def test_eigvalsh_cluster_first_order_convention():
+    eye = np.eye(3)
+    # each eigenvalue of the cluster {1, 1, 1} moves by tr(dA) / 3, in both modes
+    want = np.broadcast_to(eye / 3, (3, 3, 3))
+    np.testing.assert_allclose(cr.jacfwd(np.linalg.eigvalsh)(eye), want)
+    np.testing.assert_allclose(cr.jacrev(np.linalg.eigvalsh)(eye), want)
+    np.testing.assert_allclose(cr.jacrev(lambda a: np.linalg.eigvalsh(a, "U"))(eye), want)
+    b = two_cluster_matrix()
+    assert np.ptp(np.linalg.eigvalsh(b)[:2]) < 1e-14  # an exact tie up to rounding
+    jf, jr = cr.jacfwd(np.linalg.eigvalsh)(b), cr.jacrev(np.linalg.eigvalsh)(b)
+    np.testing.assert_allclose(jf, jr, atol=1e-14)
+    # symmetric functions of the eigenvalues are exact: against finite differences
+    for f in (
+        lambda a: np.sum(np.linalg.eigvalsh(a)),  # the trace
+        lambda a: np.sum(np.linalg.eigvalsh(a) ** 2),  # ||A||_F^2
+        lambda a: np.sum(np.exp(np.linalg.eigvalsh(a))),  # tr exp(A)
+    ):
+        want = fd_jacobian(f, b)
+        np.testing.assert_allclose(cr.grad(f)(b), want, atol=1e-8)
+        np.testing.assert_allclose(cr.jacfwd(f)(b), want, atol=1e-8)
+    # sum(w**2) = ||A||_F^2 for the symmetric matrix the lower triangle defines
+    np.testing.assert_allclose(
+        cr.grad(lambda a: np.sum(np.linalg.eigvalsh(a) ** 2))(eye), lower_fold(2 * eye)
+    )
+    # a non-symmetric use gets the even split: w_0 + 2 w_1 + 5 w_2 behaves as
+    # 1.5 (w_0 + w_1) + 5 w_2, a smooth function near b (the cluster stays apart)
+    c = np.array([1.0, 2.0, 5.0])
+    split = np.array([1.5, 1.5, 5.0])
+    want = fd_jacobian(lambda a: np.linalg.eigvalsh(a) @ split, b)
+    np.testing.assert_allclose(cr.grad(lambda a: np.linalg.eigvalsh(a) @ c)(b), want, atol=1e-8)
+    np.testing.assert_allclose(cr.jacfwd(lambda a: np.linalg.eigvalsh(a) @ c)(b), want, atol=1e-8)
+    # away from ties nothing changed: finite differences, both modes
+    d = np.diag([1.0, 2.0, 4.0]) + 0.1
+    want = fd_jacobian(np.linalg.eigvalsh, d)
+    np.testing.assert_allclose(cr.jacfwd(np.linalg.eigvalsh)(d), want, atol=1e-8)
+    np.testing.assert_allclose(cr.jacrev(np.linalg.eigvalsh)(d), want, atol=1e-8)
+
+
+def test_eigvalsh_cluster_second_order():
+    b = two_cluster_matrix()
+    split = np.array([1.5, 1.5, 5.0])
+    c = np.array([1.0, 2.0, 5.0])
+    # the Hessian of the even-split function, exact (Daleckii-Krein across the clusters)
+    want = fd_jacobian(cr.grad(lambda a: np.linalg.eigvalsh(a) @ split), b)
+    assert np.abs(want).max() > 1.0
+    f = lambda a: np.linalg.eigvalsh(a) @ c  # noqa: E731
+    np.testing.assert_allclose(cr.hessian(f)(b), want, atol=1e-7)
+    np.testing.assert_allclose(cr.jacrev(cr.jacrev(f))(b), want, atol=1e-7)
+    # the trace: Hessian 0 at I and at b, in both second-order compositions
+    tr = lambda a: np.sum(np.linalg.eigvalsh(a))  # noqa: E731
+    for x in (np.eye(3), b):
+        np.testing.assert_allclose(cr.hessian(tr)(x), 0.0, atol=1e-14)
+        np.testing.assert_allclose(cr.jacrev(cr.jacrev(tr))(x), 0.0, atol=1e-14)
+    # each eigenvalue's Hessian (jacobian of its gradient), forward and reverse agree
+    jf = cr.jacfwd(cr.jacrev(np.linalg.eigvalsh))(b)
+    np.testing.assert_allclose(jf, cr.jacrev(cr.jacrev(np.linalg.eigvalsh))(b), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [cr.hessian, lambda f: cr.jacrev(cr.jacrev(f)), lambda f: cr.jacfwd(cr.jacfwd(f))],
+    ids=["hessian", "rev-rev", "fwd-fwd"],
+)
+def test_eigvalsh_cluster_refuses_second_derivatives_that_need_the_split(second):
+    # sum(w**2) = ||A||_F^2 is smooth at I, but its Hessian needs how the cluster splits
+    # (2 tr(T^2), not the 2 tr(T)^2 / 3 a linear tangent would give): refused, not wrong
+    f = lambda a: np.sum(np.linalg.eigvalsh(a) ** 2)  # noqa: E731
+    for x in (np.eye(3), two_cluster_matrix()):
+        with pytest.raises(NotImplementedError, match="how the repeated eigenvalues split"):
+            second(f)(x)
+    # ... while the same function written as a matrix function has it
+    np.testing.assert_allclose(
+        cr.hessian(lambda a: np.sum(a * a))(np.eye(3)), 2 * np.eye(9).reshape(3, 3, 3, 3)
+    )

@@ -667,17 +667,206 @@ eigvalsh_p.defvjp(_eigvalsh_vjp)
 eigvalsh_p.defjvp(_eigvalsh_jvp)
 
 
+# At repeated eigenvalues eigvalsh follows the convention of max ties: a cluster of
+# equal eigenvalues moves, to first order, by the mean of the projected perturbation,
+# dw_i = tr(P_C dA) / |C| for i in the cluster C (P_C its spectral projector), a linear
+# map (so jacfwd == jacrev), exact for symmetric functions of the eigenvalues. Its
+# transpose, the VJP, gives each cluster the mean of its cotangents:
+# g -> sum_C mean(g_C) P_C. Both maps depend smoothly on A through the P_C
+# (Daleckii-Krein: dP_C = V (Gamma o V^T dA V) V^T across clusters), which gives their
+# own derivatives. Second derivatives that need the split of a cluster (f'' of a
+# function of the eigenvalues at a cluster) are refused: a linear tangent cannot carry
+# the split, and the answer would be wrong (docs/conventions.md).
+_CLUSTER_RTOL = 1e-10
+
+
+def _clusters(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ascending eigenvalues ``w`` (..., n): the cluster-averaging matrix ``M``
+    (..., n, n) (``M_ij = 1/|C|`` when ``i``, ``j`` are in the same cluster ``C``)
+    and the same-cluster mask. Neighbours closer than ``_CLUSTER_RTOL`` times the
+    largest ``|w|`` are one cluster."""
+    w = np.asarray(w)
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)
+    new = np.diff(w, axis=-1) > _CLUSTER_RTOL * scale
+    label = np.concatenate([np.zeros(w.shape[:-1] + (1,), int), np.cumsum(new, axis=-1)], -1)
+    same = label[..., :, None] == label[..., None, :]
+    return same / np.sum(same, axis=-1, keepdims=True), same
+
+
+def _has_clusters(w: Any) -> bool:
+    return bool(np.any(np.sum(_clusters(strip(w))[1], axis=-1) > 1))
+
+
+def _avg(m: np.ndarray, x: Any) -> Any:
+    """Cluster means of the vectors ``x`` (batch axes in front allowed)."""
+    return (m @ expand_dims(x, -1))[..., 0]
+
+
+def _eig_setup(a: Any, lower: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    w, v = np.linalg.eigh(strip(a), "L" if lower else "U")
+    m, same = _clusters(w)
+    return w, v, m, same
+
+
+def _cluster_map_impl(a: Any, x: Any, lower: bool, transpose: bool) -> Any:
+    _, v, m, _ = _eig_setup(a, lower)
+    if transpose:  # x: cotangents of the eigenvalues -> cotangent of a
+        return _fold_to(np.conj(v) @ (_avg(m, x)[..., None] * np.swapaxes(v, -1, -2)), lower)
+    y = np.conj(np.swapaxes(v, -1, -2)) @ _sym_from(x, lower) @ v  # x: a tangent of a
+    return _avg(m, np.real(np.diagonal(y, axis1=-2, axis2=-1)))
+
+
+def _split_error(what: str) -> NoRuleError:
+    return NoRuleError(
+        f"chainrule: {what} at exactly repeated eigenvalues of numpy.linalg.eigvalsh would "
+        "need how the repeated eigenvalues split, which the first-order convention (each "
+        "cluster moves by its mean) does not carry; the answer would be wrong. Write "
+        "functions of all eigenvalues as matrix functions where you can (sum(w**2) is "
+        "np.sum(A * A) for symmetric A, sum(w) is np.trace(A)), or evaluate away from the "
+        "repeated eigenvalues."
+    )
+
+
+def _refuse_varying_cotangent(same: np.ndarray) -> None:
+    """The VJP of eigvalsh at a cluster is ``sum_C mean(g_C) P_C``. Differentiated in
+    the cotangent ``g`` (as forward-over-reverse does when ``g = f'(w)`` depends on
+    the eigenvalues) it would need how the cluster splits; no tangent or cotangent
+    of ``g`` can show whether it does (a zero one can hide an ``f''`` along a
+    direction of mean zero), so any is refused at a cluster."""
+    if np.any(np.sum(same, axis=-1) > 1):
+        raise _split_error("a second derivative through a cotangent that depends on them")
+
+
+def _dk_gamma(w: np.ndarray, same: np.ndarray, h: Any) -> Any:
+    """Daleckii-Krein weights ``(h_i - h_j) / (w_i - w_j)`` across clusters, 0 within."""
+    return (expand_dims(h, -1) - expand_dims(h, -2)) * np.where(same, 0.0, 1.0 / _gap(w, same))
+
+
+def _cluster_a_rule(a: Any) -> None:
+    if is_traced(a):
+        raise NoRuleError(
+            "chainrule: third derivatives of numpy.linalg.eigvalsh at repeated eigenvalues "
+            "are not implemented (first and second derivatives are)."
+        )
+    if _is_complex(a):
+        raise no_rule_error(
+            "second derivatives of numpy.linalg.eigvalsh of a complex matrix at repeated "
+            "eigenvalues"
+        )
+
+
+def _cluster_map_jvp_a(ta: Any, ans: Any, a: Any, x: Any, lower: bool, transpose: bool) -> Any:
+    _cluster_a_rule(a)
+    w, v, m, same = _eig_setup(a, lower)
+    xa = _mT(v) @ _sym_from(ta, lower) @ v
+    if transpose:  # d/da of fold(sum_C mean(x_C) P_C)
+        gamma = _dk_gamma(w, same, _avg(m, x))
+        return _fold_to(v @ (gamma * pad_batch(xa, ndim_of(a), ndim_of(ans))) @ _mT(v), lower)
+    # d/da of tr(P_C sym(x)) / |C|: 2 M r with r_i = sum_j X_ij Y_ij / (w_i - w_j) across
+    y = _mT(v) @ _sym_from(x, lower) @ v
+    inv_gap = np.where(same, 0.0, 1.0 / _gap(w, same))
+    r = np.sum(pad_batch(xa, ndim_of(a), ndim_of(y)) * y * inv_gap, axis=-1)
+    return 2.0 * _avg(m, r)
+
+
+def _gap(w: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """``w_i - w_j``, 1 within clusters (where it is not used)."""
+    return np.where(same, 1.0, w[..., :, None] - w[..., None, :])
+
+
+def _cluster_map_vjp_a(ans: Any, a: Any, x: Any, lower: bool, transpose: bool):
+    _cluster_a_rule(a)
+    w, v, m, same = _eig_setup(a, lower)
+    shape, n_own = shape_of(a), ndim_of(ans) + (0 if transpose else 1)
+    if transpose:
+        gamma = _dk_gamma(w, same, _avg(m, x))
+
+        def vjp(c: Any) -> Any:
+            y = _mT(v) @ _sym_from(c, lower) @ v
+            return unbroadcast(_fold_to(v @ (gamma * y) @ _mT(v), lower), shape, n_own)
+
+        return vjp
+    y = _mT(v) @ _sym_from(x, lower) @ v
+
+    def vjp_g(u: Any) -> Any:
+        r = v @ (_dk_gamma(w, same, _avg(m, u)) * y) @ _mT(v)
+        return unbroadcast(_fold_to(r, lower), shape, n_own)
+
+    return vjp_g
+
+
+def _cluster_map_jvp_x(t: Any, ans: Any, a: Any, x: Any, lower: bool, transpose: bool) -> Any:
+    if transpose:  # the VJP of eigvalsh, differentiated in its cotangent
+        _refuse_varying_cotangent(_eig_setup(a, lower)[3])
+    return cluster_map_p(a, t, lower, transpose)
+
+
+def _cluster_map_vjp_x(ans: Any, a: Any, x: Any, lower: bool, transpose: bool):
+    same = _eig_setup(a, lower)[3]
+
+    def vjp(c: Any) -> Any:
+        if transpose:
+            _refuse_varying_cotangent(same)
+        return cluster_map_p(a, c, lower, not transpose)
+
+    return vjp
+
+
+# cluster_map_p(a, x, lower, transpose): the derivative map of eigvalsh at a with
+# clusters, applied to a tangent x of a (transpose=False) or its transpose applied to
+# cotangents x of the eigenvalues (transpose=True).
+cluster_map_p = Primitive("eigvalsh_derivative", _cluster_map_impl)
+cluster_map_p.defvjp(_cluster_map_vjp_a, _cluster_map_vjp_x)
+cluster_map_p.defjvp(_cluster_map_jvp_a, _cluster_map_jvp_x)
+
+
+def _eigvalsh_cluster_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
+    if is_traced(a):
+        # Inside a higher derivative: averaging loses the split of a cluster unless the
+        # projected perturbation is a multiple of the identity there.
+        _, v, m, same = _eig_setup(a, lower)
+        tv = strip(t)
+        y = np.conj(np.swapaxes(v, -1, -2)) @ _sym_from(tv, lower) @ v
+        mean = _avg(m, np.real(np.diagonal(y, axis1=-2, axis2=-1)))
+        dev = y - mean[..., None, :] * np.eye(shape_of(a)[-1])
+        multi = same & (np.sum(same, axis=-1, keepdims=True) > 1)
+        scale = np.max(np.abs(y), initial=0.0)
+        if np.any(np.abs(dev) * multi > _TOL * scale):
+            raise _split_error("a higher derivative through forward mode")
+    return cluster_map_p(a, t, lower, False)
+
+
+eigvalsh_cluster_p = Primitive(
+    "eigvalsh", lambda a, lower: np.linalg.eigvalsh(a, "L" if lower else "U")
+)
+eigvalsh_cluster_p.defvjp(lambda ans, a, lower: lambda g: cluster_map_p(a, g, lower, True))
+eigvalsh_cluster_p.defjvp(_eigvalsh_cluster_jvp)
+
+
 @implements(np.linalg.eigvalsh)
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     """Differentiable ``numpy.linalg.eigvalsh``: ``dw_i = v_i^T dA v_i``, reading
-    the ``UPLO`` triangle like NumPy. At repeated eigenvalues the eigenvalues are
-    not differentiable; reverse mode still works for symmetric functions of them
-    (equal cotangents, like the trace), anything else raises
-    ``NotImplementedError``. Complex Hermitian: ``dw_i = v_i^H dA v_i`` (real)."""
+    the ``UPLO`` triangle like NumPy. Complex Hermitian: ``dw_i = v_i^H dA v_i`` (real).
+
+    At repeated eigenvalues (equal to a relative ``1e-10``) each cluster of equal
+    eigenvalues moves by the mean of the projected perturbation,
+    ``tr(P_C dA) / |C|``, in both modes (the VJP gives the cluster the mean of its
+    cotangents, like ``max`` ties): exact for symmetric functions of the eigenvalues
+    (the trace, ``sum(f(w))``), and a documented convention for the others (an
+    even split). Second derivatives that need how a cluster splits (``f''`` of the
+    eigenvalues at a cluster) raise ``NotImplementedError`` rather than answer wrongly.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacfwd(lambda a: np.linalg.eigvalsh(a)[0])(np.eye(2))  # cluster {1, 1}
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    """
     lower = _uplo_lower(UPLO)
     if not is_traced(a):
         return np.linalg.eigvalsh(a, UPLO)
     _check_matrix(a, "eigvalsh", complex_ok=True)
+    if _has_clusters(np.linalg.eigvalsh(strip(a), UPLO)):
+        return eigvalsh_cluster_p(a, lower)
     return eigvalsh_p(a, lower)
 
 
@@ -1013,7 +1202,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
 
 
 allow_complex(concat_p, vectors_p, complement_p, inv_p, solve_p, det_p, logdet_p)
-allow_complex(eigh_p, eigvalsh_p, svd_p, sv_p)
+allow_complex(eigh_p, eigvalsh_p, eigvalsh_cluster_p, cluster_map_p, svd_p, sv_p)
 
 
 # --- pinv and lstsq -------------------------------------------------------------------
