@@ -127,3 +127,159 @@ def test_documentation_figures_are_generated_by_the_script(tmp_path):
     for name in ["theta", "residual = subtract", "sum_of_squares = matmul", "risk = divide"]:
         assert name in forward
     assert "Xᵀ @ ḡv1" in backward and "ḡtheta" in backward
+
+
+# -- forward mode: the chain of JVPs ---------------------------------------------------
+
+
+def test_jvp_listing_line_by_line():
+    j = cr.graph(risk)(np.zeros(5)).jvp()
+    assert lines(j) == [
+        "forward mode of risk: tangents ṫ = d(value)/d(input) · ṫinput, from the inputs to "
+        "the output",
+        "ṫtheta = given float64[5]",
+        "ṫv1 = X @ ṫtheta [matmul] float64[200]",
+        "ṫresidual = ṫv1 [subtract] float64[200]",
+        "ṫsum_of_squares = ṫresidual @ residual + residual @ ṫresidual [matmul] float64[]",
+        "ṫrisk = ṫsum_of_squares / 200 [divide] float64[]",
+        "in full: ṫrisk = ((X @ ṫtheta) @ residual + residual @ (X @ ṫtheta)) / 200",
+    ]
+    assert repr(j) == "<chainrule JVPGraph of risk: 4 JVP steps, 1 input>"
+
+
+def _evaluate(text, names):
+    """Evaluate a listing's formula as Python: ṫx is the tangent t_x."""
+    code = text.replace("ṫ", "t_").replace("²", "**2").replace("^", "**").replace("ᵀ", ".T")
+    namespace = {"cos": np.cos, "sin": np.sin, "log": np.log, "sign": np.sign, "sum": np.sum}
+    return eval(code, {**namespace, **names})  # noqa: S307 -- our own listing, in a test
+
+
+def _full(listing, name):
+    prefix = f"in full: ṫ{name} = "
+    found = [line.strip()[len(prefix) :] for line in str(listing).splitlines()]
+    found = [line for line, raw in zip(found, str(listing).splitlines()) if prefix in raw]
+    assert len(found) == 1, listing
+    return found[0]
+
+
+def test_the_jvp_listing_computes_what_jvp_computes():
+    theta, t = RNG.standard_normal(5), RNG.standard_normal(5)
+    text = _full(cr.graph(risk)(theta).jvp(), "risk")
+    value = _evaluate(text, {"X": X, "residual": X @ theta - Y, "t_theta": t})
+    assert np.isclose(value, cr.jvp(risk, (theta,), (t,))[1])
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x, y: np.sum(np.sin(x) * y - x / y),
+        lambda x, y: np.sum(np.tanh(x) + np.exp(y) * np.cos(x)),
+        lambda x, y: np.sum(np.log(y) ** 2 + np.sqrt(y) * np.abs(x)),
+        lambda x, y: np.sum(x**y + np.square(x) - (-y)),
+    ],
+    ids=["sin-mul-div", "tanh-exp-cos", "log-pow-sqrt-abs", "power-square-neg"],
+)
+def test_every_jvp_formula_matches_the_jvp(fun):
+    # Each line of the listing, evaluated in order, reproduces the tangent cr.jvp computes.
+    x, y = RNG.uniform(0.5, 2.0, 3), RNG.uniform(0.5, 2.0, 3)
+    tx, ty = RNG.standard_normal(3), RNG.standard_normal(3)
+    g = cr.graph(fun)(x, y)
+    values = {"x": x, "y": y, "t_x": tx, "t_y": ty}
+    for v in g.ops():  # the forward values, by name, to evaluate the formulas with
+        args = [values[g.values[a[1]].name] if a[0] == "value" else float(a[1]) for a in v.args]
+        values[v.name] = {
+            "add": np.add, "subtract": np.subtract, "multiply": np.multiply,
+            "divide": np.divide, "true_divide": np.divide, "power": np.power,
+            "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "exp": np.exp, "log": np.log,
+            "sqrt": np.sqrt, "absolute": np.abs, "square": np.square,
+            "negative": np.negative, "sum": np.sum,
+        }[v.op](*args)  # fmt: skip
+    j = g.jvp()
+    for v in g.ops():
+        values["t_" + v.name] = _evaluate(j.formula(v), values)
+    expected = cr.jvp(fun, (x, y), (tx, ty))[1]
+    assert np.isclose(values["t_" + g.values[g.outputs[0]].name], expected)
+
+
+def test_a_constant_argument_contributes_no_term():
+    c = np.array([1.0, 2.0, 3.0])
+
+    def f(x):
+        return np.sum(c * x + np.sin(c) / x)
+
+    assert lines(cr.graph(f)(np.ones(3)).jvp())[2:5] == [
+        "ṫv1 = c * ṫx [multiply] float64[3]",  # not "ṫc * x + c * ṫx"
+        "ṫv2 = -v2 * ṫx / x [divide] float64[3]",
+        "ṫv3 = ṫv1 + ṫv2 [add] float64[3]",
+    ]
+
+
+# -- pictures: laid out to be read at page width --------------------------------------
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz 'dot' is not installed"
+)
+
+
+def _size_px(svg_text):
+    root = ET.fromstring(svg_text[svg_text.index("<svg") :])
+    pt = [float(root.get(k).removesuffix("pt")) for k in ("width", "height")]
+    return pt[0] * 4 / 3, pt[1] * 4 / 3
+
+
+@needs_dot
+@pytest.mark.parametrize("which", ["forward", "backward", "jvp"])
+def test_pictures_fit_a_page_unscaled(which):
+    # Top to bottom, labels wrapped: shown at 100% in a 700 px column, the
+    # 11 pt text is readable (the old left-to-right backward graph was 1600 x 124 px).
+    g = cr.graph(risk)(np.zeros(5))
+    picture = {"forward": g, "backward": g.backward(), "jvp": g.jvp()}[which]
+    width, height = _size_px(picture._repr_svg_())
+    assert width <= 700 and height > width
+
+
+@needs_dot
+def test_jvp_picture_labels_each_arrow_with_its_term(tmp_path):
+    path = cr.graph(risk)(np.zeros(5)).jvp().save(tmp_path / "j.svg")
+    root = ET.parse(path).getroot()
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    edges = [" ".join(t.itertext()) for t in root.iterfind(".//svg:g[@class='edge']", ns)]
+    assert any("X @ ṫtheta" in e for e in edges)
+    assert sum("residual" in e and "ṫresidual" in e for e in edges) == 2  # fan-out: two terms
+
+
+# -- notebooks -------------------------------------------------------------------------
+
+
+def test_reprs():
+    g = cr.graph(risk)(np.zeros(5))
+    assert repr(g) == "<chainrule Graph of risk: 4 primitives>"
+    assert repr(g.backward()) == "<chainrule BackwardGraph of risk: 5 VJP steps, 1 input>"
+
+
+@needs_dot
+@pytest.mark.parametrize("which", ["forward", "backward", "jvp"])
+def test_notebook_shows_the_picture_with_graphviz(which):
+    g = cr.graph(risk)(np.zeros(5))
+    shown = {"forward": g, "backward": g.backward(), "jvp": g.jvp()}[which]
+    svg = shown._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    page = shown._repr_html_()
+    assert page.startswith("<svg") and "<details>" in page  # the picture, then the listing
+    assert "&lt;" not in str(shown) and html_escaped(str(shown)) in page
+
+
+def html_escaped(text):
+    import html
+
+    return html.escape(text)
+
+
+@pytest.mark.parametrize("which", ["forward", "backward", "jvp"])
+def test_notebook_shows_the_listing_without_graphviz(monkeypatch, which):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    g = cr.graph(risk)(np.zeros(5))
+    shown = {"forward": g, "backward": g.backward(), "jvp": g.jvp()}[which]
+    assert shown._repr_svg_() is None  # Jupyter then tries the next format
+    assert shown._repr_html_() == f"<pre>{html_escaped(str(shown))}</pre>"
+    assert shown._repr_markdown_() == f"```text\n{shown}\n```"

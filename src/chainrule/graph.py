@@ -2,8 +2,10 @@
 
 ``cr.graph(fun)(*args)`` runs ``fun`` once under a recording trace and returns
 a :class:`Graph`: ``str(g)`` lists the primitives in execution order with
-shapes, ``g.backward()`` lists the VJP program that reverse mode runs, and
-``g.to_dot()`` / ``g.save(path)`` draw either one with Graphviz.
+shapes, ``g.backward()`` lists the VJP program that reverse mode runs,
+``g.jvp()`` the chain of JVPs that forward mode runs, and ``g.to_dot()`` /
+``g.save(path)`` draw any of them with Graphviz. In a Jupyter notebook each
+of them shows as a picture (with Graphviz) or as its listing.
 
 Values get the names of the variables that held them in the user's code
 when those can be seen (arguments, locals, globals and closures), and
@@ -12,6 +14,7 @@ when those can be seen (arguments, locals, globals and closures), and
 
 from __future__ import annotations
 
+import html
 import inspect
 import os
 import shutil
@@ -31,6 +34,7 @@ from .core.trace import Trace, Tracer, strip, tracing
 from .transforms._inputs import as_differentiable
 
 _G = "ḡ"  # a cotangent: "g-bar", the derivative of the output with respect to a value
+_T = "ṫ"  # a tangent: "t-dot", how a value moves when the inputs move along their tangents
 
 # How each primitive's VJP reads, per argument: {g} the incoming cotangent,
 # {0} {1} the arguments, {out} the primitive's output. Display only.
@@ -61,6 +65,39 @@ _VJP_TEXT: dict[str, tuple[str, ...]] = {
     "broadcast_to": ("sum({g}) over broadcast axes",),
     "getitem": ("scatter({g})",),
     "where": ("", "where(cond, {g}, 0)", "where(cond, 0, {g})"),
+}
+
+# How each primitive's JVP reads, one term per argument (the terms are
+# summed): {t0} {t1} the arguments' tangents, {0} {1} the arguments, {out}
+# the primitive's output. A constant argument has no tangent: its term is
+# left out. Display only.
+_JVP_TEXT: dict[str, tuple[str, ...]] = {
+    "add": ("{t0}", "{t1}"),
+    "subtract": ("{t0}", "-{t1}"),
+    "multiply": ("{t0} * {1}", "{0} * {t1}"),
+    "true_divide": ("{t0} / {1}", "-{out} * {t1} / {1}"),
+    "divide": ("{t0} / {1}", "-{out} * {t1} / {1}"),
+    "power": ("{1} * {0}^({1}-1) * {t0}", "log({0}) * {out} * {t1}"),
+    "matmul": ("{t0} @ {1}", "{0} @ {t1}"),
+    "negative": ("-{t0}",),
+    "square": ("2 * {0} * {t0}",),
+    "sin": ("cos({0}) * {t0}",),
+    "cos": ("-sin({0}) * {t0}",),
+    "tanh": ("(1 - {out}²) * {t0}",),
+    "exp": ("{out} * {t0}",),
+    "log": ("{t0} / {0}",),
+    "sqrt": ("{t0} / (2 * {out})",),
+    "absolute": ("sign({0}) * {t0}",),
+    "maximum": ("{t0} where {0} wins", "{t1} where {1} wins"),
+    "minimum": ("{t0} where {0} wins", "{t1} where {1} wins"),
+    "sum": ("sum({t0})",),
+    "max": ("{t0} at the max",),
+    "min": ("{t0} at the min",),
+    "reshape": ("reshape({t0})",),
+    "transpose": ("transpose({t0})",),
+    "broadcast_to": ("broadcast({t0})",),
+    "getitem": ("{t0}[index]",),
+    "where": ("", "where(cond, {t1}, 0)", "where(cond, 0, {t2})"),
 }
 
 
@@ -227,15 +264,45 @@ def _run_watching_locals(fun: Callable, args: list, trace: _GraphTrace, names: d
         sys.setprofile(previous)
 
 
-class Graph:
+class _Picture:
+    """What the three listings share: a Graphviz picture, saved to a file or
+    shown in a notebook."""
+
+    def to_dot(self) -> str:
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the picture: ``.dot`` (Graphviz source), ``.svg``, ``.png`` or ``.pdf``."""
+        return _save(self.to_dot(), path)
+
+    def _repr_svg_(self) -> str | None:
+        """The picture in a notebook; None (the next format is tried) without Graphviz."""
+        return _svg(self.to_dot())
+
+    def _repr_html_(self) -> str:
+        """The picture (with Graphviz) and the listing, for notebooks."""
+        listing = f"<pre>{html.escape(str(self))}</pre>"
+        svg = self._repr_svg_()
+        if svg is None:
+            return listing
+        svg = svg[svg.index("<svg") :]  # inline: without the XML declaration and doctype
+        return f"{svg}\n<details><summary>listing</summary>{listing}</details>"
+
+    def _repr_markdown_(self) -> str:
+        return "```text\n" + str(self) + "\n```"
+
+
+class Graph(_Picture):
     """The recorded graph of one call (made by :func:`graph`).
 
     ``str(g)`` lists the inputs, the named array constants and one line per
     primitive in execution order (output name, primitive, argument names,
     output dtype and shape), then the outputs. ``g.backward()`` gives the
-    reverse-mode program (a :class:`BackwardGraph`); ``g.to_dot()`` the
-    Graphviz source; ``g.save("g.svg")`` writes a ``.dot``, ``.svg``, ``.png``
-    or ``.pdf`` file.
+    reverse-mode program (a :class:`BackwardGraph`), ``g.jvp()`` the
+    forward-mode one (a :class:`JVPGraph`); ``g.to_dot()`` the Graphviz
+    source; ``g.save("g.svg")`` writes a ``.dot``, ``.svg``, ``.png`` or
+    ``.pdf`` file. In a notebook, a graph shows as its picture when Graphviz
+    is installed, and as its listing otherwise.
     """
 
     def __init__(
@@ -341,8 +408,32 @@ class Graph:
         return f"<chainrule Graph of {self.name}: {len(self.ops())} primitives>"
 
     def backward(self) -> BackwardGraph:
-        """The VJP program reverse mode runs for this graph."""
+        """The VJP program reverse mode runs for this graph.
+
+        >>> import chainrule as cr, numpy as np
+        >>> b = cr.graph(lambda x: np.sum(np.sin(x)))(np.ones(3)).backward()
+        >>> b
+        <chainrule BackwardGraph of <lambda>: 2 VJP steps, 1 input>
+        """
         return BackwardGraph(self)
+
+    def jvp(self) -> JVPGraph:
+        """The chain of JVPs forward mode runs for this graph: each value's
+        tangent from its arguments' tangents, from the inputs to the outputs.
+
+        >>> import chainrule as cr, numpy as np
+        >>> def f(x):
+        ...     y = np.sin(x)
+        ...     return np.sum(y * x)
+        >>> print(cr.graph(f)(np.ones(3)).jvp())  # doctest: +NORMALIZE_WHITESPACE
+        forward mode of f: tangents ṫ = d(value)/d(input) · ṫinput, from the inputs to the output
+          ṫx  =  given                        float64[3]
+          ṫy  =  cos(x) * ṫx      [sin]       float64[3]
+          ṫv2 =  ṫy * x + y * ṫx  [multiply]  float64[3]
+          ṫf  =  sum(ṫv2)         [sum]       float64[]
+          in full: ṫf = sum((cos(x) * ṫx) * x + y * ṫx)
+        """
+        return JVPGraph(self)
 
     def to_dot(self) -> str:
         """Graphviz source of the forward graph."""
@@ -371,14 +462,11 @@ class Graph:
             )
         return "\n".join(lines + ["}"]) + "\n"
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the picture: ``.dot`` (Graphviz source), ``.svg`` or ``.png``."""
-        return _save(self.to_dot(), path)
 
-
-class BackwardGraph:
+class BackwardGraph(_Picture):
     """The reverse-mode program of a :class:`Graph`: which cotangent flows
-    where, and where fan-out sums contributions."""
+    where, and where fan-out sums contributions. ``str(b)`` is the listing,
+    ``b.to_dot()`` / ``b.save(path)`` the picture."""
 
     def __init__(self, forward: Graph) -> None:
         self.forward = forward
@@ -475,18 +563,154 @@ class BackwardGraph:
             v = f.values[i]
             color = "#d8ecd0" if i in f.inputs else "#fde2c8" if i in f.outputs else "#e6ecf5"
             full = self.expression(i) if i in f.inputs else None
-            extra = f"\\n= {_esc(full)}" if full else ""
+            extra = "\\n" + _wrap(f"= {full}", 32) if full else ""
             lines.append(
                 f'  g{i} [label="{_G}{_esc(v.name)}\\n{v.type}{extra}", shape=ellipse, '
                 f'style=filled, fillcolor="{color}"];'
             )
         for source, target, _, formula in self.steps:
-            lines.append(f'  g{source} -> g{target} [label="{_esc(formula)}", fontsize=10];')
+            lines.append(f'  g{source} -> g{target} [label="{_wrap(formula)}", fontsize=10];')
         return "\n".join(lines + ["}"]) + "\n"
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the picture: ``.dot``, ``.svg`` or ``.png``."""
-        return _save(self.to_dot(), path)
+    def __repr__(self) -> str:
+        f = self.forward
+        return (
+            f"<chainrule BackwardGraph of {f.name}: {_count(len(self.steps), 'VJP step')}, "
+            f"{_count(len(f.inputs), 'input')}>"
+        )
+
+
+class JVPGraph(_Picture):
+    """The forward-mode program of a :class:`Graph`: each value's tangent as
+    the JVP of its primitive applied to the tangents of its arguments, in
+    execution order. ``str(j)`` is the listing, ``j.to_dot()`` /
+    ``j.save(path)`` the picture."""
+
+    def __init__(self, forward: Graph) -> None:
+        self.forward = forward
+        # Values that depend on an input: only they have a (nonzero) tangent.
+        moving = set(forward.inputs)
+        for v in forward.ops():
+            if any(a[0] == "value" and a[1] in moving for a in v.args):
+                moving.add(v.index)
+        self.moving = moving
+
+    def terms(self, v: _Value, name: Callable[[int], str] | None = None) -> list[tuple[int, str]]:
+        """(argument value, term) for each argument of ``v`` that has a
+        tangent; the terms sum to ``v``'s tangent. ``name(i)`` writes the
+        tangent of value ``i`` (by default its name with a dot)."""
+        f = self.forward
+        name = name or (lambda i: _T + f.values[i].name)
+        names = [f._arg_text(a) for a in v.args]
+        tangents = [name(a[1]) if a[0] == "value" else "0" for a in v.args]
+        templates = _JVP_TEXT.get(v.op or "", ())
+        out = []
+        for position, arg in enumerate(v.args):
+            if arg[0] != "value" or arg[1] not in self.moving:
+                continue
+            template = templates[position] if position < len(templates) else ""
+            if template:
+                # A tangent is parenthesised unless the template already wraps it: sum(ṫx).
+                wrapped = {
+                    f"t{k}": t if f"({{t{k}}})" in template else _paren(t)
+                    for k, t in enumerate(tangents)
+                }
+                text = template.format(*names, out=v.name, **wrapped)
+            else:
+                text = f"jvp of {v.op} wrt argument {position} ({tangents[position]})"
+            out.append((arg[1], text))
+        return out
+
+    def formula(self, v: _Value) -> str:
+        """The tangent of ``v`` from its arguments' tangents."""
+        return _sum_terms([t for _, t in self.terms(v)])
+
+    def expression(self, index: int, limit: int = 160) -> str | None:
+        """The tangent of value ``index`` written out in full in terms of the
+        inputs' tangents (None when longer than ``limit`` characters)."""
+        f = self.forward
+        full: dict[int, str] = {i: _T + f.values[i].name for i in f.inputs}
+        for v in f.ops():
+            if v.index in self.moving:
+                terms = self.terms(v, name=lambda i: full[i])
+                full[v.index] = _sum_terms([t for _, t in terms])
+        text = full.get(index)
+        return text if text is not None and len(text) <= limit else None
+
+    def __str__(self) -> str:
+        f = self.forward
+        lines = [
+            f"forward mode of {f.name}: tangents {_T} = d(value)/d(input) · {_T}input, "
+            f"from the inputs to the output{'s' * (len(f.outputs) != 1)}"
+        ]
+        width = max([len(v.name) for v in f.values.values()] + [1]) + len(_T)
+        rows = [
+            (f"  {_T + f.values[i].name:<{width}} =  given", "", f.values[i].type) for i in f.inputs
+        ]
+        for v in f.ops():
+            if v.index in self.moving:
+                rows.append((f"  {_T + v.name:<{width}} =  {self.formula(v)}", f"[{v.op}]", v.type))
+        w1 = max([len(r[0]) for r in rows] + [1])
+        w2 = max([len(r[1]) for r in rows] + [1])
+        lines += [f"{a:<{w1}}  {b:<{w2}}  {c}".rstrip() for a, b, c in rows]
+        for i in f.outputs:
+            full = self.expression(i)
+            if full is not None and i not in f.inputs:
+                lines.append(f"  in full: {_T}{f.values[i].name} = {full}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        f = self.forward
+        steps = sum(1 for v in f.ops() if v.index in self.moving)
+        return (
+            f"<chainrule JVPGraph of {f.name}: {_count(steps, 'JVP step')}, "
+            f"{_count(len(f.inputs), 'input')}>"
+        )
+
+    def to_dot(self) -> str:
+        """Graphviz source of the forward-mode (JVP) graph: an arrow from
+        each argument's tangent to the result's, labelled with its term."""
+        f = self.forward
+        lines = _dot_header(f"forward mode (JVP) of {f.name}")
+        for i in sorted(self.moving):
+            v = f.values[i]
+            color = "#d8ecd0" if i in f.inputs else "#fde2c8" if i in f.outputs else "#e6ecf5"
+            lines.append(
+                f'  t{i} [label="{_T}{_esc(v.name)}\\n{v.type}", shape=ellipse, '
+                f'style=filled, fillcolor="{color}"];'
+            )
+        for v in f.ops():
+            if v.index not in self.moving:
+                continue
+            for source, term in self.terms(v):
+                lines.append(f'  t{source} -> t{v.index} [label="{_wrap(term)}", fontsize=10];')
+        return "\n".join(lines + ["}"]) + "\n"
+
+
+def _sum_terms(terms: list[str]) -> str:
+    """``a + b - c`` from the terms ``a``, ``b``, ``-c``."""
+    text = ""
+    for term in terms:
+        if not text:
+            text = term
+        elif term.startswith("-"):
+            text += f" - {term[1:]}"
+        else:
+            text += f" + {term}"
+    return text or "0"
+
+
+def _wrap(text: str, width: int = 28) -> str:
+    """A Graphviz label: ``text`` escaped and broken at spaces into lines of
+    about ``width`` characters, so that a picture stays narrow enough to read."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\\n".join(_esc(part) for part in lines + [line])
 
 
 def _paren(text: str) -> str:
@@ -535,13 +759,26 @@ def _esc(text: str) -> str:
 
 
 def _dot_header(title: str) -> list[str]:
+    # Top to bottom: a chain of primitives is tall, not wide, so the text stays
+    # readable when the picture is shrunk to the width of a page.
     return [
         "digraph chainrule {",
-        "  rankdir=LR;",
+        "  rankdir=TB; nodesep=0.5;",
         f'  label="{_esc(title)}"; labelloc=t; fontname="Helvetica";',
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", color=gray40];',
     ]
+
+
+def _svg(source: str) -> str | None:
+    """The SVG text of a Graphviz graph, or None without Graphviz."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    done = subprocess.run([dot, "-Tsvg"], input=source.encode(), capture_output=True)
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode()
 
 
 def _save(source: str, path: str | os.PathLike) -> Path:
