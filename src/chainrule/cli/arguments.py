@@ -7,6 +7,7 @@ function that runs it in ``args.run``.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import NoReturn
 
 from . import commands, demo
@@ -20,17 +21,64 @@ is evaluated. Quote the expression; one that starts with '-' needs a space in it
 """
 
 
+#: What bare ``chainrule`` prints (to stderr, with exit status 2, as argparse
+#: does when a required argument is missing).
+SHORT_USAGE = """\
+usage: chainrule COMMAND [options]
+
+Start with the walk-through of the lecture's least squares:
+  chainrule demo
+
+or differentiate an expression:
+  chainrule grad "sum(sin(x) * y)" --at "x=[1,2,3]" "y=[4,5,6]"
+  chainrule jacobian "[x1**2 + x2, x1*x2]" --at x1=3 x2=2
+
+commands: grad, jacobian, hessian, jvp, graph, demo
+'chainrule --help' describes them; 'chainrule COMMAND --help' gives examples.
+"""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a hint for the one trap it sets for expressions."""
+    """argparse, with one-line errors and a hint for the one trap it sets for
+    expressions."""
 
     def error(self, message: str) -> NoReturn:
+        message = " ".join(message.split())
         if "EXPR" in message:
             # argparse reads "-x**2" as an option, so the expression seems missing.
             message += (
-                "\n(an expression that starts with '-' needs a space in it, as in \"- x**2\", "
+                " (an expression that starts with '-' needs a space in it, as in \"- x**2\", "
                 "or '--' before it, after the options: chainrule grad --at x=1 -- \"-x**2\")"
             )
-        super().error(message)
+        else:
+            message += f" (see '{self.prog} --help')"
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}, got {value}")
+        return value
+
+    read.__name__ = "integer"
+    return read
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -59,10 +107,10 @@ def _add_expression_arguments(p: argparse.ArgumentParser, derivative: bool = Tru
     if derivative:
         p.add_argument(
             "--precision",
-            type=int,
+            type=_bounded_int(1, 17),
             default=6,
             metavar="DIGITS",
-            help="significant digits shown (default 6)",
+            help="significant digits shown, 1 to 17 (default 6)",
         )
 
 
@@ -89,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="chainrule",
         description="Exact derivatives of expressions from the command line, and the "
-        "lecture's least-squares walk-through. Without a command, runs the demo.",
+        "lecture's least-squares walk-through ('chainrule demo': start there). Without a "
+        "command, prints a short usage and exits with status 2.",
         epilog="run 'chainrule COMMAND --help' for each command's options and examples",
         formatter_class=_formatter,
     )
@@ -163,28 +212,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="PATH",
-        help="write the picture: .svg, .png or .pdf (needs Graphviz) or .dot; with "
-        "--backward the backward graph goes to PATH-backward too",
+        help="write the picture: .svg, .png or .pdf (needs Graphviz; without it, PATH.dot "
+        "is written instead, with a warning) or .dot; with --backward the backward graph "
+        "goes to PATH-backward too",
     )
     p.set_defaults(run=commands.graph)
 
     p = sub.add_parser(
         "demo",
-        help="the lecture's least squares, by backpropagation (the default)",
-        description=demo.__doc__,
+        help="the lecture's least squares, by backpropagation (start here)",
+        description=demo.HELP,
         formatter_class=_formatter,
         epilog="examples:\n  chainrule demo\n  chainrule demo --steps 500 --plot loss.png "
         "--graph graph.svg\n",
     )
     p.add_argument(
         "--steps",
-        type=int,
+        type=_bounded_int(0, demo.MAX_STEPS),
         default=20_000,
-        help="most gradient-descent steps (default 20000; it stops when converged)",
+        help="most gradient-descent steps (default 20000, at most 1,000,000; it stops "
+        "when converged)",
     )
     p.add_argument(
         "--tol",
-        type=float,
+        type=_tolerance,
         default=1e-10,
         help="stop when every gradient entry is below this (default 1e-10)",
     )
@@ -195,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="scikit-learn's diabetes data, generated data, or the first that is "
         "available (default)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for generated data")
+    p.add_argument(
+        "--seed", type=_bounded_int(0, 2**63 - 1), default=0, help="seed for generated data"
+    )
     p.add_argument("--plot", metavar="PATH", help="save the risk curve (needs matplotlib)")
     p.add_argument(
         "--graph",

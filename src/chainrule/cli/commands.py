@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,11 @@ import numpy as np
 
 import chainrule as cr
 
-from . import limits, output
+from . import files, limits, output
 from .errors import MathError, Refused, UsageError
 from .evaluate import MATH_ERRORS, Evaluator
 from .expressions import Expression, check_names, parse
-from .variables import parse_assignments
+from .variables import normal_name, parse_assignments
 
 
 @dataclass
@@ -77,10 +78,12 @@ def prepare(args: argparse.Namespace) -> Problem:
     expression = parse(args.expression)
     variables = parse_assignments(args.at, "--at")
     check_names(expression, variables)
-    wrt = list(getattr(args, "wrt", None) or variables)
-    for name in wrt:
+    wrt = [normal_name(n) for n in getattr(args, "wrt", None) or variables]
+    for k, name in enumerate(wrt):
         if name not in variables:
             raise UsageError(f"--wrt {name}: '{name}' has no value; give it with --at {name}=...")
+        if name in wrt[:k]:
+            raise UsageError(f"--wrt gives '{name}' twice; name each variable once")
     if not wrt:
         raise UsageError("nothing to differentiate: give variables with --at NAME=VALUE")
     evaluator = Evaluator(expression)
@@ -282,12 +285,14 @@ def jvp(args: argparse.Namespace) -> int:
 
 
 def graph(args: argparse.Namespace) -> int:
-    """``chainrule graph``: the listing of ``cr.graph`` and, with ``-o``, its picture."""
+    """``chainrule graph``: the listing of ``cr.graph`` and, with ``-o``, its picture.
+
+    Without Graphviz, ``-o g.svg`` still prints the listing, writes ``g.dot``
+    and warns how to draw it; the exit status stays 0.
+    """
     target = Path(args.output) if args.output else None
-    if target is not None and target.suffix.lower() not in output.PICTURE_SUFFIXES:
-        raise UsageError(
-            f"-o {args.output}: the picture must be one of {', '.join(output.PICTURE_SUFFIXES)}"
-        )
+    if target is not None:
+        files.check_picture_target(target, "-o", args.backward)
     problem = prepare(args)
     function = _named(problem)
     try:
@@ -295,14 +300,9 @@ def graph(args: argparse.Namespace) -> int:
     except MATH_ERRORS as e:
         raise MathError(" ".join(str(e).split())) from None
     backward = g.backward() if args.backward else None
-    written = []
-    if target is not None:
-        written.append(_save(g, target))
-        if backward is not None:
-            written.append(
-                _save(backward, target.with_name(f"{target.stem}-backward{target.suffix}"))
-            )
+    pictures = [g] + ([] if backward is None else [backward])
     if args.json:
+        written = [] if target is None else files.save_pictures(pictures, target, "-o")
         payload = problem.json_base("graph")
         payload.update(
             listing=str(g),
@@ -312,9 +312,11 @@ def graph(args: argparse.Namespace) -> int:
         )
         output.print_json(payload)
         return 0
-    lines = [str(g)] + ([] if backward is None else ["", str(backward)])
-    lines += [f"wrote {p}" for p in written]
-    print("\n".join(lines))
+    # The listing first: it is worth having even if the picture cannot be written.
+    print("\n".join([str(g)] + ([] if backward is None else ["", str(backward)])))
+    sys.stdout.flush()
+    if target is not None:
+        print("\n".join(f"wrote {p}" for p in files.save_pictures(pictures, target, "-o")))
     return 0
 
 
@@ -331,13 +333,6 @@ def _named(problem: Problem) -> Any:
 
     f.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return f
-
-
-def _save(picture: Any, path: Path) -> Path:
-    try:
-        return picture.save(path)
-    except (RuntimeError, OSError, ValueError) as e:
-        raise MathError(f"could not write {path}: {' '.join(str(e).split())}") from None
 
 
 def _mode_name(mode: str) -> str:

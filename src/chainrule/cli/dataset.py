@@ -1,4 +1,8 @@
-"""The demo's data: scikit-learn's bundled diabetes data, or a generated set.
+"""The demo's data: the diabetes data of Efron et al. (2004), or a generated set.
+
+The diabetes data ships with chainrule (``diabetes.csv`` beside this module,
+its source in the file's header), so the demo needs neither scikit-learn nor
+a download.
 
 Features are standardised and an intercept column is added, so that plain
 gradient descent with step 1/L converges in a few thousand steps and the
@@ -7,12 +11,12 @@ coefficients are comparable.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
+_DIABETES = Path(__file__).with_name("diabetes.csv")
 
 
 @dataclass
@@ -25,34 +29,24 @@ class Dataset:
     names: list[str]
 
 
-def have_sklearn() -> bool:
-    """Whether scikit-learn can be imported (without importing it)."""
-    return importlib.util.find_spec("sklearn") is not None
-
-
 def load(kind: str = "auto", seed: int = 0) -> Dataset:
-    """``diabetes``, ``generated``, or ``auto`` (diabetes when scikit-learn is there)."""
-    if kind == "diabetes" and not have_sklearn():
-        raise UsageError(
-            "--data diabetes needs scikit-learn (pip install scikit-learn); "
-            "--data generated works without it"
-        )
-    if kind == "diabetes" or (kind == "auto" and have_sklearn()):
-        return _diabetes()
-    note = "" if kind == "generated" else " (scikit-learn is not installed)"
-    return _generated(seed, note)
+    """``diabetes`` (also ``auto``: the bundled data is always there) or ``generated``."""
+    if kind == "generated":
+        return _generated(seed, "")
+    return _diabetes()
 
 
 def _diabetes() -> Dataset:
-    from sklearn.datasets import load_diabetes
-
-    data = load_diabetes(scaled=False)
-    X, Y = np.asarray(data.data, dtype=float), np.asarray(data.target, dtype=float)
+    with open(_DIABETES, encoding="utf-8") as f:
+        names = next(line for line in f if not line.startswith("#")).strip().lower().split(",")
+        table = np.loadtxt(f, delimiter=",", ndmin=2)
+    X, Y = table[:, :-1], table[:, -1]
+    features = names[:-1]
     description = (
-        f"scikit-learn's diabetes data: {X.shape[0]} patients, {X.shape[1]} baseline measurements "
-        f"({', '.join(data.feature_names)}); target: disease progression one year later"
+        f"the diabetes data of Efron et al. (2004): {X.shape[0]} patients, {X.shape[1]} baseline "
+        f"measurements ({', '.join(features)}); target: disease progression one year later"
     )
-    return Dataset(description, *_design(X, Y), ["intercept", *data.feature_names])
+    return Dataset(description, *_design(X, Y), ["intercept", *features])
 
 
 def _generated(seed: int, note: str) -> Dataset:

@@ -3,15 +3,18 @@
 The walk-through: the computational graph theta -> residual ->
 sum_of_squares -> risk with shapes, the forward values, the backward chain
 of VJPs, a check of the autodiff gradient against the formula
-(2/N) X^T (X theta - Y), gradient descent with a progress bar, and the gap
-to the closed-form optimum from ``numpy.linalg.lstsq``.
+(2/N) Xᵀ (X theta - Y), gradient descent with a progress bar, and the gap
+to the closed-form optimum from ``numpy.linalg.lstsq``. Cotangents are written
+ḡv and transposes Xᵀ throughout, as ``cr.graph``'s listings write them; prose
+is wrapped to the terminal's width.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +22,38 @@ import numpy as np
 
 import chainrule as cr
 
-from . import dataset, output
+from . import dataset, files, output
 from .errors import MathError, UsageError
 from .lecture import make_risk, make_stages
 from .progress import progress_bar
+
+#: ``chainrule demo --help``'s description (plain text: argparse shows it as is).
+HELP = """\
+The lecture's least squares, by backpropagation: the computational graph
+theta -> residual -> sum_of_squares -> risk with its shapes, the forward
+values, the backward chain of vector-Jacobian products, a check of the
+automatic gradient against (2/N) Xᵀ (X theta - Y), gradient descent with a
+progress bar (on a terminal), and the gap to the closed-form optimum from
+numpy.linalg.lstsq. It uses scikit-learn's diabetes data when scikit-learn is
+installed, generated data otherwise; --steps keeps it short."""
+
+#: The most gradient-descent steps ``--steps`` accepts (about half a minute).
+MAX_STEPS = 1_000_000
+
+
+def say(text: str = "") -> None:
+    """Print ``text``, each line wrapped to the terminal's width (80 columns
+    when the output is not a terminal); continuation lines are indented under
+    the line they continue."""
+    width = max(shutil.get_terminal_size((80, 24)).columns, 40)
+    for line in text.split("\n"):
+        if len(line) <= width:
+            print(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 4)
+        print(
+            "\n".join(textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False))
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     N, d = X.shape
     risk = make_risk(X, Y)
     theta = np.zeros(d)
-    print(f"Least squares by backpropagation\n\ndata: {data.description}")
-    print(f"  X is {N}x{d} (standardised features and an intercept column), Y has {N} entries")
-    print("  risk R(theta) = (1/N) |X theta - Y|^2\n")
+    say(f"Least squares by backpropagation\n\ndata: {data.description}")
+    say(f"  X is {N}x{d} (standardised features and an intercept column), Y has {N} entries")
+    say("  risk R(theta) = (1/N) |X theta - Y|²\n")
 
     g = cr.graph(risk)(theta)
     values = _forward(X, Y, theta)
@@ -44,23 +75,37 @@ def run(args: argparse.Namespace) -> int:
     _check_gradient(risk, X, Y, theta, by_chain)
     theta, history = _descend(risk, X, theta, args.steps, args.tol)
     _compare(risk, X, Y, theta, data.names)
-    if args.graph:
-        _save_graph(g, Path(args.graph))
+    # The plot first: it needs nothing outside Python, so a graph that cannot
+    # be drawn (no Graphviz) does not cost the user the plot.
     if args.plot:
         _plot(history, risk(np.linalg.lstsq(X, Y, rcond=None)[0]), Path(args.plot))
+    if args.graph:
+        written = files.save_pictures([g, g.backward()], Path(args.graph), "--graph")
+        say(f"wrote {written[0]} (forward graph) and {written[1]} (backward graph)")
     return 0
 
 
 def _check_options(args: argparse.Namespace) -> None:
     # Fail before the work, not after it.
-    if args.steps < 0:
-        raise UsageError("--steps must be at least 0")
-    if args.graph and Path(args.graph).suffix.lower() not in output.PICTURE_SUFFIXES:
-        raise UsageError(
-            f"--graph {args.graph}: the picture must be one of {', '.join(output.PICTURE_SUFFIXES)}"
-        )
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib, which is not installed (pip install matplotlib)")
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps must be from 0 to {MAX_STEPS:,}")
+    if args.graph:
+        files.check_picture_target(Path(args.graph), "--graph", backward=True)
+    if args.plot:
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+        except ImportError:
+            raise UsageError(
+                "--plot needs matplotlib, which is not installed (pip install matplotlib)"
+            ) from None
+        kinds = FigureCanvasAgg.get_supported_filetypes()
+        suffix = Path(args.plot).suffix.lower().lstrip(".")
+        if suffix not in kinds:
+            raise UsageError(
+                f"--plot {args.plot}: the file name must end in one of "
+                f"{', '.join('.' + k for k in sorted(kinds))}"
+            )
+        files.check_target(Path(args.plot), "--plot")
 
 
 def _forward(X: np.ndarray, Y: np.ndarray, theta: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -76,10 +121,10 @@ def _shape(value: np.ndarray) -> str:
 
 
 def _show_graph(g: cr.Graph, values: list[tuple[str, np.ndarray]]) -> None:
-    print("1. The computational graph (cr.graph), values with their shapes")
-    print("   " + " -> ".join(f"{name}{_shape(v)}" for name, v in values))
-    print("\n".join("   " + line for line in str(g).splitlines()))
-    print("\n2. Forward pass at theta = 0 (where gradient descent starts)")
+    say("1. The computational graph (cr.graph), values with their shapes")
+    say("   " + " -> ".join(f"{name}{_shape(v)}" for name, v in values))
+    say("\n".join("   " + line for line in str(g).splitlines()))
+    say("\n2. Forward pass at theta = 0 (where gradient descent starts)")
     formulas = {
         "theta": "",
         "residual": "X theta - Y",
@@ -89,7 +134,7 @@ def _show_graph(g: cr.Graph, values: list[tuple[str, np.ndarray]]) -> None:
     width = max(len(name) for name, _ in values)
     for name, v in values:
         shown = f"{formulas[name]} = " if formulas[name] else ""
-        print(f"   {name:<{width}}  float64{_shape(v):<6}  {shown}{_preview(v)}")
+        say(f"   {name:<{width}}  float64{_shape(v):<6}  {shown}{_preview(v)}")
 
 
 def _preview(v: np.ndarray, count: int = 4) -> str:
@@ -105,27 +150,27 @@ def _backward(
 ) -> np.ndarray:
     """Show the chain of VJPs, one per stage, from the risk back to theta;
     return the gradient it ends with."""
-    print(
+    say(
         "\n3. Backward pass: one vector-Jacobian product (cr.vjp) per stage, from the risk "
-        "back to theta;\n   g_v is d(risk)/d(v)"
+        "back to theta;\n   ḡv is d(risk)/d(v)"
     )
     rules = {
-        "risk": "g_risk / N",
-        "sum_of_squares": "2 residual g_sum_of_squares",
-        "residual": "X^T g_residual",
+        "risk": "ḡrisk / N",
+        "sum_of_squares": "2 residual ḡsum_of_squares",
+        "residual": "Xᵀ ḡresidual",
     }
     chain = []
     cotangent = np.ones(())
     for (name, stage), (input_name, x) in zip(reversed(make_stages(X, Y)), reversed(values[:-1])):
         _, vjp_fn = cr.vjp(stage, x)
         (cotangent,) = vjp_fn(cotangent)
-        chain.append((f"g_{input_name}", np.asarray(cotangent), rules[name]))
+        chain.append((f"ḡ{input_name}", np.asarray(cotangent), rules[name]))
     width = max(len(label) for label, *_ in chain)
-    print(f"   {'g_risk':<{width}}  float64{'[]':<6}  = 1")
+    say(f"   {'ḡrisk':<{width}}  float64{'[]':<6}  = 1")
     for label, value, rule in chain:
-        print(f"   {label:<{width}}  float64{_shape(value):<6}  = {rule} = {_preview(value)}")
-    print("\n   The same program, as cr.graph(risk)(theta).backward() lists it:")
-    print("\n".join("   " + line for line in str(g.backward()).splitlines()))
+        say(f"   {label:<{width}}  float64{_shape(value):<6}  = {rule} = {_preview(value)}")
+    say("\n   The same program, as cr.graph(risk)(theta).backward() lists it:")
+    say("\n".join("   " + line for line in str(g.backward()).splitlines()))
     return cotangent
 
 
@@ -138,12 +183,12 @@ def _check_gradient(
     scale = max(np.max(np.abs(by_hand)), 1.0)
     gap = np.max(np.abs(autodiff - by_hand))
     chain_gap = np.max(np.abs(by_chain - autodiff))
-    print("\n4. Gradient check at theta = 0")
-    print(f"   autodiff cr.grad(risk)    {_preview(autodiff)}")
-    print(f"   (2/N) X^T (X theta - Y)   {_preview(by_hand)}")
+    say("\n4. Gradient check at theta = 0")
+    say(f"   autodiff cr.grad(risk)    {_preview(autodiff)}")
+    say(f"   (2/N) Xᵀ (X theta - Y)    {_preview(by_hand)}")
     verdict = "agree" if gap <= 1e-12 * scale and chain_gap <= 1e-12 * scale else "DISAGREE"
-    print(
-        f"   gradient check: max |autodiff - (2/N) X^T (X theta - Y)| = {gap:.2e}; "
+    say(
+        f"   gradient check: max |autodiff - (2/N) Xᵀ (X theta - Y)| = {gap:.2e}; "
         f"chain of VJPs vs cr.grad: {chain_gap:.2e} ({verdict})"
     )
     if verdict != "agree":
@@ -158,21 +203,23 @@ def _descend(
     N = len(X)
     L = 2 * np.linalg.eigvalsh(X.T @ X / N)[-1]
     step_size = 1 / L
-    print(
+    say(
         f"\n5. Gradient descent: theta <- theta - (1/L) grad R(theta), "
-        f"L = 2 lambda_max(X^T X / N) = {output.number(L)}"
+        f"L = 2 λ_max(Xᵀ X / N) = {output.number(L)}"
     )
     sys.stdout.flush()  # the bar writes to stderr: keep the two in order on a terminal
     value_and_grad = cr.value_and_grad(risk)
     history: list[float] = []
     bar = progress_bar(steps, "gradient descent")
     stopped = f"stopped after {steps:,} steps (--steps)"
+    done, note = steps, ""
     try:
         for step in range(steps):
             value, g = value_and_grad(theta)
             history.append(float(value))
             if np.max(np.abs(g)) < tol:
                 stopped = f"converged after {step:,} steps (every gradient entry below {tol:g})"
+                done, note = step, f"converged at step {step:,}"
                 break
             theta = theta - step_size * g
             bar.update(1)
@@ -180,13 +227,15 @@ def _descend(
                 bar.set_postfix_str(f"risk {float(value):.6g}")
         else:
             history.append(float(risk(theta)))  # the value the last step reached
-    finally:
+    except BaseException:
         bar.close()
+        raise
+    bar.finish(done, note or f"risk {history[-1]:.6g}")
     checkpoints = sorted({0, *[10**k for k in range(7) if 10**k < len(history)], len(history) - 1})
-    print("   step      risk")
+    say("   step      risk")
     for k in checkpoints:
-        print(f"   {k:>6,}    {history[k]:.10g}")
-    print(f"   {stopped}")
+        say(f"   {k:>6,}    {history[k]:.10g}")
+    say(f"   {stopped}")
     return theta, history
 
 
@@ -194,27 +243,17 @@ def _compare(
     risk: Callable, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, names: list[str]
 ) -> None:
     best = np.linalg.lstsq(X, Y, rcond=None)[0]
-    print("\n6. The closed-form optimum (numpy.linalg.lstsq)")
+    say("\n6. The closed-form optimum (numpy.linalg.lstsq)")
     width = max(len(n) for n in names)
-    print(f"   {'':<{width}}  {'descent':>14}  {'lstsq':>14}")
+    say(f"   {'':<{width}}  {'descent':>14}  {'lstsq':>14}")
     for name, a, b in zip(names, theta, best):
-        print(f"   {name:<{width}}  {a:>14.8f}  {b:>14.8f}")
+        say(f"   {name:<{width}}  {a:>14.8f}  {b:>14.8f}")
     gap = np.max(np.abs(theta - best))
     risk_gap = float(risk(theta) - risk(best))
-    print(
+    say(
         f"   gap to the closed form: max |theta - theta_lstsq| = {gap:.2e}, "
         f"risk - optimal risk = {risk_gap:.2e}"
     )
-
-
-def _save_graph(g: cr.Graph, path: Path) -> None:
-    backward = path.with_name(f"{path.stem}-backward{path.suffix}")
-    try:
-        g.save(path)
-        g.backward().save(backward)
-    except (RuntimeError, OSError, ValueError) as e:
-        raise MathError(f"could not write {path}: {' '.join(str(e).split())}") from None
-    print(f"wrote {path} (forward graph) and {backward} (backward graph)")
 
 
 def _plot(history: list[float], optimum: float, path: Path) -> None:
@@ -236,4 +275,4 @@ def _plot(history: list[float], optimum: float, path: Path) -> None:
         raise MathError(f"could not write {path}: {' '.join(str(e).split())}") from None
     finally:
         plt.close(fig)
-    print(f"wrote {path} (risk during gradient descent)")
+    say(f"wrote {path} (risk during gradient descent)")

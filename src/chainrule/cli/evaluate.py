@@ -22,8 +22,8 @@ import chainrule.numpy as cnp
 
 from . import limits
 from .errors import CliError, MathError, Refused
-from .expressions import Expression, function_name
-from .functions import CONSTANTS, FUNCTIONS
+from .expressions import Expression, function_name, numpy_attribute
+from .functions import CONSTANTS, FUNCTIONS, NUMPY_ATTRIBUTES
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -72,6 +72,8 @@ class Evaluator:
         self.largest = 1
         #: Elements computed in all by the last :meth:`run` (what a tape would keep).
         self.total = 0
+        #: Predicted work of the last :meth:`run`, in the units of ``limits.MAX_WORK``.
+        self.work = 0
         self._variables: dict[str, Any] = {}
         self._held = 0  # elements of operands waiting for their operation
 
@@ -79,7 +81,7 @@ class Evaluator:
         """The value of the expression; lists and tuples become arrays."""
         self._variables = variables
         self.largest = max([limits.size_of(v) for v in variables.values()] + [1])
-        self.total, self._held = 0, 0
+        self.total, self.work, self._held = 0, 0, 0
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # nan and inf speak for themselves in the output; NumPy's warnings
             # about them would only repeat it on stderr.
@@ -120,13 +122,20 @@ class Evaluator:
         except MATH_ERRORS as e:
             raise MathError(f"in '{self.expression.segment(node)}': {_one_line(e)}") from None
         size = limits.size_of(value)
-        limits.check_size(size, f"'{self.expression.segment(node)}'")
+        where = f"'{self.expression.segment(node)}'"
+        limits.check_size(size, where)
+        limits.check_value(value, where)
         if isinstance(value, int) and not isinstance(value, bool):
-            limits.check_int(value, f"'{self.expression.segment(node)}'")
+            limits.check_int(value, where)
         self.largest = max(self.largest, size)
         self.total += size
         limits.check_total(self.total)
         return value
+
+    def _charge(self, work: int, node: ast.AST) -> None:
+        """Count ``work`` (predicted, before it is done) against the limit."""
+        self.work += work
+        limits.check_work(self.work, f"'{self.expression.segment(node)}'")
 
     def _operands(self, nodes: list[ast.AST | None]) -> list[Any]:
         """Evaluate sibling nodes in order, counting the values already held
@@ -153,6 +162,12 @@ class Evaluator:
             return self._variables[node.id]
         return CONSTANTS[node.id]
 
+    def _attribute(self, node: ast.Attribute) -> Any:
+        # Only np.pi and its kind pass the checker; no attribute is ever looked up.
+        name = numpy_attribute(node)
+        assert name is not None
+        return NUMPY_ATTRIBUTES[name]
+
     def _list(self, node: ast.List) -> Any:
         return self._stack(node, self._operands(node.elts))
 
@@ -166,6 +181,7 @@ class Evaluator:
     def _unaryop(self, node: ast.UnaryOp) -> Any:
         value = self.eval(node.operand)
         _refuse_containers(node, self.expression, value)
+        self._charge(limits.ELEMENT_WORK * limits.size_of(value), node)
         return -value if isinstance(node.op, ast.USub) else +value
 
     def _binop(self, node: ast.BinOp) -> Any:
@@ -175,15 +191,19 @@ class Evaluator:
         if isinstance(node.op, ast.Pow) and all(_is_int(v) for v in (left, right)):
             limits.check_int_power(left, right, where)
         if isinstance(node.op, ast.MatMult):
-            _check_matmul(limits.shape_of(left), limits.shape_of(right), where)
+            a = limits.shape_of(left)
+            size = _check_matmul(a, limits.shape_of(right), where)
+            self._charge(size * max(a[-1], 1) + limits.ELEMENT_WORK * size, node)
         else:
-            _check_broadcast(left, right, where)
+            size = _check_broadcast(left, right, where)
+            self._charge(limits.ELEMENT_WORK * size, node)
         return _BINARY[type(node.op)](left, right)
 
     def _compare(self, node: ast.Compare) -> Any:
         left, right = self._operands([node.left, node.comparators[0]])
         _refuse_containers(node, self.expression, left, right)
-        _check_broadcast(left, right, f"'{self.expression.segment(node)}'")
+        size = _check_broadcast(left, right, f"'{self.expression.segment(node)}'")
+        self._charge(limits.ELEMENT_WORK * size, node)
         return _COMPARE[type(node.ops[0])](left, right)
 
     def _subscript(self, node: ast.Subscript) -> Any:
@@ -191,6 +211,7 @@ class Evaluator:
         if limits.is_array(value):
             predicted = limits.predict_index_size(limits.shape_of(value), index)
             limits.check_size(predicted, f"'{self.expression.segment(node)}'")
+            self._charge(limits.ELEMENT_WORK * predicted, node)
         return value[index]
 
     def _call(self, node: ast.Call) -> Any:
@@ -199,8 +220,12 @@ class Evaluator:
         values = self._operands(node.args + [k.value for k in node.keywords])
         args = tuple(values[: len(node.args)])
         kwargs = {k.arg: v for k, v in zip(node.keywords, values[len(node.args) :]) if k.arg}
-        predicted = limits.predict_call_size(name, args, kwargs)
-        limits.check_size(predicted, f"'{self.expression.segment(node)}'")
+        where = f"'{self.expression.segment(node)}'"
+        itemsize = limits.check_call_arguments(name, args, kwargs)
+        predicted, work = limits.predict_call(name, args, kwargs)
+        limits.check_size(predicted, where)
+        limits.check_bytes(predicted, itemsize, where)
+        self._charge(work, node)
         return FUNCTIONS[name](*args, **kwargs)
 
     def _stack(self, node: ast.AST, elements: list) -> Any:
@@ -209,9 +234,9 @@ class Evaluator:
         if any(isinstance(e, str) for e in elements):
             raise MathError(f"in '{self.expression.segment(node)}': strings are not numbers")
         shapes = [limits.shape_of(e) for e in elements]
-        limits.check_size(
-            sum(limits.size_of(e) for e in elements), f"'{self.expression.segment(node)}'"
-        )
+        size = sum(limits.size_of(e) for e in elements)
+        limits.check_size(size, f"'{self.expression.segment(node)}'")
+        self._charge(limits.ELEMENT_WORK * size, node)
         for shape in shapes[1:]:
             if shape != shapes[0]:
                 raise MathError(
@@ -242,7 +267,7 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _check_broadcast(left: Any, right: Any, where: str) -> None:
+def _check_broadcast(left: Any, right: Any, where: str) -> int:
     a, b = limits.shape_of(left), limits.shape_of(right)
     size = limits.broadcast_size([a, b])
     if size is None:
@@ -251,9 +276,10 @@ def _check_broadcast(left: Any, right: Any, where: str) -> None:
             f"{_shape_text(b)} do not broadcast together"
         )
     limits.check_size(size, where)
+    return size
 
 
-def _check_matmul(a: tuple[int, ...], b: tuple[int, ...], where: str) -> None:
+def _check_matmul(a: tuple[int, ...], b: tuple[int, ...], where: str) -> int:
     if not a or not b:
         raise MathError(
             f"in {where}: @ needs arrays with at least one dimension, got shapes "
@@ -272,6 +298,7 @@ def _check_matmul(a: tuple[int, ...], b: tuple[int, ...], where: str) -> None:
             f"{_shape_text(a)} and {_shape_text(b)} do not broadcast"
         )
     limits.check_size(size, where)
+    return size
 
 
 def _one_line(error: BaseException) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from . import limits
 from .errors import Refused, UsageError
-from .functions import CONSTANTS, FUNCTIONS
+from .functions import CONSTANTS, FUNCTIONS, NUMPY_ATTRIBUTES, NUMPY_PREFIXES
 
 _OPERATORS = (
     ast.Add,
@@ -92,6 +92,9 @@ def parse(source: str, what: str = "expression") -> Expression:
     source = source.strip()
     if not source:
         raise UsageError(f"the {what} is empty")
+    bad = next((c for c in source if ord(c) < 32 and c not in "\t\n\r"), None)
+    if bad is not None:
+        raise UsageError(f"the {what} contains the control character {bad!r}")
     if len(source) > limits.MAX_CHARS:
         raise Refused(
             f"the {what} is {len(source):,} characters long; the limit is {limits.MAX_CHARS:,}"
@@ -100,8 +103,10 @@ def parse(source: str, what: str = "expression") -> Expression:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as e:
         raise UsageError(syntax_message(source, e, what)) from None
-    except (RecursionError, MemoryError, ValueError):
+    except (RecursionError, MemoryError):
         raise Refused(f"the {what} is nested too deeply") from None
+    except ValueError as e:  # what the parser rejects before parsing (null bytes)
+        raise UsageError(f"the {what} cannot be read: {e}") from None
     expression = Expression(source, tree)
     _Checker(expression).check()
     return expression
@@ -172,6 +177,8 @@ class _Checker:
     def visit(self, node: ast.AST, context: str) -> None:
         """Check ``node``; ``context`` is "value", "index" (inside ``[...]``) or
         "argument" (a direct call argument, where strings are allowed)."""
+        if numpy_attribute(node) is not None:
+            return  # np.pi, numpy.newaxis: a constant, spelled as in NumPy code
         if type(node) in _REFUSALS:
             raise self.refuse(node, _REFUSALS[type(node)])
         if isinstance(node, ast.Constant):
@@ -257,7 +264,7 @@ class _Checker:
             raise self.refuse(node.func, "names starting with '_' are not allowed")
         if name not in FUNCTIONS:
             raise UsageError(
-                f"unknown function '{name}'{suggest(name, FUNCTIONS)} "
+                f"unknown function '{dotted_name(node.func)}'{suggest(name, FUNCTIONS)} "
                 f"(column {node.col_offset + 1})"
             )
         if name not in self.expression.functions:
@@ -272,14 +279,53 @@ class _Checker:
             self.visit(keyword.value, "argument")
 
 
+def dotted_name(node: ast.AST) -> str | None:
+    """``np.linalg.norm`` for that chain of names and attributes; None otherwise."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _strip_numpy(name: str) -> str:
+    for prefix in NUMPY_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
 def function_name(node: ast.AST) -> str | None:
-    """``sin`` for ``sin``, ``linalg.norm`` for ``linalg.norm``; None for anything else."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        if node.value.id == "linalg":
-            return f"linalg.{node.attr}"
+    """The allow-list's name for a called function: ``sin`` for ``sin``,
+    ``np.sin`` and ``numpy.sin``; ``linalg.norm`` for ``linalg.norm`` and
+    ``np.linalg.norm``. None when ``node`` is not a dotted name of a function
+    (a method call such as ``x.sum``).
+
+    >>> import ast
+    >>> [function_name(ast.parse(t, mode="eval").body) for t in ("np.linalg.norm", "x.sum")]
+    ['linalg.norm', None]
+    """
+    name = dotted_name(node)
+    if name is None:
+        return None
+    plain = _strip_numpy(name)
+    if "." not in plain or plain.startswith("linalg.") or plain != name:
+        return plain
     return None
+
+
+def numpy_attribute(node: ast.AST) -> str | None:
+    """``pi`` for ``np.pi`` or ``numpy.pi`` (and likewise ``e``, ``inf``, ``nan``,
+    ``newaxis``); None for anything else."""
+    if not isinstance(node, ast.Attribute):
+        return None
+    name = dotted_name(node)
+    if name is None:
+        return None
+    plain = _strip_numpy(name)
+    return plain if plain != name and plain in NUMPY_ATTRIBUTES else None
 
 
 def _depth(tree: ast.AST) -> int:

@@ -25,6 +25,14 @@ _CONSTRUCTORS = ("arange", "eye", "full", "identity", "linspace", "ones", "zeros
 #: Constants an expression may use by name; a variable of the same name wins.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}
 
+#: Prefixes pasted NumPy code carries (``np.sin(x)``, ``numpy.linalg.norm(x)``):
+#: read as if absent. They are spellings, not objects: nothing is imported.
+NUMPY_PREFIXES = ("np.", "numpy.")
+#: What ``np.NAME`` may read without a call: the constants, and ``newaxis`` (None).
+NUMPY_ATTRIBUTES: dict[str, float | None] = {**CONSTANTS, "newaxis": None}
+#: Names that are modules in expressions, so never variables.
+MODULE_NAMES = {"linalg", "np", "numpy"}
+
 
 def _build() -> dict[str, Callable[..., Any]]:
     names = set(cnp.DIFFERENTIABLE) | {"array", "asarray", *_CONSTRUCTORS}

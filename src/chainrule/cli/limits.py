@@ -28,6 +28,8 @@ MAX_TOTAL = 20_000_000
 MAX_DERIVATIVE_WORK = 20_000_000
 #: The longest expression (or ``--at`` value) accepted, in characters.
 MAX_CHARS = 2_000
+#: The most variables one option (``--at``, ``--tangent``) may give.
+MAX_VARIABLES = 1_000
 #: The most syntax-tree nodes, and the deepest nesting, an expression may have.
 MAX_NODES = 1_000
 MAX_DEPTH = 50
@@ -37,6 +39,27 @@ MAX_INT_BITS = 1_024
 MAX_STRING = 64
 #: The largest exponent ``linalg.matrix_power`` may be given (each doubling is a matmul).
 MAX_MATRIX_POWER = 2**20
+#: The most bytes one value may take (16 per element: room for complex numbers,
+#: but not for ``zeros(1000, 'U100000')``, 400 MB in a thousand elements).
+MAX_BYTES = 16 * MAX_ELEMENTS
+#: The most pieces a function may split a value into (``array_split(x, 10**9)``).
+MAX_PIECES = 10_000
+#: Python integers passed to NumPy functions must fit in this many bits; larger
+#: ones become object arrays of Python integers, whose arithmetic has no bound.
+MAX_CALL_INT_BITS = 64
+#: The most work one evaluation may do, in units of one multiply-add of a
+#: matrix product (about 0.04 ns on a laptop core; the weights below convert
+#: other operations). 10**10 is a few tenths of a second of arithmetic.
+MAX_WORK = 10**10
+#: Work a whole derivative may take: the evaluation's work times the number of
+#: directions pushed through it (``jacobian``, ``hessian``, ``grad --mode fwd``).
+MAX_DERIVATIVE_COST = 5 * 10**10
+#: Relative cost of one element of an elementwise operation, one iteration of
+#: ``einsum``'s loop (NumPy's unoptimised path), and one ``n**3`` step of a
+#: decomposition (SVD, eigenvalues, inverse), against a matrix-product multiply-add.
+ELEMENT_WORK = 10
+EINSUM_WORK = 50
+DECOMPOSITION_WORK = 40
 
 
 def shape_of(value: Any) -> tuple[int, ...]:
@@ -54,13 +77,46 @@ def is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
+def nominal_size(shape: Iterable[int]) -> int:
+    """The elements of ``shape`` counting empty dimensions as 1: an upper bound on
+    what any reduction or broadcast of an empty array can create (``zeros((10**6,
+    0, 10**6)).sum(axis=1)`` has 10**12 elements, from an array of none)."""
+    return math.prod(max(int(d), 1) for d in shape)
+
+
 def size_of(value: Any) -> int:
-    """How many numbers ``value`` holds (summed over tuples and lists)."""
+    """How many numbers ``value`` holds (summed over tuples and lists), empty
+    dimensions counted as 1 (see :func:`nominal_size`).
+
+    >>> size_of(np.zeros((3, 0, 5))), size_of((np.ones(2), 1.0))
+    (15, 3)
+    """
     if isinstance(value, (list, tuple)):
         return sum(size_of(v) for v in value)
     if is_array(value):
-        return math.prod(shape_of(value))
+        return nominal_size(shape_of(value))
     return 1
+
+
+def check_value(value: Any, what: str) -> None:
+    """Refuse values whose memory is not bounded by their element count: object
+    arrays (Python integers of any size) and strings or records of huge items;
+    and results split into too many pieces."""
+    if isinstance(value, (list, tuple)):
+        if len(value) > MAX_PIECES:
+            raise Refused(f"{what} would have {len(value):,} pieces; the limit is {MAX_PIECES:,}")
+        for v in value:
+            check_value(v, what)
+        return
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(dtype, np.dtype):
+        return
+    if dtype.hasobject:
+        raise Refused(
+            f"{what} would be an array of Python objects (integers beyond 64 bits?); "
+            "write large numbers as floats, such as 1e30"
+        )
+    check_bytes(size_of(value), max(dtype.itemsize, 1), what)
 
 
 def check_size(size: int, what: str) -> None:
@@ -85,6 +141,25 @@ def check_total(total: int) -> None:
     """Refuse when one evaluation computes more than :data:`MAX_TOTAL` elements."""
     if total > MAX_TOTAL:
         raise Refused(f"the expression computes more than {MAX_TOTAL:,} numbers in all; refused")
+
+
+def check_work(work: int, what: str) -> None:
+    """Refuse when one evaluation's work would exceed :data:`MAX_WORK` (time is a
+    resource too: ``einsum('i,j,k,l->', x, x, x, x)`` is a scalar, and hours)."""
+    if work > MAX_WORK:
+        raise Refused(
+            f"{what} would take about {work:,} steps of arithmetic; the limit for one "
+            f"expression is {MAX_WORK:,} (a few tenths of a second)"
+        )
+
+
+def check_bytes(size: int, itemsize: int, what: str) -> None:
+    """Refuse a value of ``size`` items of ``itemsize`` bytes above :data:`MAX_BYTES`."""
+    if size * itemsize > MAX_BYTES:
+        raise Refused(
+            f"{what} would take {size * itemsize:,} bytes ({size:,} items of {itemsize:,} "
+            f"bytes); the limit is {MAX_BYTES:,}"
+        )
 
 
 def check_int(value: int, what: str) -> None:
@@ -169,32 +244,82 @@ def _dot_size(a: tuple, b: tuple) -> int:
     return math.prod(a[:-1]) * math.prod(rest_b)
 
 
-def _tensordot_size(a: tuple, b: tuple, axes: Any) -> int:
+def _contracted(a: tuple, axes: Any) -> int:
+    """The elements of ``a`` that ``tensordot(a, b, axes)`` sums over, per result element."""
     try:
         if isinstance(axes, (int, np.integer)):
             n = int(axes)
-            contracted = math.prod(a[len(a) - n :]) if n else 1
+            contracted = math.prod(a[len(a) - n :]) if n > 0 else 1
         else:
             contracted = math.prod(a[int(i)] for i in np.atleast_1d(axes[0]))
-    except (IndexError, TypeError, ValueError):
+    except (IndexError, TypeError, ValueError, OverflowError):
         contracted = 1
-    contracted = max(contracted, 1)
-    return (math.prod(a) // contracted) * (math.prod(b) // contracted)
+    return max(contracted, 1)
 
 
-def _einsum_size(args: tuple) -> int:
-    operands = [shape_of(a) for a in args[1:]]
-    spec = args[0] if args and isinstance(args[0], str) else None
-    if spec is None or "." in spec:
-        return math.prod(max(math.prod(s), 1) for s in operands)
-    inputs, _, output = spec.replace(" ", "").partition("->")
-    dims: dict[str, int] = {}
-    for labels, shape in zip(inputs.split(","), operands):
-        for label, dim in zip(labels, shape):
-            dims[label] = max(dims.get(label, 1), dim)
-    if "->" not in spec:
-        output = "".join(c for c in dims if inputs.count(c) == 1)
-    return math.prod(dims.get(c, 1) for c in output)
+def _tensordot_size(a: tuple, b: tuple, axes: Any) -> int:
+    contracted = _contracted(a, axes)
+    return (nominal_size(a) // contracted) * (nominal_size(b) // contracted) or 1
+
+
+def _einsum_terms(args: tuple) -> tuple[list[list], list | None, list[tuple]] | None:
+    """Each operand's labels (``Ellipsis`` for ``...``), the output's labels
+    (None when implicit) and the operand shapes; None if unreadable."""
+    if args and isinstance(args[0], str):
+        spec = args[0].replace(" ", "")
+        inputs, arrow, output = spec.partition("->")
+
+        def labels(term: str) -> list:
+            before, dots, after = term.partition("...")
+            return list(before) + ([Ellipsis] if dots else []) + list(after)
+
+        terms = [labels(t) for t in inputs.split(",")]
+        shapes = [shape_of(a) for a in args[1:]]
+        return terms, labels(output) if arrow else None, shapes
+    # The interleaved form: einsum(a, [0, 1], b, [1, 2], [0, 2]).
+    pairs = list(args)
+    output = pairs.pop() if len(pairs) % 2 else None
+    if not all(isinstance(t, (list, tuple)) for t in pairs[1::2]):
+        return None
+    terms = [list(t) for t in pairs[1::2]]
+    out = list(output) if isinstance(output, (list, tuple)) else None
+    return terms, out, [shape_of(a) for a in pairs[0::2]]
+
+
+def einsum_cost(args: tuple) -> tuple[int, int]:
+    """The elements of ``einsum(*args)``'s result and the iterations of its loop
+    (the product of every label's dimension: ``'i,j,k->'`` on three vectors of
+    1000 is a scalar, and 10**9 iterations)."""
+    parsed = _einsum_terms(args)
+    if parsed is None:
+        everything = math.prod(nominal_size(shape_of(a)) for a in _arrays(args))
+        return everything, everything
+    terms, output, shapes = parsed
+    dims: dict[Any, int] = {}
+    ellipses: list[tuple[int, ...]] = []
+    for term, shape in zip(terms, shapes):
+        if Ellipsis in term:
+            k = term.index(Ellipsis)
+            width = len(shape) - (len(term) - 1)
+            if width < 0:
+                continue  # NumPy refuses the mismatch itself
+            ellipses.append(shape[k : k + width])
+            pairs = list(zip(term[:k], shape[:k])) + list(zip(term[k + 1 :], shape[k + width :]))
+        else:
+            pairs = list(zip(term, shape))
+        for label, d in pairs:
+            dims[label] = max(dims.get(label, 1), int(d))
+    ellipsis = max(
+        [broadcast_size(ellipses) or 0, max((nominal_size(e) for e in ellipses), default=1)]
+    )
+    if output is None:
+        counts: dict[Any, int] = {}
+        for term in terms:
+            for label in term:
+                counts[label] = counts.get(label, 0) + 1
+        output = [label for label, n in counts.items() if n == 1 and label is not Ellipsis]
+    result = nominal_size(dims.get(label, 1) for label in output if label is not Ellipsis)
+    return result * ellipsis, nominal_size(dims.values()) * ellipsis
 
 
 def _multi_dot_size(arrays: list) -> int:
@@ -237,17 +362,158 @@ def _index_call_size(args: tuple, kwargs: dict) -> int:
     return math.prod(indices) * (1 if axis is None else math.prod(a))
 
 
+# Functions whose result holds the elements of all their arguments together.
+_STACKING = {
+    "append",
+    "array",
+    "asarray",
+    "column_stack",
+    "concat",
+    "concatenate",
+    "dstack",
+    "hstack",
+    "row_stack",
+    "stack",
+    "vstack",
+}
+# Functions that split their first argument into pieces, and where the count is.
+_SPLITTING = {"array_split": 1, "split": 1, "hsplit": 1, "vsplit": 1, "dsplit": 1}
+# Decompositions and solvers: about m * n * min(m, n) steps per matrix.
+_DECOMPOSITIONS = {
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "matrix_norm",
+    "matrix_rank",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+}
+_UNIQUE_FLAGS = ("return_index", "return_inverse", "return_counts")
+_SORTING = {"argsort", "median", "percentile", "quantile", "searchsorted", "sort", "unique"}
+
+
+def _matrix_steps(shape: tuple[int, ...]) -> int:
+    """``m * n * min(m, n)`` per matrix of a stack of shape ``shape``."""
+    if len(shape) < 2:
+        return nominal_size(shape)
+    m, n = max(shape[-2], 1), max(shape[-1], 1)
+    return nominal_size(shape[:-2]) * m * n * min(m, n)
+
+
+def check_call_arguments(name: str, args: tuple, kwargs: dict) -> int:
+    """Refuse arguments whose cost no element count shows: Python integers too
+    large for NumPy (they make object arrays), object dtypes, and too many
+    pieces. Returns the largest item size a dtype argument asks for (bytes)."""
+    for value in _flatten(list(args) + list(kwargs.values())):
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value).bit_length() > MAX_CALL_INT_BITS:
+                raise Refused(
+                    f"an argument of {name} is an integer of more than {MAX_CALL_INT_BITS} bits; "
+                    "write it as a float (such as 1e30) or use a smaller number"
+                )
+    candidates = [v for v in args[1 if name == "einsum" else 0 :] if isinstance(v, str)]
+    if isinstance(kwargs.get("dtype"), str):
+        candidates.append(kwargs["dtype"])
+    itemsize = 8
+    for text in candidates:
+        dtype = _as_dtype(text)
+        if dtype is None:
+            continue
+        if dtype.hasobject:
+            raise Refused(f"the dtype '{text}' (Python objects) is not allowed; use numbers")
+        itemsize = max(itemsize, dtype.itemsize)
+    position = _SPLITTING.get(name)
+    if position is not None or name == "unstack":
+        first = shape_of(args[0]) if args else ()
+        if name == "unstack":
+            axis = _arg(args, kwargs, 1, "axis", 0)
+            ok = isinstance(axis, (int, np.integer)) and -len(first) <= axis < len(first)
+            pieces = first[int(axis)] if ok else 1
+        else:
+            sections = _arg(args, kwargs, position, "indices_or_sections", 1)
+            counts = _ints(sections)
+            scalar = isinstance(sections, (int, np.integer)) and not isinstance(sections, bool)
+            pieces = abs(counts[0]) if scalar and counts else len(counts) + 1
+        if pieces > MAX_PIECES:
+            raise Refused(f"{name} would split into {pieces:,} pieces; the limit is {MAX_PIECES:,}")
+    return itemsize
+
+
+def _flatten(values: list) -> list:
+    found = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            found += _flatten(list(v))
+        else:
+            found.append(v)
+    return found
+
+
+def _as_dtype(text: str) -> np.dtype | None:
+    """``text`` read as a NumPy dtype, or None if it is not one (``'fro'``)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated aliases such as 'a'
+            return np.dtype(text)
+    except (TypeError, ValueError, OverflowError, SyntaxError, KeyError):
+        return None
+
+
+def predict_call(name: str, args: tuple, kwargs: dict) -> tuple[int, int]:
+    """Upper bounds on the elements ``name(*args, **kwargs)`` creates and on the
+    work it does (in units of :data:`MAX_WORK`), from the arguments' shapes."""
+    size = predict_call_size(name, args, kwargs)
+    arrays = _arrays(list(args) + list(kwargs.values()))
+    shapes = [shape_of(a) for a in arrays]
+    sizes = [nominal_size(s) for s in shapes]
+    short = name.removeprefix("linalg.")
+    elementwise = ELEMENT_WORK * (size + sum(sizes))
+    if name == "einsum":
+        return size, elementwise + EINSUM_WORK * einsum_cost(args)[1]
+    if short == "tensordot" and len(shapes) >= 2:
+        axes = _arg(args, kwargs, 2, "axes", 2)
+        return size, elementwise + size * _contracted(shapes[0], axes)
+    if short in ("matmul", "vecdot") or name in ("dot", "inner", "vdot"):
+        inner = sizes[0] if name == "vdot" else max((s[-1] for s in shapes[:1] if s), default=1)
+        return size, elementwise + size * max(inner, 1)
+    if name == "linalg.multi_dot":
+        largest = max((max(s) for s in shapes if s), default=1)
+        return size, elementwise + max(len(shapes) - 1, 1) * size * largest
+    if name == "linalg.matrix_power" and shapes:
+        power = _arg(args, kwargs, 1, "n", 1)
+        count = abs(int(power)).bit_length() if isinstance(power, (int, np.integer)) else 1
+        steps = _matrix_steps(shapes[0])
+        inverse = DECOMPOSITION_WORK * steps if isinstance(power, int) and power < 0 else 0
+        return size, elementwise + 2 * count * steps + inverse
+    if name.startswith("linalg.") and short in _DECOMPOSITIONS and shapes:
+        return size, elementwise + DECOMPOSITION_WORK * sum(_matrix_steps(s) for s in shapes[:2])
+    if name in _SORTING:
+        n = max(sizes + [1])
+        return size, elementwise * max(n.bit_length(), 1)
+    return size, elementwise
+
+
 def predict_call_size(name: str, args: tuple, kwargs: dict) -> int:
     """An upper bound on the elements ``name(*args, **kwargs)`` will create."""
     arrays = _arrays(list(args) + list(kwargs.values()))
     shapes = [shape_of(a) for a in arrays]
-    sizes = [math.prod(s) for s in shapes]
+    sizes = [nominal_size(s) for s in shapes]
     first = args[0] if args else None
     short = name.removeprefix("linalg.")
     if name in ("zeros", "ones", "full"):
         return _shape_product(_arg(args, kwargs, 0, "shape", 1))
-    if name in ("zeros_like", "ones_like"):
-        shape = kwargs.get("shape")
+    if name in ("zeros_like", "ones_like", "full_like"):
+        shape = _arg(args, kwargs, 5 if name == "full_like" else 4, "shape")
         return size_of(first) if shape is None else _shape_product(shape)
     if name == "eye":
         n = _shape_product(_arg(args, kwargs, 0, "N", 1))
@@ -270,7 +536,7 @@ def predict_call_size(name: str, args: tuple, kwargs: dict) -> int:
     if short == "tensordot" and len(shapes) >= 2:
         return _tensordot_size(shapes[0], shapes[1], _arg(args, kwargs, 2, "axes", 2))
     if name == "einsum":
-        return _einsum_size(args)
+        return einsum_cost(args)[0]
     if name == "linalg.multi_dot":
         return _multi_dot_size(arrays)
     if name == "linalg.matrix_power":
@@ -279,6 +545,16 @@ def predict_call_size(name: str, args: tuple, kwargs: dict) -> int:
             raise Refused(
                 f"matrix_power exponent {power} is too large (limit {MAX_MATRIX_POWER:,})"
             )
+        return size_of(first)
+    if short in ("svd", "qr") and shapes and len(shapes[0]) >= 2:
+        *batch, m, n = shapes[0]
+        stack = nominal_size(batch)
+        m, n = max(m, 1), max(n, 1)
+        if short == "svd" and _arg(args, kwargs, 1, "full_matrices", True):
+            return stack * (m * m + n * n + min(m, n))
+        if short == "qr" and _arg(args, kwargs, 1, "mode", "reduced") == "complete":
+            return stack * (m * m + m * n)
+        return stack * (2 * m * n + min(m, n))
     if name == "tile":
         return size_of(first) * _shape_product(_arg(args, kwargs, 1, "reps", 1))
     if name == "repeat":
@@ -301,10 +577,17 @@ def predict_call_size(name: str, args: tuple, kwargs: dict) -> int:
         return math.prod(sizes[:2]) if len(sizes) >= 2 else max(sizes + [1])
     if short == "cross":
         return 3 * (broadcast_size([s[:-1] for s in shapes]) or 1)
-    # Everything else (elementwise functions, reductions, reshapes, stacking,
-    # decompositions) creates at most the broadcast of its arguments or their
-    # total size, whichever is larger.
-    return max(broadcast_size(shapes) or 0, sum(sizes))
+    if name in _STACKING:
+        return sum(sizes)
+    if name in ("argwhere", "nonzero", "flatnonzero") or (name == "where" and len(args) == 1):
+        return max(sizes + [1]) * max([len(s) for s in shapes] + [1])  # an index per dimension
+    if name == "unique":
+        flags = [_arg(args, kwargs, k, n) for k, n in enumerate(_UNIQUE_FLAGS, start=1)]
+        return max(sizes + [1]) * (1 + sum(bool(f) for f in flags))
+    # Everything else (elementwise functions, reductions, reshapes, decompositions)
+    # creates at most the broadcast of its arguments or its largest argument;
+    # scalar arguments (add(x, 1), matrix_power(A, 3)) add nothing.
+    return max([broadcast_size(shapes) or 0] + sizes + [1])
 
 
 def predict_index_size(shape: tuple[int, ...], index: Any) -> int:

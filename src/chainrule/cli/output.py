@@ -15,9 +15,6 @@ from typing import Any
 
 import numpy as np
 
-#: The picture formats ``Graph.save`` writes (the last three need Graphviz).
-PICTURE_SUFFIXES = (".dot", ".gv", ".svg", ".png", ".pdf")
-
 
 def number(x: float, precision: int = 6) -> str:
     """A number as people write it: ``6`` rather than ``6.0``, ``0.841471``.

@@ -8,13 +8,25 @@ only floating-point inputs have derivatives.
 from __future__ import annotations
 
 import keyword
+import unicodedata
 
 import numpy as np
 
+from . import limits
 from .errors import MathError, UsageError
 from .evaluate import Evaluator
 from .expressions import parse
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, MODULE_NAMES
+
+
+def normal_name(name: str) -> str:
+    """``name`` as Python reads identifiers (NFKC-normalised), so that ``--at ﬁ=1``
+    binds the ``fi`` an expression spells with the same ligature.
+
+    >>> normal_name("\ufb01"), normal_name("\U0001d465")
+    ('fi', 'x')
+    """
+    return unicodedata.normalize("NFKC", name.strip())
 
 
 def parse_assignments(items: list[str] | None, option: str) -> dict[str, np.ndarray]:
@@ -24,9 +36,14 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, np.ndar
     {'x1': array(3.), 'x2': array([1., 2.])}
     """
     values: dict[str, np.ndarray] = {}
+    if len(items or []) > limits.MAX_VARIABLES:
+        raise UsageError(
+            f"{option} gives {len(items or []):,} values; the limit is {limits.MAX_VARIABLES:,} "
+            '(use arrays, such as "x=[1, 2, 3]", for many numbers)'
+        )
     for item in items or []:
         name, sep, text = item.partition("=")
-        name = name.strip()
+        name = normal_name(name)
         if not sep or not text.strip():
             raise UsageError(f'{option} expects NAME=VALUE, like x=3 or "x=[1, 2]"; got {item!r}')
         check_variable_name(name, option)
@@ -42,7 +59,9 @@ def check_variable_name(name: str, option: str) -> None:
         raise UsageError(f"{option}: {name!r} is not a valid variable name")
     if name.startswith("_"):
         raise UsageError(f"{option}: variable names may not start with '_' ({name!r})")
-    if name in FUNCTIONS or name == "linalg":
+    if name in MODULE_NAMES:
+        raise UsageError(f"{option}: '{name}' is a module's name; choose another variable name")
+    if name in FUNCTIONS:
         raise UsageError(
             f"{option}: '{name}' is the name of a function; choose another variable name"
         )
