@@ -56,11 +56,13 @@ class Recording:
     def out(self) -> Any:
         return self.out_tree.unflatten(self.out_values)
 
-    def pull_back(self, cts: list, lead: tuple[int, ...] = ()) -> list:
+    def pull_back(self, cts: list, lead: tuple[int, ...] = (), last: bool = False) -> list:
         """Cotangents of the outputs (flat, each with ``lead`` batch axes) ->
-        cotangents of the inputs (flat)."""
+        cotangents of the inputs (flat). ``last``: this is the recording's
+        only pull-back, so the tape is released as it is walked (see
+        ``core.reverse.backward``) and cannot be pulled through again."""
         seeds = [(i, g) for i, g in zip(self.out_index, cts) if i is not None]
-        acc = backward(self.tape, seeds)
+        acc = backward(self.tape, seeds, consume=last)
         result = []
         for k, leaf in enumerate(self.in_leaves):
             ct = acc[k]
@@ -179,7 +181,7 @@ def _value_and_grad(
             value = _check_scalar_output(rec, fname, holomorphic)
             v = strip(value)
             ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
-            grads = rec.in_tree.unflatten(rec.pull_back([ct]))
+            grads = rec.in_tree.unflatten(rec.pull_back([ct], last=True))
         g = grads if is_tuple else grads[0]
         return ((value, aux), g) if has_aux else (value, g)
 
