@@ -60,7 +60,7 @@ def checkpoint(fun: Callable) -> Callable:
 
             inputs = tuple(unwrapped.values[i] for i in traced)
             rec, _ = record(of_traced, inputs, {}, tuple(range(len(inputs))), False, "checkpoint")
-            return rec.pull_back(_fill(g_leaves, rec.out_values))
+            return rec.pull_back(_fill(g_leaves, rec.out_values), last=True)
 
         return _record(top, unwrapped, out, pull)
 

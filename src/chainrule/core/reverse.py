@@ -199,15 +199,22 @@ class ReverseTrace(Trace):
         return ReverseTracer(ans, self, len(tape) - 1)
 
 
-def backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
+def backward(tape: list, seeds: list[tuple[int, Any]], consume: bool = False) -> list:
     """Propagate cotangents from ``seeds`` (tape index, cotangent) to every
     entry; returns the list of accumulated cotangents, in which only the
-    input slots are still filled (others are released as soon as used)."""
+    input slots are still filled (others are released as soon as used).
+
+    ``consume`` releases each tape entry once it has been pulled through, so
+    that what it kept for the backward pass (``sin(x)`` for ``sin(x) * x``)
+    is freed as early as the cotangents are: for a tape pulled back once
+    (``grad``), the peak then holds the intermediates of only the part of
+    the tape not yet walked.
+    """
     with GcPause():
-        return _backward(tape, seeds)
+        return _backward(tape, seeds, consume)
 
 
-def _backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
+def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
     cts: list[Any] = [None] * len(tape)
     owned: set[int] = set()
     for index, g in seeds:
@@ -221,25 +228,48 @@ def _backward(tape: list, seeds: list[tuple[int, Any]]) -> list:
         if entry is None:
             continue  # an input: its cotangent is the answer
         cts[i] = None
+        if consume:
+            tape[i] = None
         parents, vjps = entry
+        entry = None
         if type(parents) is int:  # the common entry: one parent, one VJP
             c = vjps(g)
+            # Nothing here may keep a reference to a cotangent once it is
+            # stored: the next contribution to its slot is added in place
+            # only into an array that the slot alone holds (_exclusive).
+            g = vjps = None
             if c is not None:
                 if cts[parents] is None:
                     cts[parents] = c
                 else:
                     _accumulate(cts, owned, parents, c)
+                c = None
             continue
         if callable(vjps):  # one function for all parents (custom rules)
-            pairs = zip(parents, vjps(g))
+            contributions = list(vjps(g))
+            vjps = None
         else:
-            pairs = zip(parents, [vjp(g) for vjp in vjps])
-        for p, c in pairs:
+            contributions = vjps
+        n = len(contributions)
+        for k in range(n):
+            c = contributions[k]
+            if vjps is not None:
+                # Pull through one VJP at a time, and drop it before the next
+                # when the tape is consumed: what it kept (``sin(x)`` of
+                # ``sin(x) * x``) is freed before the next contribution is made.
+                if consume:
+                    vjps[k] = None
+                c = c(g)
+            else:
+                contributions[k] = None
             if c is not None:
+                p = parents[k]
                 if cts[p] is None:
                     cts[p] = c
                 else:
                     _accumulate(cts, owned, p, c)
+                c = None
+        g = vjps = contributions = None
     return cts
 
 

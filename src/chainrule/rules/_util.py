@@ -8,12 +8,13 @@ negative integers, which address the same axes with or without a batch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ..core.reverse import real_cotangent
-from ..core.trace import is_complex, strip
+from ..core.trace import ArrayFacade, is_complex, strip
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...], ans_ndim: int) -> Any:
@@ -58,18 +59,51 @@ def fit(t: Any, shape: tuple[int, ...]) -> Any:
 
 
 def mul0(g: Any, d: Any) -> Any:
-    """``g * d``, but 0 where ``g`` is 0 even if ``d`` is infinite.
+    """``g * d``, but 0 where ``g`` is 0 even if ``d`` is infinite (or NaN).
 
-    Used by rules whose local derivative can be infinite (sqrt and log at 0):
-    a zero cotangent, e.g. from the masked branch of ``where``, must stay a
-    zero instead of becoming ``0 * inf = nan``.
+    The one product through which every rule whose local derivative can be
+    infinite or overflow (``log`` and ``sqrt`` at 0, ``exp`` of a large
+    number, ``x * inf``) applies it, in both modes: a zero cotangent or
+    tangent, e.g. from the masked branch of ``where`` or an off-diagonal row
+    of a Jacobian, must stay a zero instead of becoming ``0 * inf = nan``
+    (docs/conventions.md).
+
+    A finite ``d`` (the common case) takes the plain product. The test costs
+    one pass and no allocation: a BLAS dot product of ``d`` with itself is
+    finite unless some entry is infinite or NaN (or the sum overflows, which
+    only sends a finite ``d`` down the careful path).
     """
-    dv = strip(d)
-    if np.all(np.isfinite(dv)):
+    dv = d._value if isinstance(d, ArrayFacade) else d
+    t = type(dv)
+    if t is float or t is np.float64:
+        if math.isfinite(dv):
+            return g * d
+    elif t is np.ndarray:
+        if dv.dtype.kind not in "fc":
+            return g * d
+        flags = dv.flags
+        if flags.c_contiguous or flags.f_contiguous:
+            flat = dv.ravel(order="K")  # a view
+            s = np.vdot(flat, flat)
+            if math.isfinite(s.real):
+                return g * d
+        elif np.isfinite(dv).all():  # a strided view: ravel would copy
+            return g * d
+    elif isinstance(dv, int) or np.all(np.isfinite(strip(dv))):
         return g * d
-    with np.errstate(invalid="ignore"):  # the 0 * inf we are about to replace
+    with np.errstate(invalid="ignore"):  # the 0 * inf about to be replaced
         r = g * d
-    return np.where((strip(g) == 0) & ~np.isfinite(dv), np.zeros((), dtype=r.dtype), r)
+    return _zero_where_nan(g, r)
+
+
+def _zero_where_nan(g: Any, r: Any) -> Any:
+    rv = strip(r)
+    zero = (strip(g) == 0) & np.isnan(rv)
+    if not np.any(zero):
+        return r  # a genuine NaN (of a NaN derivative at a nonzero cotangent) stays
+    if not isinstance(r, ArrayFacade) and np.ndim(rv) == 0:
+        return rv.dtype.type(0) if hasattr(rv, "dtype") else type(rv)(0)
+    return np.where(zero, np.zeros((), dtype=rv.dtype), r)
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:

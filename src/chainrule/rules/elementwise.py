@@ -110,14 +110,15 @@ def _identity(g: Any) -> Any:
 
 
 def binary_primitive(
-    name: str, impl: Callable[..., Any], dx: Any, dy: Any, *, zero_safe: Any = False
+    name: str, impl: Callable[..., Any], dx: Any, dy: Any, *, zero_safe: bool = False
 ) -> Primitive:
     """A broadcasting binary elementwise primitive ``name`` computed by ``impl``,
     with partial derivatives ``dx``, ``dy``: lambdas as for ``unary``
     (parameters among ``ans``, ``x``, ``y``), the constants 1 and -1, or
     ``None`` where the function is locally constant in that argument.
 
-    ``zero_safe`` may be a predicate of ``(x, y)``, checked per call."""
+    ``zero_safe`` as for ``unary_primitive``: set it when a partial derivative
+    can be infinite or overflow at finite operands."""
     prim = Primitive(name, impl)
     prim.defvjp(_binary_vjp(dx, 1, zero_safe), _binary_vjp(dy, 2, zero_safe))
     prim.defjvp(_binary_jvp(dx, 1, zero_safe), _binary_jvp(dy, 2, zero_safe))
@@ -136,7 +137,7 @@ def _numpy_typed(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return impl
 
 
-def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: Any = False, impl: Any = None) -> Primitive:
+def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: bool = False, impl: Any = None) -> Primitive:
     """Register the binary ``ufunc`` with partial derivatives ``dx``, ``dy``
     (see ``binary_primitive``). ``impl`` may name the equivalent Python
     operator: on NumPy scalars it is several times faster than calling the
@@ -148,7 +149,7 @@ def binary(ufunc: Any, dx: Any, dy: Any, *, zero_safe: Any = False, impl: Any = 
     return prim
 
 
-def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
+def _binary_vjp(d: Any, which: int, zero_safe: bool) -> Any:
     if d is None:
         return None
     if not callable(d):
@@ -167,12 +168,12 @@ def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
 
         return const_vjp
     pick = _picker(d)
+    mul = mul0 if zero_safe else _mul
 
     def vjp(ans: Any, x: Any, y: Any) -> Callable[[Any], Any]:
         own = (x, y)[which - 1]
         shape, ndim = own.shape, ans.ndim
         args = pick(ans, x, y)
-        mul = mul0 if _needs_zero_safety(zero_safe, x, y) else _mul
         if shape == ans.shape:  # no broadcasting: skip the shape bookkeeping
             vjp = lambda g: mul(g, d(*args))  # noqa: E731
         else:
@@ -183,13 +184,13 @@ def _binary_vjp(d: Any, which: int, zero_safe: Any) -> Any:
     return vjp
 
 
-def _binary_jvp(d: Any, which: int, zero_safe: Any) -> Any:
+def _binary_jvp(d: Any, which: int, zero_safe: bool) -> Any:
     if d is None:
         return None
     pick = None if not callable(d) else _picker(d)
+    mul = mul0 if zero_safe else _mul
 
     def jvp(t: Any, ans: Any, x: Any, y: Any) -> Any:
-        mul = mul0 if zero_safe and _needs_zero_safety(zero_safe, x, y) else _mul
         shape = ans.shape
         # The common case: no batch of tangents and no broadcasting.
         if t.shape == shape and (x, y)[which - 1].shape == shape:
@@ -206,10 +207,6 @@ def _binary_jvp(d: Any, which: int, zero_safe: Any) -> Any:
         return fit(c, lead + ans.shape)
 
     return jvp
-
-
-def _needs_zero_safety(zero_safe: Any, x: Any, y: Any) -> bool:
-    return zero_safe(x, y) if callable(zero_safe) else zero_safe
 
 
 def _share(beats: Any, nan_wins: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -246,7 +243,8 @@ _LN2, _LN10, _DEG = math.log(2.0), math.log(10.0), math.pi / 180.0
 # --- arithmetic -------------------------------------------------------------
 binary(np.add, 1, 1, impl=operator.add)
 binary(np.subtract, 1, -1, impl=operator.sub)
-binary(np.multiply, lambda y: y, lambda x: x, impl=operator.mul)
+# An operand may be infinite (x * inf, x * log(x) at 0): zero_safe keeps zero cotangents zero.
+binary(np.multiply, lambda y: y, lambda x: x, zero_safe=True, impl=operator.mul)
 
 
 def _reciprocal(y: Any) -> Any:
@@ -260,8 +258,8 @@ def _reciprocal(y: Any) -> Any:
 binary(np.true_divide, _reciprocal, lambda ans, y: -ans / y, zero_safe=True, impl=operator.truediv)
 unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
-unary(np.square, lambda x: 2.0 * x)
-unary(np.reciprocal, lambda ans: -ans * ans)
+unary(np.square, lambda x: 2.0 * x, zero_safe=True)  # 2x overflows past 9e307
+unary(np.reciprocal, lambda ans: -ans * ans, zero_safe=True)
 
 
 # --- a Python number as the other operand (ConstantRule): x + 1.0, 2 * x ---------
@@ -271,8 +269,14 @@ def _constant(
     CONSTANT_RULES[name] = ConstantRule(UFUNCS[ufunc], reflected, op, vjp, jvp, applies)
 
 
+def _finite(c: Any) -> bool:
+    return type(c) is int or math.isfinite(c)
+
+
 def _scaled_by(c: Any) -> Callable[[Any], Any]:
-    return lambda g: g * c
+    if _finite(c):
+        return lambda g: g * c
+    return lambda g: mul0(g, c)  # x * inf: zero cotangents stay zero
 
 
 def _negate_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
@@ -284,7 +288,7 @@ def _same_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
 
 
 def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
-    return t * c
+    return t * c if _finite(c) else mul0(t, c)
 
 
 def _reflected(op: Any) -> Any:
@@ -360,24 +364,43 @@ def _quotient(ans: Any, x: Any, y: Any) -> Any:
     return np.round((strip(x) - strip(ans)) / strip(y))
 
 
-binary(np.remainder, 1, lambda ans, x, y: -_quotient(ans, x, y))
-binary(np.fmod, 1, lambda ans, x, y: -_quotient(ans, x, y))
+# The quotient overflows for a tiny divisor.
+binary(np.remainder, 1, lambda ans, x, y: -_quotient(ans, x, y), zero_safe=True)
+binary(np.fmod, 1, lambda ans, x, y: -_quotient(ans, x, y), zero_safe=True)
 
 # --- exponentials and logarithms ---------------------------------------------
-unary(np.exp, lambda ans: ans)
-unary(np.exp2, lambda ans: ans * _LN2)
-unary(np.expm1, lambda x: np.exp(x))
+# Derivatives that overflow for large arguments are zero-safe like those infinite at a point.
+unary(np.exp, lambda ans: ans, zero_safe=True)
+unary(np.exp2, lambda ans: ans * _LN2, zero_safe=True)
+unary(np.expm1, lambda x: np.exp(x), zero_safe=True)
 unary(np.log, lambda x: 1.0 / x, zero_safe=True)
 unary(np.log2, lambda x: 1.0 / (x * _LN2), zero_safe=True)
 unary(np.log10, lambda x: 1.0 / (x * _LN10), zero_safe=True)
 unary(np.log1p, lambda x: 1.0 / (1.0 + x), zero_safe=True)
-binary(np.logaddexp, lambda ans, x: np.exp(x - ans), lambda ans, y: np.exp(y - ans))
-binary(np.logaddexp2, lambda ans, x: np.exp2(x - ans), lambda ans, y: np.exp2(y - ans))
+# At two infinite operands of one sign the slopes are exp(inf - inf) = NaN: zero_safe.
+binary(
+    np.logaddexp,
+    lambda ans, x: np.exp(x - ans),
+    lambda ans, y: np.exp(y - ans),
+    zero_safe=True,
+)
+binary(
+    np.logaddexp2,
+    lambda ans, x: np.exp2(x - ans),
+    lambda ans, y: np.exp2(y - ans),
+    zero_safe=True,
+)
 # d sqrt(x) = 1/(2 sqrt x): inf at 0, as NumPy's own value would suggest; likewise cbrt.
 unary(np.sqrt, lambda ans: 0.5 / ans, zero_safe=True)
 unary(np.cbrt, lambda ans: 1.0 / (3.0 * ans * ans), zero_safe=True)
-# hypot's slope x / hypot(x, y) is taken as 0 at the origin, like abs at 0.
-binary(np.hypot, lambda ans, x: _ratio0(x, ans), lambda ans, y: _ratio0(y, ans))
+# hypot's slope x / hypot(x, y) is taken as 0 at the origin, like abs at 0; it is
+# inf / inf = NaN at two infinite operands (zero_safe).
+binary(
+    np.hypot,
+    lambda ans, x: _ratio0(x, ans),
+    lambda ans, y: _ratio0(y, ans),
+    zero_safe=True,
+)
 
 # --- trigonometric and hyperbolic --------------------------------------------
 unary(np.sin, lambda x: np.cos(x))
@@ -396,9 +419,14 @@ def _over_r2(n: Any, x: Any, y: Any) -> Any:
 
 
 # arctan2(x, y) is the angle of the point (y, x); at the origin its slopes are taken as 0.
-binary(np.arctan2, lambda x, y: _over_r2(y, x, y), lambda x, y: _over_r2(-x, x, y))
-unary(np.sinh, lambda x: np.cosh(x))
-unary(np.cosh, lambda x: np.sinh(x))
+binary(
+    np.arctan2,
+    lambda x, y: _over_r2(y, x, y),
+    lambda x, y: _over_r2(-x, x, y),
+    zero_safe=True,  # 1 / r overflows near the origin
+)
+unary(np.sinh, lambda x: np.cosh(x), zero_safe=True)
+unary(np.cosh, lambda x: np.sinh(x), zero_safe=True)
 unary(np.tanh, lambda ans: 1.0 - ans * ans)
 unary(np.arcsinh, lambda x: 1.0 / (np.sqrt(x * x + 1.0) if _is_complex(x) else np.hypot(x, 1.0)))
 unary(np.arccosh, lambda x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), zero_safe=True)
@@ -430,26 +458,22 @@ def _power_dy(ans: Any, x: Any, y: Any) -> Any:
     return ans * np.log(np.where(xv == 0, 1.0, x))
 
 
-def _power_may_be_infinite(x: Any, y: Any) -> bool:
-    # x ** (y - 1) is finite everywhere for a constant exponent y >= 1.
-    return not (isinstance(y, _REAL_NUMBER) and y >= 1)
-
-
 binary(
     np.power,
     lambda x, y: _power_dx(x, y),
     _power_dy,
-    zero_safe=_power_may_be_infinite,
+    zero_safe=True,  # infinite at 0 for y < 1; overflows for large x otherwise
     impl=operator.pow,
 )
-# x ** c for c >= 1 has the finite slope c x ** (c - 1); smaller c go the general way.
+# x ** c for c >= 1 has the slope c x ** (c - 1), finite at 0 (smaller c go the
+# general way, which handles x = 0) but overflowing for large x.
 _constant(
     "__pow__",
     np.power,
     False,
     operator.pow,
-    lambda ans, x, c: lambda g: g * _power_dx(x, c),
-    lambda t, ans, x, c: t * _power_dx(x, c),
+    lambda ans, x, c: lambda g: mul0(g, _power_dx(x, c)),
+    lambda t, ans, x, c: mul0(t, _power_dx(x, c)),
     applies=lambda c: c >= 1,
 )
 
@@ -466,7 +490,7 @@ binary(
     np.float_power,
     lambda x, y: _power_dx(_f64(x), _f64(y), np.float_power),
     lambda ans, x, y: _power_dy(ans, _f64(x), _f64(y)),
-    zero_safe=_power_may_be_infinite,
+    zero_safe=True,
 )
 
 # Aliases NumPy exposes under two names.
