@@ -168,8 +168,14 @@ def test_det_third_order_well_conditioned_and_refused_when_singular():
     third = cr.jacfwd(cr.hessian(np.linalg.det))(w)
     # det is cubic in a 3x3 matrix: its third derivative is the constant Levi-Civita form
     eps = np.zeros((3, 3, 3))
-    for p, sgn in (((0, 1, 2), 1), ((1, 2, 0), 1), ((2, 0, 1), 1),
-                   ((0, 2, 1), -1), ((2, 1, 0), -1), ((1, 0, 2), -1)):  # fmt: skip
+    for p, sgn in (
+        ((0, 1, 2), 1),
+        ((1, 2, 0), 1),
+        ((2, 0, 1), 1),
+        ((0, 2, 1), -1),
+        ((2, 1, 0), -1),
+        ((1, 0, 2), -1),
+    ):
         eps[p] = sgn
     want = np.zeros((3, 3, 3, 3, 3, 3))
     for i, j, k in np.ndindex(3, 3, 3):  # d3 det / dA_ia dA_jb dA_kc = eps_ijk eps_abc

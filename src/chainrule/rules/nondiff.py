@@ -23,7 +23,7 @@ argmax argmin argsort nonzero flatnonzero argwhere count_nonzero searchsorted
 shape ndim size result_type isclose allclose array_equal array_equiv
 zeros_like ones_like empty_like
 round around fix isreal iscomplex isrealobj iscomplexobj
-unique may_share_memory shares_memory
+may_share_memory shares_memory
 """.split()
 
 NONDIFF.update(getattr(np, name) for name in _UFUNCS + _FUNCTIONS if hasattr(np, name))
