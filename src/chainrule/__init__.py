@@ -14,6 +14,7 @@ from .custom import custom_jvp, custom_vjp, linear_transpose
 from .errors import ConversionError, LeakedTracerError, NoRuleError
 from .graph import Graph, graph
 from .transforms import (
+    elementwise_grad,
     grad,
     hessian,
     hvp,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "grad",
     "value_and_grad",
+    "elementwise_grad",
     "vjp",
     "jvp",
     "linearize",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["TreeDef", "flatten", "unflatten", "map", "leaves", "register", "structure"]
+__all__ = ["TreeDef", "flatten", "unflatten", "map", "leaves", "register", "structure", "ravel"]
 
 NoneType = type(None)
 _BUILTIN_NODES = (tuple, list, dict, NoneType)
@@ -252,6 +252,34 @@ def structure(tree: Any) -> TreeDef:
     TreeDef({'a': *, 'b': (*, *)})
     """
     return flatten(tree)[1]
+
+
+def ravel(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Flatten a pytree of arrays and numbers to one float64 vector, and back.
+
+    Returns ``(flat, unravel)``: ``flat`` holds every leaf's elements in
+    :func:`leaves` order, each leaf raveled in C order and cast to float64
+    (integer and bool leaves included; complex leaves are refused);
+    ``unravel(vector)`` rebuilds a tree of the same structure and leaf shapes
+    from a vector of that length, with the vector's dtype (Python numbers come
+    back as 0-d arrays). Both directions are differentiable: ``ravel`` of traced
+    leaves inside a differentiated function, and ``unravel`` of a traced vector.
+    It is the flattening ``cr.optim.minimize`` and ``cr.optim.root`` use.
+
+    >>> import numpy as np
+    >>> flat, unravel = ravel({"w": np.ones((2, 2)), "b": 0.5})
+    >>> flat
+    array([0.5, 1. , 1. , 1. , 1. ])
+    >>> unravel(np.arange(5.0))
+    {'b': array(0.), 'w': array([[1., 2.],
+           [3., 4.]])}
+    """
+    # The implementation lives with the optimisers, its first users; this module
+    # itself needs no NumPy.
+    from .optim.ravel import FlatView
+
+    view = FlatView(tree, what="ravel")
+    return view.flat, view.unflatten
 
 
 def register(

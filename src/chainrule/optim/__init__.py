@@ -7,6 +7,8 @@
   (:mod:`.clipping`; every optimiser also takes ``clip_norm=``).
 * ``minimize``: SciPy's ``minimize`` with gradients, Hessian-vector products or
   Hessians from chainrule, over pytrees (:mod:`.scipy_bridge`; needs SciPy).
+* ``hessp(fun)``: SciPy's ``hessp(x, p, *args)`` for calling ``scipy.optimize.minimize``
+  directly (:mod:`.hessian_products`).
 * ``root``: Newton's method for square systems with a line search (:mod:`.newton`).
 
 >>> import chainrule as cr, numpy as np
@@ -23,6 +25,7 @@
 
 from .base import LearningRate, Optimizer
 from .clipping import clip_by_global_norm, global_norm, with_clipping
+from .hessian_products import hessp
 from .newton import NewtonConvergenceError, RootResult, root
 from .optimizers import (
     AdagradState,
@@ -73,6 +76,7 @@ __all__ = [
     "global_norm",
     "with_clipping",
     "minimize",
+    "hessp",
     "root",
     "RootResult",
     "NewtonConvergenceError",

@@ -4,7 +4,9 @@ SciPy and Newton's method work on vectors; users' parameters are pytrees. A
 :class:`FlatView` remembers the structure, shapes and kinds of the leaves of
 an example tree, so that a vector can be turned back into that structure,
 traced values included (the unflattening is slicing and reshaping, which
-chainrule differentiates).
+chainrule differentiates). The example's leaves may be traced too (the
+flattening is raveling, casting and concatenating): ``cr.tree.ravel`` is this
+class, and works inside a differentiated function.
 
 >>> import numpy as np
 >>> view = FlatView({"w": np.ones((2, 2)), "b": 0.5})
@@ -48,25 +50,35 @@ class FlatView:
         self.scalars: list[bool] = []
         parts = []
         for i, leaf in enumerate(leaves):
-            arr = np.asarray(leaf)
-            if not (
-                np.issubdtype(arr.dtype, np.floating)
-                or np.issubdtype(arr.dtype, np.integer)
-                or arr.dtype == np.bool_
-            ):
-                raise TypeError(
-                    f"{what}: leaf {i} has dtype {arr.dtype}; only real numbers can be "
-                    "flattened into a vector of unknowns"
-                )
-            self.shapes.append(arr.shape)
+            # Shape and dtype are read, not converted: a traced leaf must stay traced.
             self.scalars.append(isinstance(leaf, numbers.Number))
-            parts.append(arr.astype(np.float64).ravel())
+            dtype, shape = getattr(leaf, "dtype", None), getattr(leaf, "shape", None)
+            if not isinstance(dtype, np.dtype) or type(shape) is not tuple:
+                leaf = np.asarray(leaf)
+                dtype, shape = leaf.dtype, leaf.shape
+            if dtype.kind not in "fiub":
+                raise TypeError(
+                    f"{what}: leaf {i} has dtype {dtype}; only real numbers (floating point, "
+                    "integer or bool) can be flattened into one float64 vector"
+                )
+            self.shapes.append(shape)
+            part = np.ravel(leaf)
+            parts.append(part if dtype == np.float64 else part.astype(np.float64))
         self.flat = np.concatenate(parts) if parts else np.zeros(0)
         self.size = int(self.flat.size)
         self.offsets = np.cumsum([0] + [int(np.prod(s, dtype=int)) for s in self.shapes])
 
     def unflatten(self, z: Any) -> Any:
         """Rebuild the tree from the vector ``z`` (which may be traced)."""
+        shape = getattr(z, "shape", None)
+        if type(shape) is not tuple:
+            z = np.asarray(z)
+            shape = z.shape
+        if shape != (self.size,):
+            raise ValueError(
+                f"expected a vector of length {self.size} (the number of elements of the "
+                f"tree's leaves), got an array of shape {shape}"
+            )
         if len(self.shapes) == 1:
             return self.treedef.unflatten([z.reshape(self.shapes[0])])
         pieces = [

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import tree
 from ..core.trace import Tracer, strip
+from ._foreign import refusal, refused_output
 
 ArgNums = int | Sequence[int]
 
@@ -48,6 +49,8 @@ def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
     elif isinstance(leaf, (float, np.floating)):
         return np.float64(leaf) if type(leaf) is float else leaf
     elif isinstance(leaf, np.ndarray):
+        if type(leaf) is not np.ndarray and (err := refusal(leaf, where, fname)):
+            raise err
         dtype, value = leaf.dtype, leaf
     elif isinstance(leaf, (bool, int, np.integer, np.bool_)):
         raise TypeError(
@@ -58,6 +61,9 @@ def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
     elif isinstance(leaf, (complex, np.complexfloating)):
         return np.complex128(leaf) if type(leaf) is complex else leaf
     else:
+        err = refusal(leaf, where, fname)
+        if err is not None:
+            raise err
         raise TypeError(
             f"{fname}: {where} is a {type(leaf).__name__}, which is neither an array, a float, "
             "nor a pytree container (tuple, list, dict, namedtuple, None). Pass arrays, or "
@@ -112,6 +118,34 @@ def _describe_leaf(args: tuple, argnums: tuple[int, ...], k: int) -> str:
     return "an argument"  # pragma: no cover
 
 
+_NUMBERS = (float, complex, np.generic)
+
+
+def bare_numbers(args: tuple, argnums: tuple[int, ...]) -> list[bool] | None:
+    """Per flat leaf of ``args[argnums]``: whether it is a whole argument given as a
+    bare number (a Python float or a NumPy scalar). None when there is none (the
+    usual case), so that the check costs one ``isinstance`` per argument."""
+    flags = [isinstance(args[i], _NUMBERS) for i in argnums]
+    if not any(flags):
+        return None
+    if len(flags) == 1:
+        return flags
+    out: list[bool] = []
+    for i, bare in zip(argnums, flags):
+        out.extend([True] if bare else [False] * len(tree.leaves(args[i])))
+    return out
+
+
+def gradient_leaf(ct: Any, bare: bool) -> Any:
+    """The form a gradient leaf is handed back in, whatever the rules produced: a
+    NumPy scalar for an argument given as a bare number (as autograd does), an
+    ndarray (0-d included) for every other leaf, so a pytree's gradient has
+    leaves of one kind. Tracers (nested transforms) and other array types pass."""
+    if bare:
+        return ct[()] if type(ct) is np.ndarray else ct
+    return np.asarray(ct) if isinstance(ct, np.generic) else ct
+
+
 def substitute(args: tuple, argnums: tuple[int, ...], replaced: tuple) -> list:
     new = list(args)
     for i, value in zip(argnums, replaced):
@@ -154,6 +188,9 @@ def check_output_leaves(leaves: list, fname: str) -> None:
     """Outputs must be arrays or numbers (in pytree containers)."""
     for k, leaf in enumerate(leaves):
         if not isinstance(leaf, (Tracer, *_OUTPUT_LEAF_TYPES)):
+            err = refused_output(leaf, k, fname)
+            if err is not None:
+                raise err
             raise TypeError(
                 f"{fname}: the function returned a {type(leaf).__name__} (output leaf {k}), "
                 "which is neither an array, a number, nor a pytree container (tuple, list, "

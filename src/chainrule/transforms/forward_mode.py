@@ -10,6 +10,7 @@ import numpy as np
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
 from ..core.trace import Tracer, strip, tracing
+from ._foreign import refusal
 from ._inputs import (
     as_differentiable,
     check_callable,
@@ -110,6 +111,8 @@ def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[lis
     leaves, tans = [], []
     for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         where = f"primal leaf {k}"
+        if type(t) is not np.ndarray and (err := refusal(t, f"tangent leaf {k}", fname)):
+            raise err
         p = as_differentiable(p, where, fname)
         p_shape, t_shape = np.shape(strip(p)), np.shape(strip(t))
         if p_shape != t_shape:
@@ -130,21 +133,36 @@ def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[lis
     return leaves, p_tree, tans
 
 
-def linearize(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
+def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``fun`` once and return its linear map ``tangents -> J @ tangents``.
 
     ``fun`` runs once; each call of ``jvp_fn`` transposes the recorded VJP
     (the VJP is linear in its cotangent, and the transpose of ``v -> v^T J``
     is ``t -> J t``), so the primal computation is never repeated.
 
+    Args:
+        fun: function of ``len(primals)`` pytrees of float arrays.
+        *primals: the point at which to linearise.
+        has_aux: ``fun`` returns ``(output, aux)``; aux is returned as is.
+
+    Returns:
+        ``(out, jvp_fn)``, or ``(out, jvp_fn, aux)`` with ``has_aux``;
+        ``jvp_fn(*tangents)`` takes one tangent per primal.
+
     >>> import chainrule as cr, numpy as np
     >>> out, f_jvp = cr.linearize(np.sin, 0.0)
     >>> f_jvp(2.0)
     np.float64(2.0)
+    >>> out, f_jvp, aux = cr.linearize(lambda x: (x ** 2, "note"), 3.0, has_aux=True)
+    >>> f_jvp(1.0), aux
+    (np.float64(6.0), 'note')
     """
     check_callable(fun, "linearize")
-    out, vjp_fn = vjp(fun, *primals)
-    zero_ct = tree.map(lambda o: zeros_for(o), out)
+    out, vjp_fn, *aux = vjp(fun, *primals, has_aux=has_aux)
+    # A NumPy scalar output keeps a NumPy scalar tangent, as in jvp.
+    zero_ct = tree.map(
+        lambda o: zeros_for(o)[()] if isinstance(o, np.generic) else zeros_for(o), out
+    )
 
     def jvp_fn(*tangents: Any) -> Any:
         # Checked and cast to the primals' dtypes exactly as jvp does.
@@ -154,4 +172,4 @@ def linearize(fun: Callable, *primals: Any) -> tuple[Any, Callable]:
         (t_out,) = transpose_fn(tuple(tangents))
         return t_out
 
-    return out, jvp_fn
+    return (out, jvp_fn, aux[0]) if has_aux else (out, jvp_fn)

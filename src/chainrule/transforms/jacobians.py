@@ -177,16 +177,33 @@ def jacfwd(
 jacobian = jacrev
 
 
-def hessian(fun: Callable, argnums: ArgNums = 0) -> Callable:
+def hessian(
+    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> Callable:
     """Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))`` (forward over reverse).
+
+    Args:
+        fun: function returning a scalar (for vector outputs the result is the
+            stack of each output element's Hessian, shape ``out.shape + in.shape
+            + in.shape``).
+        argnums: which positional argument(s) to differentiate; a tuple gives
+            the blocks ``H[i][j]`` for arguments ``i`` and ``j``.
+        has_aux: ``fun`` returns ``(value, aux)``; the new function returns
+            ``(hessian, aux)``.
+        holomorphic: ``fun`` is holomorphic in complex inputs; the result is the
+            complex second derivative.
 
     >>> import chainrule as cr, numpy as np
     >>> cr.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
+    >>> h, aux = cr.hessian(lambda x: (x ** 3, x * 10.0), has_aux=True)(2.0)
+    >>> h, aux
+    (array(12.), np.float64(20.0))
     """
     check_callable(fun, "hessian")
-    return jacfwd(jacrev(fun, argnums), argnums)
+    inner = jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic)
+    return jacfwd(inner, argnums, has_aux=has_aux, holomorphic=holomorphic)
 
 
 def hvp(fun: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:

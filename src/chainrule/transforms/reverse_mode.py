@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +13,11 @@ from .. import tree
 from ..core.reverse import ReverseTrace, backward
 from ..core.trace import GcPause, Tracer, strip, tracing
 from ..rules.shape import astype
+from ._foreign import refusal
 from ._inputs import (
     ArgNums,
     as_differentiable,
+    bare_numbers,
     check_callable,
     check_holomorphic_inputs,
     check_output_leaves,
@@ -22,6 +25,7 @@ from ._inputs import (
     dtype_of,
     finish,
     flatten_diff_args,
+    gradient_leaf,
     normalize_argnums,
     split_aux,
     substitute,
@@ -33,16 +37,31 @@ class Recording:
     """One traced run of a function in reverse mode, ready to pull back
     cotangents (any number of times)."""
 
-    __slots__ = ("tape", "in_leaves", "in_tree", "out_tree", "out_values", "out_index")
+    __slots__ = (
+        "tape",
+        "in_leaves",
+        "in_tree",
+        "out_tree",
+        "out_values",
+        "out_index",
+        "bare_numbers",
+    )
 
     def __init__(
-        self, trace: ReverseTrace, in_leaves: list, in_tree: Any, out: Any, fname: str
+        self,
+        trace: ReverseTrace,
+        in_leaves: list,
+        in_tree: Any,
+        out: Any,
+        fname: str,
+        bare_numbers: list[bool] | None = None,
     ) -> None:
         out_leaves, self.out_tree = tree.flatten(out)
         check_output_leaves(out_leaves, fname)
         self.tape = trace.tape
         self.in_leaves = in_leaves
         self.in_tree = in_tree
+        self.bare_numbers = bare_numbers
         self.out_values = []
         self.out_index = []
         for o in out_leaves:
@@ -72,6 +91,8 @@ class Recording:
                 dtype = strip(leaf).dtype
                 if ct.dtype != dtype:
                     ct = astype(ct, dtype)
+            if not lead and (type(ct) is not np.ndarray or self.bare_numbers is not None):
+                ct = gradient_leaf(ct, self.bare_numbers is not None and self.bare_numbers[k])
             result.append(finish(ct))
         return result
 
@@ -81,13 +102,15 @@ def record(
 ) -> tuple[Recording, Any]:
     """Run ``fun`` with ``args[argnums]`` traced; returns the recording and aux."""
     leaves, in_tree = flatten_diff_args(args, argnums, fname)
+    bare = bare_numbers(args, argnums)
     trace = ReverseTrace()
     with tracing(trace):
         inputs = [trace.new_input(v) for v in leaves]
         traced_args = in_tree.unflatten(inputs)
         result = fun(*substitute(args, argnums, traced_args), **kwargs)
     out, aux = split_aux(result, has_aux, fname)
-    return Recording(trace, leaves, in_tree, out, fname), (unwrap(aux, trace) if has_aux else None)
+    rec = Recording(trace, leaves, in_tree, out, fname, bare)
+    return rec, (unwrap(aux, trace) if has_aux else None)
 
 
 def unwrap(x: Any, trace: Any) -> Any:
@@ -134,6 +157,8 @@ def _check_cotangent(cotangent: Any, rec: Recording) -> list:
     out = []
     for k, (g, o) in enumerate(zip(leaves, rec.out_values)):
         where = "" if len(leaves) == 1 else f" (output leaf {k})"
+        if type(g) is not np.ndarray and (err := refusal(g, f"cotangent{where}", "vjp_fn")):
+            raise err
         g_shape, o_shape = np.shape(strip(g)), np.shape(strip(o))
         if g_shape != o_shape:
             raise ValueError(
@@ -181,6 +206,8 @@ def _value_and_grad(
             value = _check_scalar_output(rec, fname, holomorphic)
             v = strip(value)
             ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
+            if getattr(v, "ndim", 0):  # an output of size 1, such as shape (1,) or (1, 1)
+                ct = np.ones(np.shape(v), dtype=np.result_type(v))
             grads = rec.in_tree.unflatten(rec.pull_back([ct], last=True))
         g = grads if is_tuple else grads[0]
         return ((value, aux), g) if has_aux else (value, g)
@@ -202,7 +229,7 @@ def _check_scalar_output(rec: Recording, fname: str, holomorphic: bool = False) 
     shape = getattr(value, "shape", None)
     if type(shape) is not tuple:
         shape = np.shape(value)
-    if shape != ():
+    if shape != () and math.prod(shape) != 1:  # any size-1 output counts as its scalar
         raise TypeError(
             f"{fname} needs a scalar output, but the function returned an array of shape "
             f"{shape}. Reduce it to a scalar (e.g. output.sum()) or use cr.jacrev / cr.vjp "
@@ -224,7 +251,8 @@ def grad(
     """Make a function that returns the gradient of scalar-valued ``fun``.
 
     Args:
-        fun: function returning a scalar float.
+        fun: function returning a scalar float (or an array of size 1, such as
+            shape ``(1,)`` or ``(1, 1)``, which counts as its one element).
         argnums: which positional argument(s) to differentiate; an int gives one
             gradient, a tuple gives a tuple of gradients.
         has_aux: ``fun`` returns ``(value, aux)``; the new function returns
