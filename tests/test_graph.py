@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import runpy
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,19 +118,69 @@ def test_save_dot_and_missing_graphviz(tmp_path, monkeypatch):
         g.save(tmp_path / "g.jpeg")
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
-def test_documentation_figures_are_generated_by_the_script(tmp_path):
-    import runpy
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
 
-    script = Path(__file__).resolve().parents[1] / "tools" / "make_figures.py"
-    written = runpy.run_path(str(script))["main"](tmp_path)
-    assert [p.name for p in written] == ["least_squares_forward.svg", "least_squares_backward.svg"]
-    forward = " ".join(ET.parse(written[0]).getroot().itertext())
-    backward = " ".join(ET.parse(written[1]).getroot().itertext())
+
+def _figures():
+    return runpy.run_path(str(ROOT / "tools" / "make_figures.py"))
+
+
+def _texts(path):
+    """What a figure says: Graphviz's text elements, or the texts matplotlib
+    keeps in comments beside their outlines."""
+    text = Path(path).read_text(encoding="utf-8")
+    found = re.findall(r"<!-- (.*?) -->", text) if "matplotlib" in text else []
+    if not found:
+        found = ["".join(t.itertext()) for t in ET.fromstring(text).iterfind(".//{*}text")]
+    return found
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+def test_documentation_graphs_are_current(tmp_path):
+    # Redrawn from the code, each graph says what the committed picture says.
+    figures = _figures()
+    written = figures["graphs"](tmp_path)
+    assert [p.name for p in written] == figures["GRAPHS"]
+    for path in written:
+        assert _texts(path) == _texts(ROOT / "docs" / "img" / path.name), path.name
+    forward, backward, jvp, fan = (" ".join(_texts(p)) for p in written)
     for name in ["theta", "residual = subtract", "sum_of_squares = matmul", "risk = divide"]:
         assert name in forward
     assert "Xᵀ @ ḡv1" in backward and "ḡtheta" in backward
+    assert "X @ ṫtheta" in jvp and "ṫsum_of_squares / 200" in jvp
+    assert fan.count("ḡv1 * x") == 2 and "ḡv2 * cos(x)" in fan and "ḡv3 * v2" in fan
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
+def test_documentation_charts_are_current(tmp_path):
+    figures = _figures()
+    written = figures["charts"](tmp_path)
+    assert [p.name for p in written] == figures["CHARTS"]
+    for path in written:
+        assert _texts(path) == _texts(ROOT / "docs" / "img" / path.name), path.name
+    # The loss curve is the tutorial's descent: it reaches the lstsq minimum.
+    risks, least = figures["descent"]()
+    assert risks[0] > 100 * least and abs(risks[-1] - least) < 1e-12
+    assert np.all(np.diff(risks) <= 1e-15)
+    # The chart's bars are the performance page's ratios.
+    ratios = figures["timing_ratios"]()
+    page = (ROOT / "docs" / "performance.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| least squares"))
+    chainrule_cell = row.split("|")[3]  # workload | NumPy | chainrule
+    assert chainrule_cell.strip().endswith(
+        f"({ratios['least squares 10000×100, grad']['chainrule']}×)"
+    )
+    assert "autograd" not in ratios["Jacobian 200×50, jacfwd"]  # n/a: no bar
+    table = [line for line in page.split("## Memory")[0].splitlines() if line.startswith("| ")]
+    assert len(ratios) == len(table) - 3  # the header, the rule and "… per primitive": no bars
+
+
+def test_every_figure_is_shown_on_a_page():
+    figures = _figures()
+    pages = " ".join(p.read_text() for p in (ROOT / "docs").rglob("*.md"))
+    for name in figures["GRAPHS"] + figures["CHARTS"]:
+        assert (ROOT / "docs" / "img" / name).is_file(), name
+        assert f"img/{name})" in pages, name
 
 
 # -- forward mode: the chain of JVPs ---------------------------------------------------
