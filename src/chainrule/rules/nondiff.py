@@ -1,8 +1,14 @@
 """Functions that have no derivative but must work on traced values.
 
-They run on the plain values and return plain results, recording nothing:
-integer-valued, boolean and shape-only functions, and constructors that only
-take a shape or dtype from their argument.
+They run on the plain values and return plain results, recording nothing, so
+their derivative is silently zero: a name belongs here only if that is true,
+i.e. its outputs are integer, boolean, shape-only or piecewise constant in the
+input (``floor``, ``round``, ``sign`` of real values), or constructors that only
+take a shape or dtype from their argument. Anything whose output moves with
+the input (``unique``'s values, ``histogram``'s bin edges) needs derivative
+rules or must stay unregistered, so that it raises ``NotImplementedError``.
+tests/test_nondiff_audit.py enumerates this set (every module's additions
+included) and checks each name numerically.
 """
 
 from __future__ import annotations
