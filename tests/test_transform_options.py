@@ -347,6 +347,17 @@ def test_ravel_errors():
         cr.tree.ravel([np.ones(2, dtype=complex)])
     flat, unravel = cr.tree.ravel({})
     assert flat.shape == (0,) and unravel(flat) == {}
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    with pytest.raises(TypeError, match=r"ravel: leaf 1 is a masked array.*masks are not"):
+        cr.tree.ravel([np.zeros(1), masked])
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_ravel_takes_the_values_of_other_array_likes():
+    flat, unravel = cr.tree.ravel([np.matrix([[1.0, 2.0]]), (3, 4.0)])
+    np.testing.assert_array_equal(flat, [1.0, 2.0, 3.0, 4.0])
+    back = unravel(flat)
+    assert type(back[0]) is np.ndarray and back[0].shape == (1, 2)
 
 
 PARAMS = {"w": np.array([[0.5, -1.0], [2.0, 0.3]]), "b": 0.7}

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from .. import tree
+from ..core.trace import Tracer
+from ..transforms._foreign import refusal
 
 
 class FlatView:
@@ -50,12 +52,12 @@ class FlatView:
         self.scalars: list[bool] = []
         parts = []
         for i, leaf in enumerate(leaves):
-            # Shape and dtype are read, not converted: a traced leaf must stay traced.
             self.scalars.append(isinstance(leaf, numbers.Number))
-            dtype, shape = getattr(leaf, "dtype", None), getattr(leaf, "shape", None)
-            if not isinstance(dtype, np.dtype) or type(shape) is not tuple:
+            if isinstance(leaf, np.ma.MaskedArray):  # np.asarray would drop the mask silently
+                raise refusal(leaf, f"leaf {i}", what)
+            if not isinstance(leaf, Tracer):  # a traced leaf must stay traced
                 leaf = np.asarray(leaf)
-                dtype, shape = leaf.dtype, leaf.shape
+            dtype, shape = leaf.dtype, leaf.shape
             if dtype.kind not in "fiub":
                 raise TypeError(
                     f"{what}: leaf {i} has dtype {dtype}; only real numbers (floating point, "
