@@ -39,7 +39,7 @@ def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
     are cast to ``arr``'s dtype, as NumPy does).
 
     >>> import chainrule as cr, numpy as np
-    >>> cr.grad(lambda v: np.insert(np.zeros(3), 1, v).sum())(2.0)
+    >>> float(cr.grad(lambda v: np.insert(np.zeros(3), 1, v).sum())(2.0))
     1.0
     """
     arr, values = _arr(arr), _arr(values)
