@@ -107,7 +107,9 @@ def _differentiate(transform: Any, problem: Problem) -> Any:
 
 
 def _check_work(problem: Problem, result_size: int, batch: int, what: str) -> None:
-    """Refuse derivatives whose result or whole-Jacobian pass would be too big."""
+    """Refuse derivatives whose result or whole-Jacobian pass would be too big:
+    ``batch`` directions, each through every value (memory) and every operation
+    (time) of the expression."""
     limits.check_size(result_size, f"the {what}")
     work = batch * problem.evaluator.largest
     if work > limits.MAX_DERIVATIVE_WORK:
@@ -115,6 +117,13 @@ def _check_work(problem: Problem, result_size: int, batch: int, what: str) -> No
             f"the {what} would push {batch:,} directions through values of up to "
             f"{problem.evaluator.largest:,} elements ({work:,} in all; the limit is "
             f"{limits.MAX_DERIVATIVE_WORK:,})"
+        )
+    cost = batch * problem.evaluator.work
+    if cost > limits.MAX_DERIVATIVE_COST:
+        raise Refused(
+            f"the {what} would push {batch:,} directions through an expression of "
+            f"{limits.count(problem.evaluator.work)} steps of arithmetic ({limits.count(cost)} "
+            f"in all; the limit is {limits.MAX_DERIVATIVE_COST:,})"
         )
 
 
@@ -290,7 +299,7 @@ def graph(args: argparse.Namespace) -> int:
     Without Graphviz, ``-o g.svg`` still prints the listing, writes ``g.dot``
     and warns how to draw it; the exit status stays 0.
     """
-    target = Path(args.output) if args.output else None
+    target = Path(args.output) if args.output is not None else None
     if target is not None:
         files.check_picture_target(target, "-o", args.backward)
     problem = prepare(args)

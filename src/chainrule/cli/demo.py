@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
     _compare(risk, X, Y, theta, data.names)
     # The plot first: it needs nothing outside Python, so a graph that cannot
     # be drawn (no Graphviz) does not cost the user the plot.
-    if args.plot:
+    if args.plot is not None:
         _plot(history, risk(np.linalg.lstsq(X, Y, rcond=None)[0]), Path(args.plot))
-    if args.graph:
+    if args.graph is not None:
         written = files.save_pictures([g, g.backward()], Path(args.graph), "--graph")
         say(f"wrote {written[0]} (forward graph) and {written[1]} (backward graph)")
     return 0
@@ -89,9 +89,9 @@ def _check_options(args: argparse.Namespace) -> None:
     # Fail before the work, not after it.
     if not 0 <= args.steps <= MAX_STEPS:
         raise UsageError(f"--steps must be from 0 to {MAX_STEPS:,}")
-    if args.graph:
+    if args.graph is not None:
         files.check_picture_target(Path(args.graph), "--graph", backward=True)
-    if args.plot:
+    if args.plot is not None:
         try:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
         except ImportError:

@@ -116,13 +116,13 @@ class Evaluator:
         except CliError:
             raise
         except MemoryError:
-            raise Refused(f"not enough memory for '{self.expression.segment(node)}'") from None
+            raise Refused(f"not enough memory for {self.expression.quote(node)}") from None
         except RecursionError:
             raise Refused("the expression is nested too deeply") from None
         except MATH_ERRORS as e:
-            raise MathError(f"in '{self.expression.segment(node)}': {_one_line(e)}") from None
+            raise MathError(f"in {self.expression.quote(node)}: {_one_line(e)}") from None
         size = limits.size_of(value)
-        where = f"'{self.expression.segment(node)}'"
+        where = f"{self.expression.quote(node)}"
         limits.check_size(size, where)
         limits.check_value(value, where)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -135,7 +135,7 @@ class Evaluator:
     def _charge(self, work: int, node: ast.AST) -> None:
         """Count ``work`` (predicted, before it is done) against the limit."""
         self.work += work
-        limits.check_work(self.work, f"'{self.expression.segment(node)}'")
+        limits.check_work(self.work, f"{self.expression.quote(node)}")
 
     def _operands(self, nodes: list[ast.AST | None]) -> list[Any]:
         """Evaluate sibling nodes in order, counting the values already held
@@ -187,7 +187,7 @@ class Evaluator:
     def _binop(self, node: ast.BinOp) -> Any:
         left, right = self._operands([node.left, node.right])
         _refuse_containers(node, self.expression, left, right)
-        where = f"'{self.expression.segment(node)}'"
+        where = f"{self.expression.quote(node)}"
         if isinstance(node.op, ast.Pow) and all(_is_int(v) for v in (left, right)):
             limits.check_int_power(left, right, where)
         if isinstance(node.op, ast.MatMult):
@@ -202,7 +202,7 @@ class Evaluator:
     def _compare(self, node: ast.Compare) -> Any:
         left, right = self._operands([node.left, node.comparators[0]])
         _refuse_containers(node, self.expression, left, right)
-        size = _check_broadcast(left, right, f"'{self.expression.segment(node)}'")
+        size = _check_broadcast(left, right, f"{self.expression.quote(node)}")
         self._charge(limits.ELEMENT_WORK * size, node)
         return _COMPARE[type(node.ops[0])](left, right)
 
@@ -210,7 +210,7 @@ class Evaluator:
         value, index = self._operands([node.value, node.slice])
         if limits.is_array(value):
             predicted = limits.predict_index_size(limits.shape_of(value), index)
-            limits.check_size(predicted, f"'{self.expression.segment(node)}'")
+            limits.check_size(predicted, f"{self.expression.quote(node)}")
             self._charge(limits.ELEMENT_WORK * predicted, node)
         return value[index]
 
@@ -220,7 +220,7 @@ class Evaluator:
         values = self._operands(node.args + [k.value for k in node.keywords])
         args = tuple(values[: len(node.args)])
         kwargs = {k.arg: v for k, v in zip(node.keywords, values[len(node.args) :]) if k.arg}
-        where = f"'{self.expression.segment(node)}'"
+        where = f"{self.expression.quote(node)}"
         itemsize = limits.check_call_arguments(name, args, kwargs)
         predicted, work = limits.predict_call(name, args, kwargs)
         limits.check_size(predicted, where)
@@ -232,21 +232,21 @@ class Evaluator:
         """An array from a list literal (or a tuple result), checking that the
         entries fit together before NumPy tries."""
         if any(isinstance(e, str) for e in elements):
-            raise MathError(f"in '{self.expression.segment(node)}': strings are not numbers")
+            raise MathError(f"in {self.expression.quote(node)}: strings are not numbers")
         shapes = [limits.shape_of(e) for e in elements]
         size = sum(limits.size_of(e) for e in elements)
-        limits.check_size(size, f"'{self.expression.segment(node)}'")
+        limits.check_size(size, f"{self.expression.quote(node)}")
         self._charge(limits.ELEMENT_WORK * size, node)
         for shape in shapes[1:]:
             if shape != shapes[0]:
                 raise MathError(
-                    f"shape mismatch in '{self.expression.segment(node)}': its entries have "
+                    f"shape mismatch in {self.expression.quote(node)}: its entries have "
                     f"shapes {_shape_text(shapes[0])} and {_shape_text(shape)}"
                 )
         try:
             return cnp.array(elements)
         except MATH_ERRORS as e:
-            raise MathError(f"in '{self.expression.segment(node)}': {_one_line(e)}") from None
+            raise MathError(f"in {self.expression.quote(node)}: {_one_line(e)}") from None
 
 
 def _is_int(value: Any) -> bool:
@@ -258,7 +258,7 @@ def _refuse_containers(node: ast.AST, expression: Expression, *values: Any) -> N
     # not NumPy's, and (0,) * 10**9 would exhaust memory.
     if any(isinstance(v, (list, tuple, str)) for v in values):
         raise MathError(
-            f"in '{expression.segment(node)}': arithmetic needs arrays or numbers, "
+            f"in {expression.quote(node)}: arithmetic needs arrays or numbers, "
             "not tuples; write [a, b] for an array"
         )
 

@@ -70,6 +70,20 @@ class Expression:
         """The source text of ``node``."""
         return ast.get_source_segment(self.source, node) or self.source
 
+    def quote(self, node: ast.AST, limit: int = 60) -> str:
+        """The source text of ``node`` for a message: quoted, on one line, and
+        shortened in the middle beyond ``limit`` characters.
+
+        >>> e = parse("sum(" + " + ".join(["x"] * 40) + ")")
+        >>> e.quote(e.tree.body)
+        "'sum(x + x + x + x + x + x + ... x + x + x + x + x + x + x)'"
+        """
+        text = " ".join(self.segment(node).split())
+        if len(text) > limit:
+            half = (limit - 5) // 2
+            text = f"{text[:half].rstrip()} ... {text[-half:].lstrip()}"
+        return f"'{text}'"
+
     def output_labels(self, count: int) -> list[str] | None:
         """Labels for the outputs when the expression is a list literal
         ``[a, b, ...]`` of ``count`` entries (its entries' source text)."""
@@ -118,10 +132,17 @@ def syntax_message(source: str, error: SyntaxError, what: str) -> str:
     row = min(max((error.lineno or 1) - 1, 0), len(lines) - 1)
     line = lines[row]
     column = min(max((error.offset or 1) - 1, 0), len(line))
-    reason = error.msg
+    reason = " ".join(str(error.msg).split())
     if reason == "invalid syntax" and column >= len(line):
         reason = "the expression ends too early"
-    return f"syntax error in the {what}: {reason}\n  {line}\n  {' ' * column}^"
+    # A long line is shown as a window of 70 characters around the fault.
+    start = min(max(column - 35, 0), max(len(line) - 70, 0))
+    shown, column = line[start : start + 70], column - start
+    if start > 0:
+        shown, column = "..." + shown, column + 3
+    if start + 70 < len(line):
+        shown += "..."
+    return f"syntax error in the {what}: {reason}\n  {shown}\n  {' ' * column}^"
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:
@@ -146,7 +167,9 @@ def check_names(expression: Expression, variables: Iterable[str]) -> None:
             continue
         if name in FUNCTIONS:
             raise UsageError(f"'{name}' is a function; call it, as in {name}(x)")
-        given = ", ".join(sorted(known)) or "none"
+        names = sorted(known)
+        given = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        given = given or "none"
         raise UsageError(
             f"unknown variable '{name}'{suggest(name, list(known) + list(CONSTANTS))} "
             f"(give its value with --at {name}=VALUE; variables given: {given})"
@@ -172,7 +195,7 @@ class _Checker:
 
     def refuse(self, node: ast.AST, reason: str) -> Refused:
         column = getattr(node, "col_offset", 0) + 1
-        return Refused(f"{reason}: '{self.expression.segment(node)}' (column {column})")
+        return Refused(f"{reason}: {self.expression.quote(node)} (column {column})")
 
     def visit(self, node: ast.AST, context: str) -> None:
         """Check ``node``; ``context`` is "value", "index" (inside ``[...]``) or

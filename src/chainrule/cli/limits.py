@@ -28,6 +28,8 @@ MAX_TOTAL = 20_000_000
 MAX_DERIVATIVE_WORK = 20_000_000
 #: The longest expression (or ``--at`` value) accepted, in characters.
 MAX_CHARS = 2_000
+#: The longest variable name accepted.
+MAX_NAME = 100
 #: The most variables one option (``--at``, ``--tangent``) may give.
 MAX_VARIABLES = 1_000
 #: The most syntax-tree nodes, and the deepest nesting, an expression may have.
@@ -119,11 +121,20 @@ def check_value(value: Any, what: str) -> None:
     check_bytes(size_of(value), max(dtype.itemsize, 1), what)
 
 
+def count(n: int) -> str:
+    """``1,000,000`` for a count people can read, ``about 1.0e+300`` beyond.
+
+    >>> count(10**6), count(10**300)
+    ('1,000,000', 'about 1.0e+300')
+    """
+    return f"{n:,}" if n < 10**18 else f"about {float(n):.1e}" if n < 10**308 else "more than 1e308"
+
+
 def check_size(size: int, what: str) -> None:
     """Refuse a value of ``size`` elements if it exceeds :data:`MAX_ELEMENTS`."""
     if size > MAX_ELEMENTS:
         raise Refused(
-            f"{what} would have {size:,} elements; the limit is {MAX_ELEMENTS:,} "
+            f"{what} would have {count(size)} elements; the limit is {MAX_ELEMENTS:,} "
             "(expressions may not allocate arrays meant to exhaust memory)"
         )
 
@@ -148,7 +159,7 @@ def check_work(work: int, what: str) -> None:
     resource too: ``einsum('i,j,k,l->', x, x, x, x)`` is a scalar, and hours)."""
     if work > MAX_WORK:
         raise Refused(
-            f"{what} would take about {work:,} steps of arithmetic; the limit for one "
+            f"{what} would take {count(work)} steps of arithmetic; the limit for one "
             f"expression is {MAX_WORK:,} (a few tenths of a second)"
         )
 
@@ -157,8 +168,8 @@ def check_bytes(size: int, itemsize: int, what: str) -> None:
     """Refuse a value of ``size`` items of ``itemsize`` bytes above :data:`MAX_BYTES`."""
     if size * itemsize > MAX_BYTES:
         raise Refused(
-            f"{what} would take {size * itemsize:,} bytes ({size:,} items of {itemsize:,} "
-            f"bytes); the limit is {MAX_BYTES:,}"
+            f"{what} would take {count(size * itemsize)} bytes ({count(size)} items of "
+            f"{itemsize:,} bytes); the limit is {MAX_BYTES:,}"
         )
 
 
@@ -277,13 +288,22 @@ def _einsum_terms(args: tuple) -> tuple[list[list], list | None, list[tuple]] | 
         shapes = [shape_of(a) for a in args[1:]]
         return terms, labels(output) if arrow else None, shapes
     # The interleaved form: einsum(a, [0, 1], b, [1, 2], [0, 2]).
+    # Its sublists arrive as integer arrays (the evaluator makes lists arrays).
     pairs = list(args)
     output = pairs.pop() if len(pairs) % 2 else None
-    if not all(isinstance(t, (list, tuple)) for t in pairs[1::2]):
+    if not all(_is_sublist(t) for t in pairs[1::2]) or not pairs:
         return None
-    terms = [list(t) for t in pairs[1::2]]
-    out = list(output) if isinstance(output, (list, tuple)) else None
+    terms: list[list] = [_ints(t) for t in pairs[1::2]]
+    out = _ints(output) if output is not None and _is_sublist(output) else None
     return terms, out, [shape_of(a) for a in pairs[0::2]]
+
+
+def _is_sublist(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return True
+    if not isinstance(value, np.ndarray) or value.ndim != 1:
+        return False
+    return value.dtype.kind in "iu" or value.size == 0  # [] arrives as a float array
 
 
 def einsum_cost(args: tuple) -> tuple[int, int]:

@@ -55,6 +55,10 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, np.ndar
 
 def check_variable_name(name: str, option: str) -> None:
     """A variable must be a plain identifier that is not a function's name."""
+    if len(name) > limits.MAX_NAME:
+        raise UsageError(
+            f"{option}: a variable name of {len(name):,} characters; the limit is {limits.MAX_NAME}"
+        )
     if not name.isidentifier() or keyword.iskeyword(name):
         raise UsageError(f"{option}: {name!r} is not a valid variable name")
     if name.startswith("_"):
