@@ -5,6 +5,7 @@ on their own are fenced as ```py instead.)"""
 from __future__ import annotations
 
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,33 @@ def blocks():
 @pytest.mark.parametrize("code", list(blocks()))
 def test_code_block_runs(code, capsys):
     exec(compile(code, "<doc block>", "exec", dont_inherit=True), {"__name__": "__doc_block__"})
+
+
+# -- the error page shows the messages chainrule prints now ---------------------------
+
+ERRORS = runpy.run_path(str(ROOT / "tools" / "error_messages.py"))
+ERROR_PAGE = (ROOT / "docs" / "errors.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    ERRORS["snippets"](ERROR_PAGE),
+    ids=lambda m: " ".join(m.group("code").split("pytest.raises(")[1].split(")")[0].split())[:40],
+)
+def test_error_page_shows_the_current_message(snippet):
+    shown = snippet.group("text")
+    assert shown is not None, (
+        "a snippet on docs/errors.md checks an error but shows no message: "
+        "run python tools/error_messages.py"
+    )
+    printed = [ERRORS["message"](e) for e in ERRORS["caught"](snippet.group("code"))]
+    assert ERRORS["normalised"](shown) == [" ".join(m.split()) for m in printed], (
+        "the message on docs/errors.md is not what chainrule prints now: "
+        "run python tools/error_messages.py"
+    )
+
+
+def test_error_page_messages_are_checked():
+    # Every error section shows at least one message (the check above is not vacuous).
+    assert len(ERRORS["snippets"](ERROR_PAGE)) >= 9
+    assert "chainrule.errors.ConversionError: float() on a traced value" in ERROR_PAGE
