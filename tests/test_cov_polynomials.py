@@ -13,7 +13,9 @@ from numpy.testing import assert_allclose
 import chainrule as cr
 import chainrule.numpy as cnp
 import chainrule.numpy.polynomial.polynomial as P
+from chainrule.core.registry import FUNCTIONS
 from chainrule.errors import NoRuleError
+from chainrule.rules import polynomials
 
 RNG = np.random.default_rng(13)
 PC = RNG.normal(size=4)  # highest power first
@@ -94,17 +96,22 @@ def test_polydiv_and_poly():
     assert_allclose(traced_value(lambda z: np.poly(z), zc), np.poly(zc))
 
 
-def test_roots_need_eigvals():
+def test_roots_are_offered_with_eigvals():
     p = np.array([1.0, -3.0, 2.0, 0.0])
-    try:
-        out = cr.jacrev(lambda q: np.real(np.roots(q)))(p)
-    except NoRuleError as e:
-        assert "eigvals" in str(e)
-    else:  # linalg.eigvals has a rule: roots 2, 1, 0 move by -p'(r)^-1 dp(r)
-        r = np.array([2.0, 1.0, 0.0])
-        dp = np.polyval(np.polyder(p), r)
-        expected = -np.vander(r, 4) / dp[:, None]
-        assert_allclose(out, expected, atol=1e-8)
+    # the implementations (unwrapped: plain calls otherwise go to NumPy) give NumPy's values
+    assert_allclose(polynomials.roots.__wrapped__(p), np.roots(p))
+    c = np.array([2.0, -3.0, 1.0, 0.5])
+    assert_allclose(polynomials.polyroots.__wrapped__(c), NP.polyroots(c))
+    if np.linalg.eigvals not in FUNCTIONS:
+        assert np.roots not in FUNCTIONS
+        with pytest.raises(NoRuleError, match="numpy.roots"):
+            cr.jacrev(lambda q: np.real(np.roots(q)))(p)
+        return
+    # roots 2, 1, 0 move by -p(r; dp) / p'(r)
+    out = cr.jacrev(lambda q: np.real(np.roots(q)))(p)
+    r = np.array([2.0, 1.0, 0.0])
+    dp = np.polyval(np.polyder(p), r)
+    assert_allclose(out, -np.vander(r, 4) / dp[:, None], atol=1e-8)
 
 
 def test_poly_complex():
