@@ -24,6 +24,7 @@ from ._util import allow_complex, batch_lead, ndim_of, shape_of
 from .shape import (
     astype,
     broadcast_to,
+    expand_dims,
     getitem,
     getitem_p,
     normalize_index,
@@ -284,9 +285,104 @@ if hasattr(np, "matrix_transpose"):
         return swapaxes(x, -1, -2)
 
 
-# --- splitting: each piece is a slice ---------------------------------------------------
-def _pieces(ary: Any, bounds: list[int], axis: int) -> list:
-    return [getitem(ary, _along(axis, slice(a, b))) for a, b in zip(bounds[:-1], bounds[1:])]
+# --- splitting: each piece is a slice of one shared "hub" ---------------------------------
+# Slicing each piece with getitem would make reverse mode quadratic in the number of
+# pieces: each piece's VJP scatters its cotangent into a zero array of the full size.
+# Instead the pieces are slices of a hub (the array itself, recorded once), and a
+# piece's VJP returns its cotangent wrapped in a _Pieces bundle; the engine adds the
+# bundles of all pieces (merging them, no arrays touched) and hands the sum to the
+# hub's VJP, which writes every piece into one full-size cotangent: linear work, with
+# unused pieces left as zeros.
+class _Pieces:
+    """The cotangent of a split's hub: piece number -> that piece's cotangent."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: dict) -> None:
+        self.parts = parts
+
+    def __add__(self, other: Any) -> Any:
+        if not isinstance(other, _Pieces):
+            return NotImplemented
+        # Each bundle is made fresh by a piece's VJP and held only by the engine's
+        # accumulator, so merging into it in place is safe (and keeps fan-in linear).
+        mine = self.parts
+        for i, g in other.parts.items():
+            mine[i] = mine[i] + g if i in mine else g
+        return self
+
+    __radd__ = __add__
+
+
+def _piece_index(axis: int, start: int, stop: int, squeeze: bool) -> tuple:
+    """The index of a piece along the negative ``axis`` (batch axes in front allowed)."""
+    item = start if squeeze else slice(start, stop)
+    return (Ellipsis, item) + (slice(None),) * (-axis - 1)
+
+
+def _hub_vjp(ans: Any, x: Any, axis: int, bounds: tuple, squeeze: bool):
+    shape = shape_of(x)
+
+    def vjp(g: Any) -> Any:
+        if not isinstance(g, _Pieces):
+            return g
+        parts = g.parts
+        some = next(iter(parts.values()))
+        lead = batch_lead(some, len(shape) - (1 if squeeze else 0))
+        dtype = np.result_type(*[strip(v).dtype for v in parts.values()])
+        if not any(is_traced(v) for v in parts.values()):
+            out = np.zeros(lead + shape, dtype=dtype)
+            for i, v in parts.items():
+                out[_piece_index(axis, bounds[i], bounds[i + 1], squeeze)] = v
+            return out
+        # Higher order: the same assembly with differentiable calls.
+        pieces, n = [], len(bounds) - 1
+        for i in range(n):
+            v = parts.get(i)
+            if v is None:
+                size = list(lead + shape)
+                size[axis] = bounds[i + 1] - bounds[i]
+                pieces.append(np.zeros(tuple(size), dtype=dtype))
+            else:
+                pieces.append(expand_dims(v, axis) if squeeze else v)
+        return concatenate_p(*pieces, axis=axis)
+
+    return vjp
+
+
+# split_hub_p(x, axis, bounds, squeeze): x itself; its VJP assembles the pieces' cotangents.
+split_hub_p = Primitive("split", lambda x, axis, bounds, squeeze: x)
+split_hub_p.defvjp(_hub_vjp)
+split_hub_p.defjvp(lambda t, ans, x, axis, bounds, squeeze: t)
+# split_piece_p(hub, i, axis, bounds, squeeze): piece i of the hub.
+split_piece_p = Primitive(
+    "split_piece",
+    lambda x, i, axis, bounds, squeeze: x[_piece_index(axis, bounds[i], bounds[i + 1], squeeze)],
+)
+split_piece_p.defvjp(
+    lambda ans, x, i, axis, bounds, squeeze: lambda g: _Pieces({i: g}),
+)
+split_piece_p.defjvp(
+    lambda t, ans, x, i, axis, bounds, squeeze: getitem(
+        t, _piece_index(axis, bounds[i], bounds[i + 1], squeeze)
+    )
+)
+allow_complex(split_hub_p, split_piece_p)
+
+
+def _pieces(ary: Any, bounds: list[int], axis: int, squeeze: bool = False) -> list:
+    """The slices of ``ary`` between consecutive ``bounds`` along ``axis`` (a
+    non-negative axis; with ``squeeze`` each piece is one index, its axis dropped)."""
+    n = shape_of(ary)[axis]
+    ordered = all(0 <= a <= b <= n for a, b in zip(bounds[:-1], bounds[1:]))
+    if not is_traced(ary) or not ordered:  # unordered or negative split points: slices
+        return [
+            getitem(ary, _along(axis, a if squeeze else slice(a, b)))
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ]
+    neg, bounds_t = axis - ndim_of(ary), tuple(bounds)
+    hub = split_hub_p(ary, neg, bounds_t, squeeze)
+    return [split_piece_p(hub, i, neg, bounds_t, squeeze) for i in range(len(bounds) - 1)]
 
 
 @implements(np.array_split)
@@ -348,7 +444,7 @@ if hasattr(np, "unstack"):
         """Differentiable ``numpy.unstack``: the slices along ``axis``."""
         x = _array(x)
         axis = _axis(axis, ndim_of(x))
-        return tuple(getitem(x, _along(axis, i)) for i in range(shape_of(x)[axis]))
+        return tuple(_pieces(x, list(range(shape_of(x)[axis] + 1)), axis, squeeze=True))
 
 
 # --- tile and repeat: broadcast and reshape, or gather ---------------------------------
