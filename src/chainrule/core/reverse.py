@@ -231,19 +231,17 @@ def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
         if consume:
             tape[i] = None
         parents, vjps = entry
-        entry = None
+        # No local here may outlive its iteration holding a stored cotangent:
+        # the next contribution to a slot is added in place only into an
+        # array that the slot alone holds (_exclusive). ``g`` and ``c`` are
+        # reassigned before any later accumulation.
         if type(parents) is int:  # the common entry: one parent, one VJP
             c = vjps(g)
-            # Nothing here may keep a reference to a cotangent once it is
-            # stored: the next contribution to its slot is added in place
-            # only into an array that the slot alone holds (_exclusive).
-            g = vjps = None
             if c is not None:
                 if cts[parents] is None:
                     cts[parents] = c
                 else:
                     _accumulate(cts, owned, parents, c)
-                c = None
             continue
         if callable(vjps):  # one function for all parents (custom rules)
             contributions = list(vjps(g))

@@ -269,12 +269,11 @@ def _constant(
     CONSTANT_RULES[name] = ConstantRule(UFUNCS[ufunc], reflected, op, vjp, jvp, applies)
 
 
-def _finite(c: Any) -> bool:
-    return type(c) is int or math.isfinite(c)
+_INF = math.inf
 
 
 def _scaled_by(c: Any) -> Callable[[Any], Any]:
-    if _finite(c):
+    if -_INF < c < _INF:  # finite (NaN fails too)
         return lambda g: g * c
     return lambda g: mul0(g, c)  # x * inf: zero cotangents stay zero
 
@@ -288,7 +287,7 @@ def _same_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
 
 
 def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
-    return t * c if _finite(c) else mul0(t, c)
+    return t * c if -_INF < c < _INF else mul0(t, c)
 
 
 def _reflected(op: Any) -> Any:
