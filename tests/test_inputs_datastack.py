@@ -104,6 +104,14 @@ def test_pandas_inside_the_function_says_it_cannot_carry_traced_values(call, mod
     assert "build the Series or DataFrame outside it" in msg
 
 
+def test_pandas_message_is_given_once_under_nested_transforms():
+    pd = pytest.importorskip("pandas")
+    inner = cr.grad(lambda y: pd.Series(y).sum())
+    with pytest.raises(cr.ConversionError) as info:
+        cr.jacfwd(inner)(X)
+    assert str(info.value).count("pandas cannot carry traced values") == 1
+
+
 def test_plain_conversion_error_does_not_mention_pandas():
     pytest.importorskip("pandas")  # imported, but not on the stack
     with pytest.raises(cr.ConversionError) as info:

@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import sys
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -84,22 +83,25 @@ def refused_output(leaf: Any, k: int, fname: str) -> TypeError | None:
     )
 
 
-def hint_for_current_call(frame: FrameType | None = None) -> str | None:
-    """A sentence for a traced value converted with ``np.asarray`` by pandas
-    (``pd.Series(x)``, ``pd.DataFrame({"a": x})``, ``series * x``), found on the
-    call stack from ``frame`` (by default the caller's); None when pandas is not
-    running.
+_PANDAS_HINT = (
+    "pandas cannot carry traced values: it converts them with np.asarray, which would drop "
+    "the derivative. Use NumPy arrays inside the differentiated function and build the "
+    "Series or DataFrame outside it, from the result."
+)
+
+
+def explain_pandas(err: BaseException) -> None:
+    """Put the pandas sentence in front of the message of ``err``, a
+    ``ConversionError`` raised while the transform ran the user's function, when
+    pandas code made the conversion (``pd.Series(x)``, ``pd.DataFrame({"a": x})``,
+    ``series * x``): a pandas frame is then in its traceback.
     """
-    if "pandas" not in sys.modules:  # nothing of pandas can be on the stack
-        return None
-    f = frame if frame is not None else sys._getframe(1)
-    while f is not None:
-        module = f.f_globals.get("__name__", "") or ""
+    if "pandas" not in sys.modules or not err.args or _PANDAS_HINT in str(err.args[0]):
+        return  # pandas cannot be involved, or an inner transform already said it
+    tb = err.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "") or ""
         if module.startswith("pandas."):
-            return (
-                "pandas cannot carry traced values: it converts them with np.asarray, which "
-                "would drop the derivative. Use NumPy arrays inside the differentiated "
-                "function and build the Series or DataFrame outside it, from the result."
-            )
-        f = f.f_back
-    return None
+            err.args = (f"{_PANDAS_HINT} {err.args[0]}", *err.args[1:])
+            return
+        tb = tb.tb_next

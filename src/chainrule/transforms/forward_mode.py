@@ -10,7 +10,8 @@ import numpy as np
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
 from ..core.trace import Tracer, strip, tracing
-from ._foreign import refusal
+from ..errors import ConversionError
+from ._foreign import explain_pandas, refusal
 from ._inputs import (
     as_differentiable,
     check_callable,
@@ -44,7 +45,11 @@ def push_forward(
         call_args = list(args)
         for i, b in zip(traced, boxed):
             call_args[i] = b
-        result = fun(*call_args)
+        try:
+            result = fun(*call_args)
+        except ConversionError as err:
+            explain_pandas(err)
+            raise
     out, aux = split_aux(result, has_aux, fname)
     out_leaves, out_tree = tree.flatten(out)
     check_output_leaves(out_leaves, fname)

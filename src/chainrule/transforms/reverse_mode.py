@@ -12,8 +12,9 @@ import numpy as np
 from .. import tree
 from ..core.reverse import ReverseTrace, backward
 from ..core.trace import GcPause, Tracer, strip, tracing
+from ..errors import ConversionError
 from ..rules.shape import astype
-from ._foreign import refusal
+from ._foreign import explain_pandas, refusal
 from ._inputs import (
     ArgNums,
     as_differentiable,
@@ -107,7 +108,11 @@ def record(
     with tracing(trace):
         inputs = [trace.new_input(v) for v in leaves]
         traced_args = in_tree.unflatten(inputs)
-        result = fun(*substitute(args, argnums, traced_args), **kwargs)
+        try:
+            result = fun(*substitute(args, argnums, traced_args), **kwargs)
+        except ConversionError as err:
+            explain_pandas(err)
+            raise
     out, aux = split_aux(result, has_aux, fname)
     rec = Recording(trace, leaves, in_tree, out, fname, bare)
     return rec, (unwrap(aux, trace) if has_aux else None)
