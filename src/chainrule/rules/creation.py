@@ -50,9 +50,9 @@ def linspace(
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
-    plain = np.linspace(strip(start), strip(stop), num, endpoint, True, dtype, axis)
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
-        return (plain[0], plain[1]) if retstep else plain[0]  # piecewise constant
+        # piecewise constant: NumPy's plain result
+        return np.linspace(strip(start), strip(stop), num, endpoint, retstep, dtype, axis)
     # NumPy computes in the promoted type of the endpoints, then casts to dtype.
     dt = np.linspace(strip(start), strip(stop), 0).dtype
     div = (num - 1) if endpoint else num
