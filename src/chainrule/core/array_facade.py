@@ -40,6 +40,38 @@ def strip_tree(x: Any) -> Any:
 
 _NO_KWARGS: dict = {}
 
+# NumPy's masked arrays: an ndarray subclass whose arithmetic leaves masked
+# elements out of the value, which no derivative rule knows about.
+MaskedArray = np.ma.MaskedArray
+
+
+def masked_error(what: str) -> TypeError:
+    """The error for a masked array meeting a traced value (a masked input is
+    refused earlier, by the transforms)."""
+    return TypeError(
+        f"{what} inside a function being differentiated. Masks are not differentiated: the "
+        "value would leave the masked elements out, but the derivative would not. Use plain "
+        "arrays: m.filled(fill) for a masked constant m, or keep the mask as a boolean array "
+        "and select with np.where(mask, fill, data) (np.ma functions cannot take traced values)."
+    )
+
+
+def refuse_masked(prim: Any, value: Any) -> None:
+    """Raise ``masked_error`` if ``value``, an operand or result of ``prim``, is masked."""
+    if isinstance(value, MaskedArray):
+        raise masked_error(f"numpy.{prim.name} met a traced value and a masked array (np.ma)")
+
+
+def _numpy_ma_on_stack() -> bool:
+    """Whether numpy.ma's own code is converting a traced value (only asked
+    on the way to an error)."""
+    f = sys._getframe(2)
+    while f is not None:
+        if (f.f_globals.get("__name__") or "").startswith("numpy.ma"):
+            return True
+        f = f.f_back
+    return False
+
 
 def _ufunc(uf: Any, *args: Any) -> Any:
     prim = UFUNCS.get(uf)
@@ -197,6 +229,8 @@ class ArrayFacade:
 
     # -- conversions that would lose the derivative ------------------------
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        if _numpy_ma_on_stack():  # np.ma.array(x), np.ma.masked_where(c, x), m * x
+            raise masked_error("A traced value was passed to np.ma")
         what = "Converting to a NumPy array (np.asarray, np.array, a[i] = x)"
         scipy_mirror = sys.modules.get("chainrule.scipy")
         if scipy_mirror is not None:  # a plain SciPy call? name the chainrule.scipy one

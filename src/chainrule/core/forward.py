@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .array_facade import MaskedArray, refuse_masked
 from .primitive import Primitive
 from .trace import Trace, Tracer, bind, refuse_complex
 
@@ -84,6 +85,8 @@ class ForwardTrace(Trace):
             t = rule(x._tangent, ans, v)
         else:
             other = args[1 - i]
+            if type(other) is not np.ndarray and isinstance(other, MaskedArray):
+                refuse_masked(prim, other)
             if prim.fused_jvp is not None and impl is prim.impl:
                 both = prim.fused_jvp(i, v, other, x._tangent)
                 if both is not None:
@@ -107,7 +110,11 @@ class ForwardTrace(Trace):
                         lower = True
                 else:
                     lower = True
+            elif isinstance(a, MaskedArray):
+                refuse_masked(prim, a)
         ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
+        if isinstance(ans, MaskedArray):  # a masked array inside a list argument
+            refuse_masked(prim, ans)
         if not prim.complex_ok:
             refuse_complex(prim, ans, *(vals[i] for i, _ in tangents))
         rules = prim.jvp

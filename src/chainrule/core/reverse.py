@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .array_facade import MaskedArray, refuse_masked
 from .primitive import Primitive
 from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
@@ -59,6 +60,8 @@ class ReverseTrace(Trace):
         if n == 2:
             b = args[1]
             if not isinstance(a, Tracer):
+                if type(a) is not np.ndarray and isinstance(a, MaskedArray):
+                    refuse_masked(prim, a)
                 if b._trace is self and len(makers) > 1 and makers[1] is not None:
                     v = b._value
                     # A traced value of a lower level (grad of grad, jvp of
@@ -78,6 +81,8 @@ class ReverseTrace(Trace):
                 return self._process(prim, args, kwargs)
             if isinstance(b, Tracer):
                 return self._process_pair(prim, a, b, makers)
+            if type(b) is not np.ndarray and isinstance(b, MaskedArray):
+                refuse_masked(prim, b)
         elif n > 2:
             # The first argument is traced and the rest are statics (axes,
             # shapes, indices): the shape of sum, reshape, getitem, ...
@@ -168,6 +173,8 @@ class ReverseTrace(Trace):
                         lower = True
                 else:
                     lower = True
+            elif isinstance(a, MaskedArray):
+                refuse_masked(prim, a)
             i += 1
         if lower:
             ans = bind(prim, vals, kwargs)
@@ -175,6 +182,8 @@ class ReverseTrace(Trace):
             ans = prim.impl(*vals, **kwargs)
         else:
             ans = prim.impl(*vals)
+        if isinstance(ans, MaskedArray):  # a masked array inside a list argument
+            refuse_masked(prim, ans)
         if not prim.complex_ok:
             refuse_complex(prim, ans, *(vals[i] for i in positions))
         parents = []
