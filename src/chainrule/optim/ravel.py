@@ -53,8 +53,11 @@ class FlatView:
         parts = []
         for i, leaf in enumerate(leaves):
             self.scalars.append(isinstance(leaf, numbers.Number))
-            if isinstance(leaf, np.ma.MaskedArray):  # np.asarray would drop the mask silently
-                raise refusal(leaf, f"leaf {i}", what)
+            # np.asarray would drop a mask silently
+            if isinstance(leaf, np.ma.MaskedArray) and (
+                refused := refusal(leaf, f"leaf {i}", what)
+            ):
+                raise refused
             if not isinstance(leaf, Tracer):  # a traced leaf must stay traced
                 leaf = np.asarray(leaf)
             dtype, shape = leaf.dtype, leaf.shape
