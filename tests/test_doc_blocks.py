@@ -32,20 +32,21 @@ ERRORS = runpy.run_path(str(ROOT / "tools" / "error_messages.py"))
 ERROR_PAGE = (ROOT / "docs" / "errors.md").read_text()
 
 
-@pytest.mark.parametrize(
-    "snippet",
-    ERRORS["snippets"](ERROR_PAGE),
-    ids=lambda m: " ".join(m.group("code").split("pytest.raises(")[1].split(")")[0].split())[:40],
-)
+def error_snippets():
+    for page in ERRORS["PAGES"]:
+        for k, m in enumerate(ERRORS["snippets"](page.read_text())):
+            yield pytest.param(m, id=f"{page.name}#{k}")
+
+
+@pytest.mark.parametrize("snippet", list(error_snippets()))
 def test_error_page_shows_the_current_message(snippet):
     shown = snippet.group("text")
     assert shown is not None, (
-        "a snippet on docs/errors.md checks an error but shows no message: "
-        "run python tools/error_messages.py"
+        "a snippet checks an error but shows no message: run python tools/error_messages.py"
     )
     printed = [ERRORS["message"](e) for e in ERRORS["caught"](snippet.group("code"))]
     assert ERRORS["normalised"](shown) == [" ".join(m.split()) for m in printed], (
-        "the message on docs/errors.md is not what chainrule prints now: "
+        "the message on the page is not what chainrule prints now: "
         "run python tools/error_messages.py"
     )
 
@@ -54,3 +55,5 @@ def test_error_page_messages_are_checked():
     # Every error section shows at least one message (the check above is not vacuous).
     assert len(ERRORS["snippets"](ERROR_PAGE)) >= 9
     assert "chainrule.errors.ConversionError: float() on a traced value" in ERROR_PAGE
+    sharp = (ROOT / "docs" / "sharp-bits.md").read_text()
+    assert len(ERRORS["snippets"](sharp)) >= 8

@@ -91,7 +91,13 @@ def site(tmp_path_factory) -> Path:
 
 def test_mkdocs_build_strict(site):
     # use_directory_urls: false -- pages are files, so file:// links resolve.
-    for page in ["index.html", "api.html", "howto/graph.html"]:
+    for page in [
+        "index.html",
+        "api.html",
+        "howto/graph.html",
+        "sharp-bits.html",
+        "cheatsheet.html",
+    ]:
         assert (site / page).is_file(), page
     assert not (site / "api" / "index.html").exists()
     assert (site / "search" / "search_index.js").is_file()  # search without a server

@@ -1,14 +1,15 @@
-"""Write the messages on the error page (docs/errors.md) by running its snippets.
+"""Write the messages on the error pages (docs/errors.md, docs/sharp-bits.md)
+by running their snippets.
 
     python tools/error_messages.py          # rewrites the message blocks in place
 
-On that page every ```python block that checks an error with
+On those pages every ```python block that checks an error with
 ``pytest.raises`` is followed by a ```text block holding what Python prints
 for each exception the block catches, in order (the last line of a
 traceback: ``module.Class: message``), wrapped to 88 columns. This script
 runs the snippets and writes those blocks; tests/test_doc_blocks.py runs
-them too and fails when a message on the page is not what the library
-prints now.
+them too and fails when a message on a page is not what the library prints
+now.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PAGES = [DOCS / "errors.md", DOCS / "sharp-bits.md"]
 # A ```python block, optionally followed (after blank lines) by a ```text block.
 BLOCK = re.compile(
     r"^```python\n(?P<code>.*?)^```\n(?P<after>\n*```text\n(?P<text>.*?)^```\n)?", re.S | re.M
@@ -84,7 +86,7 @@ def snippets(page: str) -> list[re.Match]:
     return [m for m in BLOCK.finditer(page) if "pytest.raises" in m.group("code")]
 
 
-def update(path: Path = PAGE) -> int:
+def update(path: Path) -> int:
     page = path.read_text()
     out, last, changed = [], 0, 0
     for m in snippets(page):
@@ -98,5 +100,5 @@ def update(path: Path = PAGE) -> int:
 
 
 if __name__ == "__main__":
-    n = update(Path(sys.argv[1]) if len(sys.argv) > 1 else PAGE)
-    print(f"{n} message block(s) written")
+    for page in [Path(p) for p in sys.argv[1:]] or PAGES:
+        print(f"{page}: {update(page)} message block(s) written")
