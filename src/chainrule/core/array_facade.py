@@ -419,6 +419,26 @@ class ArrayFacade:
     def copy(self, order: str = "C") -> Any:
         return self  # traced values are immutable, so a copy may share
 
+    # copy.copy and copy.deepcopy likewise: the copy is the same value, and its
+    # derivative flows back as the original's (a deep copy of the trace would
+    # be a second, dead recording).
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            "A traced value cannot be pickled while it is being differentiated: the pickle "
+            "would keep the number and lose the derivative (and the recording it belongs to "
+            "cannot be saved). Pickle the result after the transform returns (return it from "
+            "the function, with has_aux=True for extra outputs), or pickle "
+            "cr.stop_gradient(x) if the plain value is what you want."
+        )
+
+    __reduce__ = __reduce_ex__
+
     def _in_place(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
             "Traced arrays are immutable, so ndarray methods that change an array in place "
