@@ -10,7 +10,7 @@ from cov_checks import check, check_holomorphic, check_real_of_complex, traced_v
 from numpy.testing import assert_allclose
 
 import chainrule as cr
-from chainrule.rules.signal import conv_full_p
+from chainrule.rules.signal import conv_window_p
 
 RNG = np.random.default_rng(5)
 LENGTHS = [(5, 3), (3, 5), (4, 4), (1, 3), (6, 1), (2, 5)]
@@ -64,11 +64,36 @@ def test_closed_form_and_mode_names():
         assert_allclose(out, np.convolve(a, np.ones(2), ref))
 
 
-def test_batched_primitive_broadcasts_leading_axes():
-    a, v = RNG.normal(size=(3, 1, 4)), RNG.normal(size=(2, 3))
-    out = conv_full_p.impl(a, v)
-    ref = np.array([[np.convolve(a[i, 0], v[j]) for j in range(2)] for i in range(3)])
-    assert_allclose(out, ref, rtol=1e-12)
+def _window_ref(a, v, lo, hi):
+    full = np.convolve(a, v)
+    padded = np.concatenate([np.zeros(max(0, -lo)), full, np.zeros(max(0, hi - len(full)))])
+    return padded[lo + max(0, -lo) : hi + max(0, -lo)]
+
+
+@pytest.mark.parametrize("lo,hi", [(0, 7), (2, 5), (-2, 3), (4, 10), (-3, 12), (6, 7)])
+def test_window_primitive_any_window_and_leading_axes(lo, hi):
+    a, v = RNG.normal(size=(3, 1, 5)), RNG.normal(size=(2, 3))
+    out = conv_window_p.impl(a, v, lo, hi)
+    ref = np.array([[_window_ref(a[i, 0], v[j], lo, hi) for j in range(2)] for i in range(3)])
+    assert_allclose(out, ref, rtol=1e-12, atol=1e-14)
+    assert_allclose(conv_window_p.impl(a[0, 0], v[0], lo, hi), ref[0, 0], rtol=1e-12, atol=1e-14)
+    assert_allclose(conv_window_p.impl(v[0], a[0, 0], lo, hi), ref[0, 0], rtol=1e-12, atol=1e-14)
+    check(lambda x, y: conv_window_p(x, y, lo, hi), a[0, 0], v[0])
+
+
+def test_long_signal_short_kernel_gradient_stays_cheap():
+    # The kernel's cotangent is a window of length 16 of a 200000-by-200000
+    # convolution: computed directly, never the full product.
+    signal, kernel = RNG.normal(size=200_000), RNG.normal(size=16)
+    ga, gk = cr.grad(lambda s, k: np.sum(np.convolve(s, k, "same") ** 2), argnums=(0, 1))(
+        signal, kernel
+    )
+    y = np.convolve(signal, kernel, "same")
+    # d/dk sum(y^2) = 2 sum_j y_j * d y_j / d k
+    e = np.zeros(16)
+    e[3] = 1.0
+    assert_allclose(gk[3], 2 * np.sum(y * np.convolve(signal, e, "same")), rtol=1e-10)
+    assert ga.shape == signal.shape
 
 
 def test_errors():

@@ -1,13 +1,18 @@
 """Discrete convolution and correlation: convolve, correlate.
 
-One primitive, the full convolution along the last axis (leading axes
-broadcast, so batches of tangents and cotangents ride along). Every ``mode``
-of both functions is a slice of it, and ``correlate(a, v)`` is the
-convolution of ``a`` with ``conj(v)`` reversed. The convolution is bilinear:
-its JVP in each argument is the convolution with the tangent, and its VJP the
-valid part of the convolution of the cotangent with the other argument
-reversed (no conjugate: the complex convention of docs/design.md), so the
-rules are themselves differentiable to any order. Complex inputs work.
+One primitive, ``convolve_window(a, v, lo, hi)``: entries ``lo .. hi - 1`` of
+the full convolution of ``a`` and ``v`` along the last axis (zero outside
+it), with leading axes broadcast so batches of tangents and cotangents ride
+along. Every ``mode`` of both functions is such a window, and
+``correlate(a, v)`` is the convolution of ``a`` with ``conj(v)`` reversed.
+
+The convolution is bilinear: its JVP in each argument is the same window of
+the convolution with the tangent, and its VJP a window of the convolution of
+the cotangent with the other argument reversed (no conjugate: the complex
+convention of docs/design.md). Both are the primitive again, so every order
+follows, and a window costs its length times the shorter operand's: the
+gradient with respect to a short kernel of a long signal never forms the
+long-by-long full convolution.
 """
 
 from __future__ import annotations
@@ -22,42 +27,62 @@ from ..core.trace import is_traced, strip
 from ._util import allow_complex, ndim_of, pad_batch, shape_of, unbroadcast
 
 
-def _conv_full(a: Any, v: Any) -> Any:
-    if a.ndim == 1 and v.ndim == 1:
-        return np.convolve(a, v)
-    if a.shape[-1] < v.shape[-1]:  # loop over the shorter one
-        a, v = v, a
+def _window_operands(x: Any, w: Any, lo: int, hi: int) -> Any:
+    """``x`` cut or zero-padded so that the valid convolution with ``w`` is
+    the window ``[lo, hi)`` of the full convolution of ``x`` and ``w``."""
+    n, m = x.shape[-1], w.shape[-1]
+    left, right = m - 1 - lo, hi - n  # padding (negative: elements cut off)
+    x = x[..., max(0, -left) : n - max(0, -right)]
+    if left > 0 or right > 0:
+        pad = [(0, 0)] * (x.ndim - 1) + [(max(0, left), max(0, right))]
+        x = np.pad(x, pad)
+    return x
+
+
+def _conv_window(a: Any, v: Any, lo: int, hi: int) -> Any:
     n, m = a.shape[-1], v.shape[-1]
-    lead = np.broadcast_shapes(a.shape[:-1], v.shape[:-1])
-    out = np.zeros(lead + (n + m - 1,), dtype=np.result_type(a, v))
+    if a.ndim == 1 and v.ndim == 1 and (lo, hi) == (0, n + m - 1):
+        return np.convolve(a, v)
+    if n < m:  # convolution commutes: run over the shorter operand
+        a, v, n, m = v, a, m, n
+    x = _window_operands(a, v, lo, hi)
+    if x.ndim == 1 and v.ndim == 1:
+        return np.convolve(x, v, "valid")
+    width = hi - lo
+    lead = np.broadcast_shapes(x.shape[:-1], v.shape[:-1])
+    out = np.zeros(lead + (width,), dtype=np.result_type(x, v))
     for k in range(m):
-        out[..., k : k + n] += v[..., k : k + 1] * a
+        out += v[..., k : k + 1] * x[..., m - 1 - k : m - 1 - k + width]
     return out
 
 
-conv_full_p = Primitive("convolve_full", _conv_full)
+conv_window_p = Primitive("convolve_window", _conv_window)
 
 
-def _conv_vjp(ans: Any, x: Any, other: Any) -> Any:
+def _conv_vjp(ans: Any, x: Any, other: Any, lo: int) -> Any:
+    """Cotangent of ``x`` in the window of ``conv(x, other)`` starting at ``lo``:
+    ``x_bar[i] = sum_j g[j] other[j + lo - i]``, itself a window of the
+    convolution of ``g`` with ``other`` reversed."""
     n, m, nd = shape_of(x)[-1], shape_of(other)[-1], ndim_of(ans)
     xshape = shape_of(x)
+    start = m - 1 - lo
 
     def vjp(g: Any) -> Any:
-        r = conv_full_p(g, np.flip(other, axis=-1))[..., m - 1 : m - 1 + n]
+        r = conv_window_p(g, np.flip(other, axis=-1), start, start + n)
         return unbroadcast(r, xshape, nd)
 
     return vjp
 
 
-conv_full_p.defvjp(
-    lambda ans, a, v: _conv_vjp(ans, a, v),
-    lambda ans, a, v: _conv_vjp(ans, v, a),
+conv_window_p.defvjp(
+    lambda ans, a, v, lo, hi: _conv_vjp(ans, a, v, lo),
+    lambda ans, a, v, lo, hi: _conv_vjp(ans, v, a, lo),
 )
-conv_full_p.defjvp(
-    lambda t, ans, a, v: conv_full_p(pad_batch(t, ndim_of(a), ndim_of(ans)), v),
-    lambda t, ans, a, v: conv_full_p(a, pad_batch(t, ndim_of(v), ndim_of(ans))),
+conv_window_p.defjvp(
+    lambda t, ans, a, v, lo, hi: conv_window_p(pad_batch(t, ndim_of(a), ndim_of(ans)), v, lo, hi),
+    lambda t, ans, a, v, lo, hi: conv_window_p(a, pad_batch(t, ndim_of(v), ndim_of(ans)), lo, hi),
 )
-allow_complex(conv_full_p)
+allow_complex(conv_window_p)
 
 _MODES = {0: "valid", 1: "same", 2: "full", "v": "valid", "s": "same", "f": "full"}
 
@@ -83,13 +108,14 @@ def _operands(a: Any, v: Any) -> tuple[Any, Any]:
     return a, v
 
 
-def _slice(full: Any, n: int, m: int, mode: str, same_offset: int) -> Any:
+def _window(n: int, m: int, mode: str, same_offset: int) -> tuple[int, int]:
+    """The window of the full convolution that a ``mode`` keeps."""
     if mode == "full":
-        return full
+        return 0, n + m - 1
     big, small = max(n, m), min(n, m)
     if mode == "same":
-        return full[same_offset : same_offset + big]
-    return full[small - 1 : big]
+        return same_offset, same_offset + big
+    return small - 1, big
 
 
 @implements(np.convolve)
@@ -107,7 +133,7 @@ def convolve(a: Any, v: Any, mode: Any = "full") -> Any:
     mode = _mode(mode)
     a, v = _operands(a, v)
     n, m = a.shape[0], v.shape[0]
-    return _slice(conv_full_p(a, v), n, m, mode, (min(n, m) - 1) // 2)
+    return conv_window_p(a, v, *_window(n, m, mode, (min(n, m) - 1) // 2))
 
 
 @implements(np.correlate)
@@ -122,4 +148,4 @@ def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
     if np.iscomplexobj(strip(v)):
         v = np.conjugate(v)
     offset = (min(n, m) - 1) // 2 if n >= m else min(n, m) // 2
-    return _slice(conv_full_p(a, np.flip(v)), n, m, mode, offset)
+    return conv_window_p(a, np.flip(v), *_window(n, m, mode, offset))
