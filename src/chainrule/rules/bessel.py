@@ -11,6 +11,7 @@ for this periodic, analytic integrand (the node count grows like
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -47,10 +48,10 @@ def _i1_quadrature(x: Any) -> Any:
 
 def _i1_impl(x: Any) -> Any:
     try:
-        from scipy.special import i1
+        special = importlib.import_module("scipy.special")
     except ImportError:  # SciPy is optional
         return _i1_quadrature(x)
-    return i1(x)
+    return special.i1(x)
 
 
 i0_p = Primitive("i0", lambda x: np.i0(x))

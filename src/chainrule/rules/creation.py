@@ -18,6 +18,10 @@ from ..core.registry import implements
 from ..core.trace import is_traced, strip
 from .reductions import plain_falls_through
 
+# NumPy's own, untyped here: its stubs' overloads cannot take pass-through arguments.
+_numpy_linspace: Any = np.linspace
+_numpy_meshgrid: Any = np.meshgrid
+
 
 def _arr(x: Any) -> Any:
     return x if is_traced(x) else np.asanyarray(x)
@@ -52,7 +56,7 @@ def linspace(
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
         # piecewise constant: NumPy's plain result
-        return np.linspace(strip(start), strip(stop), num, endpoint, retstep, dtype, axis)
+        return _numpy_linspace(strip(start), strip(stop), num, endpoint, retstep, dtype, axis)
     # NumPy computes in the promoted type of the endpoints, then casts to dtype.
     dt = np.linspace(strip(start), strip(stop), 0).dtype
     div = (num - 1) if endpoint else num
@@ -157,7 +161,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     array([2., 2., 2.])
     """
     if not any(is_traced(x) for x in xi):
-        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+        return _numpy_meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     if indexing not in ["xy", "ij"]:
         raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
     ndim = len(xi)

@@ -93,7 +93,7 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
 # --- partition -------------------------------------------------------------------------
 @implements(np.partition)
 @plain_falls_through(np.partition)
-def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None):
+def partition(a: Any, kth: Any, axis: Any = -1, kind: Any = "introselect", order: Any = None):
     """Differentiable ``numpy.partition``: each element carries its derivative
     to where it lands. ``numpy.argpartition`` (integers) is non-differentiable.
 

@@ -392,8 +392,8 @@ def ppolyval(x: Any, c: Any, tensor: bool = True) -> Any:
     return c0
 
 
-def _valnd(c: Any, *args: Any) -> Any:
-    args = [_arr(a) for a in args]
+def _valnd(c: Any, *points: Any) -> Any:
+    args = [_arr(a) for a in points]
     if not all(a.shape == args[0].shape for a in args[1:]):
         names = {2: "x, y", 3: "x, y, z"}
         raise ValueError(f"{names.get(len(args), 'ordinates')} are incompatible")
