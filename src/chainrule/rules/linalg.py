@@ -31,10 +31,14 @@ Conventions (see each function's docstring):
   under perturbation: any use of them raises ``NotImplementedError`` (reverse
   mode, when a cotangent reaches them; forward mode always). The values
   themselves stay differentiable for functions that treat repeated values
-  alike (their sum, the log-determinant...), and ``eigvalsh`` /
-  ``svd(compute_uv=False)`` also in forward mode along directions that do not
-  split them; anything else raises. Near-repeated values give large (correct
-  but ill-conditioned) derivatives.
+  alike (their sum, the log-determinant...), and ``svd(compute_uv=False)``
+  also in forward mode along directions that do not split them; anything else
+  raises. ``eigvalsh`` follows the convention of ``max`` ties instead: each
+  cluster of equal eigenvalues moves by its mean, in both modes (see
+  ``eigvalsh``). Near-repeated values give large (correct but
+  ill-conditioned) derivatives.
+* ``det`` is differentiated through the adjugate, so it has first and second
+  derivatives at singular matrices too; ``slogdet`` has none there.
 * A zero singular value is a kink, like ``abs`` at 0: its derivative is 0.
   Singular vectors of a rank-deficient matrix raise ``NotImplementedError``.
 * Eigenvector and singular vector signs are the ones LAPACK returns; their
@@ -218,8 +222,8 @@ def _repeated_error(what: str) -> NoRuleError:
         "eigenvalues/singular values is not defined here: the result depends on the arbitrary "
         "basis of the repeated space, or on how the repeated values split. Differentiable at "
         "such points (reverse mode): functions of the values alone that treat the repeated "
-        "ones alike (e.g. their sum); eigvalsh / svd(compute_uv=False) also in forward mode "
-        "when the direction does not split them."
+        "ones alike (e.g. their sum); svd(compute_uv=False) also in forward mode when the "
+        "direction does not split them; eigvalsh in both modes (each cluster moves by its mean)."
     )
 
 
