@@ -109,3 +109,12 @@ def test_meshgrid_mixed_plain_and_closed_form():
 
 def test_meshgrid_complex():
     check_holomorphic(lambda z: np.meshgrid(z, np.arange(2.0))[0], np.array([1 + 1j, 2 - 1j]))
+
+
+def test_linspace_logspace_complex_endpoints():
+    z0, z1 = np.array([1.0 + 2.0j]), np.array([-0.5 + 0.25j])
+    ref = np.linspace(z0, z1, 4)
+    assert_allclose(traced_value(lambda s: np.linspace(s, z1, 4), z0), ref, rtol=1e-12)
+    check_holomorphic(lambda s: np.linspace(s, z1, 4), z0)
+    check_holomorphic(lambda t: np.linspace(z0, t, 4, endpoint=False), z1)
+    check_holomorphic(lambda s: np.logspace(s, z1, 3), z0)

@@ -168,3 +168,7 @@ def test_real_if_close():
     check(lambda a: np.real_if_close(a + 1e-20j), X)
     check(lambda a: np.real_if_close(a), X, ref=X)  # real input: unchanged
     check_holomorphic(lambda z: np.real_if_close(z), Z)
+
+
+def test_rollaxis_complex():
+    check_holomorphic(lambda z: np.rollaxis(z, 1), Z)
