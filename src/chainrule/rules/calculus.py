@@ -88,7 +88,14 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = np._NoValue, append:
 @implements(np.ediff1d)
 @plain_falls_through(np.ediff1d)
 def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
-    """Differentiable ``numpy.ediff1d``, in ``ary``, ``to_end`` and ``to_begin``."""
+    """Differentiable ``numpy.ediff1d``, in ``ary``, ``to_end`` and ``to_begin``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(lambda a: np.ediff1d(a, to_end=a[0]))(np.array([1.0, 4.0, 9.0]))
+    array([[-1.,  1.,  0.],
+           [ 0., -1.,  1.],
+           [ 1.,  0.,  0.]])
+    """
     ary = np.ravel(_arr(ary))
     dtype = strip(ary).dtype
     pieces = []

@@ -117,7 +117,13 @@ def cov(
 @implements(np.corrcoef)
 @plain_falls_through(np.corrcoef)
 def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
-    """Differentiable ``numpy.corrcoef``, in ``x`` and ``y``."""
+    """Differentiable ``numpy.corrcoef``, in ``x`` and ``y``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> y = np.array([1.0, 2.0, 4.0])
+    >>> cr.grad(lambda x: np.corrcoef(x, y)[0, 1])(np.array([1.0, 3.0, 2.0]))
+    array([-0.27277236, -0.27277236,  0.54554473])
+    """
     c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return c / c

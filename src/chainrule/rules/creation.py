@@ -94,7 +94,12 @@ def logspace(
     dtype: Any = None,
     axis: int = 0,
 ) -> Any:
-    """Differentiable ``numpy.logspace``, in ``start``, ``stop`` and ``base``."""
+    """Differentiable ``numpy.logspace``, in ``start``, ``stop`` and ``base``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(lambda b: np.logspace(0.0, b, 3))(1.0)
+    array([ 0.        ,  3.6407067 , 23.02585093])
+    """
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
         return np.logspace(strip(start), strip(stop), num, endpoint, strip(base), dtype, axis)
     if np.ndim(strip(base)):
@@ -116,7 +121,12 @@ def geomspace(
     start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
 ) -> Any:
     """Differentiable ``numpy.geomspace``, in ``start`` and ``stop`` (real or
-    complex)."""
+    complex).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(lambda s: np.geomspace(s, 8.0, 4))(1.0)
+    array([1.        , 1.33333333, 1.33333333, 0.        ])
+    """
     start, stop = _arr(start), _arr(stop)
     if np.any(strip(start) == 0) or np.any(strip(stop) == 0):
         raise ValueError("Geometric sequence cannot include zero")

@@ -58,7 +58,12 @@ def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
 @implements(np.delete)
 @plain_falls_through(np.delete)
 def delete(arr: Any, obj: Any, axis: Any = None) -> Any:
-    """Differentiable ``numpy.delete``: the kept elements carry their derivatives."""
+    """Differentiable ``numpy.delete``: the kept elements carry their derivatives.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.grad(lambda a: np.sum(np.delete(a, 1) ** 2))(np.array([1.0, 2.0, 3.0]))
+    array([2., 0., 6.])
+    """
     arr = _arr(arr)
     labels = np.arange(arr.size).reshape(arr.shape)
     return np.take(np.ravel(arr), np.delete(labels, strip(obj), axis=axis))
@@ -68,7 +73,12 @@ def delete(arr: Any, obj: Any, axis: Any = None) -> Any:
 @implements(np.rollaxis)
 @plain_falls_through(np.rollaxis)
 def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
-    """Differentiable ``numpy.rollaxis`` (a transpose)."""
+    """Differentiable ``numpy.rollaxis`` (a transpose).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(lambda a: np.rollaxis(a, 1))(np.ones((2, 3))).shape
+    (3, 2, 2, 3)
+    """
     n = a.ndim
     axis = int(axis)
     if not -n <= axis < n:

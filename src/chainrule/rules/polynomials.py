@@ -202,7 +202,12 @@ def polyfit(
 @plain_falls_through(np.polyder)
 def polyder(p: Any, m: int = 1) -> Any:
     """Differentiable ``numpy.polyder`` (derivative coefficients, differentiable
-    in the coefficients)."""
+    in the coefficients).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.grad(lambda p: np.polyval(np.polyder(p), 2.0))(np.array([1.0, 1.0, 1.0]))
+    array([4., 1., 0.])
+    """
     m = int(m)
     if m < 0:
         raise ValueError("Order of derivative must be positive (see polyint)")
@@ -268,7 +273,14 @@ def _trim_leading(a: Any) -> Any:
 @implements(np.polymul)
 @plain_falls_through(np.polymul)
 def polymul(a1: Any, a2: Any) -> Any:
-    """Differentiable ``numpy.polymul`` (a convolution)."""
+    """Differentiable ``numpy.polymul`` (a convolution).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(lambda p: np.polymul(p, np.array([1.0, -1.0])))(np.array([1.0, 2.0]))
+    array([[ 1.,  0.],
+           [-1.,  1.],
+           [ 0., -1.]])
+    """
     return np.convolve(_trim_leading(a1), _trim_leading(a2))
 
 
@@ -277,7 +289,13 @@ def polymul(a1: Any, a2: Any) -> Any:
 def polydiv(u: Any, v: Any) -> Any:
     """Differentiable ``numpy.polydiv``: quotient and remainder, in both
     arguments (leading remainder terms within 1e-14 of 0 are dropped on the
-    values, as NumPy does)."""
+    values, as NumPy does).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(lambda u: np.polydiv(u, np.array([1.0, -1.0]))[0])(np.array([1.0, 0.0, -1.0]))
+    array([[1., 0., 0.],
+           [1., 1., 0.]])
+    """
     u, v = _float(_1d(_coeffs(u))), _float(_1d(_coeffs(v)))
     dtype = np.result_type(strip(u), strip(v), 0.0)
     u = u if strip(u).dtype == dtype else u.astype(dtype)
@@ -299,7 +317,14 @@ def polydiv(u: Any, v: Any) -> Any:
 @plain_falls_through(np.poly)
 def poly(seq_of_zeros: Any) -> Any:
     """Differentiable ``numpy.poly`` of a 1-d sequence of roots (a square
-    matrix needs the derivative of ``linalg.eigvals``)."""
+    matrix needs the derivative of ``linalg.eigvals``).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(np.poly)(np.array([1.0, 2.0]))
+    array([[ 0.,  0.],
+           [-1., -1.],
+           [ 2.,  1.]])
+    """
     z = _1d(seq_of_zeros)
     if z.ndim == 2 and z.shape[0] == z.shape[1] and z.shape[0] != 0:
         z = np.linalg.eigvals(z)
@@ -498,7 +523,13 @@ def polyvander3d(x: Any, y: Any, z: Any, deg: Any) -> Any:
 @implements(P.polyder)
 @_plain_or(P.polyder)
 def ppolyder(c: Any, m: int = 1, scl: Any = 1, axis: int = 0) -> Any:
-    """Differentiable ``numpy.polynomial.polynomial.polyder``, in ``c`` and ``scl``."""
+    """Differentiable ``numpy.polynomial.polynomial.polyder``, in ``c`` and ``scl``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> import chainrule.numpy.polynomial.polynomial as P
+    >>> cr.grad(lambda c: P.polyval(2.0, P.polyder(c)))(np.array([1.0, 1.0, 1.0]))
+    array([0., 1., 4.])
+    """
     c = _coef_nd(c)
     cnt = _as_int(m, "the order of derivation")
     iaxis = _as_int(axis, "the axis")
@@ -525,7 +556,13 @@ def ppolyder(c: Any, m: int = 1, scl: Any = 1, axis: int = 0) -> Any:
 @_plain_or(P.polyint)
 def ppolyint(c: Any, m: int = 1, k: Any = (), lbnd: Any = 0, scl: Any = 1, axis: int = 0) -> Any:
     """Differentiable ``numpy.polynomial.polynomial.polyint``, in ``c``, the
-    constants ``k``, ``lbnd`` and ``scl``."""
+    constants ``k``, ``lbnd`` and ``scl``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> import chainrule.numpy.polynomial.polynomial as P
+    >>> cr.grad(lambda c: P.polyint(c)[1:].sum())(np.array([2.0, 3.0]))
+    array([1. , 0.5])
+    """
     c = _coef_nd(c)
     if is_traced(k) and k.ndim == 0 or not (is_traced(k) or np.iterable(k)):
         k = [k]
