@@ -396,6 +396,8 @@ def run_limited(argv: list[str], cwd: Path, **kwargs) -> subprocess.CompletedPro
 @pytest.mark.slow
 @pytest.mark.parametrize("argv, status, fragment, writes", CORPUS)
 def test_subprocess_under_limits(argv, status, fragment, writes, tmp_path):
+    if max(len(a.encode()) for a in argv) >= 128 * 1024:
+        pytest.skip("Linux passes no argument this long to a process (in-process only)")
     done = run_limited(argv, tmp_path)
     check_outcome(done.returncode, done.stderr, status, fragment)
     assert created(set(), tmp_path) == set(writes)
