@@ -121,6 +121,7 @@ def test_trapezoid_complex():
 
 
 @pytest.mark.skipif(not hasattr(np, "trapz"), reason="numpy.trapz was removed")
+@pytest.mark.filterwarnings("ignore:`trapz` is deprecated:DeprecationWarning")
 def test_trapz_alias():
     check(lambda y: np.trapz(y), X, ref=np.trapz(X))  # noqa: NPY201
 
