@@ -371,15 +371,15 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: Any = 2 * np.
     nd = p.ndim
     ax = _axis_index(axis, nd)
     pv = strip(p)
-    full = np.unwrap(pv, discont=discont, axis=axis, period=period)
-    # NumPy's result is p + a cumulative correction from the second element on;
-    # recomputing it as (full - p) would round differently.
+    # NumPy's result is p + a cumulative correction from the second element on
+    # (the correction computed on the values, as NumPy computes it).
     dd = np.diff(pv, axis=ax)
+    dtype = np.result_type(dd, period)
     if discont is None:
         discont = period / 2
     interval_high = period / 2
     boundary_ambiguous = True
-    if np.issubdtype(np.result_type(dd, period), np.integer):
+    if np.issubdtype(dtype, np.integer):
         interval_high, rem = divmod(period, 2)
         boundary_ambiguous = rem == 0
     interval_low = -interval_high
@@ -390,6 +390,6 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: Any = 2 * np.
     ph_correct[np.abs(dd) < discont] = 0
     tail = _along(ax, nd, slice(1, None))
     corrected = p[tail] + ph_correct.cumsum(ax)
-    if strip(corrected).dtype != full.dtype:
-        corrected = corrected.astype(full.dtype)
-    return np.concatenate([p[_along(ax, nd, slice(0, 1))], corrected], axis=ax)
+    first = p[_along(ax, nd, slice(0, 1))]
+    out = np.concatenate([first, corrected.astype(strip(first).dtype)], axis=ax)
+    return out if strip(out).dtype == dtype else out.astype(dtype)
