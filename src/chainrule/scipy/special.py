@@ -22,6 +22,7 @@ from ..core.registry import mirror as _mirror
 from ..core.trace import is_traced as _is_traced
 from ..errors import no_rule_error as _no_rule_error
 from ..rules import stable as _stable
+from . import _special_incomplete as _incomplete
 from . import _special_rules as _r
 
 _NS = "scipy.special"
@@ -171,6 +172,7 @@ def i1e(x: Any) -> Any:
 
 
 _r.register()
+_incomplete.register()
 globals().update(_mirror(_sc, _NS))
 
 #: The names this module defines itself (as opposed to falling through to SciPy).
