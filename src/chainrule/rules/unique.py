@@ -15,6 +15,7 @@ integers, computed from the plain values, with no derivative.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,14 @@ unique_p.defjvp(lambda t, ans, x, index, inv, cnt: segment_mean_p(t, inv, cnt))
 allow_complex(segment_mean_p, spread_mean_p, unique_p)
 
 
+# NumPy 2.3 added ``sorted=``; older versions always sort (and refuse the keyword).
+_HAS_SORTED = "sorted" in inspect.signature(np.unique).parameters
+
+
+def _sorted_kw(sorted_: bool) -> dict:
+    return {} if sorted_ is True or not _HAS_SORTED else {"sorted": sorted_}
+
+
 def _differentiable_values(ar: Any, axis: Any, equal_nan: bool, sorted_: bool) -> tuple:
     """(unique values as a traced array, index, inverse, counts) for traced ``ar``."""
     plain = strip(ar)
@@ -67,7 +76,7 @@ def _differentiable_values(ar: Any, axis: Any, equal_nan: bool, sorted_: bool) -
         return_counts=True,
         axis=axis,
         equal_nan=equal_nan,
-        sorted=sorted_,
+        **_sorted_kw(sorted_),
     )
     inv = np.asarray(inverse).reshape(-1)
     if axis is None:
@@ -122,7 +131,7 @@ def unique(
     if not extra:
         # NumPy's own call, for the exact shape and order of what it returns without
         # the companions (the same values; checked, since the rules rely on it).
-        want = np.unique(strip(ar), axis=axis, equal_nan=equal_nan, sorted=sorted)
+        want = np.unique(strip(ar), axis=axis, equal_nan=equal_nan, **_sorted_kw(sorted))
         if not np.array_equal(want, strip(u), equal_nan=True):  # pragma: no cover - NumPy's
             raise no_rule_error(
                 "numpy.unique", "an order of its values that chainrule did not expect"
