@@ -132,6 +132,8 @@ NO_RULE_CANDIDATES = {
     "log1p": lambda x: np.log1p(x),
     "unwrap": lambda x: np.unwrap(x),
     "kron": lambda x: np.kron(x, x),
+    "nanvar": lambda x: np.nanvar(x),
+    "spacing": lambda x: np.spacing(x),
 }
 NO_RULE_POINT = np.array([0.3, 1.1, 2.3])
 

@@ -5,14 +5,17 @@
 array([2., 4., 6.])
 """
 
-from . import core, numpy, optim, tree
-from . import rules as _rules  # noqa: F401  (registers every primitive)
+import importlib
+import sys
+import types
+from typing import Any
+
+from . import core, tree
 from .at import at
 from .check import check_grads
 from .checkpoint import checkpoint
 from .custom import custom_jvp, custom_vjp, linear_transpose
 from .errors import ConversionError, LeakedTracerError, NoRuleError
-from .graph import Graph, graph
 from .transforms import (
     elementwise_grad,
     grad,
@@ -29,6 +32,48 @@ from .transforms import (
 )
 
 __version__ = "0.1.0"
+
+# Imported on first use, to keep ``import chainrule`` close to NumPy's own
+# import time: ``chainrule.numpy`` builds its namespace from every rule family,
+# ``optim`` and ``graph`` bring modules (subprocess, pathlib...) most programs
+# never need. name -> (module, attribute or None for the module itself).
+_LAZY = {
+    "numpy": (".numpy", None),
+    "optim": (".optim", None),
+    "graph": (".graph", "graph"),
+    "Graph": (".graph", "Graph"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """This package's module type. Importing the submodule ``chainrule.graph``
+    (``from chainrule.graph import Graph``) makes the import system bind it to
+    the package's attribute ``graph``, which is the function ``cr.graph``;
+    such a rebinding is ignored, as an eager ``from .graph import graph`` would
+    have overridden it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name, (None, None))[1] is not None:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "grad",

@@ -78,12 +78,20 @@ def _public(module: Any) -> list[str]:
     ]
 
 
+def numpy_release() -> str:
+    """NumPy's ``major.minor``: which functions exist, so which names the page lists."""
+    import numpy
+
+    return ".".join(numpy.__version__.split(".")[:2])
+
+
 def markdown() -> str:
     """The coverage page."""
     lines = [
         "# What chainrule differentiates",
         "",
-        "Generated from the rule table by `python -m chainrule.coverage`; do not edit.",
+        "Generated from the rule table by `python -m chainrule.coverage` with "
+        f"NumPy {numpy_release()}; do not edit.",
         "",
         "*primitive*: has its own reverse (VJP) and forward (JVP) rules; *composite*: written",
         "with differentiable primitives, so it has both modes; *non-differentiable*: works on",

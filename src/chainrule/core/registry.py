@@ -1,7 +1,9 @@
 """Lookup tables from NumPy callables to our primitives and implementations.
 
-They are filled once, at import, by the rule modules; reading them is all the
-tracer's NumPy protocols do.
+They are filled by the rule modules (``chainrule.rules``) when those are
+imported, which ``ensure_rules`` does once, when the first trace opens or a
+``chainrule.numpy`` namespace is built; reading them is all the tracer's
+NumPy protocols do.
 """
 
 from __future__ import annotations
@@ -20,6 +22,27 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 # numpy callables that are not differentiable but must work on traced values:
 # they run on the plain values and record nothing.
 NONDIFF: set[Any] = set()
+
+
+# True once every rule module is imported. Read on every transform call
+# (core.trace.Trace.__enter__), so a plain module global.
+rules_loaded = False
+
+
+def ensure_rules() -> None:
+    """Import every rule family, filling the tables (once; cheap afterwards).
+
+    ``import chainrule`` does not: the families cost several times NumPy's own
+    import. The first trace to open calls this, before any tracer can meet a
+    NumPy function, so the tables are complete whenever they are read.
+    """
+    global rules_loaded
+    if rules_loaded:
+        return
+    from .. import rules  # the rule modules import this module
+
+    rules.load()
+    rules_loaded = True
 
 
 def implements(*numpy_functions: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -53,11 +76,14 @@ def export(
 def mirror(numpy_module: Any, namespace: str) -> dict[str, Any]:
     """Our version of every public name of ``numpy_module`` that has rules (or
     is declared non-differentiable), plus the extras of ``namespace``."""
+    ensure_rules()
     out: dict[str, Any] = {}
-    for name in dir(numpy_module):
+    # vars(), not dir() + getattr(): NumPy imports submodules such as
+    # numpy.f2py and numpy.testing on attribute access, which costs more than
+    # importing NumPy, and none of them is a function with rules.
+    for name, obj in list(vars(numpy_module).items()):
         if name.startswith("_"):
             continue
-        obj = getattr(numpy_module, name)
         try:
             if obj in UFUNCS:
                 out[name] = UFUNCS[obj]

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from . import array_facade as _array_facade
+from . import registry as _registry
 from .array_facade import ArrayFacade, strip, strip_tree  # noqa: F401  (re-exported)
 
 _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
@@ -64,6 +65,8 @@ class Trace:
     # A trace is entered once, as the new innermost level, for one run of a
     # transform (a class, not @contextmanager: this is on every transform call).
     def __enter__(self) -> Trace:
+        if not _registry.rules_loaded:  # the first transform loads the rules
+            _registry.ensure_rules()
         depth = _depth.get() + 1
         self._token = _depth.set(depth)
         self.level = depth

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as _np
 
-from .. import rules as _rules  # noqa: F401  (fills the tables mirrored below)
 from ..core.registry import populate as _populate
 from ..core.trace import Tracer as _Tracer
 from ..rules.shape import astype as _astype

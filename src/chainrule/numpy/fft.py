@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as _np
 
-from .. import rules as _rules  # noqa: F401  (fills the tables mirrored here)
 from ..core.registry import populate as _populate
 
 _populate(globals(), _np.fft, "numpy.fft")
