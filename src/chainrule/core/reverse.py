@@ -13,6 +13,7 @@ without a deep chain of references.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -219,8 +220,13 @@ def backward(tape: list, seeds: list[tuple[int, Any]], consume: bool = False) ->
     (``grad``), the peak then holds the intermediates of only the part of
     the tape not yet walked.
     """
-    with GcPause():
-        return _backward(tape, seeds, consume)
+    gc_on = gc.isenabled()
+    try:
+        with GcPause():
+            return _backward(tape, seeds, consume)
+    finally:  # the collector back on after an interrupt too (see trace.boundary_state)
+        if gc_on and not gc.isenabled():
+            gc.enable()
 
 
 def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:

@@ -53,6 +53,28 @@ class GcPause:
             gc.enable()
 
 
+def boundary_state() -> tuple[int, bool]:
+    """What a transform must leave as it found it, however it is left: the
+    trace depth of this context and whether the garbage collector is on.
+
+    ``with`` restores both on the way out, except when an interrupt (a
+    KeyboardInterrupt from a signal, raised between any two bytecodes) lands
+    inside an ``__enter__`` after its change, or inside an ``__exit__`` before
+    its undo. The transforms therefore also take this state on entry and hand
+    it to ``restore_boundary`` in a ``finally``: a second, independent way back.
+    """
+    return _depth.get(), gc.isenabled()
+
+
+def restore_boundary(state: tuple[int, bool]) -> None:
+    """Put back what ``boundary_state`` took (a no-op after a normal exit)."""
+    depth, gc_on = state
+    if _depth.get() != depth:
+        _depth.set(depth)
+    if gc_on and not gc.isenabled():
+        gc.enable()
+
+
 class Trace:
     """One run of one transform: a level and a way to process primitives."""
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
-from ..core.trace import Tracer, strip, tracing
+from ..core.trace import Tracer, boundary_state, restore_boundary, strip, tracing
 from ..errors import ConversionError
 from ._foreign import explain_pandas, refusal
 from ._inputs import (
@@ -39,17 +39,23 @@ def push_forward(
     Returns ``(flat output values, flat output tangents -- None where an
     output does not depend on the inputs --, output treedef, aux)``.
     """
-    trace = ForwardTrace(batch_ndim)
-    with tracing(trace):
-        boxed = in_tree.unflatten([ForwardTracer(v, trace, t) for v, t in zip(leaves, tangents)])
-        call_args = list(args)
-        for i, b in zip(traced, boxed):
-            call_args[i] = b
-        try:
-            result = fun(*call_args)
-        except ConversionError as err:
-            explain_pandas(err)
-            raise
+    state = boundary_state()
+    try:
+        trace = ForwardTrace(batch_ndim)
+        with tracing(trace):
+            boxed = in_tree.unflatten(
+                [ForwardTracer(v, trace, t) for v, t in zip(leaves, tangents)]
+            )
+            call_args = list(args)
+            for i, b in zip(traced, boxed):
+                call_args[i] = b
+            try:
+                result = fun(*call_args)
+            except ConversionError as err:
+                explain_pandas(err)
+                raise
+    finally:  # an interrupt must not leave the trace open (see boundary_state)
+        restore_boundary(state)
     out, aux = split_aux(result, has_aux, fname)
     out_leaves, out_tree = tree.flatten(out)
     check_output_leaves(out_leaves, fname)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import tree
 from ..core.reverse import ReverseTrace, backward
-from ..core.trace import GcPause, Tracer, strip, tracing
+from ..core.trace import GcPause, Tracer, boundary_state, restore_boundary, strip, tracing
 from ..errors import ConversionError
 from ..rules.shape import astype
 from ._foreign import explain_pandas, refusal
@@ -104,15 +104,19 @@ def record(
     """Run ``fun`` with ``args[argnums]`` traced; returns the recording and aux."""
     leaves, in_tree = flatten_diff_args(args, argnums, fname)
     bare = bare_numbers(args, argnums)
-    trace = ReverseTrace()
-    with tracing(trace):
-        inputs = [trace.new_input(v) for v in leaves]
-        traced_args = in_tree.unflatten(inputs)
-        try:
-            result = fun(*substitute(args, argnums, traced_args), **kwargs)
-        except ConversionError as err:
-            explain_pandas(err)
-            raise
+    state = boundary_state()
+    try:
+        trace = ReverseTrace()
+        with tracing(trace):
+            inputs = [trace.new_input(v) for v in leaves]
+            traced_args = in_tree.unflatten(inputs)
+            try:
+                result = fun(*substitute(args, argnums, traced_args), **kwargs)
+            except ConversionError as err:
+                explain_pandas(err)
+                raise
+    finally:  # an interrupt must not leave the trace open (see boundary_state)
+        restore_boundary(state)
     out, aux = split_aux(result, has_aux, fname)
     rec = Recording(trace, leaves, in_tree, out, fname, bare)
     return rec, (unwrap(aux, trace) if has_aux else None)
@@ -205,15 +209,19 @@ def _value_and_grad(
 ) -> Callable:
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
-        with GcPause():  # from the recording to the pull-back: the tape's whole life
-            rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
-            check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
-            value = _check_scalar_output(rec, fname, holomorphic)
-            v = strip(value)
-            ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
-            if getattr(v, "ndim", 0):  # an output of size 1, such as shape (1,) or (1, 1)
-                ct = np.ones(np.shape(v), dtype=np.result_type(v))
-            grads = rec.in_tree.unflatten(rec.pull_back([ct], last=True))
+        state = boundary_state()
+        try:
+            with GcPause():  # from the recording to the pull-back: the tape's whole life
+                rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
+                check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
+                value = _check_scalar_output(rec, fname, holomorphic)
+                v = strip(value)
+                ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
+                if getattr(v, "ndim", 0):  # an output of size 1, such as shape (1,) or (1, 1)
+                    ct = np.ones(np.shape(v), dtype=np.result_type(v))
+                grads = rec.in_tree.unflatten(rec.pull_back([ct], last=True))
+        finally:  # the collector back on after an interrupt too (see boundary_state)
+            restore_boundary(state)
         g = grads if is_tuple else grads[0]
         return ((value, aux), g) if has_aux else (value, g)
 
