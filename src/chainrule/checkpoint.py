@@ -13,8 +13,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import tree
 from .core.reverse import ReverseTrace
+from .core.trace import strip
 from .custom import _fill, _record, _top_trace, _Unwrapped
 from .transforms.reverse_mode import record
 
@@ -47,6 +50,9 @@ def checkpoint(fun: Callable) -> Callable:
             return fun(*args)
         # Run at the levels below this one only: nothing is kept for this level.
         out = fun(*unwrapped.args())
+        # The output is kept to check the recomputation against (the next
+        # segment keeps it anyway, as its input).
+        first, first_tree = tree.flatten(out)
 
         def pull(g_leaves: list) -> list:
             # Recompute, this time recording, and pull the cotangents through.
@@ -60,8 +66,48 @@ def checkpoint(fun: Callable) -> Callable:
 
             inputs = tuple(unwrapped.values[i] for i in traced)
             rec, _ = record(of_traced, inputs, {}, tuple(range(len(inputs))), False, "checkpoint")
+            _check_same(fun, first, first_tree, rec.out_values, rec.out_tree)
             return rec.pull_back(_fill(g_leaves, rec.out_values), last=True)
 
         return _record(top, unwrapped, out, pull)
 
     return checkpointed
+
+
+# Recomputing the same operations on the same values gives the same bits;
+# the tolerance only forgives a different order of rounding.
+_RTOL = 1e-12
+
+
+def _check_same(fun: Callable, first: list, first_tree: Any, again: list, again_tree: Any) -> None:
+    """Raise if the backward pass's recomputation of ``fun`` differs from its
+    first run: the derivative would then belong to another value."""
+    where = ""
+    if first_tree != again_tree:
+        where = f"its output had the structure {first_tree}, and then {again_tree}"
+    else:
+        for k, (a, b) in enumerate(zip(first, again)):
+            a, b = np.asarray(strip(a)), np.asarray(strip(b))
+            if a.shape != b.shape or a.dtype != b.dtype:
+                where = f"output leaf {k} had shape {a.shape} {a.dtype}, then {b.shape} {b.dtype}"
+                break
+            if a.dtype.kind in "fc":
+                scale = np.max(np.abs(a[np.isfinite(a)]), initial=0.0)
+                same = np.allclose(b, a, rtol=_RTOL, atol=_RTOL * scale, equal_nan=True)
+            else:
+                same = np.array_equal(a, b)
+            if not same:
+                with np.errstate(all="ignore"):
+                    diff = np.max(np.abs(b - a)) if a.dtype.kind in "fciu" else "-"
+                where = f"output leaf {k} changed (largest difference {diff})"
+                break
+    if where:
+        name = getattr(fun, "__name__", repr(fun))
+        raise RuntimeError(
+            f"cr.checkpoint({name}): the function gave a different result when it was run "
+            f"again in the backward pass: {where}. checkpoint recomputes its function instead "
+            "of storing its intermediates, so the function must be deterministic, a pure "
+            "function of its arguments; otherwise its derivative would belong to a different "
+            "value. Draw random numbers and update counters or other state outside the "
+            "checkpointed function and pass the results in as arguments."
+        )
