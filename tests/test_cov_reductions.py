@@ -519,7 +519,9 @@ def test_float32_quantile_keeps_numpys_dtype():
         out = traced_value(lambda x, q=q: np.quantile(x, q), x)
         ref = np.quantile(x, q)
         assert out.dtype == ref.dtype
-        np.testing.assert_array_equal(out, ref)
+        # To the last bit or one float32 rounding away: NumPy's own float32
+        # interpolation rounds differently between releases (2.0 against 2.4).
+        np.testing.assert_allclose(out, ref, rtol=np.finfo(np.float32).eps, atol=0)
 
 
 # --- norms ---------------------------------------------------------------------------

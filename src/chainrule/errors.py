@@ -3,6 +3,8 @@ expect, so ``except TypeError`` keeps working."""
 
 from __future__ import annotations
 
+import os
+
 
 class LeakedTracerError(RuntimeError):
     """A traced value escaped the transform that created it.
@@ -51,3 +53,59 @@ def no_rule_error(name: str, detail: str = "") -> NoRuleError:
         "value. Define the derivative yourself with cr.custom_vjp (or cr.custom_jvp), or pass "
         "cr.stop_gradient(x) if this part should not be differentiated."
     )
+
+
+def install_hint(extra: str, *packages: str) -> str:
+    """The command that installs chainrule's optional ``extra``, for the way
+    chainrule itself was installed, then the bare ``packages`` as the
+    alternative; quoted so that it pastes into any shell (brackets are
+    patterns in zsh, and backticks would run a command).
+
+    From a package index: ``pip install "chainrule[scipy]"``; from a checkout
+    (``pip install -e .``): ``pip install -e "/path/to/checkout[scipy]"``, since
+    the index's chainrule would replace it.
+
+    >>> install_hint("scipy", "scipy").endswith("(or: pip install scipy)")
+    True
+    """
+    alternative = f"pip install {' '.join(packages)}"
+    target = _install_target(_direct_url())
+    if target is None:
+        return alternative
+    return f"pip install {target.format(extra=extra)} (or: {alternative})"
+
+
+def _direct_url() -> dict | None:
+    """How pip recorded chainrule's installation (PEP 610's direct_url.json):
+    None from an index; ``{}`` when chainrule is not installed at all (its
+    source put on ``sys.path`` by hand)."""
+    import importlib.metadata
+    import json
+
+    try:
+        text = importlib.metadata.distribution("chainrule").read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _install_target(direct_url: dict | None) -> str | None:
+    """The quoted requirement, with ``{extra}`` to fill in; None when only the
+    bare packages can be suggested."""
+    if direct_url is None:
+        return '"chainrule[{extra}]"'
+    url = direct_url.get("url", "")
+    if "dir_info" not in direct_url or not url.startswith("file:"):
+        return None  # not installed, or from an archive or VCS URL: no safe command
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    path = url2pathname(urlparse(url).path)
+    awkward = '"$`!%' + ("" if os.sep == "\\" else "\\")
+    if any(c in path for c in awkward):
+        return None  # no one quoting of such a path works in every shell
+    editable = "-e " if direct_url["dir_info"].get("editable") else ""
+    return f'{editable}"{path}[{{extra}}]"'

@@ -14,8 +14,10 @@ def scipy_optimize() -> ModuleType:
     try:
         import scipy.optimize
     except ImportError as err:
+        from ..errors import install_hint
+
         raise ImportError(
-            "chainrule.optim.minimize needs SciPy, which is not installed; "
-            "install it with `pip install chainrule[scipy]` (or `pip install scipy`)"
+            "chainrule.optim.minimize needs SciPy, which is not installed; install it with: "
+            + install_hint("scipy", "scipy")
         ) from err
     return scipy.optimize

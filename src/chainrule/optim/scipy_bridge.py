@@ -204,7 +204,7 @@ def minimize(
 
     Raises ``ValueError`` for an unknown method (or bounds and constraints the
     method ignores), ``TypeError`` when ``fun`` is not scalar-valued, and
-    ``ImportError`` when SciPy is missing (``pip install chainrule[scipy]``).
+    ``ImportError`` when SciPy is missing (``pip install "chainrule[scipy]"``).
 
     >>> import numpy as np
     >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)

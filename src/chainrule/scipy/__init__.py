@@ -1,5 +1,5 @@
 """``chainrule.scipy``: differentiable parts of SciPy (an optional extra:
-``pip install chainrule[scipy]``).
+``pip install "chainrule[scipy]"``).
 
 * ``chainrule.scipy.special``: ``gammaln``, ``gamma``, ``digamma``,
   ``polygamma``, ``betaln``, ``erf``, ``erfc``, ``erfinv``, ``erfcx``,
@@ -26,9 +26,11 @@ try:
     import scipy.special
     import scipy.stats  # noqa: F401
 except ImportError as _err:  # pragma: no cover - exercised in a subprocess test
+    from ..errors import install_hint
+
     raise ImportError(
-        "chainrule.scipy needs SciPy, which is not installed; install it with "
-        "`pip install chainrule[scipy]` (or `pip install scipy`)"
+        "chainrule.scipy needs SciPy, which is not installed; install it with: "
+        + install_hint("scipy", "scipy")
     ) from _err
 
 from . import linalg, special, stats
