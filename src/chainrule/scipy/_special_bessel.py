@@ -1,0 +1,162 @@
+"""Derivative rules for SciPy's Bessel functions, in their argument.
+
+The derivatives are the standard recurrences (DLMF 10.6.2, 10.29.2), written
+with Bessel functions again, so every order works:
+``J_v' = (J_{v-1} - J_{v+1})/2`` (likewise ``Y``), ``I_v' = (I_{v-1} + I_{v+1})/2``,
+``K_v' = -(K_{v-1} + K_{v+1})/2``; ``J_0' = -J_1``, ``I_0' = I_1``, ``K_0' = -K_1``.
+The scaled ``ive = I_v e^{-|Re z|}`` and ``kve = K_v e^z`` add the derivative of
+their factor. For complex ``z`` (``jv``, ``yv``, ``iv``, ``kv``, ``kve`` accept
+it) the same formulas are the complex derivative; ``ive`` is not holomorphic
+(``|Re z|``), so it is differentiated for real ``z`` only.
+
+The order is a label, not a variable: a traced order raises ``NoRuleError``
+naming the function and its order argument (SciPy has no closed form for the
+derivative in the order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.special as sc
+
+from ..core.primitive import Primitive
+from ..core.registry import UFUNCS, export
+from ..core.trace import strip
+from ..errors import no_rule_error
+from ..rules._util import allow_complex
+from ..rules.elementwise import binary_primitive, unary_primitive
+from ._special_rules import as_float
+
+_NS = "scipy.special"
+
+
+def _refuse_order(name: str, arg: str) -> tuple[Any, Any]:
+    """A VJP maker and a JVP rule that refuse a traced order of ``name``."""
+
+    def refuse(*_: Any) -> Any:
+        raise no_rule_error(
+            f"scipy.special.{name}",
+            f"its order {arg} is not differentiable; only the argument is. Pass the order "
+            "as a plain number or array (not a traced value), or wrap it in cr.stop_gradient",
+        )
+
+    return refuse, refuse
+
+
+def _ordered(name: str, impl: Any, dz: Any, arg: str = "v") -> Primitive:
+    """A primitive ``(order, z)`` differentiable in ``z`` only."""
+    prim = binary_primitive(name, impl, None, dz)
+    vjp, jvp = _refuse_order(name, arg)
+    prim.vjp[0] = vjp
+    prim.jvp[0] = jvp
+    return prim
+
+
+def _sign_re(z: Any) -> Any:
+    """sign(Re z): locally constant, no derivative."""
+    return np.sign(np.real(strip(z)))
+
+
+# --- first kind and second kind -------------------------------------------------------------
+jv_p = _ordered("jv", sc.jv, lambda x, y: 0.5 * (jv_p(x - 1.0, y) - jv_p(x + 1.0, y)))
+yv_p = _ordered("yv", sc.yv, lambda x, y: 0.5 * (yv_p(x - 1.0, y) - yv_p(x + 1.0, y)))
+yn_p = _ordered("yn", sc.yn, lambda x, y: 0.5 * (yn_p(x - 1, y) - yn_p(x + 1, y)), arg="n")
+j0_p = unary_primitive("j0", sc.j0, lambda x: -j1_p(x))
+j1_p = unary_primitive("j1", sc.j1, lambda x: 0.5 * (j0_p(x) - jv_p(2.0, x)))
+y0_p = unary_primitive("y0", sc.y0, lambda x: -y1_p(x))
+y1_p = unary_primitive("y1", sc.y1, lambda x: 0.5 * (y0_p(x) - yv_p(2.0, x)))
+
+# --- modified, first kind ------------------------------------------------------------------
+iv_p = _ordered("iv", sc.iv, lambda x, y: 0.5 * (iv_p(x - 1.0, y) + iv_p(x + 1.0, y)))
+ive_p = _ordered(
+    "ive",
+    sc.ive,
+    lambda x, y: 0.5 * (ive_p(x - 1.0, y) + ive_p(x + 1.0, y)) - _sign_re(y) * ive_p(x, y),
+)
+i0_p = unary_primitive("i0", sc.i0, lambda x: i1_p(x))
+i1_p = unary_primitive("i1", sc.i1, lambda x: 0.5 * (i0_p(x) + iv_p(2.0, x)))
+
+# --- modified, second kind -----------------------------------------------------------------
+kv_p = _ordered("kv", sc.kv, lambda x, y: -0.5 * (kv_p(x - 1.0, y) + kv_p(x + 1.0, y)))
+kve_p = _ordered(
+    "kve", sc.kve, lambda x, y: kve_p(x, y) - 0.5 * (kve_p(x - 1.0, y) + kve_p(x + 1.0, y))
+)
+k0_p = unary_primitive("k0", sc.k0, lambda x: -k1_p(x))
+k1_p = unary_primitive("k1", sc.k1, lambda x: -0.5 * (k0_p(x) + kv_p(2.0, x)))
+k0e_p = unary_primitive("k0e", sc.k0e, lambda ans, x: ans - k1e_p(x))
+k1e_p = unary_primitive("k1e", sc.k1e, lambda ans, x: ans - 0.5 * (k0e_p(x) + kve_p(2.0, x)))
+
+# Holomorphic in z: the same formulas are the complex derivative.
+allow_complex(jv_p, yv_p, iv_p, kv_p, kve_p)
+
+#: SciPy ufunc -> primitive (installed by ``register``).
+SCIPY_UFUNCS = {
+    sc.jv: jv_p,
+    sc.yv: yv_p,
+    sc.yn: yn_p,
+    sc.j0: j0_p,
+    sc.j1: j1_p,
+    sc.y0: y0_p,
+    sc.y1: y1_p,
+    sc.iv: iv_p,
+    sc.ive: ive_p,
+    sc.i0: i0_p,
+    sc.i1: i1_p,
+    sc.kv: kv_p,
+    sc.kve: kve_p,
+    sc.k0: k0_p,
+    sc.k1: k1_p,
+    sc.k0e: k0e_p,
+    sc.k1e: k1e_p,
+}
+# jn is SciPy's alias of jv (the same ufunc object in recent SciPy).
+if getattr(sc, "jn", None) is not None and sc.jn is not sc.jv:  # pragma: no cover
+    SCIPY_UFUNCS[sc.jn] = jv_p
+
+
+def register() -> None:
+    """Let plain ``scipy.special`` Bessel calls on traced values reach our rules."""
+    for ufunc, prim in SCIPY_UFUNCS.items():
+        UFUNCS.setdefault(ufunc, prim)
+
+
+def _export_ordered(name: str, prim: Primitive, arg: str = "v") -> None:
+    def fn(order: Any, z: Any) -> Any:
+        return prim(as_float(order), as_float(z))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (
+        f"``scipy.special.{name}({arg}, z)``, differentiable in ``z`` to any order; "
+        f"a traced order ``{arg}`` raises ``NoRuleError``."
+    )
+    export(name, _NS)(fn)
+
+
+def _export_unary(name: str, prim: Primitive) -> None:
+    def fn(x: Any) -> Any:
+        return prim(as_float(x))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``scipy.special.{name}(x)``, differentiable to any order."
+    export(name, _NS)(fn)
+
+
+for _name, _prim in (("jv", jv_p), ("yv", yv_p), ("iv", iv_p), ("ive", ive_p), ("kv", kv_p)):
+    _export_ordered(_name, _prim)
+_export_ordered("kve", kve_p)
+_export_ordered("yn", yn_p, arg="n")
+for _name, _prim in (
+    ("j0", j0_p),
+    ("j1", j1_p),
+    ("y0", y0_p),
+    ("y1", y1_p),
+    ("i0", i0_p),
+    ("i1", i1_p),
+    ("k0", k0_p),
+    ("k1", k1_p),
+    ("k0e", k0e_p),
+    ("k1e", k1e_p),
+):
+    _export_unary(_name, _prim)
