@@ -69,6 +69,7 @@ from .shape import expand_dims, getitem, reshape, swapaxes
 NONDIFF.add(np.linalg.matrix_rank)
 
 _EighResult = type(np.linalg.eigh(np.eye(1)))
+_EigResult = type(np.linalg.eig(np.eye(1)))
 _SVDResult = type(np.linalg.svd(np.eye(1)))
 _QRResult = type(np.linalg.qr(np.eye(1)))
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
@@ -257,6 +258,7 @@ def _gap_inverse(v: Any, ok: np.ndarray, sign: float = -1.0) -> Any:
 # there is no derivative: ``bad`` then names the problem (a key of _VECTOR_ERRORS).
 _VECTOR_ERRORS = {
     "repeated eigenvalues": lambda: _repeated_error("eigh's eigenvectors"),
+    "repeated eigenvalues (eig)": lambda: _repeated_error("eig's eigenvectors"),
     "repeated singular values": lambda: _repeated_error("svd's singular vectors"),
     "zero singular value": lambda: _rank_deficient("the singular vectors of numpy.linalg.svd"),
 }
@@ -885,6 +887,202 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     return eigvalsh_p(a, lower)
 
 
+# --- eig and eigvals ------------------------------------------------------------------
+# A = V diag(w) V^-1 with P = V^-1 dA V: dw = diag(P), and dV = V (F o P) + V diag(c)
+# with F_ij = 1/(w_j - w_i) off the diagonal. The free diag(c) is the gauge: LAPACK
+# scales each eigenvector to unit norm with its largest component real, so
+# Re(v_k^H dv_k) = 0 and Im(dv_k[j_k] / v_k[j_k]) = 0 at that component j_k. The
+# result is real-linear (not holomorphic) in dA; the VJP is its transpose under the
+# pairing Re(sum(g * t)) (docs/design.md).
+def _eig_impl(a: Any) -> Any:
+    w, v = np.linalg.eig(a)
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eig_split(packed: Any) -> tuple[Any, Any]:
+    w, v = _unpack(packed, (1, shape_of(packed)[-1]))
+    return _unrow(w), v
+
+
+def _largest_component(v: Any) -> np.ndarray:
+    """One-hot masks (..., n, n) of the largest entry of each column of ``v``: the
+    entry LAPACK makes real."""
+    vv = strip(v)
+    top = np.argmax(np.abs(vv), axis=-2)
+    return np.arange(vv.shape[-2])[:, None] == top[..., None, :]
+
+
+def _require_diagonalizable(v: Any) -> None:
+    if np.any(np.linalg.cond(strip(v)) > 1e12):
+        raise NoRuleError(
+            "chainrule: numpy.linalg.eig / eigvals at a defective matrix (repeated eigenvalues "
+            "without a full set of eigenvectors, like a Jordan block): the eigenvalues are not "
+            "differentiable there (they move like a square root of the perturbation)."
+        )
+
+
+def _eig_gauge(dv0: Any, v: Any, top: np.ndarray) -> Any:
+    """``dv0`` moved along each ``v_k`` so that it keeps LAPACK's normalisation."""
+    s = np.sum(_cj(v) * dv0, axis=-2)
+    if not _is_complex(dv0):
+        return dv0 - v * expand_dims(s, -2)
+    e = np.imag(np.sum(top * dv0, axis=-2) / np.sum(top * v, axis=-2))
+    return dv0 - v * expand_dims(np.real(s) + e * 1j, -2)
+
+
+def _eig_gauge_transpose(g: Any, v: Any, top: np.ndarray) -> Any:
+    b = np.sum(g * v, axis=-2)
+    if not (_is_complex(g) or _is_complex(v)):
+        return g - v * expand_dims(b, -2)
+    r = g - _cj(v) * expand_dims(np.real(b), -2)
+    return r + top * expand_dims(np.imag(b) * -1j / np.sum(top * v, axis=-2), -2)
+
+
+def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
+    w, v = _eig_split(ans)
+    if _ties(w).any():
+        raise _repeated_error("eig (forward mode)")
+    p = np.linalg.solve(v, t @ v)
+    gaps = _gap_inverse(w, ~np.eye(shape_of(w)[-1], dtype=bool))
+    dv = _eig_gauge(v @ (gaps * p), v, _largest_component(v))
+    return concat_p(_row(_diag(p)), dv, axis=-2)
+
+
+def _eig_vjp(ans: Any, a: Any):
+    w, v = _eig_split(ans)
+    ties = _ties(w)
+    if ties.any():
+        _require_diagonalizable(v)
+    gaps = _gap_inverse(w, ~ties & ~np.eye(shape_of(w)[-1], dtype=bool))
+    top = _largest_component(v)
+
+    def vjp(g: Any) -> Any:
+        # At repeated eigenvalues no cotangent reaches the eigenvectors (vectors_p raises).
+        gw, gv = _eig_split(g)
+        _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eig's eigenvalues")
+        q = _diag_embed(gw)
+        if np.any(strip(gv)):
+            q = q + gaps * (_mT(v) @ _eig_gauge_transpose(gv, v, top))
+        return np.linalg.solve(_mT(v), q @ _mT(v))
+
+    return vjp
+
+
+# eig_p(a): eigenvalues and right eigenvectors, packed as [w; V] (complex unless every
+# eigenvalue of a real matrix is real, like NumPy's).
+eig_p = Primitive("eig", _eig_impl)
+eig_p.defvjp(_eig_vjp)
+eig_p.defjvp(_eig_jvp)
+
+
+@implements(np.linalg.eig)
+def eig(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.eig``: returns ``(eigenvalues,
+    eigenvectors)``, complex unless every eigenvalue of a real matrix is real
+    (as NumPy's). Real and complex matrices.
+
+    ``dw_i = u_i^H dA v_i / (u_i^H v_i)`` (left eigenvectors ``u``: the rows of
+    ``V^-1``, conjugated) and ``dV = V (F o V^-1 dA V)`` with
+    ``F_ij = 1 / (w_j - w_i)``, plus the gauge that keeps LAPACK's
+    normalisation: each eigenvector has unit norm and its largest entry real.
+    That is NumPy's own normalisation, so the derivative of every use of the
+    eigenvectors matches finite differences (except where two entries of a
+    vector tie for the largest modulus, where NumPy's choice itself jumps);
+    uses that do not depend on the normalisation (``V diag(f(w)) V^-1``, the
+    projectors) are exact everywhere. The eigenvectors need distinct
+    eigenvalues: at repeated ones, using them raises ``NotImplementedError``,
+    and so does forward mode (see ``eigvals`` for the values alone). For a
+    real matrix the derivative with respect to it is real (the real part of
+    the complex cotangent, docs/design.md).
+
+    >>> import chainrule as cr, numpy as np
+    >>> a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    >>> cr.grad(lambda a: np.sum(np.linalg.eig(a)[0] ** 2))(a)  # d tr(A^2) = 2 A^T
+    array([[4., 0.],
+           [2., 6.]])
+    """
+    if not is_traced(a):
+        return np.linalg.eig(a)
+    _check_matrix(a, "eig", complex_ok=True)
+    packed = eig_p(a)
+    w = _unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None))))
+    n = shape_of(a)[-1]
+    bad = "repeated eigenvalues (eig)" if _ties(w).any() else None
+    return _EigResult(w, vectors_p(packed, 1, n + 1, bad))
+
+
+def _eigvals_vectors(ans: Any, a: Any) -> Any:
+    """Right eigenvectors of ``a`` (differentiable in ``a``), in the order of
+    ``eigvals``' result ``ans`` (LAPACK computes the two separately)."""
+    w, v = np.linalg.eig(a)
+    wv, av = strip(w), strip(ans)
+    if np.array_equal(wv, av):
+        return v
+    order = np.argmin(np.abs(av[..., :, None] - wv[..., None, :]), axis=-1)
+    n = av.shape[-1]
+    onehot = (np.arange(n)[:, None] == order[..., None, :]).astype(wv.dtype)
+    return v @ onehot
+
+
+def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    v = _eigvals_vectors(ans, a)
+    p = np.linalg.solve(v, t @ v)
+    ties = _ties(ans)
+    if ties.any():
+        # A repeated eigenvalue moves by the eigenvalues of the block of p it spans:
+        # linear in dA only where that block is a multiple of the identity.
+        _require_diagonalizable(v)
+        _require_zero(p, ties, "eigvals (forward mode)")
+        dw = _diag(p)
+        _require_zero(expand_dims(dw, -1) - expand_dims(dw, -2), ties, "eigvals (forward mode)")
+        return dw
+    return _diag(p)
+
+
+def _eigvals_vjp(ans: Any, a: Any):
+    v = _eigvals_vectors(ans, a)
+    ties = _ties(ans)
+    if ties.any():
+        _require_diagonalizable(v)
+
+    def vjp(g: Any) -> Any:
+        _require_zero(expand_dims(g, -1) - expand_dims(g, -2), ties, "eigvals")
+        return np.linalg.solve(_mT(v), expand_dims(g, -1) * _mT(v))
+
+    return vjp
+
+
+eigvals_p = Primitive("eigvals", np.linalg.eigvals)
+eigvals_p.defvjp(_eigvals_vjp)
+eigvals_p.defjvp(_eigvals_jvp)
+
+
+@implements(np.linalg.eigvals)
+def eigvals(a: Any) -> Any:
+    """Differentiable ``numpy.linalg.eigvals`` (NumPy's values and dtype):
+    ``dw_i = u_i^H dA v_i / (u_i^H v_i)``, real and complex matrices (see ``eig``).
+
+    At exactly repeated eigenvalues of a diagonalizable matrix (say the
+    identity) the eigenvalues are differentiable only for uses that treat the
+    repeated ones alike: reverse mode gives the derivative when their
+    cotangents are equal (their sum, ``sum(f(w))``...); forward mode when the
+    direction moves them together (its projection on their eigenspace is a
+    multiple of the identity). Anything else, and defective matrices (a Jordan
+    block, where eigenvalues move like a square root), raise
+    ``NotImplementedError``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> a = np.array([[0.0, -1.0], [1.0, 0.0]])  # eigenvalues +-i
+    >>> cr.grad(lambda a: np.sum(np.linalg.eigvals(a) ** 2).real)(a)
+    array([[ 0.,  2.],
+           [-2.,  0.]])
+    """
+    if not is_traced(a):
+        return np.linalg.eigvals(a)
+    _check_matrix(a, "eigvals", complex_ok=True)
+    return eigvals_p(a)
+
+
 # --- svd ------------------------------------------------------------------------------
 def _svd_impl(a: Any) -> Any:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
@@ -1218,6 +1416,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
 
 allow_complex(concat_p, vectors_p, complement_p, inv_p, solve_p, det_p, logdet_p)
 allow_complex(eigh_p, eigvalsh_p, eigvalsh_cluster_p, cluster_map_p, svd_p, sv_p)
+allow_complex(eig_p, eigvals_p)
 
 
 # --- pinv and lstsq -------------------------------------------------------------------

@@ -10,10 +10,10 @@ NumPy's and every mode and order follows. Conventions:
   coefficient that is exactly 0 passes no derivative on.
 * Fits (``polyfit``) are differentiable in ``x``, ``y`` and ``w`` where the
   design matrix has full rank (``linalg.lstsq``'s condition).
-* Roots (``np.roots``, ``polyroots``) are eigenvalues of the companion
-  matrix, built here differentiably; they are registered only when
-  ``numpy.linalg.eigvals`` has a rule (otherwise they stay NumPy's, and a
-  traced call raises the no-rule error).
+* Roots (``np.roots``, ``polyroots``) are the eigenvalues of the companion
+  matrix, built here differentiably, through ``linalg.eigvals``'s rule:
+  ``dr = -(dp)(r) / p'(r)`` at a simple root; repeated roots are not
+  differentiable (they move like a root of the perturbation) and raise.
 
 ``numpy.polynomial.polynomial`` converts its arguments with ``np.array``, so
 a plain call cannot receive traced coefficients: use
@@ -32,19 +32,10 @@ import numpy as np
 import numpy.polynomial.polynomial as P
 
 from ..at import at
-from ..core.registry import FUNCTIONS, implements
+from ..core.registry import implements
 from ..core.trace import is_traced, strip
-from . import linalg as _linalg  # noqa: F401  (registers eigvals, if it has a rule)
+from ..errors import NoRuleError
 from .reductions import plain_falls_through
-
-# Roots are eigenvalues of the companion matrix: offered only when
-# numpy.linalg.eigvals has a rule, so the coverage page never promises them early.
-_HAVE_EIGVALS = np.linalg.eigvals in FUNCTIONS
-
-
-def _if_eigvals(*numpy_functions: Any) -> Any:
-    return implements(*numpy_functions) if _HAVE_EIGVALS else (lambda fn: fn)
-
 
 _INTS = "?bBhHiIlLqQpP"
 
@@ -345,11 +336,22 @@ def poly(seq_of_zeros: Any) -> Any:
     return a
 
 
-@_if_eigvals(np.roots)
+@implements(np.roots)
 @plain_falls_through(np.roots)
 def roots(p: Any) -> Any:
-    """``numpy.roots``: the eigenvalues of the companion matrix, which is
-    built differentiably; differentiable as far as ``linalg.eigvals`` is."""
+    """Differentiable ``numpy.roots``: the eigenvalues of the companion matrix,
+    built differentiably, through ``linalg.eigvals`` (so ``dr = -(dp)(r) / p'(r)``
+    at a simple root; a repeated root raises ``NotImplementedError``). Leading
+    zero coefficients are trimmed like NumPy's (a root at infinity has no
+    derivative); a trailing zero (a simple root at 0) is differentiated as a
+    coefficient of the polynomial, like the others; several (a repeated root
+    at 0) raise.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.jacrev(np.roots)(np.array([1.0, -3.0, 2.0]))  # roots 2 and 1
+    array([[-4., -2., -1.],
+           [ 1.,  1.,  1.]])
+    """
     p = _1d(p)
     if p.ndim != 1:
         raise ValueError("Input must be a rank-1 array.")
@@ -357,15 +359,38 @@ def roots(p: Any) -> Any:
     if len(nz) == 0:
         return np.array([])
     trailing = len(p) - nz[-1] - 1
+    if trailing == 1 and len(nz) > 1:
+        return _roots_with_zero(_float(p[int(nz[0]) :]))
+    if trailing > 1:
+        raise NoRuleError(
+            "chainrule: numpy.roots of a polynomial with a repeated root at 0 (several "
+            "trailing zero coefficients): a repeated root is not differentiable (it moves "
+            "like a root of the perturbation)."
+        )
     p = _float(p[int(nz[0]) : int(nz[-1]) + 1])
-    n = len(p)
-    if n > 1:
-        top = np.reshape(-p[1:] / p[0], (1, -1))
-        below = np.diag(np.ones((n - 2,), strip(p).dtype), -1)[1:]
-        r = np.linalg.eigvals(np.concatenate([top, below]))
-    else:
-        r = np.array([])
+    r = _companion_eigvals(p) if len(p) > 1 else np.array([])
     return np.concatenate((r, np.zeros(trailing, strip(r).dtype)))
+
+
+def _companion_eigvals(p: Any) -> Any:
+    n = len(p)
+    top = np.reshape(-p[1:] / p[0], (1, -1))
+    below = np.diag(np.ones((n - 2,), strip(p).dtype), -1)[1:]
+    return np.linalg.eigvals(np.concatenate([top, below]))
+
+
+def _roots_with_zero(p: Any) -> Any:
+    """Roots of ``p`` whose last coefficient is 0: NumPy's values (it trims the
+    zero and appends the root 0), with the derivative of the eigenvalues of the
+    untrimmed companion matrix, in which the last coefficient moves the roots too."""
+    plain = np.roots(strip(p))
+    full = _companion_eigvals(p)
+    fv = strip(full)
+    order = np.argmin(np.abs(plain[:, None] - fv[None, :]), axis=-1)
+    full = full[order]
+    if not np.iscomplexobj(plain):
+        full = np.real(full)
+    return plain + (full - strip(full))
 
 
 # =====================================================================================
@@ -724,11 +749,18 @@ def _last_column(c: Any, n: int) -> Any:
     return np.concatenate([np.zeros((n, n - 1), strip(c).dtype), col], axis=1)
 
 
-@_if_eigvals(P.polyroots)
+@implements(P.polyroots)
 @_plain_or(P.polyroots)
 def polyroots(c: Any) -> Any:
-    """``polyroots``: eigenvalues of the companion matrix (differentiable as
-    far as ``linalg.eigvals`` is)."""
+    """Differentiable ``polyroots`` (sorted, like NumPy's): the eigenvalues of
+    the companion matrix, through ``linalg.eigvals`` (see ``roots``).
+
+    >>> import chainrule as cr, numpy as np
+    >>> import chainrule.numpy.polynomial.polynomial as cpoly
+    >>> cr.jacrev(cpoly.polyroots)(np.array([2.0, -3.0, 1.0]))  # roots 1 and 2
+    array([[ 1.,  1.,  1.],
+           [-1., -2., -4.]])
+    """
     [c] = _series(c)
     if len(c) < 2:
         return np.array([], dtype=strip(c).dtype)
