@@ -108,8 +108,25 @@ def expm(A: Any) -> Any:
     return _r.expm_p(A)
 
 
+# sqrtm, logm, expm_frechet, solve_sylvester, solve_banded, lu_factor/lu_solve, eigh, eig
+from ._linalg_more import (  # noqa: E402
+    eig,
+    eigh,
+    expm_frechet,
+    logm,
+    lu_factor,
+    lu_solve,
+    solve_banded,
+    solve_sylvester,
+    sqrtm,
+)
+
+_MORE = [eig, eigh, expm_frechet, logm, lu_factor, lu_solve, solve_banded, solve_sylvester, sqrtm]
+
 #: The names this module defines itself (as opposed to falling through to SciPy).
-DIFFERENTIABLE = sorted(["solve_triangular", "cho_factor", "cho_solve", "expm"])
+DIFFERENTIABLE = sorted(
+    ["solve_triangular", "cho_factor", "cho_solve", "expm"] + [f.__name__ for f in _MORE]
+)
 
 
 def __getattr__(name: str) -> Any:
