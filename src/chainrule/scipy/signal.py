@@ -222,10 +222,17 @@ allow_complex(allpole_p)
 
 
 def _coefficients(x: Any, name: str) -> Any:
+    if isinstance(x, (list, tuple)) and any(is_traced(e) for e in x):
+        # SciPy users write [1.0, a1]: stack it so the traced entries keep their derivative
+        x = np.stack([e if is_traced(e) else np.asarray(e, dtype=float) for e in x])
     x = as_float(x)
     if ndim_of(x) != 1 or shape_of(x)[0] == 0:
         raise ValueError(f"lfilter: {name} must be a non-empty 1-d array, got shape {shape_of(x)}")
     return x
+
+
+def _entries(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, (list, tuple)) else ()
 
 
 def _pad_last(x: Any, before: int, after: int) -> Any:
@@ -244,7 +251,7 @@ def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
     >>> cr.grad(lambda b: css.lfilter(b, [1.0], x)[-1])(np.array([1.0, 1.0]))
     array([3., 2.])
     """
-    if not any(is_traced(v) for v in (b, a, x, zi)):
+    if not any(is_traced(v) for v in (b, a, x, zi, *_entries(b), *_entries(a))):
         return _sps.lfilter(b, a, x, axis=axis, zi=zi)
     b, a, x = _coefficients(b, "b"), _coefficients(a, "a"), as_float(x)
     if ndim_of(x) == 0:
