@@ -79,8 +79,12 @@ allow_complex(wofz_p, erfi_p, dawsn_p, _r.erf_p, _r.erfc_p, _r.erfcx_p)
 # --- Lambert W -----------------------------------------------------------------------------
 def _lambertw_deriv(z: Any, k: Any, tol: Any) -> Any:
     w = lambertw_p(z, k, tol)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 1.0 / (np.exp(w) * (1.0 + w))
+    den = np.exp(w) * (1.0 + w)
+    at_branch_point = strip(den) == 0
+    if not np.any(at_branch_point):
+        return 1.0 / den
+    # Complex 1/0 is nan + nan j; the derivative there is infinite, on the real axis.
+    return np.where(at_branch_point, np.inf + 0j, 1.0 / np.where(at_branch_point, 1.0, den))
 
 
 _lambertw_ufunc = sc._ufuncs._lambertw
