@@ -337,6 +337,21 @@ CORPUS = [
 ]
 
 
+# Allowed, but near the limits: they must finish in time too (slow: subprocesses only).
+HEAVY = [
+    case("grad-1e6", ["grad", "sum(x**2)", "--at", "x=ones(10**6)"], 0),
+    case("grad-1e6-json", ["grad", "sum(x**2)", "--at", "x=ones(10**6)", "--json"], 0),
+    case("jacobian-1000x1000", ["jacobian", "sin(x)", "--at", "x=ones(1000)"], 0),
+    case("hessian-1000", ["hessian", "sum(x**3)", "--at", "x=ones(1000)"], 0),
+    case("hessians-100", ["hessian", "x**3", "--at", "x=ones(100)"], 0),
+    case("matmuls", ["grad", "sum(sin(A @ A @ A))", "--at", A1000 + " / 1000"], 0),
+    case("jvp-1e6", ["jvp", "sin(x)", "--at", "x=ones(10**6)", "--tangent", "x=ones(10**6)"], 0),
+    case("sort-1e6", ["grad", "sum(sort(x) * x)", "--at", "x=linspace(0, 1, 10**6)"], 0),
+    case("einsum-allowed", ["grad", "einsum('ij,jk->', A, A)", "--at", "A=ones((300, 300))"], 0),
+    case("split-1000", ["grad", "sum(stack(array_split(x, 1000))**2)", "--at", "x=ones(10**4)"], 0),
+]
+
+
 def check_outcome(status: int, stderr: str, expected: int, fragment: str) -> None:
     """The contract of every case: the expected status and one clear line."""
     assert status == expected, stderr
@@ -394,7 +409,7 @@ def run_limited(argv: list[str], cwd: Path, **kwargs) -> subprocess.CompletedPro
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv, status, fragment, writes", CORPUS)
+@pytest.mark.parametrize("argv, status, fragment, writes", CORPUS + HEAVY)
 def test_subprocess_under_limits(argv, status, fragment, writes, tmp_path):
     if max(len(a.encode()) for a in argv) >= 128 * 1024:
         pytest.skip("Linux passes no argument this long to a process (in-process only)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from .errors import MathError, Refused, UsageError
 from .evaluate import MATH_ERRORS, Evaluator
 from .expressions import Expression, check_names, parse
 from .variables import normal_name, parse_assignments
+
+#: The most outputs whose Hessian tables are printed (``--json`` has them all).
+MAX_HESSIANS_SHOWN = 10
 
 
 @dataclass
@@ -50,14 +54,14 @@ class Problem:
     def n_inputs(self) -> int:
         return sum(v.size for v in self.primals)
 
-    def input_labels(self) -> list[str]:
-        return [lab for n in self.wrt for lab in output.element_labels(n, self.variables[n].shape)]
+    def input_labels(self) -> output.Labels:
+        return output.Labels([(n, self.variables[n].shape) for n in self.wrt])
 
-    def output_labels(self) -> list[str]:
+    def output_labels(self) -> Sequence[str]:
         labels = self.expression.output_labels(self.value.size)
         if labels is not None and self.value.ndim == 1:
             return labels
-        return output.element_labels("f", self.value.shape)
+        return output.Labels([("f", self.value.shape)])
 
     def header(self) -> list[str]:
         at = ", ".join(f"{n} = {output.array_text(v)}" for n, v in self.variables.items())
@@ -191,7 +195,10 @@ def jacobian(args: argparse.Namespace) -> int:
     if args.json:
         payload = problem.json_base("jacobian")
         payload.update(
-            mode=args.mode, jacobian=output.to_json_value(matrix), rows=rows, columns=columns
+            mode=args.mode,
+            jacobian=output.to_json_value(matrix),
+            rows=list(rows),
+            columns=list(columns),
         )
         output.print_json(payload)
         return 0
@@ -233,18 +240,20 @@ def hessian(args: argparse.Namespace) -> int:
         payload.update(
             mode=args.mode,
             hessian=output.to_json_value(matrix),
-            rows=labels,
-            columns=labels,
-            outputs=outputs,
+            rows=list(labels),
+            columns=list(labels),
+            outputs=list(outputs),
         )
         output.print_json(payload)
         return 0
     lines = problem.header() + [f"value  {output.array_text(problem.value, args.precision)}"]
     how = "forward over reverse" if args.mode != "rev" else "reverse over reverse"
-    for k, name in enumerate(outputs):
+    for k, name in enumerate(outputs[:MAX_HESSIANS_SHOWN]):
         title = "Hessian" if m == 1 else f"Hessian of {name}"
         lines += ["", f"{title} ({how}): rows and columns are variables"]
         lines += output.table(labels, labels, full[k], args.precision)
+    if m > MAX_HESSIANS_SHOWN:
+        lines += [f"  (showing {MAX_HESSIANS_SHOWN} of {m:,} outputs' Hessians; --json prints all)"]
     return _finish(problem, lines, full)
 
 

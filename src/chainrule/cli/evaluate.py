@@ -134,7 +134,7 @@ class Evaluator:
 
     def _charge(self, work: int, node: ast.AST) -> None:
         """Count ``work`` (predicted, before it is done) against the limit."""
-        self.work += work
+        self.work += work + (0 if isinstance(node, ast.Call) else limits.NODE_WORK)
         limits.check_work(self.work, f"{self.expression.quote(node)}")
 
     def _operands(self, nodes: list[ast.AST | None]) -> list[Any]:

@@ -7,6 +7,7 @@ into column blocks that fit the terminal.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -14,6 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+#: The most cells one printed table shows, and the most columns when it is cut;
+#: beyond them the table shows its top-left corner and says so (``--json``
+#: prints everything). Formatting a million cells takes seconds.
+MAX_TABLE_CELLS = 20_000
+MAX_TABLE_COLUMNS = 50
 
 
 def number(x: float, precision: int = 6) -> str:
@@ -38,7 +45,48 @@ def element_labels(name: str, shape: tuple[int, ...]) -> list[str]:
     """
     if not shape:
         return [name]
-    return [f"{name}[{','.join(map(str, i))}]" for i in np.ndindex(*shape)]
+    if len(shape) == 1:
+        return [f"{name}[{i}]" for i in range(shape[0])]
+    if len(shape) == 2:
+        return [f"{name}[{i},{j}]" for i in range(shape[0]) for j in range(shape[1])]
+    return [f"{name}[{','.join(map(str, i))}]" for i in itertools.product(*map(range, shape))]
+
+
+class Labels(Sequence[str]):
+    """The element labels of several variables in order (``x[0], x[1], A[0,0],
+    ...``), made on demand: a table shows a few of a million, so it should not
+    pay for the rest. :meth:`all` makes the full list at once.
+
+    >>> labels = Labels([("x", (2,)), ("A", (2, 2))])
+    >>> len(labels), labels[1], labels[4], labels[-1]
+    (6, 'x[1]', 'A[1,0]', 'A[1,1]')
+    """
+
+    def __init__(self, parts: Sequence[tuple[str, tuple[int, ...]]]) -> None:
+        self.parts = [(name, tuple(shape)) for name, shape in parts]
+        self.sizes = [math.prod(shape) for _, shape in self.parts]
+
+    def __len__(self) -> int:
+        return sum(self.sizes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        k = int(index) + (len(self) if index < 0 else 0)
+        for (name, shape), size in zip(self.parts, self.sizes):
+            if 0 <= k < size:
+                if not shape:
+                    return name
+                return f"{name}[{','.join(map(str, np.unravel_index(k, shape)))}]"
+            k -= size
+        raise IndexError(index)
+
+    def __iter__(self) -> Any:
+        return iter(self.all())
+
+    def all(self) -> list[str]:
+        """Every label, as a list."""
+        return [label for name, shape in self.parts for label in element_labels(name, shape)]
 
 
 def array_text(value: Any, precision: int = 6) -> str:
@@ -69,6 +117,12 @@ def table(
     """Lines of an aligned table: row labels on the left, numbers right-aligned
     under their column labels, split into blocks if wider than the terminal."""
     cells = np.asarray(matrix, dtype=float).reshape(len(rows), len(columns))
+    n_rows, n_columns = cells.shape
+    cut = n_rows * n_columns > MAX_TABLE_CELLS
+    shown_columns = min(n_columns, MAX_TABLE_COLUMNS) if cut else n_columns
+    shown_rows = min(n_rows, max(MAX_TABLE_CELLS // max(shown_columns, 1), 1))
+    rows, columns = list(rows[:shown_rows]), list(columns[:shown_columns])
+    cells = cells[:shown_rows, :shown_columns]
     text = [[number(v, precision) for v in row] for row in cells]
     label_width = max([len(r) for r in rows] + [len(corner)])
     widths = [max([len(c)] + [len(t[j]) for t in text]) for j, c in enumerate(columns)]
@@ -88,6 +142,11 @@ def table(
             body = "".join(f"  {row[j]:>{widths[j]}}" for j in range(start, stop))
             lines.append(f"{indent}{label:<{label_width}}{body}")
         start = stop
+    if cut:
+        lines.append(
+            f"{indent}(showing {shown_rows:,} of {n_rows:,} rows and {shown_columns:,} of "
+            f"{n_columns:,} columns; --json prints every value)"
+        )
     return lines
 
 
@@ -98,7 +157,12 @@ def to_json_value(value: Any) -> Any:
     if a.ndim == 0:
         x = float(a)
         return x if math.isfinite(x) else str(x)
-    return [to_json_value(v) for v in a]
+    finite = np.isfinite(a)
+    if finite.all():
+        return a.tolist()
+    spelled = a.astype(object)
+    spelled[~finite] = [str(v) for v in a[~finite]]
+    return spelled.tolist()
 
 
 def print_json(payload: dict[str, Any]) -> None:
