@@ -259,3 +259,16 @@ def test_large_x_tail_keeps_relative_accuracy():
     d = cr.grad(csp.gammainc)(0.05, 500.0)
     assert 0 > d > -1e-200
     assert cr.grad(csp.gammaincc)(0.05, 500.0) == -d
+
+
+def test_no_convergence_gives_nan_not_a_guess(monkeypatch):
+    import chainrule.scipy._incomplete_kernels as kernels
+
+    monkeypatch.setattr(kernels, "_MAX_TERMS", 20)
+    # a = 2000 near its mean needs ~ sqrt(a) terms: more than 20.
+    out = gammainc_derivatives(1, np.array([2000.0, 2.0]), np.array([2000.0, 1.0]))
+    assert np.isnan(out[0]) and np.isfinite(out[1])
+    out = gammainc_derivatives(1, 2000.0, 2100.0)
+    assert np.isnan(out)
+    out = betainc_derivatives(1, 0, np.array([2000.0, 2.0]), 2000.0, np.array([0.5, 1e-3]))
+    assert np.isnan(out[0]) and np.isfinite(out[1])
