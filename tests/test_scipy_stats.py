@@ -66,8 +66,17 @@ def test_derivatives_in_every_parameter(name, method):
     f = getattr(getattr(cst, name), method)
     args = (_point(name, method), *[np.float64(s) for s in shapes], np.float64(LOC), SCALE)
     cr.check_grads(f, args, order=2, modes=("fwd", "rev"))
-    jr, jf = cr.jacrev(f, argnums=0)(*args), cr.jacfwd(f, argnums=0)(*args)
-    np.testing.assert_allclose(jr, jf, rtol=1e-9, atol=1e-12)
+    # batched: Jacobians in every argument (the shapes as vectors too), and the Hessian
+    args = (args[0], *[np.full(3, s) for s in shapes], args[-2], args[-1])
+    every = tuple(range(len(args)))
+    jr, jf = cr.jacrev(f, argnums=every)(*args), cr.jacfwd(f, argnums=every)(*args)
+    for a, b in zip(jr, jf):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    s = lambda *a: np.sum(f(*a) ** 2)  # noqa: E731
+    h, h2 = cr.hessian(s, argnums=every)(*args), cr.jacrev(cr.jacrev(s, every), every)(*args)
+    for i in every:
+        for j in every:
+            np.testing.assert_allclose(h[i][j], h2[i][j], rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", sorted(CONTINUOUS))
@@ -204,6 +213,19 @@ def test_discrete_derivatives(name, method):
         fn = lambda *s: f(k, *s)  # noqa: E731
         args = tuple(np.full(4, s) for s in shapes)
     cr.check_grads(fn, args, order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+def test_discrete_entropy(name):
+    shapes = [np.array([s, s * 0.7]) for s in DISCRETE[name]]
+    if name == "binom":
+        shapes[0] = np.array([7, 12])
+    expected = ss.__dict__[name].entropy(*shapes)
+    np.testing.assert_allclose(cst.__dict__[name].entropy(*shapes), expected, rtol=1e-10)
+    if name == "binom":
+        cr.check_grads(lambda p: cst.binom.entropy(shapes[0], p), (shapes[1],), order=2)
+    else:
+        cr.check_grads(cst.__dict__[name].entropy, tuple(shapes), order=2)
 
 
 def test_discrete_closed_forms_and_refusals():

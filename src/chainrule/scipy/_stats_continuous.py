@@ -159,8 +159,9 @@ class Continuous:
         zv = strip(z)
         lo, hi = self.support
         inside = (zv >= lo) & (zv <= hi) if self.pdf_closed else (zv > lo) & (zv < hi)
-        out = on_support(inside, z, self.safe, lambda zz: self._logpdf(zz, *s), -_INF)
-        return nan_where(bad, out - np.log(scale))
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN for bad parameters, as SciPy
+            out = on_support(inside, z, self.safe, lambda zz: self._logpdf(zz, *s), -_INF)
+            return nan_where(bad, out - np.log(scale))
 
     def pdf(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         """The density at ``x``: ``exp(logpdf)``."""
@@ -199,7 +200,8 @@ class Continuous:
         s, _, scale = self._params(args, kwargs)
         s = broadcast(*s) if s else s
         bad = self._bad(np.zeros(np.shape(strip(scale))), s, scale)
-        return nan_where(bad, self._entropy(*s) + np.log(scale))
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN for bad parameters, as SciPy
+            return nan_where(bad, self._entropy(*s) + np.log(scale))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Frozen:
         """The distribution with its parameters fixed: ``norm(0, 2).logpdf(x)``."""

@@ -137,6 +137,27 @@ class Discrete:
             strip(q), *[strip(a) for a in args], **{n: strip(v) for n, v in kwargs.items()}
         )
 
+    def entropy(self, *args: Any, **kwargs: Any) -> Any:
+        """``-sum_k pmf(k) log pmf(k)``, summed over the support (for an infinite
+        support, to twice the count whose upper tail is 1e-16)."""
+        p = parse(self.name, self.shapes, args, kwargs, loc_scale=("loc",))
+        for name in self.integer_shapes:
+            _refuse(f"{self.name}.entropy", f"the number {name} is an integer", p[name])
+        s = broadcast(*[fl(p[n]) for n in self.shapes])
+        sv = [np.asarray(strip(v)) for v in s]
+        ok = np.asarray(self._argcheck(*sv))
+        last = self._last_count([np.where(ok, v, 1.0) for v in sv])
+        k = np.arange(float(np.max(last, initial=0)) + 1.0)
+        lp = self.logpmf(k, *[np.where(ok, v, 1.0)[..., None] for v in s])
+        finite = np.isfinite(strip(lp))
+        lp = np.where(finite, lp, 0.0)
+        return nan_where(~ok, -np.sum(np.where(finite, np.exp(lp) * lp, 0.0), axis=-1))
+
+    def _last_count(self, sv: list[Any]) -> Any:
+        """A count past which the probabilities are negligible (SciPy's isf is
+        NaN below about 1e-16 for some parameters: go twice as far instead)."""
+        return 2.0 * getattr(_ss, self.name).isf(1e-16, *sv) + 20.0
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The distribution with its parameters fixed: ``poisson(2.5).logpmf(k)``."""
         from ._stats_continuous import Frozen
@@ -174,6 +195,9 @@ class Binom(Discrete):
 
     def _upper(self, n: Any, p: Any) -> Any:
         return n
+
+    def _last_count(self, sv: list[Any]) -> Any:
+        return sv[0]
 
     def _logpmf(self, k: Any, n: Any, p: Any) -> Any:
         comb = _r.gammaln_p(n + 1.0) - (_r.gammaln_p(k + 1.0) + _r.gammaln_p(n - k + 1.0))

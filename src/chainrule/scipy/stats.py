@@ -12,7 +12,7 @@ inverse-function rule, ``dx/dq = 1 / pdf(x)`` and
 ``-inf`` and the CDF 0 or 1, with derivative 0; invalid parameters give NaN.
 
 Discrete: ``poisson binom nbinom`` with ``pmf logpmf cdf logcdf sf logsf``
-taking ``(k, *shapes, loc=0)``, differentiable in ``mu``, ``p`` and the
+taking ``(k, *shapes, loc=0)`` and ``entropy(*shapes)``, differentiable in ``mu``, ``p`` and the
 negative binomial's ``n``; the counts ``k`` and the binomial ``n`` are
 integers (a traced one raises ``NoRuleError``), and ``ppf``, piecewise
 constant, returns SciPy's value as a constant.
