@@ -13,7 +13,8 @@ Formulas (written for this module from the literature):
   pseudo-inverse.
 * ``cholesky``: I. Murray, "Differentiation of the Cholesky decomposition"
   (2016); Seeger et al., "Auto-differentiating linear algebra" (2017).
-* ``eigh``: first-order perturbation theory, as collected by Giles (2008).
+* ``eigh``, ``eig``, ``eigvals``: first-order perturbation theory, as collected by
+  Giles (2008).
 * ``svd``: J. Townsend, "Differentiating the singular value decomposition"
   (2016), regrouped by ``1/(s_j - s_i)`` and ``1/(s_j + s_i)``.
 * ``qr``: Walter & Lehmann (2018); Liao et al. (2019) for the reverse rule.
@@ -41,14 +42,21 @@ Conventions (see each function's docstring):
   derivatives at singular matrices too; ``slogdet`` has none there.
 * A zero singular value is a kink, like ``abs`` at 0: its derivative is 0.
   Singular vectors of a rank-deficient matrix raise ``NotImplementedError``.
+  The extra columns of ``svd(full_matrices=True)`` get a documented gauge
+  (``svd``); ``pinv`` of a rank-deficient matrix is differentiated at its
+  fixed rank (NumPy's cut-off at the point).
+* ``eig``'s eigenvectors keep LAPACK's normalisation (unit norm, largest entry
+  real) in their derivative, so every use of them is differentiated as NumPy
+  computes it.
 * Eigenvector and singular vector signs are the ones LAPACK returns; their
   derivative keeps that sign (and the vectors' normalisation) fixed.
 * Complex matrices (the convention of docs/design.md: VJPs are transposes,
   never conjugate transposes, of the JVPs): ``inv``, ``solve``, ``det``,
-  ``slogdet``, ``eigh``, ``eigvalsh``, ``svd``. Hermitian functions read the
-  real part of the diagonal, like LAPACK. Complex eigen-/singular vectors carry
-  an arbitrary phase: reverse mode raises when the result depends on it,
-  forward mode follows JAX's convention. ``cholesky``, ``qr``, ``pinv``,
+  ``slogdet``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``svd``. Hermitian
+  functions read the real part of the diagonal, like LAPACK. Complex eigen-/
+  singular vectors of ``eigh`` and ``svd`` carry an arbitrary phase: reverse
+  mode raises when the result depends on it, forward mode follows JAX's
+  convention. ``cholesky``, ``qr``, ``pinv``,
   ``lstsq`` still raise ``NotImplementedError`` for complex input.
 """
 
@@ -1204,30 +1212,53 @@ sv_p.defvjp(_sv_vjp)
 sv_p.defjvp(_sv_jvp)
 
 
+# The extra columns U2 of a full SVD's U (tall A) span the complement of U1's, in an
+# arbitrary basis. Gauge: they move only as much as staying orthogonal to U1 needs
+# (U1^H dU2 = -dU1^H U2, U2^H dU2 = 0), which gives dU2 = -P^H dA^H U2 with
+# P = pinv(A) = V1 S^-1 U1^H; likewise dVh2 = -Vh2 dA^H P^H for the extra rows of
+# Vh (wide A). Exact for every use invariant under rotations of the complement
+# (U @ U.T, U2 @ U2.T, the first k columns). The VJPs are the transposes under the
+# pairing Re(sum(g * t)). QR's extra columns (which='q') have no derivative.
+def _complement_ph(a: Any) -> Any:
+    """``pinv(A)^H = U1 S^-1 V1^H``, differentiable, for ``A`` of full rank."""
+    u1, s, vh1 = np.linalg.svd(a, full_matrices=False)
+    if np.any(strip(s) == 0):
+        raise _rank_deficient("the extra singular vectors of numpy.linalg.svd")
+    return (u1 / expand_dims(s, -2)) @ vh1
+
+
 def _complement_vjp(ans: Any, a: Any, which: str):
     shape = shape_of(a)
+    if which == "q":
 
-    def vjp(g: Any) -> Any:
-        if np.any(strip(g)):
-            raise _complement_error(which)
-        return np.zeros(batch_lead(g, ndim_of(ans)) + shape, dtype=strip(g).dtype)
+        def refuse(g: Any) -> Any:
+            if np.any(strip(g)):
+                raise _complement_error(which)
+            return np.zeros(batch_lead(g, ndim_of(ans)) + shape, dtype=strip(g).dtype)
 
-    return vjp
+        return refuse
+    ph = _complement_ph(a)
+    if which == "u":
+        return lambda g: -(_cj(ans) @ _mH(g) @ _cj(ph))
+    return lambda g: -(_cj(ph) @ _mH(g) @ _cj(ans))
 
 
 def _complement_error(which: str) -> NotImplementedError:
-    name = "numpy.linalg.svd(full_matrices=True)" if which in "uv" else "numpy.linalg.qr"
-    what = "extra singular vectors" if which in "uv" else "extra columns of Q (mode='complete')"
     return no_rule_error(
-        f"the {what} of {name} of a non-square matrix",
+        "the extra columns of Q (mode='complete') of numpy.linalg.qr of a non-square matrix",
         "they are an arbitrary basis of a complement, not a differentiable function of the "
         "matrix; reverse mode works while they are not used, forward mode needs "
-        "full_matrices=False / mode='reduced'",
+        "mode='reduced'",
     )
 
 
 def _complement_jvp(t: Any, ans: Any, a: Any, which: str) -> Any:
-    raise _complement_error(which)
+    if which == "q":
+        raise _complement_error(which)
+    ph = _complement_ph(a)
+    if which == "u":
+        return -(ph @ _mH(t) @ ans)
+    return -(ans @ _mH(t) @ ph)
 
 
 def _complement_impl(a: Any, which: str) -> Any:
@@ -1239,7 +1270,7 @@ def _complement_impl(a: Any, which: str) -> Any:
 
 
 # complement_p(a, which): the extra columns of u ('u') or rows of vh ('v') of a full
-# SVD, or of Q of a complete QR ('q'): an arbitrary basis, not differentiable.
+# SVD (differentiated in the gauge above), or of Q of a complete QR ('q': refused).
 complement_p = Primitive("svd_qr_complement", _complement_impl)
 complement_p.defvjp(_complement_vjp)
 complement_p.defjvp(_complement_jvp)
@@ -1284,11 +1315,16 @@ def svd(
     assume distinct, nonzero singular values: otherwise using them raises
     ``NotImplementedError``, and so does forward mode (``compute_uv=False``
     has a forward derivative). They keep LAPACK's signs. With
-    ``full_matrices=True`` and a non-square matrix, the extra columns of ``u``
-    / rows of ``vh`` are an arbitrary basis of a complement with no derivative:
-    reverse mode raises if they influence the result and forward mode always
-    raises (use ``full_matrices=False``). ``hermitian=True`` follows NumPy's
-    construction from ``eigh``, reading the lower triangle.
+    ``full_matrices=True`` and a non-square matrix of full rank, the extra
+    columns ``U2`` of ``u`` (rows ``Vh2`` of ``vh``) are an arbitrary basis of a
+    complement; their gauge: they turn only as much as staying orthogonal to
+    the others needs (``U2^H dU2 = 0``), ``dU2 = -pinv(A)^H dA^H U2`` and
+    ``dVh2 = -Vh2 dA^H pinv(A)^H``. That is exact for every use invariant under
+    a rotation of the extra columns among themselves (``u @ u.T``,
+    ``U2 @ U2.T``, the first ``min(m, n)`` columns), in both modes; for other
+    uses it is a convention, not the derivative of LAPACK's basis.
+    ``hermitian=True`` follows NumPy's construction from ``eigh``, reading the
+    lower triangle.
 
     Complex matrices: ``A = U diag(s) V^H`` with ``ds_i = Re(u_i^H dA v_i)``.
     Each pair ``(u_k, v_k)`` is defined only up to a common phase, which LAPACK
@@ -1420,72 +1456,98 @@ allow_complex(eig_p, eigvals_p)
 
 
 # --- pinv and lstsq -------------------------------------------------------------------
-def _pinv_jvp_formula(t: Any, p: Any, a: Any) -> Any:
-    """``d pinv(A)`` for a full-rank ``A`` (Golub & Pereyra):
-    ``-P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``, whose second term
-    vanishes unless ``A`` is tall and third unless it is wide."""
+def _pinv_jvp_formula(t: Any, p: Any, a: Any, full_rank: bool = True) -> Any:
+    """``d pinv(A)`` at fixed rank (Golub & Pereyra):
+    ``-P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``. At full rank the
+    second term vanishes unless ``A`` is tall and the third unless it is wide."""
     m, n = shape_of(a)[-2:]
     tt = _mT(t)
     r = -(p @ t @ p)
-    if m > n:
+    if m > n or not full_rank:
         r = r + p @ (_mT(p) @ (tt - tt @ (a @ p)))
-    if n > m:
+    if n > m or not full_rank:
         r = r + (tt - (p @ a) @ tt) @ (_mT(p) @ p)
     return r
 
 
-def _pinv_vjp_formula(g: Any, p: Any, a: Any) -> Any:
+def _pinv_vjp_formula(g: Any, p: Any, a: Any, full_rank: bool = True) -> Any:
     """The adjoint of ``_pinv_jvp_formula``."""
     m, n = shape_of(a)[-2:]
     pt = _mT(p)
     gt = _mT(g)
     r = -(pt @ g @ pt)
-    if m > n:
+    if m > n or not full_rank:
         r = r + (gt - (a @ p) @ gt) @ (p @ pt)
-    if n > m:
+    if n > m or not full_rank:
         r = r + (pt @ p) @ (gt - gt @ (p @ a))
     return r
 
 
-def _pinv_vjp(ans: Any, a: Any, hermitian: bool, kwargs: tuple):
+# At a rank-deficient matrix NumPy's pinv is the pseudo-inverse of A_r = A P A, the
+# matrix with the singular values below the cut-off set to 0. The formulas take A_r:
+# to first order that changes nothing (A P = A_r P), and its derivative is the
+# projection of dA on the matrices of rank r, which keeps second derivatives exact
+# when the dropped singular values are not exactly 0.
+def _rank_r(a: Any, p: Any, hermitian: bool) -> Any:
+    """``A_r = A P A`` for the matrix NumPy reads (one triangle when ``hermitian``)."""
+    a = _sym_from(a, True) if hermitian else a
+    return a @ p @ a
+
+
+def _pinv_vjp(ans: Any, a: Any, hermitian: bool, kwargs: tuple, full_rank: bool):
+    ar = a if full_rank else _rank_r(a, ans, hermitian)
     if not hermitian:
-        return lambda g: _pinv_vjp_formula(g, ans, a)
-    return lambda g: _fold_to(_pinv_vjp_formula(g, ans, a), True)
+        return lambda g: _pinv_vjp_formula(g, ans, ar, full_rank)
+    return lambda g: _fold_to(_pinv_vjp_formula(g, ans, ar, full_rank), True)
 
 
-def _pinv_jvp(t: Any, ans: Any, a: Any, hermitian: bool, kwargs: tuple) -> Any:
+def _pinv_jvp(t: Any, ans: Any, a: Any, hermitian: bool, kwargs: tuple, full_rank: bool) -> Any:
     if hermitian:
         t = _sym_from(t, True)
-    return _pinv_jvp_formula(t, ans, a)
+    ar = a if full_rank else _rank_r(a, ans, hermitian)
+    return _pinv_jvp_formula(t, ans, ar, full_rank)
 
 
-# pinv_p(a, hermitian, kwargs): with hermitian=True NumPy reads the lower triangle;
-# kwargs are NumPy's rcond/rtol as a tuple of pairs.
+# pinv_p(a, hermitian, kwargs, full_rank): with hermitian=True NumPy reads the lower
+# triangle; kwargs are NumPy's rcond/rtol as a tuple of pairs; full_rank says whether
+# NumPy's cut-off kept every singular value.
 pinv_p = Primitive(
     "pinv",
-    lambda a, hermitian, kwargs: np.linalg.pinv(a, hermitian=hermitian, **dict(kwargs)),
+    lambda a, hermitian, kwargs, full_rank: np.linalg.pinv(a, hermitian=hermitian, **dict(kwargs)),
 )
 pinv_p.defvjp(_pinv_vjp)
 pinv_p.defjvp(_pinv_jvp)
 
 
-def _require_full_rank(a: Any, rcond: Any, what: str, hermitian: bool = False) -> None:
+def _full_rank(a: Any, rcond: Any, hermitian: bool = False) -> bool:
+    """Whether NumPy's cut-off (``rcond`` times the largest singular value) keeps
+    every singular value of every matrix of the stack."""
     s = np.linalg.svd(strip(a), compute_uv=False, hermitian=hermitian)
     cutoff = np.asarray(rcond)[..., None] * np.max(s, axis=-1, keepdims=True)
-    if np.any(np.sum(s > cutoff, axis=-1) < min(shape_of(a)[-2:])):
-        raise no_rule_error(
-            f"{what} of a rank-deficient matrix",
-            "the derivative is implemented for full-rank matrices",
-        )
+    return bool(np.all(np.sum(s > cutoff, axis=-1) == min(shape_of(a)[-2:])))
 
 
 @implements(np.linalg.pinv)
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._NoValue) -> Any:
-    """Differentiable ``numpy.linalg.pinv`` for full-rank (stacks of) matrices,
-    with the Golub-Pereyra formula; a rank-deficient matrix (after NumPy's
-    ``rcond``/``rtol`` cut-off) raises ``NotImplementedError``. With
-    ``hermitian=True`` NumPy reads only the lower triangle, and so does the
-    derivative."""
+    """Differentiable ``numpy.linalg.pinv``, also of rank-deficient matrices.
+
+    The rank is NumPy's, taken with ``pinv``'s own cut-off (``rcond`` / ``rtol``
+    times the largest singular value) at the point; the derivative is that of
+    the pseudo-inverse at that fixed rank (Golub & Pereyra):
+    ``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``,
+    exact along every direction that keeps the rank, and for the others the
+    derivative of the function NumPy computes near the point (the small
+    singular values a perturbation creates fall below the cut-off only if they
+    are small enough; the pseudo-inverse is discontinuous where they do not).
+    With ``hermitian=True`` NumPy reads only the lower triangle, and so does
+    the derivative.
+
+    >>> import chainrule as cr, numpy as np
+    >>> a = np.array([[1.0, 2.0], [2.0, 4.0]])  # rank 1: pinv(a) = a / 25
+    >>> cr.jvp(np.linalg.pinv, (a,), (a,))[1]  # along a: d(a / (25 c^2)) = -a / 25
+    array([[-0.04, -0.08],
+           [-0.08, -0.16]])
+    """
     kwargs = {"rcond": rcond}
     if rtol is not np._NoValue:
         kwargs["rtol"] = rtol
@@ -1500,9 +1562,11 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._
         else:
             cut = rtol
     else:
+        if rtol is not np._NoValue:
+            raise ValueError("`rtol` and `rcond` can't be both set.")
         cut = rcond
-    _require_full_rank(a, cut, "numpy.linalg.pinv", hermitian)
-    return pinv_p(a, bool(hermitian), tuple(kwargs.items()))
+    full = _full_rank(a, cut, hermitian)
+    return pinv_p(a, bool(hermitian), tuple(kwargs.items()), full)
 
 
 def _lstsq_vjp_a(ans: Any, a: Any, b: Any, rcond: Any):
