@@ -207,3 +207,24 @@ def test_wofz_closed_form_and_real_input():
         fd = (f(x + 1e-6) - f(x - 1e-6)) / 2e-6
         assert np.allclose(np.diag(jr), fd, rtol=1e-8)
         cr.check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+
+
+def test_plain_calls_work_without_importing_chainrule_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import chainrule as cr, scipy.special as sc\n"
+        "print(cr.grad(lambda a: sc.gammainc(a, 2.0))(1.5))\n"
+        "print(cr.grad(lambda b: sc.betainc(2.0, b, 0.3))(1.5))\n"
+        "print(cr.grad(sc.j0)(1.0))\n"
+        "print(cr.grad(lambda z: sc.jv(0.5, z))(1.0))\n"
+        "print(cr.grad(sc.erfcinv)(0.5))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = [float(v) for v in out.stdout.split()]
+    assert got[0] == pytest.approx(cr.grad(csp.gammainc)(1.5, 2.0), rel=1e-15)
+    assert got[1] == pytest.approx(cr.grad(csp.betainc, argnums=1)(2.0, 1.5, 0.3), rel=1e-15)
+    assert got[2] == pytest.approx(-sc.j1(1.0), rel=1e-15)
+    assert got[3] == pytest.approx(0.5 * (sc.jv(-0.5, 1.0) - sc.jv(1.5, 1.0)), rel=1e-15)
+    assert got[4] == pytest.approx(-math.sqrt(math.pi) / 2 * np.exp(sc.erfcinv(0.5) ** 2))
