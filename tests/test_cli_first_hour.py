@@ -345,3 +345,25 @@ def test_precision_is_honoured_at_both_ends(capsys):
     assert "value  0.5" in out
     out = call(capsys, "grad", "sin(x)", "--at", "x=0.5", "--precision", "17")[1]
     assert f"value  {value:.17g}" in out
+
+
+# -- big results stay readable -------------------------------------------------------------
+
+
+def test_big_tables_show_a_corner_and_point_at_json(capsys):
+    status, out, err = call(capsys, "grad", "sum(x**2)", "--at", "x=linspace(0, 1, 30000)")
+    assert status == 0 and err == ""
+    assert "(showing 10,000 of 30,000 rows and 2 of 2 columns; --json prints every value)" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  x[")]
+    assert len(rows) == 10_000 and rows[-1][0] == "x[9999]"
+    assert float(rows[1][2]) == pytest.approx(2 / 29999, rel=1e-5)  # 2x at x = 1/29999
+    gradient = call_json(capsys, "grad", "sum(x**2)", "--at", "x=linspace(0, 1, 30000)")
+    np.testing.assert_allclose(gradient["gradient"]["x"], 2 * np.linspace(0, 1, 30000))
+
+
+def test_wide_jacobian_is_cut_to_fifty_columns(capsys):
+    status, out, _ = call(capsys, "jacobian", "x * 2", "--at", "x=ones(600)")
+    assert status == 0
+    assert "(showing 400 of 600 rows and 50 of 600 columns; --json prints every value)" in out
+    # Input labels only head columns (rows are f[i]): the 51st column is not shown.
+    assert "x[49]" in out and "x[50]" not in out

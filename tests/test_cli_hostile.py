@@ -91,6 +91,10 @@ CORPUS = [
     case("value-import", ["grad", "x", "--at", "x=__import__('os')"], 2, "'_'"),
     case("value-string", ["grad", "x", "--at", "x='a'"], 2, "strings are not allowed"),
     case("value-complex", ["grad", "x", "--at", "x=1j"], 2, "complex numbers"),
+    case("nul-byte", ["grad", "x\x00 + 1", "--at", "x=1"], 2, "control character"),
+    case("surrogate", ["grad", "x\udcff", "--at", "x=1"], 2, "cannot be read"),
+    case("bidi-override", ["grad", "x\u202e + 1", "--at", "x=1"], 2),
+    case("ellipsis-value", ["grad", "... + x", "--at", "x=1"], 2, "not allowed"),
     # -- sizes: refused before anything is allocated -----------------------------------
     case("ones-1e9", ["grad", "sum(ones(10**9))", "--at", "x=1"], 2, "1,000,000,000 elements"),
     case("zeros-square", ["grad", "sum(zeros((10**5, 10**5)))", "--at", "x=1"], 2, "elements"),
@@ -182,6 +186,18 @@ CORPUS = [
     case("void-dtype", ["grad", "sum(ones(100, 'V1000000'))", "--at", "x=1"], 2, "bytes"),
     case("subarray-dtype", ["grad", "sum(zeros(10, '(1000,1000)f8'))", "--at", "x=1"], 2, "bytes"),
     case("astype-unicode", ["grad", "sum(astype(ones(1000), 'U100000'))", "--at", "x=1"], 2),
+    case(
+        "string-fill", ["grad", "sum(full(10**6, '" + "a" * 64 + "'))", "--at", "x=1"], 2, "bytes"
+    ),
+    case(
+        "string-tile", ["grad", "sum(tile('" + "a" * 64 + "', 10**6))", "--at", "x=1"], 2, "bytes"
+    ),
+    case(
+        "string-where",
+        ["grad", "sum(where(ones(10**6) > 0, '" + "a" * 64 + "', 'b'))", "--at", "x=1"],
+        2,
+        "bytes",
+    ),
     case("object-dtype", ["grad", "sum(ones(3, 'O'))", "--at", "x=1"], 2, "Python objects"),
     case("object-astype", ["grad", "sum(astype(x, object))", "--at", "x=1"], 2),
     case("object-string", ["grad", "sum(astype(x, 'object'))", "--at", "x=1"], 2, "objects"),
@@ -411,8 +427,10 @@ def run_limited(argv: list[str], cwd: Path, **kwargs) -> subprocess.CompletedPro
 @pytest.mark.slow
 @pytest.mark.parametrize("argv, status, fragment, writes", CORPUS + HEAVY)
 def test_subprocess_under_limits(argv, status, fragment, writes, tmp_path):
-    if max(len(a.encode()) for a in argv) >= 128 * 1024:
+    if max(len(os.fsencode(a)) for a in argv) >= 128 * 1024:
         pytest.skip("Linux passes no argument this long to a process (in-process only)")
+    if any("\x00" in a for a in argv):
+        pytest.skip("a process's arguments cannot hold a NUL byte (in-process only)")
     done = run_limited(argv, tmp_path)
     check_outcome(done.returncode, done.stderr, status, fragment)
     assert created(set(), tmp_path) == set(writes)

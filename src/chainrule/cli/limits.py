@@ -399,6 +399,19 @@ _STACKING = {
     "stack",
     "vstack",
 }
+# Functions that can fill a large array with copies of a small argument.
+_REPLICATING = {
+    "append",
+    "broadcast_to",
+    "choose",
+    "full",
+    "full_like",
+    "pad",
+    "repeat",
+    "select",
+    "tile",
+    "where",
+}
 # Functions that split their first argument into pieces, and where the count is.
 _SPLITTING = {"array_split": 1, "split": 1, "hsplit": 1, "vsplit": 1, "dsplit": 1}
 # Decompositions and solvers: about m * n * min(m, n) steps per matrix.
@@ -446,6 +459,11 @@ def check_call_arguments(name: str, args: tuple, kwargs: dict) -> int:
     if isinstance(kwargs.get("dtype"), str):
         candidates.append(kwargs["dtype"])
     itemsize = 8
+    if name in _REPLICATING:
+        # A string argument here may be the data itself: full(10**6, 'a' * 64)
+        # is an array of 64-character strings, 4 bytes per character.
+        texts = [v for v in _flatten(list(args) + list(kwargs.values())) if isinstance(v, str)]
+        itemsize = max([itemsize] + [4 * len(t) for t in texts])
     for text in candidates:
         dtype = _as_dtype(text)
         if dtype is None:
