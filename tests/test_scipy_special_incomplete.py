@@ -108,7 +108,7 @@ def test_betainc_shape_derivatives_against_mpmath(a, b, x):
 def test_gammainc_accuracy_grid():
     worst = {1: 0.0, 2: 0.0}
     for a in [0.05, 0.3, 1, 2.5, 10, 50, 199, 200]:
-        for x in [1e-3, 0.04, 0.5, 1, 1.06, 3, 9, 10, 11, 30, 49, 50, 51, 60, 150, 199, 200, 201]:
+        for x in [1e-3, 0.04, 0.5, 1, 1.06, 3, 9, 11, 30, 49, 51, 60, 150, 199, 201, 230, 300, 500]:
             for n in (1, 2):
                 r = ref_gammainc(n, a, x)
                 worst[n] = max(worst[n], rel(gammainc_derivatives(n, a, x), r))
@@ -125,6 +125,28 @@ def test_betainc_accuracy_grid():
                     r = ref_betainc(i, j, a, b, x)
                     tol = 1e-8 if i + j == 1 else 1e-6
                     worst = max(worst, rel(betainc_derivatives(i, j, a, b, x), r) / tol)
+    assert worst < 1, worst
+
+
+@pytest.mark.slow
+def test_random_points_near_the_bulk():
+    """Random a, b (log-uniform on [0.05, 200]) and x, mostly near the centre
+    of the distribution where P and I move fastest in their parameters."""
+    rng = np.random.default_rng(11)
+    worst = 0.0
+    for _ in range(100):
+        a = float(np.exp(rng.uniform(np.log(0.05), np.log(200))))
+        x = min(float(a * np.exp(rng.normal(0, 0.5))), 500.0)
+        for n, tol in ((1, 1e-8), (2, 1e-6)):
+            worst = max(worst, rel(gammainc_derivatives(n, a, x), ref_gammainc(n, a, x)) / tol)
+    for _ in range(40):
+        a, b = np.exp(rng.uniform(np.log(0.05), np.log(200), size=2))
+        m = a / (a + b)
+        x = float(np.clip(m + rng.normal(0, 0.2) * np.sqrt(m * (1 - m)), 1e-6, 1 - 1e-6))
+        for i, j in [(1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]:
+            tol = 1e-8 if i + j == 1 else 1e-6
+            r = ref_betainc(i, j, a, b, x)
+            worst = max(worst, rel(betainc_derivatives(i, j, a, b, x), r) / tol)
     assert worst < 1, worst
 
 
