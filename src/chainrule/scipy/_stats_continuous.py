@@ -220,6 +220,8 @@ class Frozen:
         self.dist, self.args, self.kwds = dist, args, kwargs
 
     def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):  # copy/pickle probe dunders before __init__ has run
+            raise AttributeError(method)
         fn = getattr(self.dist, method)
         if method == "entropy":
             return lambda: fn(*self.args, **self.kwds)
