@@ -5,9 +5,11 @@
   ``polygamma``, ``betaln``, ``erf``, ``erfc``, ``erfinv``, ``erfcx``,
   ``expit``, ``logit``, ``xlogy``, ``xlog1py``, ``logsumexp``, ``softmax``,
   ``log_softmax``, ``ndtr``, ``log_ndtr``, ``ndtri``, ``i0e``, ``i1e``.
-* ``chainrule.scipy.stats``: ``logpdf``/``logcdf`` (and ``pdf``/``cdf``) of
-  ``norm``, ``t``, ``gamma``, ``beta``; ``poisson.logpmf``;
-  ``multivariate_normal.logpdf``.
+* ``chainrule.scipy.stats``: ``pdf logpdf cdf logcdf sf logsf ppf entropy``
+  of ``norm t gamma beta chi2 expon laplace logistic lognorm cauchy uniform``
+  in every parameter; ``pmf logpmf cdf logcdf sf logsf entropy`` of
+  ``poisson binom nbinom``; ``multivariate_normal`` (``allow_singular``) and
+  ``dirichlet``.
 * ``chainrule.scipy.linalg``: ``solve_triangular``, ``cho_factor``,
   ``cho_solve``, ``expm``.
 
@@ -36,4 +38,14 @@ except ImportError as _err:  # pragma: no cover - exercised in a subprocess test
 from . import linalg, special, stats
 from ._hints import hint_for_current_call
 
-__all__ = ["special", "stats", "linalg", "hint_for_current_call"]
+__all__ = ["special", "stats", "linalg", "signal", "ndimage", "integrate", "hint_for_current_call"]
+
+_ON_FIRST_USE = ("signal", "ndimage", "integrate")  # heavier SciPy packages: imported when asked
+
+
+def __getattr__(name: str) -> object:
+    if name in _ON_FIRST_USE:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
