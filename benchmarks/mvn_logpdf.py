@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> float:
     ours = cr.grad(
         lambda x, mu, c: np.sum(cst.multivariate_normal.logpdf(x, mu, c)), argnums=(0, 1, 2)
     )
-    results = {}
+    results: dict[str, float] = {}
     with one_blas_thread():
         results["chainrule"] = _median_seconds(lambda: ours(x, mean, cov), opts.repeats)
         try:
@@ -76,12 +76,21 @@ def main(argv: list[str] | None = None) -> float:
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(sym(g_ours[2]), sym(g_theirs[2]), rtol=1e-8, atol=1e-10)
 
-    print(f"gradient of sum(logpdf) over {opts.points} points in {d} dimensions (x, mean, cov)")
+    # The gradient in the parameters alone (a maximum-likelihood fit's).
+    ours2 = cr.grad(lambda mu, c: np.sum(cst.multivariate_normal.logpdf(x, mu, c)), argnums=(0, 1))
+    theirs2 = autograd.grad(lambda mu, c: anp.sum(amvn.logpdf(x, mu, c)), argnum=(0, 1))
+    with one_blas_thread():
+        results["chainrule (mean, cov)"] = _median_seconds(lambda: ours2(mean, cov), opts.repeats)
+        results["autograd (mean, cov)"] = _median_seconds(lambda: theirs2(mean, cov), opts.repeats)
+
+    print(f"gradient of sum(logpdf) over {opts.points} points in {d} dimensions")
     for name, sec in results.items():
-        print(f"{name:10s} median {sec * 1e3:8.3f} ms")
+        print(f"{name:22s} median {sec * 1e3:8.3f} ms")
     ratio = results["chainrule"] / results["autograd"]
-    print(f"ratio chainrule / autograd: {ratio:.2f} (target <= 1.5)")
-    return ratio
+    ratio2 = results["chainrule (mean, cov)"] / results["autograd (mean, cov)"]
+    print(f"ratio chainrule / autograd in (x, mean, cov): {ratio:.2f} (target <= 1.5)")
+    print(f"ratio chainrule / autograd in (mean, cov):    {ratio2:.2f} (target <= 1.5)")
+    return max(ratio, ratio2)
 
 
 if __name__ == "__main__":
