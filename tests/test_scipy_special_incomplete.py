@@ -257,6 +257,8 @@ def test_edges_of_the_support():
     # The x-derivative at 0 is the density's limit: inf, 1 or 0 for a <, =, > 1.
     dx = cr.grad(csp.gammainc, argnums=1)
     assert dx(0.5, 0.0) == np.inf and dx(1.0, 0.0) == 1.0 and dx(2.0, 0.0) == 0.0
+    assert dx(2.0, np.inf) == 0.0 and dx(0.5, np.inf) == 0.0
+    assert cr.grad(cr.grad(csp.gammainc), argnums=1)(2.0, np.inf) == 0.0
     assert betainc_derivatives(1, 0, 2.0, 3.0, 0.0) == 0.0
     assert betainc_derivatives(0, 2, 2.0, 3.0, 1.0) == 0.0
     assert cr.grad(csp.betainc, argnums=2)(2.0, 3.0, 0.0) == 0.0

@@ -71,7 +71,11 @@ def _plain(v: Any) -> np.ndarray:
 
 # --- the incomplete gamma function ---------------------------------------------------------
 def _gamma_density(a: Any, x: Any) -> Any:
-    """``dP/dx = x**(a-1) e**-x / Gamma(a)`` (``inf`` at ``x = 0`` for ``a < 1``)."""
+    """``dP/dx = x**(a-1) e**-x / Gamma(a)`` (``inf`` at ``x = 0`` for ``a < 1``,
+    0 at ``x = inf``)."""
+    far = np.isposinf(_plain(x))
+    if np.any(far):  # inf - inf inside the exponent: the limit is 0
+        return np.where(far, 0.0, _gamma_density(a, np.where(far, 1.0, x)))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.exp(xlogy_p(a - 1.0, x) - x - gammaln_p(a))
 
@@ -89,10 +93,11 @@ def _exp_derivative(h1: Any, higher: Any, f: Any, n: int) -> list:
 
 def _gamma_density_da(n: int, a: Any, x: Any) -> Any:
     """``d^n/da^n`` of the density ``x**(a-1) e**-x / Gamma(a)``; 0 at ``x = 0``
-    (its limit where the density vanishes there, ``a > 1``)."""
+    (its limit where the density vanishes there, ``a > 1``) and at ``x = inf``."""
     if n == 0:
         return _gamma_density(a, x)
-    inside = _plain(x) > 0
+    xv = _plain(x)
+    inside = (xv > 0) & (xv < np.inf)
     xs = np.where(inside, x, 1.0)
     f = _gamma_density(a, xs)
     h1 = np.log(xs) - digamma_p(a)
