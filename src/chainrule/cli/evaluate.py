@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -137,7 +137,7 @@ class Evaluator:
         self.work += work + (0 if isinstance(node, ast.Call) else limits.NODE_WORK)
         limits.check_work(self.work, f"{self.expression.quote(node)}")
 
-    def _operands(self, nodes: list[ast.AST | None]) -> list[Any]:
+    def _operands(self, nodes: Sequence[ast.AST | None]) -> list[Any]:
         """Evaluate sibling nodes in order, counting the values already held
         while later ones are computed (``[ones(10**6), ones(10**6), ...]``
         must be refused before it fills memory, not after)."""

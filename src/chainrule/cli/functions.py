@@ -35,9 +35,10 @@ MODULE_NAMES = {"linalg", "np", "numpy"}
 
 
 def _build() -> dict[str, Callable[..., Any]]:
-    names = set(cnp.DIFFERENTIABLE) | {"array", "asarray", *_CONSTRUCTORS}
+    # DIFFERENTIABLE is built when chainrule.numpy is imported (no static type).
+    names = set(cnp.DIFFERENTIABLE) | {"array", "asarray", *_CONSTRUCTORS}  # type: ignore[attr-defined]
     table = {name: getattr(cnp, name) for name in sorted(names - _EXCLUDED)}
-    for name in cnp.linalg.DIFFERENTIABLE:
+    for name in cnp.linalg.DIFFERENTIABLE:  # type: ignore[attr-defined]
         table[f"linalg.{name}"] = getattr(cnp.linalg, name)
     return {name: f for name, f in table.items() if callable(f)}
 

@@ -287,17 +287,17 @@ def _einsum_terms(args: tuple) -> tuple[list[list], list | None, list[tuple]] | 
             before, dots, after = term.partition("...")
             return list(before) + ([Ellipsis] if dots else []) + list(after)
 
-        terms = [labels(t) for t in inputs.split(",")]
+        lettered = [labels(t) for t in inputs.split(",")]
         shapes = [shape_of(a) for a in args[1:]]
-        return terms, labels(output) if arrow else None, shapes
+        return lettered, labels(output) if arrow else None, shapes
     # The interleaved form: einsum(a, [0, 1], b, [1, 2], [0, 2]).
     # Its sublists arrive as integer arrays (the evaluator makes lists arrays).
     pairs = list(args)
-    output = pairs.pop() if len(pairs) % 2 else None
+    last = pairs.pop() if len(pairs) % 2 else None
     if not all(_is_sublist(t) for t in pairs[1::2]) or not pairs:
         return None
     terms: list[list] = [_ints(t) for t in pairs[1::2]]
-    out = _ints(output) if output is not None and _is_sublist(output) else None
+    out = _ints(last) if last is not None and _is_sublist(last) else None
     return terms, out, [shape_of(a) for a in pairs[0::2]]
 
 
@@ -480,14 +480,14 @@ def check_call_arguments(name: str, args: tuple, kwargs: dict) -> int:
 def split_pieces(name: str, args: tuple, kwargs: dict) -> int:
     """How many pieces ``split``, ``array_split`` (and the like) or ``unstack``
     would return; 1 for every other function."""
-    position = _SPLITTING.get(name)
-    if position is None and name != "unstack":
-        return 1
     first = shape_of(args[0]) if args else ()
     if name == "unstack":
         axis = _arg(args, kwargs, 1, "axis", 0)
         ok = isinstance(axis, (int, np.integer)) and -len(first) <= axis < len(first)
         return int(first[int(axis)]) if ok else 1
+    position = _SPLITTING.get(name)
+    if position is None:
+        return 1
     sections = _arg(args, kwargs, position, "indices_or_sections", 1)
     counts = _ints(sections)
     scalar = isinstance(sections, (int, np.integer)) and not isinstance(sections, bool)

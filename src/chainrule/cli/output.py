@@ -12,7 +12,7 @@ import json
 import math
 import shutil
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -23,7 +23,7 @@ MAX_TABLE_CELLS = 20_000
 MAX_TABLE_COLUMNS = 50
 
 
-def number(x: float, precision: int = 6) -> str:
+def number(x: Any, precision: int = 6) -> str:
     """A number as people write it: ``6`` rather than ``6.0``, ``0.841471``.
 
     >>> number(6.0), number(0.8414709848078965), number(-0.0), number(float("nan"))
@@ -101,7 +101,7 @@ def array_text(value: Any, precision: int = 6) -> str:
     if a.size > 12:
         return f"array of shape {tuple(a.shape)}"
     text = np.array2string(
-        a, separator=", ", formatter={"float_kind": lambda v: number(v, precision)}
+        a, separator=", ", formatter=cast(Any, {"float_kind": lambda v: number(v, precision)})
     )
     return text.replace("\n", "")  # one line, whatever the shape
 
