@@ -263,8 +263,7 @@ def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
             vjps = None
         else:
             contributions = vjps
-        n = len(contributions)
-        for k in range(n):
+        for k in range(min(len(contributions), len(parents))):
             c = contributions[k]
             if vjps is not None:
                 # Pull through one VJP at a time, and drop it before the next

@@ -272,8 +272,8 @@ def _constant(
 _INF = math.inf
 
 
-def _scaled_by(c: Any) -> Callable[[Any], Any]:
-    if -_INF < c < _INF:  # finite (NaN fails too)
+def _scaled_by(c: Any, inf: float = _INF) -> Callable[[Any], Any]:
+    if -inf < c < inf:  # finite (NaN fails too)
         return lambda g: g * c
     return lambda g: mul0(g, c)  # x * inf: zero cotangents stay zero
 
@@ -286,8 +286,8 @@ def _same_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
     return t
 
 
-def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
-    return t * c if -_INF < c < _INF else mul0(t, c)
+def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any, inf: float = _INF) -> Any:
+    return t * c if -inf < c < inf else mul0(t, c)
 
 
 def _reflected(op: Any) -> Any:
