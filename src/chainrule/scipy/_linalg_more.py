@@ -23,7 +23,7 @@ solution ``X`` of ``A X + X B = Q``):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.linalg as sl
@@ -404,7 +404,7 @@ def eigh(
     if subset_by_value is not None or type != 1:
         what = "subset_by_value" if subset_by_value is not None else f"type={type}"
         raise no_rule_error("chainrule.scipy.linalg.eigh", what)
-    uplo = "L" if lower else "U"
+    uplo: Literal["L", "U"] = "L" if lower else "U"
     a = as_float(a)
     if b is None:
         if eigvals_only:

@@ -38,6 +38,7 @@ from ._convnd import convnd_window_p
 from ._special_rules import as_float
 
 _NS = "scipy.ndimage"
+_pad: Any = np.pad  # NumPy's overloads cannot type a mode chosen at run time
 _PAD_MODES = {
     "reflect": "symmetric",
     "grid-mirror": "symmetric",
@@ -72,11 +73,8 @@ def _extend(x: Any, axes: list, pads: list, modes: list, cval: Any) -> Any:
         width = [(0, 0)] * ndim_of(x)
         width[ax] = pad
         kind = _pad_mode(mode)
-        x = (
-            np.pad(x, width, kind, constant_values=cval)
-            if kind == "constant"
-            else np.pad(x, width, kind)
-        )
+        extra = {"constant_values": cval} if kind == "constant" else {}
+        x = _pad(x, width, kind, **extra)
     return x
 
 
