@@ -117,3 +117,16 @@ def test_full_with_a_traced_fill_value():
 def test_traced_shape_arguments_raise_the_conversion_error():
     with pytest.raises(TypeError, match="stop_gradient"):
         cr.grad(lambda x: np.sum(np.arange(x, like=x)))(3.0)
+
+
+def test_fromfile_with_like(tmp_path):
+    path = tmp_path / "data.bin"
+    np.array([1.5, 2.5], dtype=np.float64).tofile(path)
+    seen = {}
+
+    def f(x):
+        seen["c"] = np.fromfile(path, dtype=np.float64, like=x)
+        return np.sum(x * seen["c"])
+
+    assert_allclose(cr.grad(f)(np.zeros(2)), [1.5, 2.5])
+    assert type(seen["c"]) is np.ndarray
