@@ -6,7 +6,7 @@ cosine learning-rate schedule. The parameters are a dict of arrays; chainrule
 differentiates the plain NumPy forward pass.
 
 Run:  python examples/digits_mlp.py
-Needs scikit-learn (``pip install chainrule[examples]``); shows a progress bar
+Needs scikit-learn (``pip install "chainrule[examples]"``); shows a progress bar
 when tqdm is installed.
 """
 
@@ -19,6 +19,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule.errors import install_hint
 from chainrule.optim import adam, warmup_cosine
 
 
@@ -34,8 +35,8 @@ def load_digits_split(seed: int = 0) -> tuple[np.ndarray, ...]:
         from sklearn.model_selection import train_test_split
     except ImportError as err:
         raise ImportError(
-            "this example needs scikit-learn: pip install chainrule[examples] "
-            "(or pip install scikit-learn)"
+            "this example needs scikit-learn; install it with: "
+            + install_hint("examples", "scikit-learn")
         ) from err
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

@@ -7,7 +7,7 @@ step ``1 / L`` (``L`` the largest eigenvalue of the Hessian, which chainrule
 also computes) walks to the closed-form solution of the normal equations.
 
 Run:  python examples/least_squares.py
-Needs scikit-learn (``pip install chainrule[examples]``).
+Needs scikit-learn (``pip install "chainrule[examples]"``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule as cr
+from chainrule.errors import install_hint
 from chainrule.optim import sgd
 
 
@@ -30,8 +31,8 @@ def load_diabetes_data() -> tuple[np.ndarray, np.ndarray]:
         from sklearn.datasets import load_diabetes
     except ImportError as err:
         raise ImportError(
-            "this example needs scikit-learn: pip install chainrule[examples] "
-            "(or pip install scikit-learn)"
+            "this example needs scikit-learn; install it with: "
+            + install_hint("examples", "scikit-learn")
         ) from err
     X, y = load_diabetes(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)

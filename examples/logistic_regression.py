@@ -6,13 +6,14 @@ its value and gradient from a single reverse pass and gives the answer back as
 the same dict.
 
 Run:  python examples/logistic_regression.py
-Needs scikit-learn and SciPy (``pip install chainrule[examples,scipy]``).
+Needs scikit-learn and SciPy (``pip install "chainrule[examples,scipy]"``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from chainrule.errors import install_hint
 from chainrule.optim import minimize
 
 
@@ -29,8 +30,8 @@ def load_breast_cancer_split(seed: int = 42) -> tuple[np.ndarray, ...]:
         from sklearn.model_selection import train_test_split
     except ImportError as err:
         raise ImportError(
-            "this example needs scikit-learn: pip install chainrule[examples] "
-            "(or pip install scikit-learn)"
+            "this example needs scikit-learn; install it with: "
+            + install_hint("examples", "scikit-learn")
         ) from err
     X, y = load_breast_cancer(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

@@ -12,7 +12,7 @@ step (quadratic convergence), which the printed residuals show. The two exact
 intersections are known in closed form, for comparison.
 
 Run:  python examples/newton_circles.py [--plot circles.png]
-The optional picture needs matplotlib (``pip install chainrule[examples]``).
+The optional picture needs matplotlib (``pip install "chainrule[examples]"``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import numpy as np
 
 import chainrule as cr
+from chainrule.errors import install_hint
 from chainrule.optim import root
 
 CENTRES = np.array([[0.0, 0.0], [3.0, 1.0]])
@@ -63,7 +64,7 @@ def plot(path: str, paths: list[np.ndarray]) -> None:
         import matplotlib.pyplot as plt
     except ImportError as err:
         raise ImportError(
-            "--plot needs matplotlib: pip install chainrule[examples] (or pip install matplotlib)"
+            "--plot needs matplotlib; install it with: " + install_hint("examples", "matplotlib")
         ) from err
     fig, ax = plt.subplots(figsize=(5, 5))
     t = np.linspace(0, 2 * np.pi, 200)

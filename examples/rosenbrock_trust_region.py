@@ -11,7 +11,7 @@ nothing else.
 
 Run:  python examples/rosenbrock_trust_region.py
 The comparison with SciPy's trust-ncg at the end needs SciPy
-(``pip install chainrule[scipy]``).
+(``pip install "chainrule[scipy]"``).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def test_ruff_clean():
     if not Path(ruff).exists():
         ruff = shutil.which("ruff") or ruff
     if not Path(ruff).exists():
-        pytest.skip("ruff is not installed (it comes with the [test] extra)")
+        pytest.skip("ruff is not installed (it comes with the test dependency group)")
     paths = ["src", "tests", "benchmarks", "examples", "tools"]
     done = subprocess.run([ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -11,7 +11,7 @@ third-party bundles (mkdocs-material's, MathJax) contain a few URLs they
 load only in situations this site never creates; each is listed below with
 the reason it stays unloaded, and the reason is checked where it can be.
 
-Skipped when MkDocs is not installed (it comes with the [docs] extra); the
+Skipped when MkDocs is not installed (it comes with the docs dependency group); the
 browser checks are skipped without Chromium."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _installed(name: str) -> bool:
 pytestmark = pytest.mark.skipif(
     not all(_installed(m) for m in NEEDED),
     reason="mkdocs, mkdocs-material and mkdocstrings[python] are not installed "
-    "(pip install -e '.[docs]')",
+    "(pip install -e . --group docs)",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import importlib.util
 import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,10 @@ def test_examples_say_how_to_install_scikit_learn(monkeypatch):
     module = load("digits_mlp")
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(ImportError, match=r"chainrule\[examples\]"):
+    from chainrule.errors import install_hint
+
+    hint = install_hint("examples", "scikit-learn")
+    with pytest.raises(ImportError, match=re.escape("install it with: " + hint)):
         module.load_digits_split()
 
 
