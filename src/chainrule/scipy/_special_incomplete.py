@@ -56,12 +56,13 @@ def _jvp3(d: Any, i: int) -> Any:
 
 def ternary_primitive(name: str, impl: Any, *partials: Any) -> Primitive:
     """A broadcasting elementwise primitive of three arguments whose partial
-    derivatives are ``partials`` (functions of the three arguments). Products
+    derivatives are ``partials`` (functions of the three arguments, or None
+    where the function is locally constant in that argument). Products
     with them are zero-safe: a zero cotangent stays zero against an infinite
     partial (a density at the edge of its support)."""
     prim = Primitive(name, impl)
-    prim.defvjp(*(_vjp3(d, i) for i, d in enumerate(partials)))
-    prim.defjvp(*(_jvp3(d, i) for i, d in enumerate(partials)))
+    prim.defvjp(*(None if d is None else _vjp3(d, i) for i, d in enumerate(partials)))
+    prim.defjvp(*(None if d is None else _jvp3(d, i) for i, d in enumerate(partials)))
     return prim
 
 

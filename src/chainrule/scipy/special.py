@@ -23,6 +23,7 @@ from ..core.trace import is_traced as _is_traced
 from ..errors import no_rule_error as _no_rule_error
 from ..rules import stable as _stable
 from . import _special_bessel as _bessel
+from . import _special_cdf as _cdf
 from . import _special_incomplete as _incomplete
 from . import _special_more as _more
 from . import _special_rules as _r
@@ -177,6 +178,7 @@ _r.register()
 _incomplete.register()
 _bessel.register()
 _more.register()
+_cdf.register()
 globals().update(_mirror(_sc, _NS))
 
 #: The names this module defines itself (as opposed to falling through to SciPy).
