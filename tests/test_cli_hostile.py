@@ -503,3 +503,30 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path):
             process.kill()
     assert process.returncode == 130
     assert err.splitlines() == ["chainrule: interrupted"]
+
+
+def test_ctrl_c_during_a_computation_exits_130_with_one_line(tmp_path):
+    # The child says when chainrule is imported (an interrupt during the import
+    # itself is Python's), then works on six products of 1000 x 1000 matrices.
+    code = (
+        "import sys; from chainrule.cli import main; print('ready', flush=True); "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    argv = ["grad", "sum(sin(A @ A @ A @ A @ A @ A))", "--at", "A=ones((1000, 1000)) / 1000"]
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=TIME_LIMIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert err.splitlines() == ["chainrule: interrupted"]
