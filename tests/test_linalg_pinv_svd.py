@@ -180,3 +180,38 @@ def test_full_svd_rank_deficient_refuses():
     a = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])  # a zero singular value
     with pytest.raises(NotImplementedError, match="rank-deficient"):
         cr.jacfwd(lambda a: np.linalg.svd(a)[0][:, 2:] @ np.linalg.svd(a)[0][:, 2:].T)(a)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4), (2, 3, 2)])
+def test_pinv_complex_full_rank(shape):
+    a = RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)
+    check_complex(np.linalg.pinv, a, order=2)
+
+
+def test_pinv_complex_rank_deficient_and_hermitian():
+    m, n, r = 4, 3, 2
+    u = RNG.standard_normal((m, r)) + 1j * RNG.standard_normal((m, r))
+    v = RNG.standard_normal((n, r)) + 1j * RNG.standard_normal((n, r))
+
+    def curve(x):  # (U + X)(V + Y)^H has rank 2 for every complex x
+        left = u + np.reshape(x[: m * r], (m, r))
+        right = v + np.reshape(x[m * r :], (n, r))
+        return np.linalg.pinv(left @ np.conj(right.T))
+
+    check_complex(curve, np.zeros(m * r + n * r, complex), order=2)
+    w = RNG.standard_normal((3, 2)) + 1j * RNG.standard_normal((3, 2))
+    h = w @ np.diag([1.0, -3.0]) @ np.conj(w.T)  # Hermitian of rank 2
+
+    def sym(x):
+        b = w + np.reshape(x, (3, 2))
+        return np.linalg.pinv(b @ np.diag([1.0, -3.0]) @ np.conj(b.T), hermitian=True)
+
+    check_complex(sym, np.zeros(6, complex), order=2)
+    # a real function of a complex matrix: grad is df/dx - i df/dy
+    f = lambda a: np.sum(np.abs(np.linalg.pinv(a)) ** 2)  # noqa: E731
+    g = cr.grad(f)(h + np.eye(3))
+    e, z = 1e-6, h + np.eye(3)
+    k = np.zeros((3, 3))
+    k[1, 2] = e
+    fd = (f(z + k) - f(z - k)) / (2 * e) - 1j * (f(z + 1j * k) - f(z - 1j * k)) / (2 * e)
+    assert_allclose(g[1, 2], fd, rtol=1e-6)

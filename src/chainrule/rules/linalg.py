@@ -52,12 +52,13 @@ Conventions (see each function's docstring):
   derivative keeps that sign (and the vectors' normalisation) fixed.
 * Complex matrices (the convention of docs/design.md: VJPs are transposes,
   never conjugate transposes, of the JVPs): ``inv``, ``solve``, ``det``,
-  ``slogdet``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``svd``. Hermitian
+  ``slogdet``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``svd``, ``pinv``
+  (not holomorphic: its derivative has ``dA^H`` terms). Hermitian
   functions read the real part of the diagonal, like LAPACK. Complex eigen-/
   singular vectors of ``eigh`` and ``svd`` carry an arbitrary phase: reverse
   mode raises when the result depends on it, forward mode follows JAX's
-  convention. ``cholesky``, ``qr``, ``pinv``,
-  ``lstsq`` still raise ``NotImplementedError`` for complex input.
+  convention. ``cholesky``, ``qr`` and ``lstsq`` still raise
+  ``NotImplementedError`` for complex input.
 """
 
 from __future__ import annotations
@@ -1458,28 +1459,29 @@ allow_complex(eig_p, eigvals_p)
 # --- pinv and lstsq -------------------------------------------------------------------
 def _pinv_jvp_formula(t: Any, p: Any, a: Any, full_rank: bool = True) -> Any:
     """``d pinv(A)`` at fixed rank (Golub & Pereyra):
-    ``-P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``. At full rank the
+    ``-P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P``. At full rank the
     second term vanishes unless ``A`` is tall and the third unless it is wide."""
     m, n = shape_of(a)[-2:]
-    tt = _mT(t)
+    th = _mH(t)
     r = -(p @ t @ p)
     if m > n or not full_rank:
-        r = r + p @ (_mT(p) @ (tt - tt @ (a @ p)))
+        r = r + p @ (_mH(p) @ (th - th @ (a @ p)))
     if n > m or not full_rank:
-        r = r + (tt - (p @ a) @ tt) @ (_mT(p) @ p)
+        r = r + (th - (p @ a) @ th) @ (_mH(p) @ p)
     return r
 
 
 def _pinv_vjp_formula(g: Any, p: Any, a: Any, full_rank: bool = True) -> Any:
-    """The adjoint of ``_pinv_jvp_formula``."""
+    """The transpose of ``_pinv_jvp_formula`` for the pairing ``Re(sum(g * t))``
+    (its ``dA^H`` terms give conjugated cotangents)."""
     m, n = shape_of(a)[-2:]
-    pt = _mT(p)
-    gt = _mT(g)
+    pt, pc = _mT(p), _cj(p)
+    gh = _mH(g)
     r = -(pt @ g @ pt)
     if m > n or not full_rank:
-        r = r + (gt - (a @ p) @ gt) @ (p @ pt)
+        r = r + (gh - _cj(a @ p) @ gh) @ (pc @ pt)
     if n > m or not full_rank:
-        r = r + (pt @ p) @ (gt - gt @ (p @ a))
+        r = r + (pt @ pc) @ (gh - gh @ _cj(p @ a))
     return r
 
 
@@ -1517,6 +1519,7 @@ pinv_p = Primitive(
 )
 pinv_p.defvjp(_pinv_vjp)
 pinv_p.defjvp(_pinv_jvp)
+allow_complex(pinv_p)
 
 
 def _full_rank(a: Any, rcond: Any, hermitian: bool = False) -> bool:
@@ -1553,7 +1556,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._
         kwargs["rtol"] = rtol
     if not is_traced(a):
         return np.linalg.pinv(a, hermitian=hermitian, **kwargs)
-    _check_matrix(a, "pinv", square=hermitian)
+    _check_matrix(a, "pinv", square=hermitian, complex_ok=True)
     if rcond is None:
         if rtol is np._NoValue:
             cut = 1e-15
