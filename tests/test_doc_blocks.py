@@ -57,3 +57,36 @@ def test_error_page_messages_are_checked():
     assert "chainrule.errors.ConversionError: float() on a traced value" in ERROR_PAGE
     sharp = (ROOT / "docs" / "sharp-bits.md").read_text()
     assert len(ERRORS["snippets"](sharp)) >= 8
+
+
+# -- printed listings shown on a page are what the code prints -------------------------
+
+LISTING = re.compile(r"^\s*(graph of |backward pass of |forward mode of |ḡ|ṫ)")
+FENCE = re.compile(r"^```(\w*)\s*\n(.*?)^```", re.S | re.M)
+
+
+def listings():
+    """(page, code of the nearest ```python block before, the listing shown)."""
+    for page in PAGES:
+        code = None
+        for k, match in enumerate(FENCE.finditer(page.read_text())):
+            kind, body = match.groups()
+            if kind == "python":
+                code = body
+            elif kind == "text" and code is not None and LISTING.match(body):
+                yield pytest.param(code, body, id=f"{page.relative_to(ROOT)}#{k}")
+
+
+@pytest.mark.parametrize(("code", "shown"), list(listings()))
+def test_shown_listing_is_printed(code, shown, capsys):
+    # The lines shown (all of them, or an excerpt) appear in order in what the block prints.
+    exec(compile(code, "<doc block>", "exec", dont_inherit=True), {"__name__": "__doc_block__"})
+    printed = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    position = 0
+    for line in shown.rstrip("\n").splitlines():
+        assert line.rstrip() in printed[position:], f"not printed (in this order): {line!r}"
+        position = printed.index(line.rstrip(), position) + 1
+
+
+def test_listings_are_checked():
+    assert len(list(listings())) >= 3  # the tutorial's backward, forward-mode and fan-out
