@@ -243,8 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         choices=("auto", "diabetes", "generated"),
         default="auto",
-        help="scikit-learn's diabetes data, generated data, or the first that is "
-        "available (default)",
+        help="the diabetes data of Efron et al. (2004), shipped with chainrule (diabetes or "
+        "auto, the default), or generated data",
     )
     p.add_argument(
         "--seed", type=_bounded_int(0, 2**63 - 1), default=0, help="seed for generated data"

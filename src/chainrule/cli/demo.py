@@ -34,8 +34,8 @@ theta -> residual -> sum_of_squares -> risk with its shapes, the forward
 values, the backward chain of vector-Jacobian products, a check of the
 automatic gradient against (2/N) Xᵀ (X theta - Y), gradient descent with a
 progress bar (on a terminal), and the gap to the closed-form optimum from
-numpy.linalg.lstsq. It uses scikit-learn's diabetes data when scikit-learn is
-installed, generated data otherwise; --steps keeps it short."""
+numpy.linalg.lstsq. It uses the diabetes data of Efron et al. (2004), which
+ships with chainrule (--data generated for made-up data); --steps keeps it short."""
 
 #: The most gradient-descent steps ``--steps`` accepts (about half a minute).
 MAX_STEPS = 1_000_000
