@@ -246,3 +246,12 @@ def test_polyroots_closed_form_and_finite_differences():
 def test_repeated_root_refuses():
     with pytest.raises(NotImplementedError, match="repeated"):
         cr.jacfwd(np.roots)(np.array([1.0, -2.0, 1.0]))
+
+
+def test_poly_of_a_matrix_is_its_characteristic_polynomial():
+    """np.poly(A) goes through eigvals: c1 = -tr(A), c3 = -det(A) for 3 x 3."""
+    a = A_REAL[:3, :3]
+    assert_allclose(cr.jacrev(lambda a: np.poly(a)[1])(a), -np.eye(3), atol=1e-12)
+    d_det = np.linalg.det(a) * np.linalg.inv(a).T
+    assert_allclose(cr.jacfwd(lambda a: np.poly(a)[3])(a), -d_det, atol=1e-12)
+    cr.check_grads(np.poly, (a,), order=2, modes=("fwd", "rev"))

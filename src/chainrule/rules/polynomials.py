@@ -307,8 +307,8 @@ def polydiv(u: Any, v: Any) -> Any:
 @implements(np.poly)
 @plain_falls_through(np.poly)
 def poly(seq_of_zeros: Any) -> Any:
-    """Differentiable ``numpy.poly`` of a 1-d sequence of roots (a square
-    matrix needs the derivative of ``linalg.eigvals``).
+    """Differentiable ``numpy.poly`` of a 1-d sequence of roots, or of a square
+    matrix (its characteristic polynomial, through ``linalg.eigvals``).
 
     >>> import chainrule as cr, numpy as np
     >>> cr.jacrev(np.poly)(np.array([1.0, 2.0]))
