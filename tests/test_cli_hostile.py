@@ -530,3 +530,14 @@ def test_ctrl_c_during_a_computation_exits_130_with_one_line(tmp_path):
             process.kill()
     assert process.returncode == 130, err
     assert err.splitlines() == ["chainrule: interrupted"]
+
+
+@pytest.mark.parametrize("device", ["/dev/full", "/dev/null"])
+def test_device_behind_a_picture_name_is_refused(device, capsys, monkeypatch, tmp_path):
+    if not Path(device).exists():
+        pytest.skip(f"no {device} here")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.dot").symlink_to(device)
+    status = main(["graph", "x", "--at", "x=1", "-o", "g.dot"])
+    _, err = capsys.readouterr()
+    check_outcome(status, err, 2, "g.dot: this is a device, not a regular file")

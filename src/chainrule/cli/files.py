@@ -10,6 +10,7 @@ yet) are accepted, and they are checked before any work is done.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 import sys
@@ -94,7 +95,10 @@ def save_pictures(pictures: list[Any], path: Path, option: str) -> list[Path]:
             raise MathError(f"could not write {target}: {' '.join(str(e).split())}") from None
     if fallback:
         fmt = path.suffix.lower().lstrip(".")
-        how = "; ".join(f"dot -T{fmt} {d} -o {d.with_suffix(path.suffix)}" for d in written)
+        how = "; ".join(
+            f"dot -T{fmt} {shlex.quote(str(d))} -o {shlex.quote(str(d.with_suffix(path.suffix)))}"
+            for d in written
+        )
         print(
             f"chainrule: warning: {option} {path}: drawing needs Graphviz's 'dot' program, "
             f"which was not found; wrote {', '.join(map(str, written))} instead. Install "
