@@ -142,7 +142,9 @@ def test_documentation_graphs_are_current(tmp_path):
     written = figures["graphs"](tmp_path)
     assert [p.name for p in written] == figures["GRAPHS"]
     for path in written:
-        assert _texts(path) == _texts(ROOT / "docs" / "img" / path.name), path.name
+        assert _texts(path) == _texts(ROOT / "docs" / "img" / path.name), (
+            f"docs/img/{path.name} is stale: redraw it with python tools/make_figures.py"
+        )
     forward, backward, jvp, fan = (" ".join(_texts(p)) for p in written)
     for name in ["theta", "residual = subtract", "sum_of_squares = matmul", "risk = divide"]:
         assert name in forward
@@ -157,7 +159,9 @@ def test_documentation_charts_are_current(tmp_path):
     written = figures["charts"](tmp_path)
     assert [p.name for p in written] == figures["CHARTS"]
     for path in written:
-        assert _texts(path) == _texts(ROOT / "docs" / "img" / path.name), path.name
+        assert _texts(path) == _texts(ROOT / "docs" / "img" / path.name), (
+            f"docs/img/{path.name} is stale: redraw it with python tools/make_figures.py"
+        )
     # The loss curve is the tutorial's descent: it reaches the lstsq minimum.
     risks, least = figures["descent"]()
     assert risks[0] > 100 * least and abs(risks[-1] - least) < 1e-12
