@@ -541,3 +541,29 @@ def test_device_behind_a_picture_name_is_refused(device, capsys, monkeypatch, tm
     status = main(["graph", "x", "--at", "x=1", "-o", "g.dot"])
     _, err = capsys.readouterr()
     check_outcome(status, err, 2, "g.dot: this is a device, not a regular file")
+
+
+@pytest.mark.parametrize(
+    "args, result, iterations",
+    [
+        (("ij,jk->ik", (2, 3), (3, 4)), 8, 24),
+        (("ij,jk", (2, 3), (3, 4)), 8, 24),  # implicit output: the labels used once
+        (("i,j,k->", (10,), (20,), (30,)), 1, 6000),
+        (("ii->", (5, 5)), 1, 5),
+        (("...i,...i->...", (7, 1, 3), (5, 3)), 35, 105),  # broadcast ellipses
+        (((4,), [0], (5,), [1], [0, 1]), 20, 20),  # interleaved, explicit output
+        (((4,), [0], (5,), [1], []), 1, 20),
+    ],
+)
+def test_einsum_cost_counts_every_label(args, result, iterations):
+    import numpy as np
+
+    from chainrule.cli.limits import einsum_cost
+
+    operands = tuple(np.ones(a) if isinstance(a, tuple) else a for a in args)
+    if isinstance(args[0], tuple):  # interleaved: sublists arrive as integer arrays
+        operands = tuple(
+            np.array(a, dtype=int) if isinstance(a, list) and a else a for a in operands
+        )
+    assert einsum_cost(operands) == (result, iterations)
+    np.testing.assert_equal(np.einsum(*operands).size, result)

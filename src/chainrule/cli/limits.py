@@ -50,7 +50,7 @@ MAX_PIECES = 10_000
 #: ones become object arrays of Python integers, whose arithmetic has no bound.
 MAX_CALL_INT_BITS = 64
 #: The most work one evaluation may do, in units of one multiply-add of a
-#: matrix product (about 0.04 ns on a laptop core; the weights below convert
+#: matrix product (about 0.04 ns with a laptop's BLAS; the weights below convert
 #: other operations). 10**10 is a few tenths of a second of arithmetic.
 MAX_WORK = 10**10
 #: Work a whole derivative may take: the evaluation's work times the number of
