@@ -43,9 +43,13 @@ class GcPause:
     __slots__ = ("_resume",)
 
     def __enter__(self) -> GcPause:
-        self._resume = gc.isenabled()
-        if self._resume:
-            gc.disable()
+        resume = self._resume = gc.isenabled()
+        if resume:
+            try:
+                gc.disable()
+            except BaseException:  # an interrupt delivered as the call returned
+                gc.enable()
+                raise
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
