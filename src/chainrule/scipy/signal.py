@@ -201,11 +201,13 @@ def _backwards(c: Any, g: Any) -> Any:
 
 def _allpole_vjp_c(ans: Any, c: Any, w: Any):
     n, k, nd = shape_of(ans)[-1], shape_of(c)[-1], ndim_of(ans)
-    y_rev = np.flip(ans, axis=-1)
 
     def vjp(g: Any) -> Any:
-        r = conv_window_p(_backwards(c, g), y_rev, n, n + k)
-        return unbroadcast(-r, (k,), nd)
+        v = _backwards(c, g)
+        # one lag at a time: K (the filter order) products of two long signals, never
+        # a loop over samples
+        lags = [np.sum(v[..., j:] * ans[..., : n - j], axis=-1) for j in range(1, k + 1)]
+        return unbroadcast(-np.stack(lags, axis=-1), (k,), nd)
 
     return vjp
 
@@ -239,6 +241,16 @@ def _pad_last(x: Any, before: int, after: int) -> Any:
     return np.pad(x, [(0, 0)] * (ndim_of(x) - 1) + [(before, after)])
 
 
+def _causal_fir(x: Any, b: Any) -> Any:
+    """``sum_j b[j] x[i - j]`` for the samples of ``x``: one shifted copy per tap, so
+    the derivative in ``b`` is one product per tap, whatever the leading axes
+    (the convolution primitive would loop over samples when both operands are
+    long and batched)."""
+    m, n = shape_of(b)[0], shape_of(x)[-1]
+    padded = _pad_last(x, m - 1, 0)
+    return sum(b[j] * padded[..., m - 1 - j : m - 1 - j + n] for j in range(m))
+
+
 @_export("lfilter", _NS)
 def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
     """``scipy.signal.lfilter``: filter ``x`` along ``axis`` with the rational
@@ -270,7 +282,7 @@ def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
                 f"(max(len(a), len(b)) - 1 = {k} states), got {shape_of(zi)}"
             )
     bn, an = b / a[0], a / a[0]
-    w = conv_window_p(x, bn, 0, n)
+    w = _causal_fir(x, bn)
     if zi is not None:
         head = zi[..., : min(k, n)]
         w = w + _pad_last(head, 0, n - shape_of(head)[-1])
