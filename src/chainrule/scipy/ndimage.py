@@ -107,7 +107,7 @@ def _filter(x: Any, weights: Any, mode: Any, cval: Any, origin: Any, axes: Any, 
     kernel = np.flip(weights, axis=tuple(range(k)))  # correlation = convolution, flipped
     n = shape_of(extended)[nd - k :]
     lo = tuple(s - 1 for s in sizes)
-    if k == 1:
+    if nd == 1:  # the primitive of numpy.convolve; N-d arrays go by FFT (no loop over rows)
         out = conv_window_p(extended, kernel, lo[0], n[0])
     else:
         out = convnd_window_p(extended, kernel, k, lo, n, "auto")

@@ -86,7 +86,7 @@ def _conv_last(a: Any, v: Any, k: int, mode: str, method: str, name: str) -> Any
     if 0 in n or 0 in m:
         raise ValueError(f"{name}: the inputs must not be empty, got shapes {n} and {m}")
     lo, hi = _window(n, m, mode, name)
-    if k == 1:  # the 1-d primitive of numpy.convolve, with its leading-axis broadcasting
+    if ndim_of(a) == 1 and ndim_of(v) == 1:  # the primitive of numpy.convolve
         return conv_window_p(a, v, lo[0], hi[0])
     return convnd_window_p(a, v, k, lo, hi, method)
 
