@@ -367,3 +367,11 @@ def test_wide_jacobian_is_cut_to_fifty_columns(capsys):
     assert "(showing 400 of 600 rows and 50 of 600 columns; --json prints every value)" in out
     # Input labels only head columns (rows are f[i]): the 51st column is not shown.
     assert "x[49]" in out and "x[50]" not in out
+
+
+def test_functions_of_split_pieces_are_differentiated(capsys):
+    # stack() receives a list of traced pieces: sizing it must not convert them.
+    out = call_json(capsys, "grad", "sum(stack(array_split(x, 3))**2)", "--at", "x=[1,2,3,4,5,6]")
+    assert out["gradient"]["x"] == [2, 4, 6, 8, 10, 12]
+    out = call_json(capsys, "grad", "sum(concatenate(unstack(A)) * 3)", "--at", "A=ones((2, 2))")
+    assert out["gradient"]["A"] == [[3, 3], [3, 3]]

@@ -74,6 +74,10 @@ def shape_of(value: Any) -> tuple[int, ...]:
         return tuple(shape)
     if isinstance(value, (bool, int, float, complex, np.generic)):
         return ()
+    if isinstance(value, (list, tuple)):
+        # Without np.shape, which would convert traced entries to arrays (and
+        # refuse); a ragged list is NumPy's to reject when it is used.
+        return (len(value), *shape_of(value[0])) if value else (0,)
     return tuple(np.shape(value))
 
 
@@ -480,8 +484,8 @@ def check_call_arguments(name: str, args: tuple, kwargs: dict) -> int:
 def split_pieces(name: str, args: tuple, kwargs: dict) -> int:
     """How many pieces ``split``, ``array_split`` (and the like) or ``unstack``
     would return; 1 for every other function."""
-    first = shape_of(args[0]) if args else ()
     if name == "unstack":
+        first = shape_of(args[0]) if args else ()
         axis = _arg(args, kwargs, 1, "axis", 0)
         ok = isinstance(axis, (int, np.integer)) and -len(first) <= axis < len(first)
         return int(first[int(axis)]) if ok else 1
