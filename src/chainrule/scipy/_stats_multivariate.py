@@ -1,10 +1,9 @@
 """``multivariate_normal`` and ``dirichlet`` of ``chainrule.scipy.stats``.
 
 The multivariate normal's log density is computed for all points at once:
-one Cholesky factor ``L`` of the covariance, one triangular solve
-``L Z = (x - mean)^T`` with every point as a column, and the squared norms of
-those columns. Its gradient then costs a few matrix products, whatever the
-number of points.
+one Cholesky factor ``L`` of the covariance, its inverse (d x d), one product
+``Z = (x - mean) L^-T`` and the squared norms of the rows of ``Z``. Its
+gradient then costs a few matrix products, whatever the number of points.
 
 With ``allow_singular=True`` a covariance of rank ``r < d`` gives SciPy's
 density on its support: ``-(r log 2 pi + log pdet(C) + (x-m)^T C^+ (x-m)) / 2``,
@@ -25,7 +24,6 @@ import numpy as np
 
 from ..core.trace import strip
 from . import _special_rules as _r
-from ._linalg_rules import tri_solve_p
 from ._stats_util import fl, squeeze
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -73,15 +71,21 @@ class _Gaussian:
             self.basis = np.linalg.qr(c @ u[:, keep])[0]  # moves with c, spans its range
             self.chol = np.linalg.cholesky(self.basis.T @ c @ self.basis)
         self.log_pdet = _chol_logdet(self.chol)
+        # The whitening map W with W^T W = C^+: L^-1 (times Q^T when singular). The
+        # points are then whitened by one matrix product, not a triangular solve
+        # with a column per point. Everything here runs in NumPy's BLAS: SciPy
+        # ships its own, and on a busy machine switching between the two thread
+        # pools stalled each call for ~25 ms (0.5 ms when staying in one).
+        self.whiten_t = np.swapaxes(np.linalg.inv(self.chol), -1, -2)
+        if self.basis is not None:
+            self.whiten_t = self.basis @ self.whiten_t
 
     def maha(self, dev: Any) -> Any:
         """``dev^T C^+ dev`` for every point (rows of ``dev``, shape (..., d))."""
-        lead = np.shape(strip(dev))[:-1]
-        flat = np.reshape(dev, (-1, np.shape(strip(dev))[-1]))
-        if self.basis is not None:
-            flat = flat @ self.basis
-        z = tri_solve_p(self.chol, flat.T, True, 0, False)  # every point a column
-        return np.reshape(np.sum(z * z, axis=0), lead)
+        z = dev @ self.whiten_t
+        # einsum, not sum(z * z): the elementwise rules' overflow guard (mul0) scans
+        # its operand with a threaded BLAS dot, which stalled under load.
+        return np.einsum("...i,...i->...", z, z)
 
     def logpdf(self, dev: Any) -> Any:
         out = -0.5 * (self.rank * _LOG_2PI + self.log_pdet + self.maha(dev))
