@@ -121,6 +121,24 @@ def test_solve_banded(l, u):
         cr.grad(lambda ab: csl.solve_banded((l + 1, u), ab, np.ones(5)).sum())(ab)
 
 
+def test_solve_banded_gradient_is_the_transposed_solve():
+    # grad_b sum(c * A^-1 b) = A^-T c and grad_A = -(A^-T c) x^T on the band, for a long system
+    n, c = 400, RNG.normal(size=400)
+    ab = RNG.normal(size=(3, n))
+    ab[1] += 4.0
+    dense = np.diag(ab[1]) + np.diag(ab[0, 1:], 1) + np.diag(ab[2, :-1], -1)
+    b = RNG.normal(size=n)
+    f = lambda ab, b: np.sum(c * csl.solve_banded((1, 1), ab, b))  # noqa: E731
+    g_ab, g_b = cr.grad(f, argnums=(0, 1))(ab, b)
+    z, x = np.linalg.solve(dense.T, c), np.linalg.solve(dense, b)
+    np.testing.assert_allclose(g_b, z, rtol=1e-10)
+    full = -np.outer(z, x)
+    np.testing.assert_allclose(g_ab[1], np.diag(full), rtol=1e-10)
+    np.testing.assert_allclose(g_ab[0, 1:], np.diag(full, 1), rtol=1e-10)
+    np.testing.assert_allclose(g_ab[2, :-1], np.diag(full, -1), rtol=1e-10)
+    assert g_ab[0, 0] == 0 and g_ab[2, -1] == 0
+
+
 @pytest.mark.parametrize("trans", [0, 1, 2])
 def test_lu_solve_through_lu_factor_matches_solve(trans):
     b = RNG.normal(size=(N, 2))
