@@ -32,7 +32,7 @@ CONTINUOUS = {
     "uniform": ((), [0.15, 0.5, 0.8]),
 }
 LOC, SCALE = 0.3, 1.4
-METHODS = ["pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
+METHODS = ["pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 Q = np.array([0.05, 0.4, 0.93])
 
 
@@ -41,7 +41,7 @@ def _x(name):
 
 
 def _point(name, method):
-    return Q if method == "ppf" else _x(name)
+    return Q if method in ("ppf", "isf") else _x(name)
 
 
 @pytest.mark.parametrize("method", METHODS + ["entropy"])

@@ -46,7 +46,7 @@ def _special(name: str) -> Any:
 
 class Continuous:
     """A continuous distribution with SciPy's methods and signatures:
-    ``pdf logpdf cdf logcdf sf logsf ppf`` take ``(x, *shapes, loc=0, scale=1)``
+    ``pdf logpdf cdf logcdf sf logsf ppf isf`` take ``(x, *shapes, loc=0, scale=1)``
     and ``entropy`` takes ``(*shapes, loc=0, scale=1)``; calling the family
     (``norm(loc, scale)``) freezes its parameters, as in SciPy."""
 
@@ -107,6 +107,12 @@ class Continuous:
 
         self._ppf_p = elementwise_primitive(
             f"{self.name}.ppf", sd.ppf, [dq] + [dshape(d) for d in cdf_parts]
+        )
+        # isf: sf(x) = q, so dx/dq = -1 / pdf(x); in the shapes as for ppf.
+        self._isf_p = elementwise_primitive(
+            f"{self.name}.isf",
+            sd.isf,
+            [lambda ans, q, *s: -dq(ans, q, *s)] + [dshape(d) for d in cdf_parts],
         )
 
     def _open(self, zv: Any) -> Any:
@@ -194,6 +200,14 @@ class Continuous:
         qv = strip(q)
         bad = np.isnan(qv) | (qv < 0) | (qv > 1) | self._bad(qv * 0.0, s, scale)
         return nan_where(bad, self._ppf_p(q, *s) * scale + loc)
+
+    def isf(self, q: Any, *args: Any, **kwargs: Any) -> Any:
+        """The inverse survival function, ``ppf(1 - q)`` computed without losing ``q``."""
+        s, loc, scale = self._params(args, kwargs)
+        q, *s = broadcast(fl(q), *s)
+        qv = strip(q)
+        bad = np.isnan(qv) | (qv < 0) | (qv > 1) | self._bad(qv * 0.0, s, scale)
+        return nan_where(bad, self._isf_p(q, *s) * scale + loc)
 
     def entropy(self, *args: Any, **kwargs: Any) -> Any:
         """The differential entropy, ``entropy(*shapes) + log(scale)``."""

@@ -1,7 +1,7 @@
 """``chainrule.scipy.stats``: SciPy's distributions, differentiable.
 
 Continuous: ``norm t gamma beta chi2 expon laplace logistic lognorm cauchy
-uniform``, each with ``pdf logpdf cdf logcdf sf logsf ppf`` taking
+uniform``, each with ``pdf logpdf cdf logcdf sf logsf ppf isf`` taking
 ``(x, *shapes, loc=0, scale=1)`` and ``entropy(*shapes, loc=0, scale=1)``,
 SciPy's signatures and values, differentiable in ``x`` and every parameter
 (shapes, ``loc``, ``scale``) in both modes to any order. ``cdf``/``sf`` (and
