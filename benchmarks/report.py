@@ -171,6 +171,13 @@ def _failure_lines(suite: Suite) -> list[str]:
     return lines
 
 
+# Drawn from the table above by tools/make_figures.py (rerun it after a benchmark run).
+_CHART = (
+    "![The ratios of the table as bars, one group per workload (log scale)]"
+    "(img/performance_ratios.svg)"
+)
+
+
 def markdown(suite: Suite) -> str:
     """The whole report."""
     lines = ["# Performance"]
@@ -183,6 +190,7 @@ def markdown(suite: Suite) -> str:
             "",
         ]
         lines += timing_table(suite)
+        lines += ["", _CHART]
     if suite.peaks or suite.memory:
         lines += ["", "## Memory"]
     if suite.peaks:
