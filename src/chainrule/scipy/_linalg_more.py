@@ -106,8 +106,8 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     array([[0.5, 0.5],
            [0.5, 0.5]])
     """
-    if not any(is_traced(x) for x in (a, b, q)):
-        return sl.solve_sylvester(a, b, q)
+    if not any(is_traced(x) for x in (a, b, q)):  # stacks too, before SciPy 1.15
+        return _stacked(sl.solve_sylvester, *(np.asarray(x) for x in (a, b, q)))
     a, b, q = as_float(a), as_float(b), as_float(q)
     _square(a, "solve_sylvester")
     _square(b, "solve_sylvester")
@@ -134,7 +134,7 @@ def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
            [0.  , 0.  ]])
     """
     if not is_traced(A):
-        x = sl.sqrtm(A)
+        x = _stacked(sl.sqrtm, np.asarray(A))
     else:
         A = as_float(A)
         _square(A, "sqrtm")
@@ -179,7 +179,7 @@ def logm(A: Any, disp: bool = True) -> Any:
            [0. , 0. ]])
     """
     if not is_traced(A):
-        x = sl.logm(A)
+        x = _stacked(sl.logm, np.asarray(A))
     else:
         A = as_float(A)
         _square(A, "logm")
