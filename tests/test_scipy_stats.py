@@ -335,6 +335,18 @@ def test_mvn_singular_covariance():
     np.testing.assert_allclose(g, -np.linalg.pinv(cov) @ (x[0] - mean), rtol=1e-8, atol=1e-10)
 
 
+def test_mvn_refuses_mismatched_shapes_clearly():
+    x = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="mean must be a vector"):
+        cst.multivariate_normal.logpdf(x, np.zeros((4, 3)), np.eye(3))
+    with pytest.raises(ValueError, match=r"cov of shape \(2, 2\) does not fit a mean of length 3"):
+        cst.multivariate_normal.logpdf(x, np.zeros(3), np.eye(2))
+    with pytest.raises(
+        ValueError, match="have 3 components on their last axis, the distribution 2"
+    ):
+        cst.multivariate_normal.logpdf(x, np.zeros(2), np.eye(2))
+
+
 def test_mvn_reads_the_lower_triangle_and_freezes():
     x, mean, cov = RNG.normal(size=(3, 2)), np.zeros(2), _spd(2)
     g = cr.grad(lambda c: np.sum(cst.multivariate_normal.logpdf(x, mean, c)))(cov)

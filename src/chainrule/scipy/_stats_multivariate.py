@@ -113,14 +113,26 @@ class MultivariateNormal:
             d = mv.size
         else:
             d = cv.shape[0] if cv.ndim >= 1 else 1
+        if mv is not None and mv.ndim > 1:
+            raise ValueError(
+                f"multivariate_normal: mean must be a vector, got shape {mv.shape} "
+                "(for several means, call once per mean or subtract them from x)"
+            )
         mean = np.zeros(d) if mean is None else np.reshape(fl(mean), (d,))
         cov = fl(cov)
         if cv.ndim == 0:
             cov = np.eye(d) * cov
-        elif cv.ndim == 1:
-            cov = np.eye(d) * (np.reshape(cov, (d,)) if cv.size == d else cov)
-        elif d == 1:
+        elif cv.ndim == 1 and cv.size == d:
+            cov = np.eye(d) * cov
+        elif cv.ndim == 2 and cv.shape == (d, d):
+            pass
+        elif cv.size == 1 and d == 1:
             cov = np.reshape(cov, (1, 1))
+        else:
+            raise ValueError(
+                f"multivariate_normal: cov of shape {cv.shape} does not fit a mean of length "
+                f"{d}: give a scalar, a vector of {d} variances or a {d} x {d} matrix"
+            )
         return d, mean, cov
 
     @staticmethod
@@ -131,6 +143,11 @@ class MultivariateNormal:
             return np.reshape(x, (1,))
         if nd == 1:
             return np.reshape(x, (-1, 1)) if d == 1 else np.reshape(x, (1, -1))
+        if np.shape(strip(x))[-1] != d:
+            raise ValueError(
+                f"multivariate_normal: the points x have {np.shape(strip(x))[-1]} components "
+                f"on their last axis, the distribution {d}"
+            )
         return x
 
     def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
