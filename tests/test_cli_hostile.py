@@ -95,6 +95,19 @@ CORPUS = [
     case("surrogate", ["grad", "x\udcff", "--at", "x=1"], 2, "cannot be read"),
     case("bidi-override", ["grad", "x\u202e + 1", "--at", "x=1"], 2),
     case("ellipsis-value", ["grad", "... + x", "--at", "x=1"], 2, "not allowed"),
+    case(
+        "fromfile", ["grad", "sum(fromfile('/etc/passwd'))", "--at", "x=1"], 2, "unknown function"
+    ),
+    case("fromfile-fd", ["graph", "fromfile(0)", "--at", "x=1"], 2, "unknown function"),
+    case(
+        "loadtxt", ["grad", "sum(loadtxt('/etc/hostname'))", "--at", "x=1"], 2, "unknown function"
+    ),
+    case("genfromtxt", ["grad", "sum(genfromtxt('/etc/hosts'))", "--at", "x=1"], 2, "unknown"),
+    case("frombuffer", ["grad", "sum(frombuffer('abcdefgh'))", "--at", "x=1"], 2, "unknown"),
+    case("empty", ["grad", "sum(empty(1000))", "--at", "x=1"], 2, "unknown function"),
+    case("fromfunction", ["grad", "sum(fromfunction(sin, (3,)))", "--at", "x=1"], 2),
+    case("apply-along-axis", ["grad", "sum(apply_along_axis(sum, 0, x))", "--at", "x=1"], 2),
+    case("np-save", ["grad", "np.save('out.npy', x)", "--at", "x=1"], 2, "unknown function"),
     # -- sizes: refused before anything is allocated -----------------------------------
     case("ones-1e9", ["grad", "sum(ones(10**9))", "--at", "x=1"], 2, "1,000,000,000 elements"),
     case("zeros-square", ["grad", "sum(zeros((10**5, 10**5)))", "--at", "x=1"], 2, "elements"),
@@ -180,6 +193,20 @@ CORPUS = [
         ["grad", "sum(unstack(ones((10**6, 1)))[0])", "--at", "x=1"],
         2,
         "pieces",
+    ),
+    case("meshgrid", ["grad", "sum(meshgrid(ones(10**5), ones(10**5))[0])", "--at", "x=1"], 2),
+    case("vander", ["grad", "sum(vander(ones(10**5)))", "--at", "x=1"], 2, "elements"),
+    case("tri", ["grad", "sum(tri(10**5))", "--at", "x=1"], 2, "elements"),
+    case("cov", ["grad", "sum(cov(ones((10**5, 2))))", "--at", "x=1"], 2, "elements"),
+    case("roots", ["grad", "sum(roots(ones(10**5)))", "--at", "x=1"], 2, "elements"),
+    case("polyfit", ["grad", "sum(polyfit(x, x, 10**5))", "--at", "x=ones(100)"], 2),
+    case("polyint", ["grad", "sum(polyint(x, 10**7))", "--at", "x=[1.0]"], 2, "elements"),
+    case("logspace", ["grad", "sum(logspace(0, 1, 10**9))", "--at", "x=1"], 2, "elements"),
+    case(
+        "convolve",
+        ["grad", "sum(convolve(ones(10**5), ones(10**5), 'valid'))", "--at", "x=1"],
+        2,
+        "steps of arithmetic",
     ),
     case("unicode-dtype", ["grad", "sum(zeros(1000, 'U100000'))", "--at", "x=1"], 2, "bytes"),
     case("bytes-dtype", ["grad", "sum(zeros(10**4, 'S10000'))", "--at", "x=1"], 2, "bytes"),

@@ -422,7 +422,9 @@ _SPLITTING = {"array_split": 1, "split": 1, "hsplit": 1, "vsplit": 1, "dsplit": 
 _DECOMPOSITIONS = {
     "cholesky",
     "det",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "inv",
     "lstsq",
@@ -479,6 +481,53 @@ def check_call_arguments(name: str, args: tuple, kwargs: dict) -> int:
     if pieces > MAX_PIECES:
         raise Refused(f"{name} would split into {pieces:,} pieces; the limit is {MAX_PIECES:,}")
     return itemsize
+
+
+def _newer_size(
+    name: str, args: tuple, kwargs: dict, shapes: list[tuple[int, ...]], sizes: list[int]
+) -> int | None:
+    """Result sizes of the functions whose results outgrow their arguments in
+    ways the general rule does not see (None for every other function)."""
+    first = shape_of(args[0]) if args else ()
+    if name in ("geomspace", "logspace"):
+        return _shape_product(_arg(args, kwargs, 2, "num", 50)) * max(sizes[:2] + [1])
+    if name in ("cov", "corrcoef"):
+        rowvar = bool(_arg(args, kwargs, 2, "rowvar", True))
+
+        def variables(shape: tuple[int, ...]) -> int:
+            return 1 if len(shape) < 2 else shape[0] if rowvar else shape[1]
+
+        y = _arg(args, kwargs, 1, "y")
+        count = variables(first) + (variables(shape_of(y)) if y is not None else 0)
+        return count * count
+    if name in ("convolve", "correlate", "polymul"):
+        return sum(sizes[:2])
+    if name == "polyint":
+        return nominal_size(first) + abs(_shape_product(_arg(args, kwargs, 1, "m", 1)))
+    if name == "polyfit":
+        degree = _shape_product(_arg(args, kwargs, 2, "deg", 1)) + 1
+        return max(sizes + [1]) * degree  # the Vandermonde matrix it solves with
+    if name == "vander":
+        n = nominal_size(first)
+        columns = _arg(args, kwargs, 1, "N")
+        return n * (n if columns is None else _shape_product(columns))
+    if name == "tri":
+        n = _shape_product(_arg(args, kwargs, 0, "N", 1))
+        m = _arg(args, kwargs, 1, "M")
+        return n * (n if m is None else _shape_product(m))
+    if name == "roots":
+        return nominal_size(first) ** 2  # the companion matrix
+    if name == "poly":
+        return nominal_size(first) + 1
+    if name == "meshgrid":
+        return math.prod(sizes) * max(len(shapes), 1)  # one array per input, all inputs' sizes
+    if name == "gradient":
+        return nominal_size(first) * max(len(first), 1)
+    if name in ("insert", "diff", "ediff1d", "asanyarray", "ascontiguousarray", "asfortranarray"):
+        return sum(sizes)
+    if name == "linalg.eig" and len(first) >= 2:
+        return nominal_size(first) + nominal_size(first[:-1])
+    return None
 
 
 def split_pieces(name: str, args: tuple, kwargs: dict) -> int:
@@ -556,6 +605,15 @@ def predict_call(name: str, args: tuple, kwargs: dict) -> tuple[int, int]:
     if name in _SORTING:
         n = max(sizes + [1])
         return size, elementwise * max(n.bit_length(), 1)
+    if name in ("convolve", "correlate", "polymul", "polydiv", "polyval", "interp"):
+        # Every entry of one against every entry of the other.
+        return size, elementwise + ELEMENT_WORK * math.prod(sizes[:2])
+    if name in ("cov", "corrcoef", "polyfit", "vander"):
+        longest = max([max(s) for s in shapes if s] + [1])
+        return size, elementwise + DECOMPOSITION_WORK * size * longest
+    if name in ("roots", "poly"):
+        n = max(sizes + [1])
+        return size, elementwise + DECOMPOSITION_WORK * n**3
     return size, elementwise
 
 
@@ -633,11 +691,14 @@ def predict_call_size(name: str, args: tuple, kwargs: dict) -> int:
         return math.prod(sizes[:2]) if len(sizes) >= 2 else max(sizes + [1])
     if short == "cross":
         return 3 * (broadcast_size([s[:-1] for s in shapes]) or 1)
+    special = _newer_size(name, args, kwargs, shapes, sizes)
+    if special is not None:
+        return special
     if name in _STACKING:
         return sum(sizes)
     if name in ("argwhere", "nonzero", "flatnonzero") or (name == "where" and len(args) == 1):
         return max(sizes + [1]) * max([len(s) for s in shapes] + [1])  # an index per dimension
-    if name == "unique":
+    if name in ("unique", "unique_all", "unique_counts", "unique_inverse", "unique_values"):
         flags = [_arg(args, kwargs, k, n) for k, n in enumerate(_UNIQUE_FLAGS, start=1)]
         return max(sizes + [1]) * (1 + sum(bool(f) for f in flags))
     # Everything else (elementwise functions, reductions, reshapes, decompositions)
