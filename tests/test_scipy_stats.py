@@ -158,6 +158,19 @@ def test_asymptotic_entropy_branches_match_scipy():
         cr.check_grads(lambda v, n=name: cst.__dict__[n].entropy(v), (s,), order=2)
 
 
+def test_t_with_infinite_df_is_the_normal():
+    x, df = np.array([-1.0, 0.3, 2.0]), np.array([np.inf, 4.0, np.inf])
+    for m in ["logpdf", "cdf", "logsf", "ppf"]:
+        arg = Q if m == "ppf" else x
+        np.testing.assert_allclose(
+            getattr(cst.t, m)(arg, df), getattr(ss.t, m)(arg, df), rtol=1e-12
+        )
+        d_df = cr.elementwise_grad(lambda d, m=m, arg=arg: getattr(cst.t, m)(arg, d))(df)
+        assert d_df[0] == 0.0 and d_df[2] == 0.0 and d_df[1] != 0.0
+    np.testing.assert_allclose(cst.t.entropy(df), ss.t.entropy(df), rtol=1e-12)
+    np.testing.assert_allclose(cr.elementwise_grad(lambda v: cst.t.logpdf(v, df))(x)[::2], -x[::2])
+
+
 def test_tails_stay_accurate():
     # log_ndtr: the derivative of logcdf far in the lower tail is about -x.
     for x in (-30.0, -300.0):

@@ -354,11 +354,16 @@ class Lognorm(Continuous):
 
 
 class T(Continuous):
-    """Student's t distribution, ``t.logpdf(x, df, loc=0, scale=1)``... (finite ``df``)."""
+    """Student's t distribution, ``t.logpdf(x, df, loc=0, scale=1)``... (``df = inf``
+    is the normal distribution, as in SciPy)."""
 
     name, shapes = "t", ("df",)
 
     def _logpdf(self, z: Any, df: Any) -> Any:
+        infinite = np.isposinf(strip(df))  # SciPy's df = inf: the normal distribution
+        if np.any(infinite):
+            finite = self._logpdf(z, np.where(infinite, 1.0, df))
+            return np.where(infinite, -0.5 * z * z - _LOG_SQRT_2PI, finite)
         return (
             _r.gammaln_p(0.5 * (df + 1.0))
             - _r.gammaln_p(0.5 * df)
@@ -369,6 +374,10 @@ class T(Continuous):
     def _cdf_formula(self, z: Any, df: Any) -> Any:
         # F(z) = 1 - I_{df/(df+z^2)}(df/2, 1/2) / 2 for z > 0 (by symmetry below 0);
         # F(0) = 1/2 for every df, so its partial there is 0.
+        infinite = np.isposinf(strip(df))
+        if np.any(infinite):  # the normal CDF, constant in df
+            finite = self._cdf_formula(z, np.where(infinite, 1.0, df))
+            return np.where(infinite, _r.ndtr_p(z), finite)
         zero = strip(z) == 0
 
         def tail(zz: Any) -> Any:
@@ -382,7 +391,7 @@ class T(Continuous):
         return np.where(strip(z) > 0, 1.0 - half, half)
 
     def _entropy(self, df: Any) -> Any:
-        big = strip(df) >= 100  # SciPy's switch to the asymptotic series
+        big = strip(df) >= 100  # SciPy's switch to the asymptotic series (exact at inf)
 
         def regular(d: Any) -> Any:
             half, half1 = 0.5 * d, 0.5 * (d + 1.0)
