@@ -82,7 +82,7 @@ def _quiet_stdout() -> None:
     if sys.stdout is not sys.__stdout__:  # called in-process with stdout captured
         return
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())  # type: ignore[union-attr]
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
     except (OSError, ValueError, AttributeError):  # pragma: no cover - no real stdout
         pass
 

@@ -69,7 +69,7 @@ class _PlainProgress(Progress):
 
 class _TqdmProgress(Progress):
     def __init__(self, total: int, description: str, stream: TextIO, width: int) -> None:
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
 
         self.bar = tqdm(
             total=total,
@@ -112,7 +112,7 @@ def progress_bar(total: int, description: str, stream: TextIO | None = None) -> 
         return Progress()
     width = max(min(shutil.get_terminal_size((MAX_WIDTH, 24)).columns - 1, MAX_WIDTH), 20)
     try:
-        import tqdm  # type: ignore[import-untyped]  # noqa: F401
+        import tqdm  # noqa: F401
     except ImportError:
         return _PlainProgress(total, description, stream, width)
     return _TqdmProgress(total, description, stream, width)
