@@ -95,6 +95,10 @@ def test_expm_frechet():
     cr.check_grads(f, (A, e), order=2, modes=MODES)
     cr.check_grads(lambda a, e: csl.expm_frechet(a, e)[0], (A, e), order=2, modes=MODES)
     _agree(f, (A, e), (0, 1))
+    got = _traced(csl.expm_frechet, 0.3 * CPLX, CPLX.T)
+    for g, w in zip(got, sl.expm_frechet(0.3 * CPLX, CPLX.T)):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
+    check_complex(lambda a: csl.expm_frechet(a, CPLX.T, compute_expm=False), 0.3 * CPLX)
     # its derivative in E is itself (linear in E)
     t = RNG.normal(size=e.shape)
     np.testing.assert_allclose(cr.jvp(lambda e: f(A, e), (e,), (t,))[1], sl.expm_frechet(A, t)[1])
@@ -169,8 +173,17 @@ def test_lu_factor_packed_factor():
     np.testing.assert_allclose(cr.grad(logdet)(A), np.linalg.inv(A).T, rtol=1e-10)
     with pytest.raises(ValueError, match="square 2-d matrix"):
         cr.grad(lambda a: csl.lu_factor(a)[0].sum())(np.ones((2, 3)))
-    with pytest.raises(NoRuleError, match="complex"):
-        cr.jvp(lambda a: csl.lu_factor(a)[0], (CPLX,), (CPLX,))
+
+
+@pytest.mark.parametrize("trans", [0, 1, 2])
+def test_lu_complex(trans):
+    b = RNG.normal(size=N) + 1j * RNG.normal(size=N)
+    want = sl.lu_solve(sl.lu_factor(CPLX), b, trans=trans)
+    got = _traced(lambda a: csl.lu_solve(csl.lu_factor(a), b, trans=trans), CPLX)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    check_complex(lambda a: csl.lu_solve(csl.lu_factor(a), b, trans=trans), CPLX)
+    check_complex(lambda b: csl.lu_solve(csl.lu_factor(CPLX), b, trans=trans), b)
+    check_complex(lambda a: csl.lu_factor(a)[0], CPLX)
 
 
 def test_eigh_standard_and_generalized():

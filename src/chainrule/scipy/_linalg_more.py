@@ -216,8 +216,6 @@ def expm_frechet(
         raise ValueError(
             f"expm_frechet: A and E must have the same shape, got {shape_of(A)} and {shape_of(E)}"
         )
-    if np.iscomplexobj(strip(A)) or np.iscomplexobj(strip(E)):
-        raise no_rule_error("chainrule.scipy.linalg.expm_frechet", "complex matrices")
     n = shape_of(A)[-1]
     big = expm_p(_block(A, E))
     frechet = big[..., :n, n:]
@@ -303,6 +301,7 @@ def _lu_vjp(ans: Any, a: Any, packed: Any, perm: np.ndarray):
 lu_p = Primitive("lu_factor", lambda a, packed, perm: packed)
 lu_p.defvjp(_lu_vjp, None, None)
 lu_p.defjvp(_lu_jvp, None, None)
+allow_complex(lu_p)
 
 
 @export("lu_factor", _NS)
@@ -310,7 +309,8 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
     """``scipy.linalg.lu_factor``: ``(lu, piv)``, the packed factors of
     ``A[perm] = L U`` and LAPACK's pivot indices. ``lu`` is differentiable in
     ``a`` (a real square matrix), so ``lu_solve``, and anything computed from
-    ``lu`` (``log|det A| = sum(log|diag(lu)|)``), differentiates through it.
+    ``lu`` (``log|det A| = sum(log|diag(lu)|)``), differentiates through it;
+    real or complex.
 
     >>> import chainrule as cr, chainrule.scipy.linalg as csl, numpy as np
     >>> f = lambda a: csl.lu_solve(csl.lu_factor(a), np.array([1.0, 0.0]))[0]
@@ -325,8 +325,6 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
         raise ValueError(
             f"lu_factor: differentiable for a square 2-d matrix, got shape {shape_of(a)}"
         )
-    if np.iscomplexobj(strip(a)):
-        raise no_rule_error("chainrule.scipy.linalg.lu_factor", "complex matrices")
     packed, piv = sl.lu_factor(strip(a), check_finite=check_finite)
     return lu_p(a, packed, _perm(piv)), piv
 
@@ -340,15 +338,13 @@ def lu_solve(
     check_finite: bool = True,
 ) -> Any:
     """``scipy.linalg.lu_solve``: solve ``A x = b`` (``trans=0``) or ``A^T x = b``
-    (1, or 2 for real matrices) from ``lu_factor(A)``; differentiable in ``lu``
+    (1), or ``A^H x = b`` (2) from ``lu_factor(A)``; differentiable in ``lu``
     (so in ``A``, through ``lu_factor``) and ``b``."""
     lu, piv = lu_and_piv
     if not (is_traced(lu) or is_traced(b)):
         return sl.lu_solve((lu, piv), b, trans, overwrite_b, check_finite)
     if trans not in (0, 1, 2):
         raise ValueError(f"lu_solve: trans must be 0, 1 or 2, got {trans!r}")
-    if np.iscomplexobj(strip(lu)) or np.iscomplexobj(strip(b)):
-        raise no_rule_error("chainrule.scipy.linalg.lu_solve", "complex matrices")
     lu, b = as_float(lu), as_float(b)
     n = shape_of(lu)[-1]
     if shape_of(b)[0] != n:
@@ -356,10 +352,15 @@ def lu_solve(
     perm = _perm(np.asarray(piv))
     rest = shape_of(b)[1:]
     rhs = np.reshape(b, (n, -1))
+    conj = trans == 2 and (np.iscomplexobj(strip(lu)) or np.iscomplexobj(strip(b)))
+    if conj:  # A^H x = b is A^T conj(x) = conj(b)
+        rhs = np.conjugate(rhs)
     if trans == 0:
         x = _u_solve(lu, _l_solve(lu, rhs[perm], 0), 0)
     else:
         x = _l_solve(lu, _u_solve(lu, rhs, 1), 1)[np.argsort(perm)]
+    if conj:
+        x = np.conjugate(x)
     return np.reshape(x, (n,) + rest)
 
 

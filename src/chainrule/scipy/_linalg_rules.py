@@ -26,7 +26,7 @@ import scipy.linalg as sl
 
 from ..core.primitive import Primitive
 from ..core.trace import strip
-from ..rules._util import batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
+from ..rules._util import allow_complex, batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
 
 
 def _mT(x: Any) -> Any:
@@ -116,3 +116,6 @@ def _expm_vjp(ans: Any, a: Any):
 expm_p = Primitive("expm", sl.expm)
 expm_p.defvjp(_expm_vjp)
 expm_p.defjvp(_expm_jvp)
+# Transposes, never conjugates: the complex convention of docs/design.md. The public
+# solve_triangular/expm still refuse complex input; lu_solve and expm_frechet take it.
+allow_complex(tri_solve_p, expm_p)
