@@ -54,18 +54,15 @@ def _ensure_rules() -> None:
 
 
 _ensure_rules()
-_UNARY = sorted(
-    (u for u, p in registry.UFUNCS.items() if isinstance(u, np.ufunc) and u.nin == 1),
-    key=lambda u: u.__name__,
-)
+# NumPy's own ufuncs: the table also holds scipy.special's once chainrule.scipy
+# is imported, which would make this list depend on the order tests import in.
+_NUMPY_UFUNCS = [
+    u for u in registry.UFUNCS if isinstance(u, np.ufunc) and getattr(np, u.__name__, None) is u
+]
+_UNARY = sorted((u for u in _NUMPY_UFUNCS if u.nin == 1), key=lambda u: u.__name__)
 # matmul sits in the table but is no elementwise function.
 _BINARY = sorted(
-    (
-        u
-        for u, p in registry.UFUNCS.items()
-        if isinstance(u, np.ufunc) and u.nin == 2 and u is not np.matmul
-    ),
-    key=lambda u: u.__name__,
+    (u for u in _NUMPY_UFUNCS if u.nin == 2 and u is not np.matmul), key=lambda u: u.__name__
 )
 
 
