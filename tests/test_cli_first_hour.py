@@ -405,3 +405,22 @@ def test_only_vetted_functions_are_callable():
         "save",
     ):
         assert name not in FUNCTIONS and name not in VETTED
+
+
+def test_other_warnings_are_one_line(capsys, monkeypatch):
+    # Evaluation silences NumPy's warnings; one raised elsewhere (a rule, a
+    # plotting library) is shown as one line, without a file name.
+    import chainrule.cli.commands as commands
+
+    real = commands.grad
+
+    def grad_that_warns(args):
+        warnings.warn("something odd\nacross two lines", UserWarning, stacklevel=1)
+        return real(args)
+
+    monkeypatch.setattr(commands, "grad", grad_that_warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        status, out, err = call(capsys, "grad", "x**2", "--at", "x=3")
+    assert status == 0 and "gradient" in out
+    assert err.splitlines() == ["chainrule: warning: something odd across two lines (UserWarning)"]

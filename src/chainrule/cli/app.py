@@ -9,6 +9,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 import numpy as np
 
@@ -56,6 +57,7 @@ def _run(argv: list[str]) -> int:
             # RuntimeWarnings about them would only repeat it on stderr, with a
             # file name from inside chainrule.
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.showwarning = _one_line_warning
             status = args.run(args)
         sys.stdout.flush()  # a write error must surface here, not at interpreter exit
         return status
@@ -75,6 +77,19 @@ def _run(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Any other warning that is shown at all: one line, without a file name."""
+    text = " ".join(str(message).split())
+    print(f"chainrule: warning: {text} ({category.__name__})", file=sys.stderr)
 
 
 def _quiet_stdout() -> None:
