@@ -11,7 +11,11 @@
   ``poisson binom nbinom``; ``multivariate_normal`` (``allow_singular``) and
   ``dirichlet``.
 * ``chainrule.scipy.linalg``: ``solve_triangular``, ``cho_factor``,
-  ``cho_solve``, ``expm``.
+  ``cho_solve``, ``expm``, ``expm_frechet``, ``sqrtm``, ``logm``,
+  ``solve_sylvester``, ``solve_banded``, ``lu_factor``/``lu_solve``, ``eigh``, ``eig``.
+* ``chainrule.scipy.signal``: ``convolve``, ``correlate``, ``fftconvolve``, ``lfilter``.
+* ``chainrule.scipy.ndimage``: ``correlate``, ``convolve``, ``gaussian_filter``.
+* ``chainrule.scipy.integrate``: ``trapezoid``, ``simpson``.
 
 Importing this package also lets plain ``scipy.special`` ufunc calls on traced
 values (``scipy.special.erf(x)``) reach the rules: it registers them under
