@@ -207,6 +207,7 @@ def test_eigh_standard_and_generalized():
         np.testing.assert_allclose(np.abs(v2), np.abs(v), atol=1e-12)
         f = lambda a, b, lo=lower: csl.eigh(a, b, lower=lo, eigvals_only=True)  # noqa: E731
         cr.check_grads(f, (SPD, b), order=2, modes=MODES)
+        _agree(f, (SPD, b), (0, 1))
 
         # an invariant of the eigenvectors' sign: v v^T for the lowest eigenvector
         def proj(a, b, lo=lower):
