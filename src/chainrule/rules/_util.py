@@ -58,6 +58,11 @@ def fit(t: Any, shape: tuple[int, ...]) -> Any:
     return t if t.shape == shape else np.broadcast_to(t, shape)
 
 
+# Below this size OpenBLAS computes a dot product on one thread.
+_BLAS_THREADS_FROM = 8192
+_add_reduce = np.add.reduce
+
+
 def mul0(g: Any, d: Any) -> Any:
     """``g * d``, but 0 where ``g`` is 0 even if ``d`` is infinite (or NaN).
 
@@ -69,9 +74,11 @@ def mul0(g: Any, d: Any) -> Any:
     (docs/conventions.md).
 
     A finite ``d`` (the common case) takes the plain product. The test costs
-    one pass and no allocation: a BLAS dot product of ``d`` with itself is
-    finite unless some entry is infinite or NaN (or the sum overflows, which
-    only sends a finite ``d`` down the careful path).
+    one pass and no allocation: a sum over ``d`` is finite unless some entry
+    is infinite or NaN (or the sum overflows, which only sends a finite ``d``
+    down the careful path). Small arrays use a BLAS dot product (the cheapest
+    call); large ones NumPy's own reduction, since a threaded BLAS would
+    start its thread pool for every rule (stalls of ~15 ms seen under load).
     """
     dv = d._value if isinstance(d, ArrayFacade) else d
     t = type(dv)
@@ -84,8 +91,11 @@ def mul0(g: Any, d: Any) -> Any:
         flags = dv.flags
         if flags.c_contiguous or flags.f_contiguous:
             flat = dv.ravel(order="K")  # a view
-            s = np.vdot(flat, flat)
-            if math.isfinite(s.real):
+            if flat.size < _BLAS_THREADS_FROM:
+                s = np.vdot(flat, flat)
+            else:
+                s = _add_reduce(flat)
+            if math.isfinite(s.real) and math.isfinite(s.imag):
                 return g * d
         elif np.isfinite(dv).all():  # a strided view: ravel would copy
             return g * d
