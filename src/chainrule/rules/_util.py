@@ -94,7 +94,8 @@ def mul0(g: Any, d: Any) -> Any:
             if flat.size < _BLAS_THREADS_FROM:
                 s = np.vdot(flat, flat)
             else:
-                s = _add_reduce(flat)
+                with np.errstate(over="ignore", invalid="ignore"):  # inf is the answer sought
+                    s = _add_reduce(flat)
             if math.isfinite(s.real) and math.isfinite(s.imag):
                 return g * d
         elif np.isfinite(dv).all():  # a strided view: ravel would copy
