@@ -24,7 +24,8 @@ def normalize_argnums(argnums: ArgNums, nargs: int, fname: str) -> tuple[tuple[i
     if type(argnums) is int and 0 <= argnums < nargs:  # the usual argnums=0
         return (argnums,), False
     is_tuple = isinstance(argnums, (tuple, list))
-    nums = tuple(argnums) if is_tuple else (argnums,)
+    # Anything else a user passes is checked one entry at a time below.
+    nums: tuple[Any, ...] = tuple(argnums) if isinstance(argnums, (tuple, list)) else (argnums,)
     for n in nums:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
             raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
@@ -34,15 +35,16 @@ def normalize_argnums(argnums: ArgNums, nargs: int, fname: str) -> tuple[tuple[i
                 f"called with {nargs} positional argument(s). Pass the value positionally or "
                 "change argnums."
             )
-    nums = tuple(int(n) % nargs for n in nums)
-    if len(set(nums)) != len(nums):
+    positions = tuple(int(n) % nargs for n in nums)
+    if len(set(positions)) != len(positions):
         raise ValueError(f"{fname}: argnums={argnums!r} repeats an argument")
-    return nums, is_tuple
+    return positions, is_tuple
 
 
 def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
     """Check one leaf of an argument being differentiated; returns it as a
     NumPy value (Python floats become ``np.float64``)."""
+    value: Any
     if isinstance(leaf, Tracer):
         dtype = strip(leaf).dtype
         value = leaf
@@ -91,8 +93,8 @@ def describe_arg(argnum: int, path: str = "") -> str:
 
 
 def flatten_diff_args(
-    args: tuple, argnums: tuple[int, ...], fname: str
-) -> tuple[list, tree.TreeDef]:
+    args: tuple[Any, ...], argnums: tuple[int, ...], fname: str
+) -> tuple[list[Any], tree.TreeDef]:
     """Flatten the differentiated arguments into checked leaves."""
     leaves, treedef = tree.flatten(tuple(args[i] for i in argnums))
     out = []
@@ -108,7 +110,7 @@ def flatten_diff_args(
     return out, treedef
 
 
-def _describe_leaf(args: tuple, argnums: tuple[int, ...], k: int) -> str:
+def _describe_leaf(args: tuple[Any, ...], argnums: tuple[int, ...], k: int) -> str:
     """Which argument (and which of its leaves) flat leaf ``k`` belongs to."""
     for argnum in argnums:
         count = len(tree.leaves(args[argnum]))
@@ -121,7 +123,7 @@ def _describe_leaf(args: tuple, argnums: tuple[int, ...], k: int) -> str:
 _NUMBERS = (float, complex, np.generic)
 
 
-def bare_numbers(args: tuple, argnums: tuple[int, ...]) -> list[bool] | None:
+def bare_numbers(args: tuple[Any, ...], argnums: tuple[int, ...]) -> list[bool] | None:
     """Per flat leaf of ``args[argnums]``: whether it is a whole argument given as a
     bare number (a Python float or a NumPy scalar). None when there is none (the
     usual case), so that the check costs one ``isinstance`` per argument."""
@@ -146,7 +148,9 @@ def gradient_leaf(ct: Any, bare: bool) -> Any:
     return np.asarray(ct) if isinstance(ct, np.generic) else ct
 
 
-def substitute(args: tuple, argnums: tuple[int, ...], replaced: tuple) -> list:
+def substitute(
+    args: tuple[Any, ...], argnums: tuple[int, ...], replaced: tuple[Any, ...]
+) -> list[Any]:
     new = list(args)
     for i, value in zip(argnums, replaced):
         new[i] = value
@@ -164,7 +168,7 @@ def split_aux(result: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
     return result[0], result[1]
 
 
-def check_callable(fun: Callable, fname: str) -> None:
+def check_callable(fun: Callable[..., Any], fname: str) -> None:
     if not callable(fun):
         raise TypeError(f"{fname} expects a function as its first argument, got {fun!r}")
 
@@ -184,7 +188,7 @@ def finish(ct: Any) -> Any:
 _OUTPUT_LEAF_TYPES = (np.ndarray, np.generic, float, int, bool, complex)
 
 
-def check_output_leaves(leaves: list, fname: str) -> None:
+def check_output_leaves(leaves: list[Any], fname: str) -> None:
     """Outputs must be arrays or numbers (in pytree containers)."""
     for k, leaf in enumerate(leaves):
         if not isinstance(leaf, (Tracer, *_OUTPUT_LEAF_TYPES)):
@@ -199,7 +203,9 @@ def check_output_leaves(leaves: list, fname: str) -> None:
             )
 
 
-def check_holomorphic_inputs(leaves: list, holomorphic: bool, fname: str, real_only: bool) -> None:
+def check_holomorphic_inputs(
+    leaves: list[Any], holomorphic: bool, fname: str, real_only: bool
+) -> None:
     """``holomorphic=True`` needs complex inputs; ``real_only`` transforms
     (``jacfwd``) refuse complex inputs without it, as JAX does."""
     for k, leaf in enumerate(leaves):
@@ -218,7 +224,7 @@ def check_holomorphic_inputs(leaves: list, holomorphic: bool, fname: str, real_o
             )
 
 
-def check_real_outputs(values: list, holomorphic: bool, fname: str) -> None:
+def check_real_outputs(values: list[Any], holomorphic: bool, fname: str) -> None:
     """Outputs must be floating point, or complex exactly when ``holomorphic``."""
     for k, v in enumerate(values):
         dtype = dtype_of(v)

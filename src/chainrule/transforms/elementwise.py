@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -12,8 +12,30 @@ from ..core.trace import GcPause, strip
 from ._inputs import ArgNums, check_callable, check_real_outputs, normalize_argnums
 from .reverse_mode import record
 
+if TYPE_CHECKING:
+    from typing import Concatenate
 
-def elementwise_grad(fun: Callable, argnums: ArgNums = 0) -> Callable:
+    from ._typing import AnyFunction, ArrayLeaf0T, ArrayLeafT, P, Transformed
+
+
+@overload
+def elementwise_grad(fun: np.ufunc, argnums: ArgNums = 0) -> AnyFunction: ...
+@overload
+def elementwise_grad(
+    fun: Callable[Concatenate[ArrayLeafT, P], Any], argnums: Literal[0] = 0
+) -> Transformed[Concatenate[ArrayLeafT, P], ArrayLeafT]: ...
+@overload
+def elementwise_grad(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Any], argnums: Literal[1]
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeafT]: ...
+@overload
+def elementwise_grad(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Any],
+    argnums: tuple[Literal[0], Literal[1]],
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], tuple[ArrayLeaf0T, ArrayLeafT]]: ...
+@overload
+def elementwise_grad(fun: Callable[..., Any], argnums: ArgNums = 0) -> AnyFunction: ...
+def elementwise_grad(fun: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
     """Make a function that returns each output element's derivative with respect
     to the same input element, for an elementwise ``fun`` (autograd's name).
 
@@ -32,7 +54,8 @@ def elementwise_grad(fun: Callable, argnums: ArgNums = 0) -> Callable:
 
     Returns:
         A function with ``fun``'s signature returning arrays shaped like the
-        differentiated arguments.
+        differentiated arguments (typed as ``grad``'s: the argument's type for
+        an array leaf, ``Any`` otherwise).
 
     >>> import chainrule as cr, numpy as np
     >>> x = np.array([0.0, 1.0, 2.0])

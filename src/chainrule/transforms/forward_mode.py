@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -22,18 +22,21 @@ from ._inputs import (
 )
 from .reverse_mode import unwrap, vjp
 
+if TYPE_CHECKING:
+    from ._typing import AuxT, OutT
+
 
 def push_forward(
-    fun: Callable,
-    args: list,
+    fun: Callable[..., Any],
+    args: list[Any],
     traced: list[int],
-    in_tree: Any,
-    leaves: list,
-    tangents: list,
+    in_tree: tree.TreeDef,
+    leaves: list[Any],
+    tangents: list[Any],
     batch_ndim: int,
     has_aux: bool,
     fname: str,
-) -> tuple[list, list, Any, Any]:
+) -> tuple[list[Any], list[Any], tree.TreeDef, Any]:
     """Run ``fun`` with the leaves of ``args[traced]`` carrying ``tangents``.
 
     Returns ``(flat output values, flat output tangents -- None where an
@@ -59,7 +62,8 @@ def push_forward(
     out, aux = split_aux(result, has_aux, fname)
     out_leaves, out_tree = tree.flatten(out)
     check_output_leaves(out_leaves, fname)
-    values, tans = [], []
+    values: list[Any] = []
+    tans: list[Any] = []
     for o in out_leaves:
         if isinstance(o, Tracer) and o._trace is trace:
             values.append(o._value)
@@ -72,7 +76,19 @@ def push_forward(
     return values, tans, out_tree, aux
 
 
-def jvp(fun: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
+@overload
+def jvp(
+    fun: Callable[..., OutT], primals: Any, tangents: Any, has_aux: Literal[False] = False
+) -> tuple[OutT, Any]: ...
+@overload
+def jvp(
+    fun: Callable[..., tuple[OutT, AuxT]], primals: Any, tangents: Any, has_aux: Literal[True]
+) -> tuple[OutT, Any, AuxT]: ...
+@overload
+def jvp(fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool) -> tuple[Any, ...]: ...
+def jvp(
+    fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False
+) -> tuple[Any, ...]:
     """Jacobian-vector product: evaluate ``fun`` and its directional derivative.
 
     Args:
@@ -82,7 +98,10 @@ def jvp(fun: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tu
         has_aux: ``fun`` returns ``(output, aux)``.
 
     Returns:
-        ``(out, tangent_out)`` or ``(out, tangent_out, aux)``.
+        ``(out, tangent_out)`` or ``(out, tangent_out, aux)``. Types: ``out``
+        and ``aux`` have the function's types; ``tangent_out`` is ``Any`` (it
+        has ``out``'s structure, but the tangent of a float output may be a
+        0-d array).
 
     >>> import chainrule as cr, numpy as np
     >>> cr.jvp(lambda x: x ** 2, (np.array([1.0, 2.0]),), (np.array([1.0, 0.5]),))
@@ -100,7 +119,9 @@ def jvp(fun: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tu
     return (out, t_out, aux) if has_aux else (out, t_out)
 
 
-def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[list, Any, list]:
+def check_primals_tangents(
+    primals: Any, tangents: Any, fname: str
+) -> tuple[list[Any], tree.TreeDef, list[Any]]:
     for name, value in (("primals", primals), ("tangents", tangents)):
         if not isinstance(value, (tuple, list)):
             raise ValueError(
@@ -119,7 +140,8 @@ def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[lis
             f"{fname}: primals and tangents must have the same structure; primals are "
             f"{p_tree}, tangents are {t_tree}."
         )
-    leaves, tans = [], []
+    leaves: list[Any] = []
+    tans: list[Any] = []
     for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         where = f"primal leaf {k}"
         if type(t) is not np.ndarray and (err := refusal(t, f"tangent leaf {k}", fname)):
@@ -144,7 +166,17 @@ def check_primals_tangents(primals: Any, tangents: Any, fname: str) -> tuple[lis
     return leaves, p_tree, tans
 
 
-def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+@overload
+def linearize(
+    fun: Callable[..., OutT], *primals: Any, has_aux: Literal[False] = False
+) -> tuple[OutT, Callable[..., Any]]: ...
+@overload
+def linearize(
+    fun: Callable[..., tuple[OutT, AuxT]], *primals: Any, has_aux: Literal[True]
+) -> tuple[OutT, Callable[..., Any], AuxT]: ...
+@overload
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool) -> tuple[Any, ...]: ...
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Evaluate ``fun`` once and return its linear map ``tangents -> J @ tangents``.
 
     ``fun`` runs once; each call of ``jvp_fn`` transposes the recorded VJP
@@ -158,7 +190,8 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
     Returns:
         ``(out, jvp_fn)``, or ``(out, jvp_fn, aux)`` with ``has_aux``;
-        ``jvp_fn(*tangents)`` takes one tangent per primal.
+        ``jvp_fn(*tangents)`` takes one tangent per primal. ``out`` and ``aux``
+        have the function's types; ``jvp_fn`` returns ``Any`` (as ``jvp``).
 
     >>> import chainrule as cr, numpy as np
     >>> out, f_jvp = cr.linearize(np.sin, 0.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -30,13 +30,30 @@ from ._inputs import (
 from .forward_mode import jvp, push_forward
 from .reverse_mode import _value_and_grad, record
 
+if TYPE_CHECKING:
+    from typing import Concatenate
 
-def _identity_blocks(shapes: list[tuple[int, ...]], dtypes: list) -> list[np.ndarray]:
+    from ._typing import (
+        AnyFunction,
+        ArrayLeaf,
+        ArrayLeaf0T,
+        ArrayLeafT,
+        AuxT,
+        Jacobian,
+        P,
+        Transformed,
+    )
+
+
+def _identity_blocks(
+    shapes: list[tuple[int, ...]], dtypes: list[np.dtype[Any]]
+) -> list[np.ndarray[Any, Any]]:
     """Split the identity of size sum(sizes) into one batch per shape:
     block k has shape (total, *shapes[k])."""
     sizes = [int(np.prod(s)) for s in shapes]
     total = sum(sizes)
-    blocks, offset = [], 0
+    blocks: list[np.ndarray[Any, Any]] = []
+    offset = 0
     for shape, size, dtype in zip(shapes, sizes, dtypes):
         block = np.zeros((total, size), dtype=dtype)
         block[offset : offset + size] = np.eye(size, dtype=dtype)
@@ -45,7 +62,7 @@ def _identity_blocks(shapes: list[tuple[int, ...]], dtypes: list) -> list[np.nda
     return blocks
 
 
-def _check_float_outputs(values: list, fname: str) -> None:
+def _check_float_outputs(values: list[Any], fname: str) -> None:
     for k, v in enumerate(values):
         dtype = np.result_type(strip(v))
         if dtype.kind not in "fc":
@@ -55,9 +72,52 @@ def _check_float_outputs(values: list, fname: str) -> None:
             )
 
 
+@overload
 def jacrev(
-    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
-) -> Callable:
+    fun: np.ufunc, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> AnyFunction: ...
+@overload
+def jacrev(
+    fun: Callable[Concatenate[ArrayLeafT, P], ArrayLeaf],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], Jacobian]: ...
+@overload
+def jacrev(
+    fun: Callable[Concatenate[ArrayLeafT, P], tuple[ArrayLeaf, AuxT]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], tuple[Jacobian, AuxT]]: ...
+@overload
+def jacrev(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeaf],
+    argnums: Literal[1],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Jacobian]: ...
+@overload
+def jacrev(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeaf],
+    argnums: tuple[Literal[0], Literal[1]],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], tuple[Jacobian, Jacobian]]: ...
+@overload
+def jacrev(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> AnyFunction: ...
+def jacrev(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
     """Jacobian of ``fun`` by reverse mode: one backward pass for all rows.
 
     The result for an output of shape ``S`` and an input of shape ``T`` has
@@ -66,6 +126,12 @@ def jacrev(
     fewer outputs than inputs. Complex outputs need ``holomorphic=True`` (for a
     holomorphic ``fun`` of complex inputs: the complex Jacobian); a real
     ``fun`` of complex inputs gets ``df/dx - i df/dy`` per row.
+
+    Types: when the differentiated arguments and the output are annotated as
+    array leaves (``ndarray``, NumPy scalar, ``float``), the Jacobian is an
+    ``NDArray[Any]`` (a tuple of them for ``argnums=(0, 1)``; with
+    ``has_aux=True`` by keyword, ``(jacobian, aux)``); pytrees, other
+    ``argnums`` and unannotated functions give ``Any``.
 
     >>> import chainrule as cr, numpy as np
     >>> f = lambda x: np.array([1.0, 0.0]) * x[0] ** 2 + np.array([0.0, 1.0]) * x[0] * x[1]
@@ -109,11 +175,11 @@ def jacrev(
 def _assemble(
     out_tree: Any,
     in_tree: Any,
-    rows: list,
+    rows: list[list[Any]],
     is_tuple: bool,
     empty: bool,
-    in_leaves: list,
-    out_shapes: list,
+    in_leaves: list[Any],
+    out_shapes: list[tuple[int, ...]],
 ) -> Any:
     """Nest Jacobian blocks as out-structure of in-structure."""
     if empty:
@@ -125,14 +191,58 @@ def _assemble(
     return out_tree.unflatten(per_out)
 
 
+@overload
 def jacfwd(
-    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
-) -> Callable:
+    fun: np.ufunc, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> AnyFunction: ...
+@overload
+def jacfwd(
+    fun: Callable[Concatenate[ArrayLeafT, P], ArrayLeaf],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], Jacobian]: ...
+@overload
+def jacfwd(
+    fun: Callable[Concatenate[ArrayLeafT, P], tuple[ArrayLeaf, AuxT]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], tuple[Jacobian, AuxT]]: ...
+@overload
+def jacfwd(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeaf],
+    argnums: Literal[1],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Jacobian]: ...
+@overload
+def jacfwd(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeaf],
+    argnums: tuple[Literal[0], Literal[1]],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], tuple[Jacobian, Jacobian]]: ...
+@overload
+def jacfwd(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> AnyFunction: ...
+def jacfwd(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
     """Jacobian of ``fun`` by forward mode: one forward pass for all columns.
 
     Same result layout as ``jacrev``; prefer it when there are fewer inputs
     than outputs. Complex inputs need ``holomorphic=True`` (for a holomorphic
     ``fun``: the complex Jacobian); a real input may have complex outputs.
+    Typed as ``jacrev``.
 
     >>> import chainrule as cr, numpy as np
     >>> cr.jacfwd(lambda x: np.sin(x) * 2.0)(np.array([0.0, 0.0]))
@@ -177,9 +287,55 @@ def jacfwd(
 jacobian = jacrev
 
 
+@overload
 def hessian(
-    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
-) -> Callable:
+    fun: np.ufunc, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> AnyFunction: ...
+@overload
+def hessian(
+    fun: Callable[Concatenate[ArrayLeafT, P], ArrayLeaf],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], Jacobian]: ...
+@overload
+def hessian(
+    fun: Callable[Concatenate[ArrayLeafT, P], tuple[ArrayLeaf, AuxT]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], tuple[Jacobian, AuxT]]: ...
+@overload
+def hessian(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeaf],
+    argnums: Literal[1],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Jacobian]: ...
+@overload
+def hessian(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeaf],
+    argnums: tuple[Literal[0], Literal[1]],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[
+    Concatenate[ArrayLeaf0T, ArrayLeafT, P],
+    tuple[tuple[Jacobian, Jacobian], tuple[Jacobian, Jacobian]],
+]: ...
+@overload
+def hessian(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> AnyFunction: ...
+def hessian(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
     """Hessian of scalar ``fun``: ``jacfwd(jacrev(fun))`` (forward over reverse).
 
     Args:
@@ -192,6 +348,9 @@ def hessian(
             ``(hessian, aux)``.
         holomorphic: ``fun`` is holomorphic in complex inputs; the result is the
             complex second derivative.
+
+    Typed as ``jacrev``: an ``NDArray[Any]`` for array-leaf arguments and
+    output, and for ``argnums=(0, 1)`` the blocks ``((H00, H01), (H10, H11))``.
 
     >>> import chainrule as cr, numpy as np
     >>> cr.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
@@ -206,7 +365,7 @@ def hessian(
     return jacfwd(inner, argnums, has_aux=has_aux, holomorphic=holomorphic)
 
 
-def hvp(fun: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:
+def hvp(fun: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, Any]:
     """Gradient and Hessian-vector product of scalar ``fun`` at ``primals``.
 
     Forward over reverse: the JVP of the gradient, so the Hessian is never

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -33,6 +33,20 @@ from ._inputs import (
     zeros_for,
 )
 
+if TYPE_CHECKING:
+    from typing import Concatenate
+
+    from ._typing import (
+        AnyFunction,
+        AnyValueAndGrad,
+        ArrayLeaf0T,
+        ArrayLeafT,
+        AuxT,
+        OutT,
+        P,
+        Transformed,
+    )
+
 
 class Recording:
     """One traced run of a function in reverse mode, ready to pull back
@@ -51,8 +65,8 @@ class Recording:
     def __init__(
         self,
         trace: ReverseTrace,
-        in_leaves: list,
-        in_tree: Any,
+        in_leaves: list[Any],
+        in_tree: tree.TreeDef,
         out: Any,
         fname: str,
         bare_numbers: list[bool] | None = None,
@@ -63,8 +77,8 @@ class Recording:
         self.in_leaves = in_leaves
         self.in_tree = in_tree
         self.bare_numbers = bare_numbers
-        self.out_values = []
-        self.out_index = []
+        self.out_values: list[Any] = []
+        self.out_index: list[int | None] = []
         for o in out_leaves:
             if isinstance(o, Tracer) and o._trace is trace:
                 self.out_values.append(o._value)
@@ -76,7 +90,9 @@ class Recording:
     def out(self) -> Any:
         return self.out_tree.unflatten(self.out_values)
 
-    def pull_back(self, cts: list, lead: tuple[int, ...] = (), last: bool = False) -> list:
+    def pull_back(
+        self, cts: list[Any], lead: tuple[int, ...] = (), last: bool = False
+    ) -> list[Any]:
         """Cotangents of the outputs (flat, each with ``lead`` batch axes) ->
         cotangents of the inputs (flat). ``last``: this is the recording's
         only pull-back, so the tape is released as it is walked (see
@@ -99,7 +115,12 @@ class Recording:
 
 
 def record(
-    fun: Callable, args: tuple, kwargs: dict, argnums: tuple[int, ...], has_aux: bool, fname: str
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    argnums: tuple[int, ...],
+    has_aux: bool,
+    fname: str,
 ) -> tuple[Recording, Any]:
     """Run ``fun`` with ``args[argnums]`` traced; returns the recording and aux."""
     leaves, in_tree = flatten_diff_args(args, argnums, fname)
@@ -122,12 +143,22 @@ def record(
     return rec, (unwrap(aux, trace) if has_aux else None)
 
 
-def unwrap(x: Any, trace: Any) -> Any:
+def unwrap(x: Any, trace: object) -> Any:
     """Remove this trace's tracers from ``x`` (aux data is not differentiated)."""
     return tree.map(lambda v: v._value if isinstance(v, Tracer) and v._trace is trace else v, x)
 
 
-def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+@overload
+def vjp(
+    fun: Callable[..., OutT], *primals: Any, has_aux: Literal[False] = False
+) -> tuple[OutT, Callable[[OutT], tuple[Any, ...]]]: ...
+@overload
+def vjp(
+    fun: Callable[..., tuple[OutT, AuxT]], *primals: Any, has_aux: Literal[True]
+) -> tuple[OutT, Callable[[OutT], tuple[Any, ...]], AuxT]: ...
+@overload
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool) -> tuple[Any, ...]: ...
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Evaluate ``fun(*primals)`` and return its vector-Jacobian product function.
 
     Args:
@@ -140,6 +171,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         pytree shaped like ``out`` and returns a tuple with one cotangent per
         primal. It may be called any number of times.
 
+    Types: ``out`` has the function's return type and ``vjp_fn`` takes a
+    cotangent of that type; the cotangents it returns are typed ``Any`` (each
+    has its primal's structure).
+
     >>> import chainrule as cr, numpy as np
     >>> out, f_vjp = cr.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
     >>> f_vjp(np.array([1.0, 10.0]))
@@ -148,7 +183,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     check_callable(fun, "vjp")
     rec, aux = record(fun, primals, {}, tuple(range(len(primals))), has_aux, "vjp")
 
-    def vjp_fn(cotangent: Any) -> tuple:
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         cts = _check_cotangent(cotangent, rec)
         return tuple(rec.in_tree.unflatten(rec.pull_back(cts)))
 
@@ -156,7 +191,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
-def _check_cotangent(cotangent: Any, rec: Recording) -> list:
+def _check_cotangent(cotangent: Any, rec: Recording) -> list[Any]:
     leaves, treedef = tree.flatten(cotangent)
     if treedef != rec.out_tree:
         raise ValueError(
@@ -188,11 +223,56 @@ def _check_cotangent(cotangent: Any, rec: Recording) -> list:
     return out
 
 
+@overload
 def value_and_grad(
-    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
-) -> Callable:
+    fun: np.ufunc, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> AnyValueAndGrad: ...
+@overload
+def value_and_grad(
+    fun: Callable[Concatenate[ArrayLeafT, P], OutT],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], tuple[OutT, ArrayLeafT]]: ...
+@overload
+def value_and_grad(
+    fun: Callable[Concatenate[ArrayLeafT, P], tuple[OutT, AuxT]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], tuple[tuple[OutT, AuxT], ArrayLeafT]]: ...
+@overload
+def value_and_grad(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], OutT],
+    argnums: Literal[1],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], tuple[OutT, ArrayLeafT]]: ...
+@overload
+def value_and_grad(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], OutT],
+    argnums: tuple[Literal[0], Literal[1]],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[
+    Concatenate[ArrayLeaf0T, ArrayLeafT, P], tuple[OutT, tuple[ArrayLeaf0T, ArrayLeafT]]
+]: ...
+@overload
+def value_and_grad(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> AnyValueAndGrad: ...
+def value_and_grad(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., tuple[Any, Any]]:
     """Make a function that returns ``(fun(*args), grad)``; with ``has_aux``,
-    ``((value, aux), grad)``. See ``grad`` for the arguments.
+    ``((value, aux), grad)``. See ``grad`` for the arguments and the types.
 
     >>> import chainrule as cr
     >>> cr.value_and_grad(lambda x: x ** 3)(2.0)
@@ -205,9 +285,9 @@ def value_and_grad(
 
 
 def _value_and_grad(
-    fun: Callable, argnums: ArgNums, has_aux: bool, fname: str, holomorphic: bool = False
-) -> Callable:
-    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+    fun: Callable[..., Any], argnums: ArgNums, has_aux: bool, fname: str, holomorphic: bool = False
+) -> Callable[..., tuple[Any, Any]]:
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
         state = boundary_state()
         try:
@@ -258,9 +338,52 @@ def _check_scalar_output(rec: Recording, fname: str, holomorphic: bool = False) 
     return value
 
 
+@overload
 def grad(
-    fun: Callable, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
-) -> Callable:
+    fun: np.ufunc, argnums: ArgNums = 0, has_aux: bool = False, holomorphic: bool = False
+) -> AnyFunction: ...
+@overload
+def grad(
+    fun: Callable[Concatenate[ArrayLeafT, P], Any],
+    argnums: Literal[0] = 0,
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], ArrayLeafT]: ...
+@overload
+def grad(
+    fun: Callable[Concatenate[ArrayLeafT, P], tuple[Any, AuxT]],
+    argnums: Literal[0] = 0,
+    *,
+    has_aux: Literal[True],
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeafT, P], tuple[ArrayLeafT, AuxT]]: ...
+@overload
+def grad(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Any],
+    argnums: Literal[1],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], ArrayLeafT]: ...
+@overload
+def grad(
+    fun: Callable[Concatenate[ArrayLeaf0T, ArrayLeafT, P], Any],
+    argnums: tuple[Literal[0], Literal[1]],
+    has_aux: Literal[False] = False,
+    holomorphic: bool = False,
+) -> Transformed[Concatenate[ArrayLeaf0T, ArrayLeafT, P], tuple[ArrayLeaf0T, ArrayLeafT]]: ...
+@overload
+def grad(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> AnyFunction: ...
+def grad(
+    fun: Callable[..., Any],
+    argnums: ArgNums = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
     """Make a function that returns the gradient of scalar-valued ``fun``.
 
     Args:
@@ -279,6 +402,13 @@ def grad(
     Returns:
         A function with ``fun``'s signature returning gradients shaped like the
         differentiated arguments (pytrees included).
+
+    Types: for an argument annotated as an array leaf (an ``ndarray``, a NumPy
+    scalar or a ``float``) the gradient has the argument's type, so
+    ``grad(f)(x)`` is ``NDArray[np.float64]`` for ``f(x: NDArray[np.float64])``;
+    ``argnums=(0, 1)`` gives a tuple of the two types, ``has_aux=True`` (by
+    keyword) ``(gradient, aux)`` with aux's type. A pytree argument, another
+    ``argnums`` or an unannotated function (a lambda) gives ``Any``.
 
     >>> import chainrule as cr, numpy as np
     >>> cr.grad(lambda x: np.sum(np.sin(x)))(np.array([0.0, np.pi]))
