@@ -45,6 +45,9 @@ class TreeDef:
     """
 
     __slots__ = ("_nodes", "num_leaves", "_hash")
+    _nodes: tuple[tuple[Any, Any, int], ...]
+    num_leaves: int
+    _hash: int | None
 
     def __init__(self, nodes: tuple[tuple[Any, Any, int], ...], num_leaves: int) -> None:
         object.__setattr__(self, "_nodes", nodes)
@@ -65,9 +68,11 @@ class TreeDef:
 
     def __hash__(self) -> int:
         # Lazy: most treedefs are only compared, never hashed, and flatten must stay cheap.
-        if self._hash is None:
-            object.__setattr__(self, "_hash", hash(self._nodes))
-        return self._hash
+        h = self._hash
+        if h is None:
+            h = hash(self._nodes)
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __repr__(self) -> str:
         return f"TreeDef({self._build(['*'] * self.num_leaves, _node_repr)})"

@@ -59,9 +59,10 @@ def _split_pairs(x: Any, b: Any, where: str) -> tuple[Any, Any]:
     if isinstance(x, (tuple, list)):
         if not isinstance(b, (tuple, list)) or len(b) != len(x):
             raise ValueError(f"bounds: expected a sequence of {len(x)} entries at {where}")
-        pairs = [_split_pairs(xi, bi, f"{where}[{i}]") for i, (xi, bi) in enumerate(zip(x, b))]
-        rebuild = type(x)._make if hasattr(type(x), "_fields") else type(x)
-        return rebuild(p[0] for p in pairs), rebuild(p[1] for p in pairs)
+        entries = [_split_pairs(xi, bi, f"{where}[{i}]") for i, (xi, bi) in enumerate(zip(x, b))]
+        cls: Any = type(x)  # a tuple, a list or a namedtuple class
+        rebuild = cls._make if hasattr(cls, "_fields") else cls
+        return rebuild(p[0] for p in entries), rebuild(p[1] for p in entries)
     raise TypeError(
         f"bounds: cannot match bounds to the {type(x).__name__} node at {where}; "
         "give the bounds as a list of (lower, upper) pairs, one per flattened entry"

@@ -49,20 +49,20 @@ __all__ = [
 class SGDState(NamedTuple):
     """State of :func:`sgd`: only the step count."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # the public field name shadows tuple.count
 
 
 class MomentumState(NamedTuple):
     """State of :func:`momentum` and :func:`nesterov`: step count and velocity."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # the public field name shadows tuple.count
     velocity: Any
 
 
 class AdamState(NamedTuple):
     """State of :func:`adam` and :func:`adamw`: step count, first and second moments."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # the public field name shadows tuple.count
     mu: Any
     nu: Any
 
@@ -70,14 +70,14 @@ class AdamState(NamedTuple):
 class RMSPropState(NamedTuple):
     """State of :func:`rmsprop`: step count and running mean of squared gradients."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # the public field name shadows tuple.count
     nu: Any
 
 
 class AdagradState(NamedTuple):
     """State of :func:`adagrad`: step count and sum of squared gradients."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # the public field name shadows tuple.count
     sum_sq: Any
 
 
