@@ -86,14 +86,16 @@ def test_stdtr_at_t_zero():
     )
 
 
+# SciPy warns when bdtr's n is not an integer (a traced n is a float).
+@pytest.mark.filterwarnings("ignore:non-integer arg n:DeprecationWarning")
 def test_floored_counts_are_piecewise_constant():
-    k, m = np.array([1.0, 3.0, 6.0]), X
-    assert np.array_equal(cr.grad(lambda k: np.sum(sc.pdtr(k, m)))(k), np.zeros(3))
+    k, m = np.array([1, 3, 6]), X
+    assert np.array_equal(cr.grad(lambda k: np.sum(sc.pdtr(k, m)))(k * 1.0), np.zeros(3))
     _same(lambda m: sc.pdtr(k, m), lambda m: sc.gammaincc(k + 1, m), (m,))
     _same(lambda m: sc.pdtrc(k, m), lambda m: sc.gammainc(k + 1, m), (m,))
     p = np.array([0.2, 0.5, 0.7])
     cr.check_grads(lambda p: sc.bdtr(k, 8, p), (p,), order=2, modes=("fwd", "rev"))
-    cr.check_grads(lambda p: csp.bdtrc(k, 8.0, p), (p,), order=2, modes=("fwd", "rev"))
+    cr.check_grads(lambda p: csp.bdtrc(k, 8, p), (p,), order=2, modes=("fwd", "rev"))
     _same(lambda p: sc.bdtr(k, 8, p), lambda p: sc.betainc(8 - k, k + 1, 1 - p), (p,))
     g = cr.grad(lambda n: np.sum(sc.bdtr(k, n, p)), argnums=0)(np.array([8.0, 8.0, 8.0]))
     assert np.array_equal(g, np.zeros(3))

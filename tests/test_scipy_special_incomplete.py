@@ -267,6 +267,12 @@ def test_edges_of_the_support():
     assert np.isnan(gammainc_derivatives(1, 2.0, -1.0))
     assert np.isnan(betainc_derivatives(1, 0, 2.0, 3.0, 1.5))
     assert np.isnan(betainc_derivatives(0, 1, 2.0, -3.0, 0.5))
+    # Outside the range where the series keep their digits: NaN, not a guess.
+    assert np.isnan(gammainc_derivatives(2, 1e-20, 30.0))
+    assert np.isnan(gammainc_derivatives(1, 2e5, 2e5))
+    assert np.isnan(betainc_derivatives(0, 2, 3.0, 1e-6, 0.9))
+    # Far in the tail the derivatives underflow to 0 without iterating.
+    assert gammainc_derivatives(1, 2.0, 1e308) == 0.0
 
 
 def test_zero_cotangent_against_an_infinite_density_stays_zero():

@@ -589,6 +589,7 @@ _HOLOMORPHIC = (
     np.arccosh,
     np.arctanh,
 )
+_ufunc: np.ufunc  # the loops below take ufuncs of several typed kinds
 for _ufunc in _HOLOMORPHIC:
     UFUNCS[_ufunc].complex_ok = True
 UFUNCS[np.absolute].complex_ok = True  # its own complex rule, above

@@ -212,7 +212,9 @@ def _softplus_impl(x: Any) -> Any:
 
 
 # sigmoid' = sigmoid(x) sigmoid(-x): unlike s (1 - s) it keeps its accuracy for large x.
-sigmoid_p = unary_primitive("sigmoid", _sigmoid_impl, lambda x: sigmoid_p(x) * sigmoid_p(-x))
+sigmoid_p: Primitive = unary_primitive(
+    "sigmoid", _sigmoid_impl, lambda x: sigmoid_p(x) * sigmoid_p(-x)
+)
 softplus_p = unary_primitive("softplus", _softplus_impl, lambda x: sigmoid_p(x))
 
 

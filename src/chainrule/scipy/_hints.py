@@ -56,7 +56,7 @@ def hint_for_current_call(frame: FrameType | None = None) -> str | None:
     with ``np.asarray``: the outermost SciPy function on the stack is the one
     the user called.
     """
-    f = frame if frame is not None else sys._getframe(1)
+    f: FrameType | None = frame if frame is not None else sys._getframe(1)
     found = None
     in_scipy = False
     while f is not None:

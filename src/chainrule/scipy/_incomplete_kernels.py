@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.special as sc
 
 from . import _jets as J
 
@@ -27,6 +28,15 @@ _EPS = 1e-16
 # Enough for a, b up to about 1e5 near the centre of the distribution, where the
 # series and fractions need O(sqrt(a)) terms; beyond, NaN rather than a guess.
 _MAX_TERMS = 5000
+# Shape parameters beyond this need more terms than that near the centre of
+# the distribution: NaN at once instead of running out of terms.
+_MAX_SHAPE = 1e5
+# Below this, Gamma(a)'s Taylor coefficients (about a**-k) swamp the second
+# derivatives in cancellation; the issue's range starts at 0.05.
+_MIN_SHAPE = 1e-3
+# exp(-800) times any factor the derivatives carry (log x < 710) underflows:
+# the tail's derivatives are 0 there, without running the fraction.
+_UNDERFLOW = -800.0
 
 
 def _converged(term: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -90,14 +100,18 @@ def _gammaincc_cf(a: np.ndarray, x: np.ndarray, na: int) -> np.ndarray:
 
 def gammainc_derivatives(n: int, a: Any, x: Any) -> np.ndarray:
     """``d^n P(a, x) / da^n`` (``n >= 1``) elementwise: 0 at ``x = 0`` and
-    ``x = inf``, NaN where ``a <= 0``, ``x < 0`` or either is NaN."""
+    ``x = inf`` (and where they underflow, far in the tail), NaN where ``a`` is
+    not in ``[1e-3, 1e5]``, ``x < 0`` or either is NaN."""
     a, x = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64))
     out = np.zeros(a.shape)
-    bad = ~(a > 0) | ~(x >= 0) | np.isinf(a)
+    bad = ~(a >= _MIN_SHAPE) | ~(x >= 0) | ~(a <= _MAX_SHAPE)
     edge = (x == 0) | np.isinf(x)
     live = ~bad & ~edge
     series = live & (x < a + 1.0)
     frac = live & ~series
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        gone = frac & (a * np.log(x) - x - sc.gammaln(a) < _UNDERFLOW)
+    frac &= ~gone
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         if np.any(series):
             out[series] = J.derivatives(_gammainc_series(a[series], x[series], n))[n, 0]
@@ -159,17 +173,19 @@ def _betainc_cf(a: np.ndarray, b: np.ndarray, x: np.ndarray, na: int, nb: int) -
 
 def betainc_derivatives(i: int, j: int, a: Any, b: Any, x: Any) -> np.ndarray:
     """``d^(i+j) I_x(a, b) / da^i db^j`` (``i + j >= 1``) elementwise: 0 at
-    ``x = 0`` and ``x = 1``, NaN where ``a <= 0``, ``b <= 0``, ``x`` is outside
-    ``[0, 1]`` or anything is NaN."""
+    ``x = 0`` and ``x = 1``, NaN where ``a`` or ``b`` is not in ``[1e-3, 1e5]``,
+    ``x`` is outside ``[0, 1]`` or anything is NaN."""
     a, b, x = np.broadcast_arrays(
         np.asarray(a, dtype=np.float64),
         np.asarray(b, dtype=np.float64),
         np.asarray(x, dtype=np.float64),
     )
     out = np.zeros(a.shape)
-    bad = ~(a > 0) | ~(b > 0) | ~((x >= 0) & (x <= 1)) | np.isinf(a) | np.isinf(b)
+    bad = ~((a >= _MIN_SHAPE) & (a <= _MAX_SHAPE) & (b >= _MIN_SHAPE) & (b <= _MAX_SHAPE))
+    bad |= ~((x >= 0) & (x <= 1))
     live = ~bad & (x > 0) & (x < 1)
-    direct = live & (x < (a + 1.0) / (a + b + 2.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = live & (x < (a + 1.0) / (a + b + 2.0))
     mirror = live & ~direct
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         if np.any(direct):

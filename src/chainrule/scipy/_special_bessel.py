@@ -32,6 +32,17 @@ from ._special_rules import as_float
 _NS = "scipy.special"
 
 
+# Every rule here is zero-safe: a zero cotangent or tangent stays 0 against a
+# derivative that is infinite or NaN (a pole, a point outside the domain), as
+# docs/conventions.md requires of every rule.
+def _unary(*args: Any, **kwargs: Any) -> Primitive:
+    return unary_primitive(*args, zero_safe=True, **kwargs)
+
+
+def _binary(*args: Any, **kwargs: Any) -> Primitive:
+    return binary_primitive(*args, zero_safe=True, **kwargs)
+
+
 def _refuse_order(name: str, arg: str) -> tuple[Any, Any]:
     """A VJP maker and a JVP rule that refuse a traced order of ``name``."""
 
@@ -47,7 +58,7 @@ def _refuse_order(name: str, arg: str) -> tuple[Any, Any]:
 
 def _ordered(name: str, impl: Any, dz: Any, arg: str = "v") -> Primitive:
     """A primitive ``(order, z)`` differentiable in ``z`` only."""
-    prim = binary_primitive(name, impl, None, dz)
+    prim = _binary(name, impl, None, dz)
     vjp, jvp = _refuse_order(name, arg)
     prim.vjp[0] = vjp
     prim.jvp[0] = jvp
@@ -60,33 +71,35 @@ def _sign_re(z: Any) -> Any:
 
 
 # --- first kind and second kind -------------------------------------------------------------
-jv_p = _ordered("jv", sc.jv, lambda x, y: 0.5 * (jv_p(x - 1.0, y) - jv_p(x + 1.0, y)))
-yv_p = _ordered("yv", sc.yv, lambda x, y: 0.5 * (yv_p(x - 1.0, y) - yv_p(x + 1.0, y)))
-yn_p = _ordered("yn", sc.yn, lambda x, y: 0.5 * (yn_p(x - 1, y) - yn_p(x + 1, y)), arg="n")
-j0_p = unary_primitive("j0", sc.j0, lambda x: -j1_p(x))
-j1_p = unary_primitive("j1", sc.j1, lambda x: 0.5 * (j0_p(x) - jv_p(2.0, x)))
-y0_p = unary_primitive("y0", sc.y0, lambda x: -y1_p(x))
-y1_p = unary_primitive("y1", sc.y1, lambda x: 0.5 * (y0_p(x) - yv_p(2.0, x)))
+jv_p: Primitive = _ordered("jv", sc.jv, lambda x, y: 0.5 * (jv_p(x - 1.0, y) - jv_p(x + 1.0, y)))
+yv_p: Primitive = _ordered("yv", sc.yv, lambda x, y: 0.5 * (yv_p(x - 1.0, y) - yv_p(x + 1.0, y)))
+yn_p: Primitive = _ordered(
+    "yn", sc.yn, lambda x, y: 0.5 * (yn_p(x - 1, y) - yn_p(x + 1, y)), arg="n"
+)
+j0_p = _unary("j0", sc.j0, lambda x: -j1_p(x))
+j1_p: Primitive = _unary("j1", sc.j1, lambda x: 0.5 * (j0_p(x) - jv_p(2.0, x)))
+y0_p = _unary("y0", sc.y0, lambda x: -y1_p(x))
+y1_p: Primitive = _unary("y1", sc.y1, lambda x: 0.5 * (y0_p(x) - yv_p(2.0, x)))
 
 # --- modified, first kind ------------------------------------------------------------------
-iv_p = _ordered("iv", sc.iv, lambda x, y: 0.5 * (iv_p(x - 1.0, y) + iv_p(x + 1.0, y)))
-ive_p = _ordered(
+iv_p: Primitive = _ordered("iv", sc.iv, lambda x, y: 0.5 * (iv_p(x - 1.0, y) + iv_p(x + 1.0, y)))
+ive_p: Primitive = _ordered(
     "ive",
     sc.ive,
     lambda x, y: 0.5 * (ive_p(x - 1.0, y) + ive_p(x + 1.0, y)) - _sign_re(y) * ive_p(x, y),
 )
-i0_p = unary_primitive("i0", sc.i0, lambda x: i1_p(x))
-i1_p = unary_primitive("i1", sc.i1, lambda x: 0.5 * (i0_p(x) + iv_p(2.0, x)))
+i0_p = _unary("i0", sc.i0, lambda x: i1_p(x))
+i1_p: Primitive = _unary("i1", sc.i1, lambda x: 0.5 * (i0_p(x) + iv_p(2.0, x)))
 
 # --- modified, second kind -----------------------------------------------------------------
-kv_p = _ordered("kv", sc.kv, lambda x, y: -0.5 * (kv_p(x - 1.0, y) + kv_p(x + 1.0, y)))
-kve_p = _ordered(
+kv_p: Primitive = _ordered("kv", sc.kv, lambda x, y: -0.5 * (kv_p(x - 1.0, y) + kv_p(x + 1.0, y)))
+kve_p: Primitive = _ordered(
     "kve", sc.kve, lambda x, y: kve_p(x, y) - 0.5 * (kve_p(x - 1.0, y) + kve_p(x + 1.0, y))
 )
-k0_p = unary_primitive("k0", sc.k0, lambda x: -k1_p(x))
-k1_p = unary_primitive("k1", sc.k1, lambda x: -0.5 * (k0_p(x) + kv_p(2.0, x)))
-k0e_p = unary_primitive("k0e", sc.k0e, lambda ans, x: ans - k1e_p(x))
-k1e_p = unary_primitive("k1e", sc.k1e, lambda ans, x: ans - 0.5 * (k0e_p(x) + kve_p(2.0, x)))
+k0_p = _unary("k0", sc.k0, lambda x: -k1_p(x))
+k1_p: Primitive = _unary("k1", sc.k1, lambda x: -0.5 * (k0_p(x) + kv_p(2.0, x)))
+k0e_p = _unary("k0e", sc.k0e, lambda ans, x: ans - k1e_p(x))
+k1e_p: Primitive = _unary("k1e", sc.k1e, lambda ans, x: ans - 0.5 * (k0e_p(x) + kve_p(2.0, x)))
 
 # Holomorphic in z: the same formulas are the complex derivative.
 allow_complex(jv_p, yv_p, iv_p, kv_p, kve_p)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
+from ..core.primitive import Primitive
 from ..core.registry import UFUNCS, export
 from ..core.trace import strip
 from ..rules.elementwise import binary_primitive
@@ -38,20 +39,26 @@ from ._special_rules import as_float, gammaln_p
 
 _NS = "scipy.special"
 
+
+# Every rule here is zero-safe: a zero cotangent or tangent stays 0 against a
+# derivative that is infinite or NaN (a pole, a point outside the domain), as
+# docs/conventions.md requires of every rule.
+def _binary(*args: Any, **kwargs: Any) -> Primitive:
+    return binary_primitive(*args, zero_safe=True, **kwargs)
+
+
 # --- chi-square and gamma --------------------------------------------------------------------
-chdtr_p = binary_primitive(
+chdtr_p = _binary(
     "chdtr",
     sc.chdtr,
     lambda x, y: 0.5 * gammainc_da(1)(0.5 * x, 0.5 * y),
     lambda x, y: 0.5 * _gamma_density(0.5 * x, 0.5 * y),
-    zero_safe=True,
 )
-chdtrc_p = binary_primitive(
+chdtrc_p = _binary(
     "chdtrc",
     sc.chdtrc,
     lambda x, y: -0.5 * gammainc_da(1)(0.5 * x, 0.5 * y),
     lambda x, y: -0.5 * _gamma_density(0.5 * x, 0.5 * y),
-    zero_safe=True,
 )
 
 
@@ -72,12 +79,8 @@ def _floor1(k: Any) -> Any:
     return np.floor(strip(k)) + 1.0
 
 
-pdtr_p = binary_primitive(
-    "pdtr", sc.pdtr, None, lambda x, y: -_gamma_density(_floor1(x), y), zero_safe=True
-)
-pdtrc_p = binary_primitive(
-    "pdtrc", sc.pdtrc, None, lambda x, y: _gamma_density(_floor1(x), y), zero_safe=True
-)
+pdtr_p = _binary("pdtr", sc.pdtr, None, lambda x, y: -_gamma_density(_floor1(x), y))
+pdtrc_p = _binary("pdtrc", sc.pdtrc, None, lambda x, y: _gamma_density(_floor1(x), y))
 
 
 # --- Student's t ---------------------------------------------------------------------------
@@ -111,9 +114,7 @@ def _stdtr_ddf(df: Any, t: Any) -> Any:
     )
 
 
-stdtr_p = binary_primitive(
-    "stdtr", sc.stdtr, lambda x, y: _stdtr_ddf(x, y), lambda x, y: _t_density(x, y)
-)
+stdtr_p = _binary("stdtr", sc.stdtr, lambda x, y: _stdtr_ddf(x, y), lambda x, y: _t_density(x, y))
 
 
 # --- F -------------------------------------------------------------------------------------
@@ -178,12 +179,14 @@ def register() -> None:
         UFUNCS.setdefault(ufunc, prim)
 
 
-def _export(name: str, prim: Any, params: str, doc: str) -> None:
+def _export(name: str, prim: Any, params: str, doc: str, counts: bool = False) -> None:
     nargs = len(params.split(", "))
 
     def fn(*args: Any) -> Any:
         if len(args) != nargs:
             raise TypeError(f"{name}() takes {nargs} arguments ({params}), got {len(args)}")
+        if counts:  # SciPy's integer counts stay as given (floats warn in bdtr)
+            return prim(*args[:-1], as_float(args[-1]))
         return prim(*(as_float(a) for a in args))
 
     fn.__name__ = fn.__qualname__ = name
@@ -195,10 +198,12 @@ _export("chdtr", chdtr_p, "v, x", "the chi-square CDF, differentiable in ``v`` a
 _export("chdtrc", chdtrc_p, "v, x", "the chi-square survival function, in ``v`` and ``x``.")
 _export("gdtr", gdtr_p, "a, b, x", "the gamma CDF (rate ``a``, shape ``b``), in all three.")
 _export("gdtrc", gdtrc_p, "a, b, x", "the gamma survival function, in all three.")
-_export("pdtr", pdtr_p, "k, m", "the Poisson CDF, differentiable in ``m``.")
-_export("pdtrc", pdtrc_p, "k, m", "the Poisson survival function, differentiable in ``m``.")
+_export("pdtr", pdtr_p, "k, m", "the Poisson CDF, differentiable in ``m``.", counts=True)
+_export(
+    "pdtrc", pdtrc_p, "k, m", "the Poisson survival function, differentiable in ``m``.", counts=True
+)
 _export("stdtr", stdtr_p, "df, t", "Student's t CDF, differentiable in ``df`` and ``t``.")
 _export("fdtr", fdtr_p, "dfn, dfd, x", "the F CDF, differentiable in all three.")
 _export("fdtrc", fdtrc_p, "dfn, dfd, x", "the F survival function, in all three.")
-_export("bdtr", bdtr_p, "k, n, p", "the binomial CDF, differentiable in ``p``.")
-_export("bdtrc", bdtrc_p, "k, n, p", "the binomial survival function, in ``p``.")
+_export("bdtr", bdtr_p, "k, n, p", "the binomial CDF, differentiable in ``p``.", counts=True)
+_export("bdtrc", bdtrc_p, "k, n, p", "the binomial survival function, in ``p``.", counts=True)

@@ -33,11 +33,24 @@ from ._special_incomplete import ternary_primitive
 from ._special_rules import as_float, digamma_p, gammaln_p
 
 _NS = "scipy.special"
+
+
+# Every rule here is zero-safe: a zero cotangent or tangent stays 0 against a
+# derivative that is infinite or NaN (a pole, a point outside the domain), as
+# docs/conventions.md requires of every rule.
+def _unary(*args: Any, **kwargs: Any) -> Primitive:
+    return unary_primitive(*args, zero_safe=True, **kwargs)
+
+
+def _binary(*args: Any, **kwargs: Any) -> Primitive:
+    return binary_primitive(*args, zero_safe=True, **kwargs)
+
+
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # --- the gamma family ----------------------------------------------------------------------
-beta_p = binary_primitive(
+beta_p = _binary(
     "beta",
     sc.beta,
     lambda ans, x, y: ans * (digamma_p(x) - digamma_p(x + y)),
@@ -59,17 +72,15 @@ def _rgamma_deriv(ans: Any, x: Any) -> Any:
         return np.where(pole, limit, -rgamma_p(safe) * digamma_p(safe))
 
 
-rgamma_p = unary_primitive("rgamma", sc.rgamma, _rgamma_deriv)
-erfcinv_p = unary_primitive(
-    "erfcinv", sc.erfcinv, lambda ans: -_SQRT_PI_OVER_TWO * np.exp(ans * ans), zero_safe=True
-)
+rgamma_p = _unary("rgamma", sc.rgamma, _rgamma_deriv)
+erfcinv_p = _unary("erfcinv", sc.erfcinv, lambda ans: -_SQRT_PI_OVER_TWO * np.exp(ans * ans))
 NONDIFF.add(sc.gammasgn)  # +-1 (or 0): piecewise constant
 
 
 # --- complex error functions ---------------------------------------------------------------
-wofz_p = unary_primitive("wofz", sc.wofz, lambda ans, x: 1j * _TWO_OVER_SQRT_PI - 2.0 * x * ans)
-erfi_p = unary_primitive("erfi", sc.erfi, lambda x: _TWO_OVER_SQRT_PI * np.exp(x * x))
-dawsn_p = unary_primitive("dawsn", sc.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans)
+wofz_p = _unary("wofz", sc.wofz, lambda ans, x: 1j * _TWO_OVER_SQRT_PI - 2.0 * x * ans)
+erfi_p = _unary("erfi", sc.erfi, lambda x: _TWO_OVER_SQRT_PI * np.exp(x * x))
+dawsn_p = _unary("dawsn", sc.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans)
 # The existing rules of erf, erfc, erfcx are holomorphic formulas. (rgamma's
 # is too, but its second derivative needs polygamma, which SciPy computes for
 # real arguments only: complex rgamma stays refused.)
@@ -160,7 +171,7 @@ def zeta_ds(n: int) -> Primitive:
         # d/dq of d^n zeta/ds^n = d^n/ds^n of (-s zeta(s + 1, q)), by Leibniz.
         return -(x * _zeta_d(n, x + 1.0, y) + n * _zeta_d(n - 1, x + 1.0, y))
 
-    prim = binary_primitive(
+    prim = _binary(
         f"zeta_ds{n}",
         lambda s, q: zeta_derivative(n, s, q),
         lambda x, y: zeta_ds(n + 1)(x, y),
@@ -174,13 +185,13 @@ def _zeta_d(n: int, s: Any, q: Any) -> Any:
     return hurwitz_p(s, q) if n == 0 else zeta_ds(n)(s, q)
 
 
-hurwitz_p = binary_primitive(
+hurwitz_p = _binary(
     "zeta",
     sc._ufuncs._zeta,
     lambda x, y: zeta_ds(1)(x, y),
     lambda x, y: -x * hurwitz_p(x + 1.0, y),
 )
-riemann_p = unary_primitive(
+riemann_p = _unary(
     "zeta", sc._ufuncs._riemann_zeta, lambda x: zeta_ds(1)(x, np.ones(np.shape(strip(x))))
 )
 allow_complex(hurwitz_p, riemann_p)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
+from ..core.primitive import Primitive
 from ..core.registry import UFUNCS
 from ..core.trace import is_traced, strip
 from ..rules._util import mul0
@@ -44,7 +45,7 @@ def as_float(x: Any) -> Any:
 
 # --- the gamma family -------------------------------------------------------------------
 # polygamma_p(n, x): n is an order (no derivative); d/dx polygamma(n, x) = polygamma(n + 1, x).
-polygamma_p = binary_primitive(
+polygamma_p: Primitive = binary_primitive(
     "polygamma", sc.polygamma, None, lambda x, y: polygamma_p(np.add(strip(x), 1), y)
 )
 digamma_p = unary_primitive("digamma", sc.digamma, lambda x: polygamma_p(1, x))
@@ -96,7 +97,9 @@ def _i1e_over_x(x: Any) -> Any:
 
 # i0e(x) = exp(-|x|) I0(x) has a kink at 0; sign(0) = 0 takes the mean of the slopes, 0.
 i0e_p = unary_primitive("i0e", sc.i0e, lambda ans, x: i1e_p(x) - _sign(x) * ans)
-i1e_p = unary_primitive("i1e", sc.i1e, lambda ans, x: i0e_p(x) - _sign(x) * ans - _i1e_over_x(x))
+i1e_p: Primitive = unary_primitive(
+    "i1e", sc.i1e, lambda ans, x: i0e_p(x) - _sign(x) * ans - _i1e_over_x(x)
+)
 
 
 # --- logistic and x log y ---------------------------------------------------------------
