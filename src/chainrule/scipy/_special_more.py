@@ -185,7 +185,7 @@ def _zeta_d(n: int, s: Any, q: Any) -> Any:
     return hurwitz_p(s, q) if n == 0 else zeta_ds(n)(s, q)
 
 
-hurwitz_p = _binary(
+hurwitz_p: Primitive = _binary(
     "zeta",
     sc._ufuncs._zeta,
     lambda x, y: zeta_ds(1)(x, y),
@@ -312,7 +312,7 @@ def multigammaln(a: Any, d: int) -> Any:
     """
     if is_traced(d):
         raise no_rule_error("scipy.special.multigammaln", "its dimension d is an integer")
-    d = np.asarray(d)[()]
+    d = np.asarray(d)[()]  # type: ignore[assignment]  # a NumPy integer from here on
     if not np.isscalar(d) or (np.floor(d) != d):
         raise ValueError("d should be a positive integer (dimension)")
     a = as_float(a)
