@@ -186,3 +186,41 @@ def test_genuine_nan_stays():
     assert np.isnan(g[0])
     assert g[1] == 0.25
     assert _quiet(cr.grad(lambda x: x * np.inf), 1.0) == np.inf
+
+
+def _scipy_unary_ufuncs() -> list:
+    """scipy.special's one-argument ufuncs that have rules (chainrule.scipy registers them)."""
+    special = pytest.importorskip("scipy.special")
+    import chainrule.scipy  # noqa: F401
+
+    _ensure_rules()
+    found = [
+        u
+        for u in registry.UFUNCS
+        if isinstance(u, np.ufunc) and u.nin == 1 and getattr(special, u.__name__, None) is u
+    ]
+    return sorted(found, key=lambda u: u.__name__)
+
+
+try:
+    _SCIPY_UNARY = _scipy_unary_ufuncs()
+except pytest.skip.Exception:  # SciPy is optional
+    _SCIPY_UNARY = []
+
+
+@pytest.mark.parametrize("ufunc", _SCIPY_UNARY, ids=lambda u: u.__name__)
+def test_scipy_special_rules_keep_zero_cotangents_zero(ufunc):
+    """The same convention for scipy.special's rules (poles of gamma and digamma,
+    the overflow of erfcx and log_ndtr's tail)."""
+    pts = np.array(POINTS + [-2.0, -3.0, 30.0, -30.0, 200.0, -200.0])
+    values = _quiet(ufunc, pts)
+    f = ufunc
+    if values.dtype.kind == "c":  # wofz: complex values of a real argument
+
+        def f(v):
+            return np.real(ufunc(v))
+
+    x = pts[_domain(values)]
+    assert x.size >= 3
+    _check_jacobians(f, x, lambda i: [i])
+    _check_masked(f, x)

@@ -48,9 +48,10 @@ def as_float(x: Any) -> Any:
 polygamma_p: Primitive = binary_primitive(
     "polygamma", sc.polygamma, None, lambda x, y: polygamma_p(np.add(strip(x), 1), y)
 )
-digamma_p = unary_primitive("digamma", sc.digamma, lambda x: polygamma_p(1, x))
-gammaln_p = unary_primitive("gammaln", sc.gammaln, lambda x: digamma_p(x))
-gamma_p = unary_primitive("gamma", sc.gamma, lambda ans, x: ans * digamma_p(x))
+# The gamma family has poles at 0, -1, -2, ...: infinite derivatives there (zero_safe).
+digamma_p = unary_primitive("digamma", sc.digamma, lambda x: polygamma_p(1, x), zero_safe=True)
+gammaln_p = unary_primitive("gammaln", sc.gammaln, lambda x: digamma_p(x), zero_safe=True)
+gamma_p = unary_primitive("gamma", sc.gamma, lambda ans, x: ans * digamma_p(x), zero_safe=True)
 # betaln(a, b) = gammaln(a) + gammaln(b) - gammaln(a + b), computed by SciPy to full accuracy.
 betaln_p = binary_primitive(
     "betaln",
@@ -66,13 +67,19 @@ erfc_p = unary_primitive("erfc", sc.erfc, lambda x: -_TWO_OVER_SQRT_PI * np.exp(
 erfinv_p = unary_primitive(
     "erfinv", sc.erfinv, lambda ans: _SQRT_PI_OVER_TWO * np.exp(ans * ans), zero_safe=True
 )
-erfcx_p = unary_primitive("erfcx", sc.erfcx, lambda ans, x: 2.0 * x * ans - _TWO_OVER_SQRT_PI)
+# erfcx overflows for large negative x, and so does its derivative.
+erfcx_p = unary_primitive(
+    "erfcx", sc.erfcx, lambda ans, x: 2.0 * x * ans - _TWO_OVER_SQRT_PI, zero_safe=True
+)
 
 # --- the normal distribution ------------------------------------------------------------
 ndtr_p = unary_primitive("ndtr", sc.ndtr, lambda x: np.exp(-0.5 * x * x - _LOG_SQRT_2PI))
 # exp(log phi(x) - log Phi(x)): finite far into both tails (about -x for x << 0).
 log_ndtr_p = unary_primitive(
-    "log_ndtr", sc.log_ndtr, lambda ans, x: np.exp(-0.5 * x * x - _LOG_SQRT_2PI - ans)
+    "log_ndtr",
+    sc.log_ndtr,
+    lambda ans, x: np.exp(-0.5 * x * x - _LOG_SQRT_2PI - ans),
+    zero_safe=True,
 )
 # 1 / phi(ndtri(p)): infinite at p = 0 and 1.
 ndtri_p = unary_primitive(
