@@ -70,7 +70,7 @@ def _flat_cotangents(cts: Any, args: _Unwrapped, who: str) -> list:
             f"got {type(cts).__name__}"
             + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")
         )
-    out = []
+    out: list[Any] = []
     for ct, value in zip(_leaves_up_to(tuple(cts), args.treedef), args.values):
         if ct is None:
             out.append(None)
@@ -290,6 +290,7 @@ class custom_vjp:  # noqa: N801 - a decorator, named like JAX's
         out_leaves, out_tree = tree.flatten(out)
 
         def pull_all(g_leaves: list) -> list:
+            assert self.bwd is not None  # _enter checked that defvjp ran
             g = out_tree.unflatten(_fill(g_leaves, out_leaves))
             return _flat_cotangents(self.bwd(res, g), unwrapped, f"{self.fun.__name__}'s bwd")
 
@@ -298,6 +299,7 @@ class custom_vjp:  # noqa: N801 - a decorator, named like JAX's
         return _push(top, unwrapped, out_leaves, out_tree, pull_all)
 
     def _forward(self, args: _Unwrapped) -> tuple[Any, Any]:
+        assert self.fwd is not None  # _enter checked that defvjp ran
         result = self.fwd(*args.args())
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"{self.fun.__name__}'s fwd must return a pair (out, residuals)")
@@ -379,6 +381,7 @@ class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
         return _record(top, unwrapped, out, pull)
 
     def _apply(self, args: _Unwrapped, tangent_leaves: list) -> tuple[Any, Any]:
+        assert self.rule is not None  # _enter checked that defjvp ran
         result = self.rule(args.args(), args.args(tangent_leaves))
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"{self.fun.__name__}'s jvp rule must return (out, tangent_out)")

@@ -139,7 +139,7 @@ def _cast_all(arrays: list, dtype: Any, casting: str) -> list:
     """Check ``casting`` like NumPy and cast to ``dtype`` when one is given."""
     target = np.dtype(dtype) if dtype is not None else np.result_type(*[a.dtype for a in arrays])
     for a in arrays:
-        if not np.can_cast(a.dtype, target, casting=casting):
+        if not np.can_cast(a.dtype, target, casting=casting):  # type: ignore[arg-type]
             raise TypeError(
                 f"Cannot cast array data from {a.dtype!r} to {target!r} "
                 f"according to the rule {casting!r}"
@@ -269,9 +269,9 @@ def append(arr: Any, values: Any, axis: Any = None) -> Any:
 @implements(np.broadcast_arrays)
 def broadcast_arrays(*args: Any, subok: bool = False) -> tuple:
     """Differentiable ``numpy.broadcast_arrays``."""
-    args = [_array(a) for a in args]
-    shape = np.broadcast_shapes(*[shape_of(a) for a in args])
-    return tuple(broadcast_to(a, shape) for a in args)
+    arrays = [_array(a) for a in args]
+    shape = np.broadcast_shapes(*[shape_of(a) for a in arrays])
+    return tuple(broadcast_to(a, shape) for a in arrays)
 
 
 if hasattr(np, "matrix_transpose"):
@@ -614,13 +614,14 @@ def _pad_copies(arr: Any, widths: np.ndarray, mode: str, reflect_type: str) -> A
             continue
         n = shape_of(arr)[ax]
         if reflect_type == "odd":
-            lanes = np.pad(np.eye(n), ((b, e), (0, 0)), mode, reflect_type="odd")
+            lanes = np.pad(np.eye(n), ((b, e), (0, 0)), mode, reflect_type="odd")  # type: ignore[call-overload]
             moved = swapaxes(arr, ax, -1) @ lanes.T
             if np.dtype(arr.dtype).kind in "fc" and moved.dtype != arr.dtype:
                 moved = astype(moved, arr.dtype)
             arr = swapaxes(moved, ax, -1)
         else:
-            arr = getitem(arr, _along(ax, np.pad(np.arange(n), (b, e), mode)))
+            copies = np.pad(np.arange(n), (b, e), mode)  # type: ignore[call-overload]
+            arr = getitem(arr, _along(ax, copies))
     return arr
 
 
@@ -769,14 +770,14 @@ def _triangle(m: Any, mask: np.ndarray) -> Any:
 def tril(m: Any, k: int = 0) -> Any:
     """Differentiable ``numpy.tril`` (on the last two axes)."""
     m = _array(m)
-    return _triangle(m, np.tri(*shape_of(m)[-2:], k=k, dtype=bool))
+    return _triangle(m, np.tri(*shape_of(m)[-2:], k=k, dtype=bool))  # type: ignore[call-overload]
 
 
 @implements(np.triu)
 def triu(m: Any, k: int = 0) -> Any:
     """Differentiable ``numpy.triu`` (on the last two axes)."""
     m = _array(m)
-    return _triangle(m, ~np.tri(*shape_of(m)[-2:], k=k - 1, dtype=bool))
+    return _triangle(m, ~np.tri(*shape_of(m)[-2:], k=k - 1, dtype=bool))  # type: ignore[call-overload]
 
 
 # --- take, choose, select ---------------------------------------------------------------

@@ -658,7 +658,7 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     """
     lower = _uplo_lower(UPLO)
     if not is_traced(a):
-        return np.linalg.eigh(a, UPLO)
+        return np.linalg.eigh(a, UPLO)  # type: ignore[call-overload]  # the caller's string; NumPy checks it
     _check_matrix(a, "eigh", complex_ok=True)
     packed = eigh_p(a, lower)
     w = _real(_unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None)))))
@@ -889,9 +889,9 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     """
     lower = _uplo_lower(UPLO)
     if not is_traced(a):
-        return np.linalg.eigvalsh(a, UPLO)
+        return np.linalg.eigvalsh(a, UPLO)  # type: ignore[call-overload]  # the caller's string; NumPy checks it
     _check_matrix(a, "eigvalsh", complex_ok=True)
-    if _has_clusters(np.linalg.eigvalsh(strip(a), UPLO)):
+    if _has_clusters(np.linalg.eigvalsh(strip(a), UPLO)):  # type: ignore[call-overload]  # the caller's string; NumPy checks it
         return eigvalsh_cluster_p(a, lower)
     return eigvalsh_p(a, lower)
 
@@ -1335,7 +1335,7 @@ def svd(
     the relative phase carried by ``u_k``), right for every phase-independent use.
     """
     if not is_traced(a):
-        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)
+        return np.linalg.svd(a, full_matrices, compute_uv, hermitian)  # type: ignore[call-overload]
     _check_matrix(a, "svd", square=hermitian, complex_ok=True)
     if hermitian:
         return _svd_hermitian(a, compute_uv)
@@ -1434,7 +1434,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     influence the result, forward mode always raises. ``'raw'`` is not
     differentiable."""
     if not is_traced(a):
-        return np.linalg.qr(a, mode)
+        return np.linalg.qr(a, mode)  # type: ignore[call-overload]  # the caller's string; NumPy checks it
     if mode not in ("reduced", "complete", "r"):
         if mode == "raw":
             raise no_rule_error("numpy.linalg.qr(mode='raw')", "use mode='reduced'")

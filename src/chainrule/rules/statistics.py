@@ -290,7 +290,8 @@ def _positions(n: int, q: Any, method: str) -> tuple[Any, Any, Any]:
         return lo, hi, gamma
     if method in ("lower", "higher", "nearest"):
         h = (n - 1) * np.asarray(qv)
-        h = {"lower": np.floor, "higher": np.ceil, "nearest": np.around}[method](h)
+        rounding: dict[str, Any] = {"lower": np.floor, "higher": np.ceil, "nearest": np.around}
+        h = rounding[method](h)
         return np.clip(h, 0, n - 1).astype(np.intp), None, None
     if method == "inverted_cdf":
         idx = _discrete_index(n * np.asarray(qv) - 1, lambda g, _: g == 0)
@@ -354,7 +355,7 @@ def _quantile(
     shape = shape_of(a)
     axes = normalize_axes(axis, len(shape))
     if count_of(shape, axes) == 0:  # NumPy's answer, with nothing to differentiate
-        return np.quantile(strip(a), strip(q), axis, None, False, method, keepdims)
+        return np.quantile(strip(a), strip(q), axis, None, False, method, keepdims)  # type: ignore[call-overload]
     y, _, _ = axes_last(a, axes)
     n = shape_of(y)[-1]
     lo, hi, gamma = _positions(n, q, method)

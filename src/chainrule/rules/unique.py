@@ -111,7 +111,7 @@ def unique(
     array([3., 2., 3.])
     """
     if not is_traced(ar):
-        return np.unique(
+        return np.unique(  # type: ignore[call-overload]  # the flags pick NumPy's overload
             ar,
             return_index,
             return_inverse,
