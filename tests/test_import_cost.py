@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import chainrule.rules
@@ -153,3 +154,73 @@ def test_import_time_is_within_half_of_numpys_own():
             times.append(float(out.stdout))
     ratio = statistics.median(chainrule_s) / statistics.median(numpy_s)
     assert ratio < 1.5, f"import chainrule takes {ratio:.2f}x import numpy"
+
+
+_FIRST_SPECIAL_CALL = (
+    "import sys, json, time\n"
+    "import numpy as np\n"
+    "import chainrule as cr\n"
+    "import scipy.special\n"
+    "x = np.array([0.1, 0.5, 1.3])\n"
+    "f = cr.grad(lambda x: scipy.special.erf(x).sum())\n"
+    "before = set(sys.modules)\n"
+    "t0 = time.perf_counter(); g1 = f(x); t1 = time.perf_counter(); g2 = f(x)\n"
+    "t2 = time.perf_counter()\n"
+    "new = sorted(m for m in set(sys.modules) - before if m.split('.')[0] == 'scipy')\n"
+    "print(json.dumps([new, t1 - t0, t2 - t1, g1.tolist(), g2.tolist()]))"
+)
+
+
+def _bytecode_env(cache: Path) -> dict[str, str]:
+    # Users run from compiled bytecode; a session that sets PYTHONDONTWRITEBYTECODE
+    # would otherwise time the compiler. A private cache keeps the tree clean.
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def _run_with(code: str, env: dict[str, str]) -> list:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_first_plain_scipy_special_call_imports_only_scipy_special(tmp_path):
+    # scipy.stats, scipy.linalg, scipy.signal... cost ~20x scipy.special's import;
+    # a plain scipy.special.erf(traced) needs none of them.
+    env = _bytecode_env(tmp_path / "pycache")
+    new, _, _, g1, g2 = _run_with(_FIRST_SPECIAL_CALL, env)
+    packages = sorted({".".join(m.split(".")[:2]) for m in new})
+    assert new == [], f"the first scipy.special call imported {packages}"
+    x = np.array([0.1, 0.5, 1.3])
+    expected = 2 / np.sqrt(np.pi) * np.exp(-(x**2))
+    np.testing.assert_allclose(g1, expected, rtol=1e-12)
+    np.testing.assert_allclose(g2, expected, rtol=1e-12)
+    loaded = _run_with(
+        "import sys, json; import chainrule.scipy as cs; a = sorted(sys.modules)\n"
+        "lin = cs.linalg.cho_solve; st = cs.stats.norm\n"
+        "print(json.dumps([[m for m in ('scipy.stats', 'scipy.linalg') if m in a],\n"
+        "  'chainrule.scipy.stats' in sys.modules, 'stats' in dir(cs)]))",
+        env,
+    )
+    # ...and asking for chainrule.scipy.stats/linalg still imports them.
+    assert loaded == [[], True, True]
+
+
+def test_first_plain_scipy_special_call_costs_little_more_than_the_second(tmp_path):
+    # The first call loads the rule families (NumPy's and scipy.special's);
+    # the bound is the issue's: 30 ms more than the second call (it was 0.4 s
+    # when chainrule.scipy imported scipy.stats and scipy.linalg with it).
+    # Timing on a shared machine is noisy: the best of up to five fresh
+    # interpreters, after one that fills the bytecode cache.
+    env = _bytecode_env(tmp_path / "pycache")
+    _run_with(_FIRST_SPECIAL_CALL, env)
+    extra = []
+    for _ in range(5):
+        _, first, second, _, _ = _run_with(_FIRST_SPECIAL_CALL, env)
+        extra.append(first - second)
+        if min(extra) < 0.030:
+            break
+    assert min(extra) < 0.030, f"first call costs {1e3 * min(extra):.0f} ms more than the second"

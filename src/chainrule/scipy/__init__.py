@@ -19,18 +19,20 @@
 
 Importing this package also lets plain ``scipy.special`` ufunc calls on traced
 values (``scipy.special.erf(x)``) reach the rules: it registers them under
-SciPy's ufunc objects. SciPy's Python functions (``scipy.special.logsumexp``,
-``scipy.stats.*``, ``scipy.linalg.*``) convert their inputs with
-``np.asarray`` and refuse traced values; call the functions here instead
-(``hint_for_current_call`` names the right one for an error message).
+SciPy's ufunc objects. The first such call on a traced value imports it by
+itself, so this costs only ``scipy.special``: ``stats``, ``linalg``, ``signal``,
+``ndimage`` and ``integrate`` (and the SciPy packages behind them, several
+times ``scipy.special``'s import) load when first asked for. SciPy's Python
+functions (``scipy.special.logsumexp``, ``scipy.stats.*``, ``scipy.linalg.*``)
+convert their inputs with ``np.asarray`` and refuse traced values; call the
+functions here instead (``hint_for_current_call`` names the right one for an
+error message).
 """
 
 from __future__ import annotations
 
 try:
-    import scipy.linalg
-    import scipy.special
-    import scipy.stats  # noqa: F401
+    import scipy.special  # noqa: F401
 except ImportError as _err:  # pragma: no cover - exercised in a subprocess test
     from ..errors import install_hint
 
@@ -39,12 +41,15 @@ except ImportError as _err:  # pragma: no cover - exercised in a subprocess test
         + install_hint("scipy", "scipy")
     ) from _err
 
-from . import linalg, special, stats
+from . import special
 from ._hints import hint_for_current_call
 
 __all__ = ["special", "stats", "linalg", "signal", "ndimage", "integrate", "hint_for_current_call"]
 
-_ON_FIRST_USE = ("signal", "ndimage", "integrate")  # heavier SciPy packages: imported when asked
+# Imported when first asked for (``chainrule.scipy.stats``): each imports its
+# SciPy package, and scipy.stats alone costs several times scipy.special, which
+# is all a plain ``scipy.special.erf(traced)`` needs (it imports this package).
+_ON_FIRST_USE = ("stats", "linalg", "signal", "ndimage", "integrate")
 
 
 def __getattr__(name: str) -> object:
@@ -53,3 +58,7 @@ def __getattr__(name: str) -> object:
 
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

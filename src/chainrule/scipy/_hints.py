@@ -14,7 +14,14 @@ from types import FrameType
 
 from ..core.registry import EXTRAS
 
-_PACKAGES = ("scipy.special", "scipy.stats", "scipy.linalg")
+_PACKAGES = (
+    "scipy.special",
+    "scipy.stats",
+    "scipy.linalg",
+    "scipy.signal",
+    "scipy.ndimage",
+    "scipy.integrate",
+)
 
 
 def _package(module: str) -> str | None:
@@ -34,6 +41,10 @@ def _replacement(frame: FrameType) -> tuple[str, str] | None:
     package = _package(module)
     if package is None:
         return None
+    if package not in EXTRAS:  # chainrule.scipy imports these on first use
+        import importlib
+
+        importlib.import_module(f"chainrule.{package}")
     ours = EXTRAS.get(package, {})
     if package != "scipy.stats":
         return (f"{package}.{func}", f"chainrule.{package}.{func}") if func in ours else None
