@@ -177,7 +177,9 @@ def test_lambertw_complex():
 
 
 # --- complex error functions -----------------------------------------------------------------
-@pytest.mark.parametrize("name", ["erf", "erfc", "erfcx", "wofz", "erfi", "dawsn"])
+@pytest.mark.parametrize(
+    "name", ["erf", "erfc", "erfcx", "wofz", "erfi", "dawsn", "ndtr", "log_ndtr"]
+)
 def test_complex_error_functions_are_holomorphic(name):
     f = getattr(sc, name)
     z, h = 0.7 + 0.4j, 1e-6

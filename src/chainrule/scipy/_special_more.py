@@ -81,10 +81,10 @@ NONDIFF.add(sc.gammasgn)  # +-1 (or 0): piecewise constant
 wofz_p = _unary("wofz", sc.wofz, lambda ans, x: 1j * _TWO_OVER_SQRT_PI - 2.0 * x * ans)
 erfi_p = _unary("erfi", sc.erfi, lambda x: _TWO_OVER_SQRT_PI * np.exp(x * x))
 dawsn_p = _unary("dawsn", sc.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans)
-# The existing rules of erf, erfc, erfcx are holomorphic formulas. (rgamma's
+# The existing rules of erf, erfc, erfcx, ndtr, log_ndtr are holomorphic formulas. (rgamma's
 # is too, but its second derivative needs polygamma, which SciPy computes for
 # real arguments only: complex rgamma stays refused.)
-allow_complex(wofz_p, erfi_p, dawsn_p, _r.erf_p, _r.erfc_p, _r.erfcx_p)
+allow_complex(wofz_p, erfi_p, dawsn_p, _r.erf_p, _r.erfc_p, _r.erfcx_p, _r.ndtr_p, _r.log_ndtr_p)
 
 
 # --- Lambert W -----------------------------------------------------------------------------
