@@ -20,31 +20,20 @@ from test_random_programs import build, programs
 
 import chainrule as cr
 from chainrule import tree
-from chainrule.core.forward import ForwardTrace
+from chainrule.core import reverse
 from chainrule.core.reverse import ReverseTrace
-from chainrule.core.trace import Trace
 
 
 @contextlib.contextmanager
 def general_paths_only():
-    """Route every primitive through ``_process``, the general path."""
-    saved = {
-        (ReverseTrace, "process"): ReverseTrace.process,
-        (ReverseTrace, "process_unary"): ReverseTrace.process_unary,
-        (ReverseTrace, "process_constant"): ReverseTrace.process_constant,
-        (ForwardTrace, "process"): ForwardTrace.process,
-        (ForwardTrace, "process_constant"): ForwardTrace.process_constant,
-    }
-    ReverseTrace.process = ReverseTrace._process
-    ReverseTrace.process_unary = Trace.process_unary
-    ReverseTrace.process_constant = Trace.process_constant
-    ForwardTrace.process = ForwardTrace._process
-    ForwardTrace.process_constant = Trace.process_constant
+    """Route every primitive through ``_general``, the general path of each
+    trace's one door (``process_primitive``)."""
+    saved = reverse.short_paths
+    reverse.short_paths = False
     try:
         yield
     finally:
-        for (cls, name), fn in saved.items():
-            setattr(cls, name, fn)
+        reverse.short_paths = saved
 
 
 def _derivatives(f, x):
@@ -76,13 +65,13 @@ def test_short_paths_agree_with_general_paths(program, seed):
 def test_switching_off_really_switches_off():
     # Guards the test above: with the switch on, no short path runs.
     calls = []
-    original = ReverseTrace._process
+    original = ReverseTrace._general
 
     def spy(self, prim, args, kwargs):
         calls.append(prim.name)
         return original(self, prim, args, kwargs)
 
-    ReverseTrace._process = spy
+    ReverseTrace._general = spy
     try:
         f = lambda x: np.cos(np.sin(x) * 2.0) + 1.0  # noqa: E731
         cr.grad(f)(0.5)
@@ -91,7 +80,7 @@ def test_switching_off_really_switches_off():
             cr.grad(f)(0.5)
         assert calls == ["sin", "multiply", "cos", "add"]
     finally:
-        ReverseTrace._process = original
+        ReverseTrace._general = original
 
 
 def test_nested_values_take_short_paths_and_stay_right():

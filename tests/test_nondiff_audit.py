@@ -199,12 +199,9 @@ def test_the_checker_sees_complex_sign_move():
     assert not moves(np.sign, RECIPES["sign"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue #13): the non-differentiable set cannot tell dtypes apart, so "
-    "np.sign of a traced complex value runs plain (derivative 0, though z/|z| moves); the "
-    "fix needs a dtype check where core/array_facade.py runs NONDIFF ufuncs",
-)
 def test_sign_of_traced_complex_value_is_refused():
-    with pytest.raises(NotImplementedError):
+    # sign(z) = z/|z| moves with a complex z: refused (registry.REAL_ONLY), never a silent 0
+    with pytest.raises(NotImplementedError, match="z / np.abs"):
         cr.grad(lambda z: np.real(np.sign(z)))(np.array(1.0 + 1.0j))
+    # the real sign stays non-differentiable: derivative 0
+    assert cr.grad(lambda x: np.sign(x) * x)(np.array(-2.0)) == -1.0

@@ -30,7 +30,7 @@ import numpy as np
 from . import tree
 from .core.primitive import Primitive
 from .core.reverse import ReverseTrace, ReverseTracer
-from .core.trace import Trace, Tracer, strip, tracing
+from .core.trace import Tracer, strip
 from .transforms._inputs import as_differentiable
 
 _G = "ḡ"  # a cotangent: "g-bar", the derivative of the output with respect to a value
@@ -127,13 +127,9 @@ class _GraphTrace(ReverseTrace):
         super().__init__()
         self.ops: dict[int, tuple] = {}
 
-    # Every primitive must reach ``process`` to be remembered.
-    process_constant = Trace.process_constant
-    process_unary = Trace.process_unary
-
-    def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def process_primitive(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         before = len(self.tape)
-        out = super().process(prim, args, kwargs)
+        out = super().process_primitive(prim, args, kwargs)
         if len(self.tape) > before and isinstance(out, ReverseTracer):
             self.ops[out._index] = (prim, list(args), dict(kwargs), strip(out))
         return out
@@ -175,7 +171,7 @@ def _record(fun: Callable, args: tuple) -> Graph:
     arg_names = _argument_names(fun, len(args))
     inputs: list[_Value] = []
     const_names: dict[int, str] = _visible_arrays(fun)
-    with tracing(trace):
+    with trace:
         call_args = []
         for name, arg in zip(arg_names, args):
             leaves, treedef = tree.flatten(arg)

@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import conversion_error, no_rule_error
-from .registry import CONSTANT_RULES, FUNCTIONS, NONDIFF, UFUNCS
-
-_bind: Any = None  # core.trace.bind, set there (it imports this module)
+from .registry import FUNCTIONS, NONDIFF, UFUNCS
 
 
 def strip(x: Any) -> Any:
@@ -62,6 +60,35 @@ def refuse_masked(prim: Any, value: Any) -> None:
         raise masked_error(f"numpy.{prim.name} met a traced value and a masked array (np.ma)")
 
 
+# What each conversion is called in its error message.
+CONVERSIONS = {
+    "float": "float()",
+    "int": "int()",
+    "complex": "complex()",
+    "index": "Using it as an index (operator.index)",
+    "item": ".item()",
+    "tolist": ".tolist()",
+    "array": "Converting to a NumPy array (np.asarray, np.array, a[i] = x)",
+}
+
+# Extension point: functions returning a sentence to put in front of a
+# refused conversion's message, or "" (chainrule.scipy registers one naming
+# the chainrule.scipy function to call instead of a plain SciPy one).
+CONVERSION_HINTS: list[Any] = []
+
+
+def conversion_refused(kind: str) -> Exception:
+    """The ``ConversionError`` of a refused conversion ``kind``."""
+    what = CONVERSIONS[kind]
+    if kind == "array":
+        for hint in CONVERSION_HINTS:
+            h = hint()
+            if h:
+                what = f"{h} {what}"
+                break
+    return conversion_error(what)
+
+
 def _numpy_ma_on_stack() -> bool:
     """Whether numpy.ma's own code is converting a traced value (only asked
     on the way to an error)."""
@@ -78,9 +105,9 @@ def _ufunc(uf: Any, *args: Any) -> Any:
     if prim is None and _load_scipy_rules(uf):
         prim = UFUNCS.get(uf)
     if prim is not None:
-        return _bind(prim, args, _NO_KWARGS)
+        return bind(prim, args, _NO_KWARGS)
     if uf in NONDIFF:
-        return uf(*[strip(a) for a in args])
+        return nondiff(uf, args, _NO_KWARGS)
     raise no_rule_error(_ufunc_name(uf))
 
 
@@ -99,41 +126,27 @@ def _load_scipy_rules(uf: Any) -> bool:
     return True
 
 
-def _binop(uf: Any, a: Any, b: Any, me: Any) -> Any:
-    """An operator of tracer ``me`` with operands ``a``, ``b`` (``me`` is one of them)."""
-    prim = UFUNCS.get(uf)
-    if prim is None:
-        return _ufunc(uf, a, b)
-    return _bind_pair(prim, a, b, me)
-
-
-def _bind_pair(prim: Any, a: Any, b: Any, me: Any) -> Any:
-    """Hot path: when the operand other than ``me`` is not traced, go straight
-    to ``me``'s trace instead of searching the arguments."""
-    other = b if a is me else a
-    if not isinstance(other, ArrayFacade):
-        trace = me._trace
-        if trace.active:
-            return trace.process(prim, (a, b), _NO_KWARGS)
-    return _bind(prim, (a, b), _NO_KWARGS)
-
-
-# Constants that take the ConstantRule path: Python's numbers, and NumPy's
-# float64 scalar (what indexing a float array gives), which never broadcasts.
-_NUMBERS = frozenset({float, int, np.float64})
-
-
-def _arithmetic(name: str, ufunc: Any, reflected: bool) -> Any:
+def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
     """The operator method ``name`` of a tracer ``x``: ``x (op) o``, or
-    ``o (op) x`` when ``reflected``. A number ``o`` takes the short path of
-    its ConstantRule (registry.CONSTANT_RULES), anything else the primitive."""
+    ``o (op) x`` when ``reflected``; the same primitive, through the same door
+    (``bind``), as ``ufunc(x, o)``."""
 
     def method(self: Any, o: Any) -> Any:
-        if type(o) in _NUMBERS:
-            rule = CONSTANT_RULES.get(name)
-            if rule is not None:
-                return self._trace.process_constant(rule, self, o)
-        return _binop(ufunc, o, self, self) if reflected else _binop(ufunc, self, o, self)
+        prim = UFUNCS.get(ufunc)
+        if prim is None:
+            return _ufunc(ufunc, o, self) if reflected else _ufunc(ufunc, self, o)
+        return bind(prim, (o, self) if reflected else (self, o), _NO_KWARGS)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _comparison(name: str, ufunc: Any) -> Any:
+    """A comparison operator: not differentiable, it gives plain booleans
+    (through the traces' ``process_nondiff``)."""
+
+    def method(self: Any, o: Any) -> Any:
+        return nondiff(ufunc, (self, o), _NO_KWARGS)
 
     method.__name__ = method.__qualname__ = name
     return method
@@ -215,11 +228,14 @@ class ArrayFacade:
     def __iter__(self) -> Any:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d traced array")
-        return (self[i] for i in range(len(self)))
+        # One split of the whole array (np.unstack's rule), not one indexing
+        # primitive per row, whose cotangents would each be a full-size array.
+        return iter(_function(np.unstack)(self))
 
+    # -- conversions: each reaches the trace (a staging trace sees a guard) --
     def __bool__(self) -> bool:
         # Branching on a value drops no derivative: Python control flow is fine.
-        return bool(strip(self))
+        return self._trace.process_conversion("bool", self)  # type: ignore[attr-defined,no-any-return]
 
     def __repr__(self) -> str:
         return (
@@ -227,35 +243,29 @@ class ArrayFacade:
             f"value={strip(self)!r})"
         )
 
-    # -- conversions that would lose the derivative ------------------------
+    # The others would lose the derivative: the default refuses them.
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         if _numpy_ma_on_stack():  # np.ma.array(x), np.ma.masked_where(c, x), m * x
             raise masked_error("A traced value was passed to np.ma")
-        what = "Converting to a NumPy array (np.asarray, np.array, a[i] = x)"
-        scipy_mirror = sys.modules.get("chainrule.scipy")
-        if scipy_mirror is not None:  # a plain SciPy call? name the chainrule.scipy one
-            hint = scipy_mirror.hint_for_current_call()
-            if hint:
-                what = f"{hint} {what}"
-        raise conversion_error(what)
+        return self._trace.process_conversion("array", self)  # type: ignore[attr-defined]
 
     def __float__(self) -> float:
-        raise conversion_error("float()")
+        return self._trace.process_conversion("float", self)  # type: ignore[attr-defined,no-any-return]
 
     def __int__(self) -> int:
-        raise conversion_error("int()")
+        return self._trace.process_conversion("int", self)  # type: ignore[attr-defined,no-any-return]
 
     def __complex__(self) -> complex:
-        raise conversion_error("complex()")
+        return self._trace.process_conversion("complex", self)  # type: ignore[attr-defined,no-any-return]
 
     def __index__(self) -> int:
-        raise conversion_error("Using it as an index (operator.index)")
+        return self._trace.process_conversion("index", self)  # type: ignore[attr-defined,no-any-return]
 
     def item(self, *args: Any) -> Any:
-        raise conversion_error(".item()")
+        return self._trace.process_conversion("item", self)  # type: ignore[attr-defined]
 
     def tolist(self) -> Any:
-        raise conversion_error(".tolist()")
+        return self._trace.process_conversion("tolist", self)  # type: ignore[attr-defined]
 
     def __setitem__(self, idx: Any, value: Any) -> None:
         raise TypeError(
@@ -267,18 +277,8 @@ class ArrayFacade:
     # -- NumPy's protocols -------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         prim = UFUNCS.get(ufunc)
-        if prim is not None and method == "__call__" and not kwargs:  # the hot path
-            trace = self._trace  # type: ignore[attr-defined]
-            if trace.active:
-                # Only this tracer, or it and an untraced operand (``W @ x``):
-                # its trace is the one, so bind's search is skipped.
-                if len(inputs) == 1:
-                    return trace.process_unary(prim, self)
-                if len(inputs) == 2:
-                    a, b = inputs
-                    if not isinstance(a if b is self else b, ArrayFacade):
-                        return trace.process(prim, inputs, _NO_KWARGS)
-            return _bind(prim, inputs, _NO_KWARGS)
+        if prim is not None and method == "__call__" and not kwargs:
+            return bind(prim, inputs, _NO_KWARGS)
         return self._array_ufunc_other(ufunc, method, inputs, kwargs)
 
     def _array_ufunc_other(self, ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -296,7 +296,7 @@ class ArrayFacade:
             raise no_rule_error(f"numpy.{ufunc.__name__}.{method}")
         if kwargs:
             if ufunc in NONDIFF:
-                return ufunc(*[strip(a) for a in inputs], **kwargs)
+                return nondiff(ufunc, inputs, kwargs)
             raise no_rule_error(
                 _ufunc_name(ufunc), f"keyword arguments {sorted(kwargs)} on traced values"
             )
@@ -307,38 +307,27 @@ class ArrayFacade:
         if impl is not None:
             return impl(*args, **kwargs)
         if func in NONDIFF:
-            return func(*strip_tree(args), **strip_tree(kwargs))
+            return nondiff(func, args, kwargs)
         raise no_rule_error(f"numpy.{func.__name__}")
 
     # -- arithmetic --------------------------------------------------------
-    __add__ = _arithmetic("__add__", np.add, reflected=False)
-    __radd__ = _arithmetic("__radd__", np.add, reflected=True)
-    __sub__ = _arithmetic("__sub__", np.subtract, reflected=False)
-    __rsub__ = _arithmetic("__rsub__", np.subtract, reflected=True)
-    __mul__ = _arithmetic("__mul__", np.multiply, reflected=False)
-    __rmul__ = _arithmetic("__rmul__", np.multiply, reflected=True)
-    __truediv__ = _arithmetic("__truediv__", np.true_divide, reflected=False)
-    __rtruediv__ = _arithmetic("__rtruediv__", np.true_divide, reflected=True)
-    __pow__ = _arithmetic("__pow__", np.power, reflected=False)
-    __rpow__ = _arithmetic("__rpow__", np.power, reflected=True)
+    __add__ = _operator("__add__", np.add, reflected=False)
+    __radd__ = _operator("__radd__", np.add, reflected=True)
+    __sub__ = _operator("__sub__", np.subtract, reflected=False)
+    __rsub__ = _operator("__rsub__", np.subtract, reflected=True)
+    __mul__ = _operator("__mul__", np.multiply, reflected=False)
+    __rmul__ = _operator("__rmul__", np.multiply, reflected=True)
+    __truediv__ = _operator("__truediv__", np.true_divide, reflected=False)
+    __rtruediv__ = _operator("__rtruediv__", np.true_divide, reflected=True)
+    __pow__ = _operator("__pow__", np.power, reflected=False)
+    __rpow__ = _operator("__rpow__", np.power, reflected=True)
 
-    def __matmul__(self, o: Any) -> Any:
-        return _binop(np.matmul, self, o, self)
-
-    def __rmatmul__(self, o: Any) -> Any:
-        return _binop(np.matmul, o, self, self)
-
-    def __floordiv__(self, o: Any) -> Any:
-        return _binop(np.floor_divide, self, o, self)
-
-    def __rfloordiv__(self, o: Any) -> Any:
-        return _binop(np.floor_divide, o, self, self)
-
-    def __mod__(self, o: Any) -> Any:
-        return _binop(np.remainder, self, o, self)
-
-    def __rmod__(self, o: Any) -> Any:
-        return _binop(np.remainder, o, self, self)
+    __matmul__ = _operator("__matmul__", np.matmul, reflected=False)
+    __rmatmul__ = _operator("__rmatmul__", np.matmul, reflected=True)
+    __floordiv__ = _operator("__floordiv__", np.floor_divide, reflected=False)
+    __rfloordiv__ = _operator("__rfloordiv__", np.floor_divide, reflected=True)
+    __mod__ = _operator("__mod__", np.remainder, reflected=False)
+    __rmod__ = _operator("__rmod__", np.remainder, reflected=True)
 
     def __neg__(self) -> Any:
         return _ufunc(np.negative, self)
@@ -350,23 +339,16 @@ class ArrayFacade:
         return _ufunc(np.absolute, self)
 
     # Comparisons are not differentiable: they give plain boolean arrays.
-    def __lt__(self, o: Any) -> Any:
-        return np.less(strip(self), strip(o))
+    __lt__ = _comparison("__lt__", np.less)
 
-    def __le__(self, o: Any) -> Any:
-        return np.less_equal(strip(self), strip(o))
+    __le__ = _comparison("__le__", np.less_equal)
 
-    def __gt__(self, o: Any) -> Any:
-        return np.greater(strip(self), strip(o))
+    __gt__ = _comparison("__gt__", np.greater)
 
-    def __ge__(self, o: Any) -> Any:
-        return np.greater_equal(strip(self), strip(o))
+    __ge__ = _comparison("__ge__", np.greater_equal)
 
-    def __eq__(self, o: Any) -> Any:  # type: ignore[override]
-        return np.equal(strip(self), strip(o))
-
-    def __ne__(self, o: Any) -> Any:  # type: ignore[override]
-        return np.not_equal(strip(self), strip(o))
+    __eq__ = _comparison("__eq__", np.equal)  # type: ignore[assignment]
+    __ne__ = _comparison("__ne__", np.not_equal)  # type: ignore[assignment]
 
     __hash__ = None  # type: ignore[assignment]  # like ndarray
 
@@ -461,3 +443,18 @@ class ArrayFacade:
         if hasattr(np.ndarray, name):
             raise no_rule_error(f"ndarray.{name}")
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+
+# The door of every trace (core/trace.py), imported last: trace.py builds its
+# Tracer on ArrayFacade, so each module needs the other's first half.
+from .trace import bind, nondiff  # noqa: E402
+
+
+def _scipy_hint() -> str | None:
+    """A plain SciPy call converting a traced value? Name the chainrule.scipy
+    function to call instead (only once chainrule.scipy has been imported)."""
+    scipy_mirror = sys.modules.get("chainrule.scipy")
+    return scipy_mirror.hint_for_current_call() if scipy_mirror is not None else None
+
+
+CONVERSION_HINTS.append(_scipy_hint)

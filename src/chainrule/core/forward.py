@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from . import reverse as _reverse
 from .array_facade import MaskedArray, refuse_masked
-from .primitive import Primitive
+from .primitive import Primitive, rule_at
 from .trace import Trace, Tracer, bind, refuse_complex
 
 
@@ -48,34 +49,38 @@ class ForwardTrace(Trace):
         super().__init__()
         self.batch_ndim = batch_ndim
 
-    def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
-        # The short path of ``x * 2.0`` and friends (see ConstantRule).
-        v = x._value
-        if not self.active or (rule.applies is not None and not rule.applies(c)):
-            return bind(rule.prim, rule.arguments(x, c), {})
-        ans = rule.op(v, c)  # a traced v of a lower level handles itself
-        return ForwardTracer(ans, self, rule.jvp(x._tangent, ans, v, c))
-
-    def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
-        # The hot path: one traced argument of this trace, among at most two,
-        # and nothing else traced (the general path below handles the rest).
+    def process_primitive(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        """Apply ``prim`` and its JVP rules; return its tracer(s) (or plain
+        values where no tangent flows). The hot path first: one traced
+        argument of this trace among at most two; ``_general`` does the rest."""
         rules = prim.jvp
         n = len(args)
-        if kwargs or n > 2 or type(rules) is not list or (self.batch_ndim and not prim.batchable):
-            return self._process(prim, args, kwargs)
+        if kwargs or n > 2 or not _reverse.short_paths or type(rules) is not list:
+            return self._general(prim, args, kwargs)
+        if prim.multiple_results:
+            return self._general(prim, args, kwargs)
         a = args[0]
         if n == 1:
             x, i = a, 0
         elif isinstance(a, Tracer):
             if isinstance(args[1], Tracer):
-                return self._process(prim, args, kwargs)
+                return self._general(prim, args, kwargs)
             x, i = a, 0
         else:
             x, i = args[1], 1
+        if x._trace is not self:
+            return self._general(prim, args, kwargs)
         v = x._value
+        if n == 2:
+            other = args[1 - i]
+            if type(other) in _NUMBERS and prim.constant_rules is not None:
+                crule = prim.constant_rules[i]  # x * 2.0 and friends (see ConstantRule)
+                if crule is not None and (crule.applies is None or crule.applies(other)):
+                    ans = crule.op(v, other)  # a traced v of a lower level handles itself
+                    return ForwardTracer(ans, self, crule.jvp(x._tangent, ans, v, other))
         rule = rules[i] if i < len(rules) else None
-        if x._trace is not self or rule is None:
-            return self._process(prim, args, kwargs)
+        if rule is None:
+            return self._general(prim, args, kwargs)
         # A traced value of a lower level is handed down to its own trace.
         impl = prim.impl if not isinstance(v, Tracer) else _Lowered(prim)
         if n == 1:
@@ -84,7 +89,6 @@ class ForwardTrace(Trace):
                 refuse_complex(prim, ans, v)
             t = rule(x._tangent, ans, v)
         else:
-            other = args[1 - i]
             if type(other) is not np.ndarray and isinstance(other, MaskedArray):
                 refuse_masked(prim, other)
             if prim.fused_jvp is not None and impl is prim.impl:
@@ -97,7 +101,8 @@ class ForwardTrace(Trace):
             t = rule(x._tangent, ans, v, other) if i == 0 else rule(x._tangent, ans, other, v)
         return ans if t is None else ForwardTracer(ans, self, t)
 
-    def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        # The rest of process_primitive: any arguments, keywords, levels, results.
         vals = list(args)
         tangents = []
         lower = False
@@ -113,22 +118,33 @@ class ForwardTrace(Trace):
             elif isinstance(a, MaskedArray):
                 refuse_masked(prim, a)
         ans = bind(prim, vals, kwargs) if lower else prim.impl(*vals, **kwargs)
+        multiple = prim.multiple_results
         if isinstance(ans, MaskedArray):  # a masked array inside a list argument
             refuse_masked(prim, ans)
         if not prim.complex_ok:
-            refuse_complex(prim, ans, *(vals[i] for i, _ in tangents))
+            refuse_complex(prim, *(ans if multiple else (ans,)), *(vals[i] for i, _ in tangents))
         rules = prim.jvp
-        out = None
+        out: Any = None
         for i, t in tangents:
-            rule = rules[i] if i < len(rules) else None
+            rule = rule_at(rules, i)
             if rule is None:
                 continue
-            if prim.batchable or not self.batch_ndim:
-                ti = rule(t, ans, *vals, **kwargs)
-            else:
-                ti = np.stack([rule(tk, ans, *vals, **kwargs) for tk in t])
-            if ti is not None:
+            ti = rule(t, ans, *vals, **kwargs)
+            if ti is None:
+                continue
+            if not multiple:
                 out = ti if out is None else out + ti
+            elif out is None:
+                out = list(ti)
+            else:  # a tuple of tangents, one per result (None: zero)
+                out = [b if a is None else a if b is None else a + b for a, b in zip(out, ti)]
+        if multiple:
+            if out is None:
+                return ans
+            return tuple(r if t is None else ForwardTracer(r, self, t) for r, t in zip(ans, out))
         if out is None:
             return ans
         return ForwardTracer(ans, self, out)
+
+
+_NUMBERS = _reverse._NUMBERS

@@ -14,11 +14,16 @@ condition, an index). Rules are written with ordinary NumPy calls, so when the
 values are themselves traced the rule is differentiated too: higher order
 costs nothing extra.
 
+Several results: a primitive made with ``multiple_results=True`` (``eigh``,
+``svd``, ``qr``) returns a tuple. Its VJP closures then take a tuple of
+cotangents, one per result, in which ``None`` is the symbolic zero of a
+result nobody used; its JVP rules return a tuple of tangents (``None`` for
+zero).
+
 Batches: ``jacrev``/``jacfwd``/``hessian`` push many cotangents or tangents at
 once, stacked on extra *leading* axes. Rules are written to act on the
 trailing axes (negative axis numbers, ``...`` in indexing) so that they work
-unchanged on such stacks. A rule that cannot is registered with
-``batchable=False`` and the engine loops over the stack for it.
+unchanged on such stacks.
 """
 
 from __future__ import annotations
@@ -41,17 +46,23 @@ class Primitive:
         "impl",
         "vjp",
         "jvp",
-        "batchable",
         "complex_ok",
         "real_cotangents",
         "fused_jvp",
+        "constant_rules",
+        "multiple_results",
     )
 
     def __init__(
-        self, name: str, impl: Callable[..., Any], batchable: bool = True, complex_ok: bool = False
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        complex_ok: bool = False,
+        multiple_results: bool = False,
     ) -> None:
         self.name = name
         self.impl = impl
+        self.multiple_results = multiple_results
         # Whether the rules follow the complex convention (docs/design.md);
         # until they do, complex values meeting this primitive are refused.
         self.complex_ok = complex_ok
@@ -60,7 +71,9 @@ class Primitive:
         self.real_cotangents = False
         self.vjp: Any = []
         self.jvp: Any = []
-        self.batchable = batchable
+        # ConstantRules by the position of the traced operand when the other
+        # is a Python number: [x (op) c, c (op) x] (see ConstantRule).
+        self.constant_rules: Any = None
         # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
         # computes the value and the tangent together when only argument
         # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
@@ -114,6 +127,9 @@ class ConstantRule:
         self.vjp = vjp
         self.jvp = jvp
         self.applies = applies
+        if prim.constant_rules is None:
+            prim.constant_rules = [None, None]
+        prim.constant_rules[1 if reflected else 0] = self
 
     def arguments(self, x: Any, c: Any) -> tuple:
         """The operands in the order the primitive takes them."""
@@ -129,9 +145,14 @@ class EachArgument:
     def __init__(self, rule: Callable[..., Any]) -> None:
         self.rule = rule
 
-    def __len__(self) -> int:
-        return 1 << 30
-
     def __getitem__(self, i: int) -> Callable[..., Any]:
         rule = self.rule
         return lambda *args, **kwargs: rule(i, *args, **kwargs)
+
+
+def rule_at(rules: Any, i: int) -> Any:
+    """The rule of argument ``i`` in a rule list (``None`` past its end) or an
+    ``EachArgument``."""
+    if type(rules) is list:
+        return rules[i] if i < len(rules) else None
+    return rules[i]

@@ -22,6 +22,9 @@ FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 # numpy callables that are not differentiable but must work on traced values:
 # they run on the plain values and record nothing.
 NONDIFF: set[Any] = set()
+# Those of NONDIFF that are piecewise constant only on real values (``sign``:
+# z/|z| moves with a complex z); a complex traced argument is refused.
+REAL_ONLY: set[Any] = set()
 
 
 # True once every rule module is imported. Read on every transform call

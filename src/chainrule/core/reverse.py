@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .array_facade import MaskedArray, refuse_masked
-from .primitive import Primitive
+from .primitive import Primitive, rule_at
 from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
 _NO_KWARGS: dict = {}
@@ -50,117 +50,96 @@ class ReverseTrace(Trace):
         self.tape.append(None)
         return ReverseTracer(value, self, len(self.tape) - 1)
 
-    def process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
-        # The hot path of reverse mode, micro-optimised for the common cases:
-        # one or two arguments, no keywords, no outer transform involved.
+    def process_primitive(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        """Apply ``prim``, record one tape entry for it, return its tracer(s).
+
+        The commonest calls are written out first, each a few lines that do
+        only what that call needs; everything else, and everything when
+        ``short_paths`` is off, takes ``_general``. Short paths are only
+        faster ways to the same result (tests/test_fast_paths.py).
+        """
         makers = prim.vjp
-        n = len(args)
-        if kwargs or not prim.batchable or type(makers) is not list:
-            return self._process(prim, args, kwargs)
-        a = args[0]
-        if n == 2:
-            b = args[1]
-            if not isinstance(a, Tracer):
-                if type(a) is not np.ndarray and isinstance(a, MaskedArray):
-                    refuse_masked(prim, a)
-                if b._trace is self and len(makers) > 1 and makers[1] is not None:
-                    v = b._value
-                    # A traced value of a lower level (grad of grad, jvp of
-                    # grad) is handed down to its own trace.
-                    if isinstance(v, Tracer):
-                        ans = bind(prim, (a, v), _NO_KWARGS)
-                    else:
-                        ans = prim.impl(a, v)
+        if not kwargs and short_paths and type(makers) is list and not prim.multiple_results:
+            n = len(args)
+            if n == 1:  # np.sin(x): bind chose this trace, so x is ours
+                x = args[0]
+                i = 0
+            elif n == 2:
+                a, b = args
+                if isinstance(a, Tracer):
+                    if isinstance(b, Tracer):  # x * y: both ours, plain values
+                        va, vb = a._value, b._value
+                        if (
+                            a._trace is self
+                            and b._trace is self
+                            and len(makers) > 1
+                            and not isinstance(va, Tracer)
+                            and not isinstance(vb, Tracer)
+                            and makers[0] is not None
+                            and makers[1] is not None
+                        ):
+                            ans = prim.impl(va, vb)
+                            if not prim.complex_ok:
+                                refuse_complex(prim, ans, va, vb)
+                            vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
+                            if prim.real_cotangents:
+                                vjp_a = _real_part_if_needed(vjp_a, ans, va)
+                                vjp_b = _real_part_if_needed(vjp_b, ans, vb)
+                            tape = self.tape
+                            tape.append(([a._index, b._index], [vjp_a, vjp_b]))
+                            return ReverseTracer(ans, self, len(tape) - 1)
+                        return self._general(prim, args, kwargs)
+                    x, c, i = a, b, 0
+                else:
+                    x, c, i = b, a, 1
+                    if x._trace is not self:
+                        return self._general(prim, args, kwargs)
+                if type(c) in _NUMBERS and prim.constant_rules is not None:
+                    # x * 2.0, 1.0 - x, x ** 2: a Python number (ConstantRule)
+                    rule = prim.constant_rules[i]
+                    if rule is not None and (rule.applies is None or rule.applies(c)):
+                        v = x._value
+                        ans = rule.op(v, c)  # a traced v of a lower level handles itself
+                        tape = self.tape
+                        tape.append((x._index, rule.vjp(ans, v, c)))
+                        return ReverseTracer(ans, self, len(tape) - 1)
+                if type(c) is not np.ndarray and isinstance(c, MaskedArray):
+                    refuse_masked(prim, c)
+            else:  # sum(x, axes), reshape(x, shape), ...: x traced, the rest statics
+                x = args[0]
+                i = 0
+                if not isinstance(x, Tracer):
+                    return self._general(prim, args, kwargs)
+                for other in args[1:]:
+                    if isinstance(other, Tracer):
+                        return self._general(prim, args, kwargs)
+            maker = makers[i] if i < len(makers) else None
+            if maker is not None:
+                # One traced argument, ours; its value may be a tracer of a
+                # lower level (grad of grad), which bind hands down.
+                v = x._value
+                lowered = isinstance(v, Tracer)
+                if n == 1:
+                    ans = bind(prim, (v,), _NO_KWARGS) if lowered else prim.impl(v)
                     if not prim.complex_ok:
                         refuse_complex(prim, ans, v)
-                    vjp = makers[1](ans, a, v)
-                    if prim.real_cotangents:
-                        vjp = _real_part_if_needed(vjp, ans, v)
-                    tape = self.tape
-                    tape.append((b._index, vjp))
-                    return ReverseTracer(ans, self, len(tape) - 1)
-                return self._process(prim, args, kwargs)
-            if isinstance(b, Tracer):
-                return self._process_pair(prim, a, b, makers)
-            if type(b) is not np.ndarray and isinstance(b, MaskedArray):
-                refuse_masked(prim, b)
-        elif n > 2:
-            # The first argument is traced and the rest are statics (axes,
-            # shapes, indices): the shape of sum, reshape, getitem, ...
-            if not isinstance(a, Tracer):
-                return self._process(prim, args, kwargs)
-            for other in args[1:]:
-                if isinstance(other, Tracer):
-                    return self._process(prim, args, kwargs)
-        # Here args[0] is the only tracer (bind picked this trace, so it is ours).
-        v = a._value
-        if makers[0] is None:
-            return self._process(prim, args, kwargs)
-        if isinstance(v, Tracer):  # handed down, as above
-            ans = bind(prim, (v,) if n == 1 else (v, *args[1:]), _NO_KWARGS)
-        else:
-            ans = prim.impl(v) if n == 1 else prim.impl(v, *args[1:])
-        if not prim.complex_ok:
-            refuse_complex(prim, ans, v)
-        vjp = makers[0](ans, v) if n == 1 else makers[0](ans, v, *args[1:])
-        if prim.real_cotangents:
-            vjp = _real_part_if_needed(vjp, ans, v)
-        tape = self.tape
-        tape.append((a._index, vjp))
-        return ReverseTracer(ans, self, len(tape) - 1)
+                    vjp = maker(ans, v)
+                else:
+                    vals = (v, c) if n == 2 and i == 0 else (c, v) if n == 2 else (v, *args[1:])
+                    ans = bind(prim, vals, _NO_KWARGS) if lowered else prim.impl(*vals)
+                    if not prim.complex_ok:
+                        refuse_complex(prim, ans, v)
+                    vjp = maker(ans, *vals)
+                if prim.real_cotangents:
+                    vjp = _real_part_if_needed(vjp, ans, v)
+                tape = self.tape
+                tape.append((x._index, vjp))
+                return ReverseTracer(ans, self, len(tape) - 1)
+        return self._general(prim, args, kwargs)
 
-    def process_unary(self, prim: Primitive, x: Tracer) -> Any:
-        # ``np.sin(x)``: the commonest call of all, with the fewest checks.
-        makers = prim.vjp
-        if type(makers) is not list or not prim.batchable or makers[0] is None:
-            return self._process(prim, (x,), _NO_KWARGS)
-        v = x._value
-        ans = prim.impl(v) if not isinstance(v, Tracer) else bind(prim, (v,), _NO_KWARGS)
-        if not prim.complex_ok:
-            refuse_complex(prim, ans, v)
-        vjp = makers[0](ans, v)
-        if prim.real_cotangents:
-            vjp = _real_part_if_needed(vjp, ans, v)
-        tape = self.tape
-        tape.append((x._index, vjp))
-        return ReverseTracer(ans, self, len(tape) - 1)
-
-    def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
-        # The short path of ``x * 2.0`` and friends (see ConstantRule).
-        v = x._value
-        if not self.active or (rule.applies is not None and not rule.applies(c)):
-            return bind(rule.prim, rule.arguments(x, c), _NO_KWARGS)
-        ans = rule.op(v, c)  # a traced v of a lower level handles itself
-        tape = self.tape
-        tape.append((x._index, rule.vjp(ans, v, c)))
-        return ReverseTracer(ans, self, len(tape) - 1)
-
-    def _process_pair(self, prim: Primitive, a: Tracer, b: Tracer, makers: list) -> Any:
-        # Both operands traced (``x * y``, ``z - lse``): when both are this
-        # trace's, with plain values and rules for both, record one entry.
-        va, vb = a._value, b._value
-        if (
-            a._trace is not self
-            or b._trace is not self
-            or isinstance(va, Tracer)
-            or isinstance(vb, Tracer)
-            or len(makers) < 2
-            or makers[0] is None
-            or makers[1] is None
-        ):
-            return self._process(prim, (a, b), _NO_KWARGS)
-        ans = prim.impl(va, vb)
-        if not prim.complex_ok:
-            refuse_complex(prim, ans, va, vb)
-        vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
-        if prim.real_cotangents:
-            vjp_a = _real_part_if_needed(vjp_a, ans, va)
-            vjp_b = _real_part_if_needed(vjp_b, ans, vb)
-        tape = self.tape
-        tape.append(([a._index, b._index], [vjp_a, vjp_b]))
-        return ReverseTracer(ans, self, len(tape) - 1)
-
-    def _process(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+        # The rest of process_primitive: any number of arguments, keywords,
+        # tracers of several levels, several results.
         vals = list(args)
         positions = []
         lower = False
@@ -183,30 +162,57 @@ class ReverseTrace(Trace):
             ans = prim.impl(*vals, **kwargs)
         else:
             ans = prim.impl(*vals)
+        multiple = prim.multiple_results
         if isinstance(ans, MaskedArray):  # a masked array inside a list argument
             refuse_masked(prim, ans)
         if not prim.complex_ok:
-            refuse_complex(prim, ans, *(vals[i] for i in positions))
+            refuse_complex(prim, *(ans if multiple else (ans,)), *(vals[i] for i in positions))
         parents = []
         vjps = []
         makers = prim.vjp
-        n_makers = len(makers)
         for i in positions:
-            maker = makers[i] if i < n_makers else None
+            maker = rule_at(makers, i)
             if maker is None:
                 continue  # e.g. a traced value used as a condition: no derivative flows
             vjp = maker(ans, *vals, **kwargs) if kwargs else maker(ans, *vals)
-            if not prim.batchable:
-                vjp = _loop_over_batch(vjp, _ndim(ans))
-            if prim.real_cotangents:
+            if prim.real_cotangents and not multiple:
                 vjp = _real_part_if_needed(vjp, ans, vals[i])
             vjps.append(vjp)
             parents.append(args[i]._index)
         if not vjps:
             return ans
         tape = self.tape
+        if multiple:
+            # One entry for all results, in as many consecutive slots (each
+            # result's tracer needs a slot for its cotangent); see backward.
+            n_out = len(ans)
+            first = len(tape)
+            entry = (_Results(parents, first, n_out), vjps)
+            tape.extend([entry] * n_out)
+            return tuple(ReverseTracer(r, self, first + k) for k, r in enumerate(ans))
         tape.append((parents[0], vjps[0]) if len(vjps) == 1 else (parents, vjps))
         return ReverseTracer(ans, self, len(tape) - 1)
+
+
+# Short paths on (False routes every primitive through _general: the switch of
+# tests/test_fast_paths.py, which checks the two agree).
+short_paths = True
+
+# Constants that take a ConstantRule: Python's numbers, and NumPy's float64
+# scalar (what indexing a float array gives), which never broadcasts.
+_NUMBERS = frozenset({float, int, np.float64})
+
+
+class _Results(list):
+    """The parents of a multi-result entry, with where its result slots are:
+    ``first`` and the ``n_out`` that follow."""
+
+    __slots__ = ("first", "n_out")
+
+    def __init__(self, parents: list, first: int, n_out: int) -> None:
+        super().__init__(parents)
+        self.first = first
+        self.n_out = n_out
 
 
 def backward(tape: list, seeds: list[tuple[int, Any]], consume: bool = False) -> list:
@@ -258,6 +264,16 @@ def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
                 else:
                     _accumulate(cts, owned, parents, c)
             continue
+        if type(parents) is _Results:
+            # Several results: all their cotangents are final once the walk
+            # reaches any of their slots; the ones never set stay None, the
+            # symbolic zero (an unused eigenvector costs nothing).
+            first, n_out = parents.first, parents.n_out
+            g = tuple(cts[first : first + n_out])
+            for k in range(first, first + n_out):
+                cts[k] = None
+                if consume:
+                    tape[k] = None
         if callable(vjps):  # one function for all parents (custom rules)
             contributions = list(vjps(g))
             vjps = None
@@ -359,18 +375,3 @@ def real_cotangent(vjp: Any) -> Any:
         return c if c is None else np.real(c)
 
     return real_vjp
-
-
-def _ndim(x: Any) -> int:
-    return x.ndim if hasattr(x, "ndim") else 0
-
-
-def _loop_over_batch(vjp: Any, ans_ndim: int) -> Any:
-    """Adapt a VJP that only understands single cotangents to stacked ones."""
-
-    def looped(g: Any) -> Any:
-        if g.ndim == ans_ndim:
-            return vjp(g)
-        return np.stack([looped(gi) for gi in g])
-
-    return looped

@@ -18,9 +18,7 @@ import gc
 from contextvars import ContextVar
 from typing import Any
 
-from . import array_facade as _array_facade
 from . import registry as _registry
-from .array_facade import ArrayFacade, strip, strip_tree  # noqa: F401  (re-exported)
 
 _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
 
@@ -105,33 +103,39 @@ class Trace:
         _depth.reset(self._token)
         self._gc.__exit__()
 
-    def process(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    # -- the door: every NumPy call on a value of this trace arrives here ------
+    def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+        """Apply ``prim`` to ``args`` (some of them this trace's tracers, the
+        others plain values or tracers of lower levels) and follow the result.
 
-    def process_unary(self, prim: Any, x: Tracer) -> Any:
-        """``prim`` applied to tracer ``x`` of this trace alone (``np.sin(x)``).
-        Traces with a short path for it override this."""
-        return self.process(prim, (x,), {})
+        The one method a new trace must write: ``bind`` calls it for every
+        primitive, whether it came from an operator (``x * y``), a ufunc
+        (``np.sin(x)``) or a function (``np.sum(x)``). A primitive with
+        ``multiple_results`` returns a tuple.
+        """
+        raise NotImplementedError  # pragma: no cover
 
-    def process_constant(self, rule: Any, x: Tracer, c: Any) -> Any:
-        """``rule.prim`` applied to tracer ``x`` of this trace and the Python
-        number ``c`` (a ``ConstantRule``). Traces with a short path for it
-        override this; the general path is always correct."""
-        return bind(rule.prim, rule.arguments(x, c), {})
+    def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+        """A NumPy callable without a derivative (``np.argmax``, ``np.less``,
+        a comparison operator) called on values of this trace. By default it
+        runs on the plain values and its result is not followed: nothing
+        depends on a perturbation through it. A staging or sparsity trace
+        overrides this to record it."""
+        return fn(*strip_tree(args), **strip_tree(kwargs))
+
+    def process_conversion(self, kind: str, x: Tracer) -> Any:
+        """``x`` of this trace turned into a Python or NumPy value: ``kind`` is
+        one of ``CONVERSIONS`` ("bool", "float", "int", "complex", "index",
+        "item", "tolist", "array"). Branching (``bool``) drops no derivative,
+        so it gives the plain truth value; every other conversion would, so it
+        raises ``ConversionError``. A staging trace overrides this (a guard)."""
+        if kind == "bool":
+            return bool(strip(x))
+        raise conversion_refused(kind)
 
 
-class Tracer(ArrayFacade):
-    """Base of the values a trace follows. ``_value`` may itself be a tracer of
-    a lower level; the ndarray look comes from ``ArrayFacade``."""
-
-    __slots__ = ("_value", "_trace")
-
-
-def tracing(trace: Trace) -> Trace:
-    """``with tracing(trace):`` runs a block with ``trace`` as the new innermost level."""
-    return trace
-
-
+# The entry of every primitive call, defined before the facade is imported: the
+# facade's operators and protocols call bind, and array_facade imports it from here.
 def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
     """Apply ``prim`` to ``args``: hand it to the highest trace among the
     arguments, or evaluate it directly when no argument is traced."""
@@ -145,10 +149,37 @@ def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
         return prim.impl(*args, **kwargs)
     if not top.active:
         raise_leaked(top)
-    return top.process(prim, args, kwargs)
+    return top.process_primitive(prim, args, kwargs)
 
 
-_array_facade._bind = bind
+def nondiff(fn: Any, args: tuple | list, kwargs: dict) -> Any:
+    """Call the non-differentiable ``fn``: through the highest trace among the
+    arguments (any depth of lists, tuples, dicts), or directly."""
+    top = _top_of_tree(args, None)
+    if kwargs:
+        top = _top_of_tree(kwargs.values(), top)
+    if top is None:
+        return fn(*args, **kwargs)
+    if fn in _registry.REAL_ONLY and any(is_complex(a) for a in args):
+        raise NotImplementedError(
+            f"numpy.{fn.__name__} of a complex traced value is not piecewise constant "
+            f"(sign(z) = z/|z| moves with z), and chainrule has no rule for it. Write it out: "
+            "np.where(z == 0, 0, z / np.abs(z)) is differentiable."
+        )
+    return top.process_nondiff(fn, args, kwargs)
+
+
+def _top_of_tree(items: Any, top: Any) -> Any:
+    for a in items:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+        elif type(a) in (list, tuple):
+            top = _top_of_tree(a, top)
+        elif type(a) is dict:
+            top = _top_of_tree(a.values(), top)
+    return top
 
 
 def raise_leaked(trace: Trace) -> None:
@@ -162,19 +193,41 @@ def raise_leaked(trace: Trace) -> None:
     )
 
 
+from .array_facade import (  # noqa: E402  (see above)
+    ArrayFacade,
+    conversion_refused,
+    strip,
+    strip_tree,  # noqa: F401  (re-exported)
+)
+
+
+class Tracer(ArrayFacade):
+    """Base of the values a trace follows. ``_value`` may itself be a tracer of
+    a lower level; the ndarray look comes from ``ArrayFacade``."""
+
+    __slots__ = ("_value", "_trace")
+
+
+def tracing(trace: Trace) -> Trace:
+    """``with tracing(trace):`` is ``with trace:`` (kept for the transforms that
+    spell it so)."""
+    return trace
+
+
 def is_traced(x: Any) -> bool:
     """True for a tracer of any level."""
     return isinstance(x, Tracer)
 
 
 def complex_error(prim: Any) -> NotImplementedError:
-    """Complex intermediates are refused until their rules follow the complex
-    convention; a wrong derivative would be worse than none."""
+    """A primitive whose rules do not yet follow the complex convention met a
+    complex value; a wrong derivative would be worse than none."""
     return NotImplementedError(
-        f"{prim.name} produced a complex result inside a function being differentiated; "
-        "chainrule does not differentiate through complex numbers yet. Work with the real "
-        "and imaginary parts as separate real arrays, or apply cr.stop_gradient to the "
-        "complex part if it should not be differentiated."
+        f"{prim.name} met a complex value inside a function being differentiated, and its "
+        "derivative rules are written for real values only (most of NumPy's complex "
+        "functions are supported; this one is not yet). Work with the real and imaginary "
+        "parts as separate real arrays, or apply cr.stop_gradient to the complex part if it "
+        "should not be differentiated."
     )
 
 

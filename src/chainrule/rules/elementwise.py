@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core.primitive import ConstantRule, Primitive
-from ..core.registry import CONSTANT_RULES, UFUNCS, implements
+from ..core.registry import CONSTANT_RULES, REAL_ONLY, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
 from ._util import batch_lead, fit, match_real, mul0, ndim_of, pad_batch, unbroadcast
@@ -347,6 +347,7 @@ def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
 
 unary(np.absolute, lambda ans, x: _abs_slope(ans, x)).defjvp(_abs_jvp)
 unary(np.fabs, lambda x: np.sign(x))
+REAL_ONLY.add(np.sign)  # sign is non-differentiable (rules/nondiff.py) for real values only
 # copysign(x, y) = ±|x|: slope ±sign(x), 0 at x = 0 like abs; constant in y.
 binary(np.copysign, lambda x, y: np.sign(strip(x)) * np.copysign(1.0, strip(y)), None)
 
