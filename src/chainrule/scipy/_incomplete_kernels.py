@@ -10,9 +10,14 @@ continued fractions on Taylor jets (``_jets``).
   and ``d^k P/da^k = -d^k Q/da^k``. Either way the derivative is taken of the
   function that is not close to 1, so it keeps its relative accuracy when it
   is tiny (``x`` far in either tail).
-* ``I_x(a, b)`` (``betainc``): the continued fraction of Numerical Recipes'
-  ``betacf`` (Didonato and Morris's form) for ``x < (a + 1)/(a + b + 2)``,
-  and ``I_x(a, b) = 1 - I_{1-x}(b, a)`` otherwise.
+* ``I_x(a, b)`` (``betainc``): the continued fraction of Abramowitz and
+  Stegun 26.5.8 (the one Numerical Recipes' ``betacf`` evaluates) for
+  ``x < (a + 1)/(a + b + 2)``, and ``I_x(a, b) = 1 - I_{1-x}(b, a)`` otherwise,
+  again the side that is not close to 1.
+
+Accuracy against mpmath (tests/test_scipy_special_incomplete.py): for ``a, b``
+in ``[0.05, 200]`` and ``x`` in ``[0, 500]`` (``[0, 1]`` for the beta), first
+derivatives to about 1e-12 relative and second derivatives to about 1e-9.
 """
 
 from __future__ import annotations
@@ -76,8 +81,7 @@ def _gammaincc_cf(a: np.ndarray, x: np.ndarray, na: int) -> np.ndarray:
     fraction, evaluated with the modified Lentz method."""
     av = J.variable(a, na, 0, 0)
     b = J.shift(-av, x + 1.0)
-    tiny = J.constant(np.full(a.shape, 1e300), na, 0)  # Lentz's "infinity"
-    c = tiny
+    c = J.constant(np.full(a.shape, 1e300), na, 0)  # Lentz's "infinity"
     d = J.inv(b)
     h = d
     done = np.zeros(a.shape, dtype=bool)
