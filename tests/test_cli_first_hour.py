@@ -373,8 +373,10 @@ def test_functions_of_split_pieces_are_differentiated(capsys):
     # stack() receives a list of traced pieces: sizing it must not convert them.
     out = call_json(capsys, "grad", "sum(stack(array_split(x, 3))**2)", "--at", "x=[1,2,3,4,5,6]")
     assert out["gradient"]["x"] == [2, 4, 6, 8, 10, 12]
-    out = call_json(capsys, "grad", "sum(concatenate(unstack(A)) * 3)", "--at", "A=ones((2, 2))")
-    assert out["gradient"]["A"] == [[3, 3], [3, 3]]
+    if hasattr(np, "unstack"):  # NumPy 2.1
+        expression = "sum(concatenate(unstack(A)) * 3)"
+        out = call_json(capsys, "grad", expression, "--at", "A=ones((2, 2))")
+        assert out["gradient"]["A"] == [[3, 3], [3, 3]]
 
 
 def test_newer_functions_are_sized_and_still_correct(capsys):
