@@ -64,6 +64,7 @@ RECIPES.update(
         "argpartition": lambda rng: ((rng.normal(size=9), 3), {}),
         "einsum_path": lambda rng: (("ij,jk->ik", _x(rng), _y(rng).T), {"optimize": "greedy"}),
         "linalg.matrix_rank": lambda rng: ((rng.normal(size=(4, 4)),), {}),
+        "gammasgn": lambda rng: ((_x(rng),), {}),  # scipy.special: the sign of Gamma(x)
         # values unspecified (uninitialised memory): only the shape and dtype count
         "empty_like": "shape only",
     }
