@@ -80,7 +80,7 @@ def _check_device(device: Any) -> None:
 # not know. Its contract lets it modify ``x`` (copy=None) or work on a copy
 # made by ``asarray(x, copy=True)`` (copy=True); either way the caller uses the
 # returned object. Traced values are immutable, so that one ``x[i] = v``
-# (ArrayFacade.__setitem__ recognises the caller) becomes the functional update
+# (ArrayFacade.__setitem__ asks library_owns_update) becomes the functional update
 # ``x.at[i].set(v)`` with ``x`` rebound to the result: the tracer's slots
 # (value, trace, tape index or tangent) are swapped. Recordings refer to values
 # through those slots, never through the Python object, so every earlier use
@@ -91,6 +91,16 @@ def _slots(cls: type) -> list[str]:
         declared = c.__dict__.get("__slots__", ())
         names.extend([declared] if isinstance(declared, str) else declared)
     return names
+
+
+def library_owns_update(frame: Any) -> builtins.bool:
+    """Whether ``x[i] = v`` written in ``frame`` updates an array the library owns:
+    array_api_extra's ``at`` (SciPy's and scikit-learn's copies) and
+    scikit-learn's ``_fill_diagonal`` (zeroing a distance matrix it computed)."""
+    module = frame.f_globals.get("__name__", "")
+    if module.endswith("array_api_extra._lib._at"):
+        return True
+    return module == "sklearn.utils._array_api" and frame.f_code.co_name == "_fill_diagonal"
 
 
 def rebind_setitem(x: Any, idx: Any, value: Any) -> None:
