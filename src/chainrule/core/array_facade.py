@@ -230,7 +230,10 @@ class ArrayFacade:
             raise TypeError("iteration over a 0-d traced array")
         # One split of the whole array (np.unstack's rule), not one indexing
         # primitive per row, whose cotangents would each be a full-size array.
-        return iter(_function(np.unstack)(self))
+        # Imported, not looked up: NumPy 2.0 has no np.unstack.
+        from ..rules.arrange import unstack
+
+        return iter(unstack(self))
 
     # -- conversions: each reaches the trace (a staging trace sees a guard) --
     def __bool__(self) -> bool:

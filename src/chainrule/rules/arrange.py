@@ -437,14 +437,16 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list:
     return split(ary, indices_or_sections, 2)
 
 
-if hasattr(np, "unstack"):
+def unstack(x: Any, /, *, axis: int = 0) -> tuple:
+    """Differentiable ``numpy.unstack``: the slices along ``axis``. Also how a
+    traced array iterates, so it exists on NumPy 2.0, which has no unstack."""
+    x = _array(x)
+    axis = _axis(axis, ndim_of(x))
+    return tuple(_pieces(x, list(range(shape_of(x)[axis] + 1)), axis, squeeze=True))
 
-    @implements(np.unstack)
-    def unstack(x: Any, /, *, axis: int = 0) -> tuple:
-        """Differentiable ``numpy.unstack``: the slices along ``axis``."""
-        x = _array(x)
-        axis = _axis(axis, ndim_of(x))
-        return tuple(_pieces(x, list(range(shape_of(x)[axis] + 1)), axis, squeeze=True))
+
+if hasattr(np, "unstack"):  # NumPy 2.1
+    implements(np.unstack)(unstack)
 
 
 # --- tile and repeat: broadcast and reshape, or gather ---------------------------------
