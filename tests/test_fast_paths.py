@@ -20,20 +20,22 @@ from test_random_programs import build, programs
 
 import chainrule as cr
 from chainrule import tree
-from chainrule.core import reverse
+from chainrule.core.forward import ForwardTrace
 from chainrule.core.reverse import ReverseTrace
 
 
 @contextlib.contextmanager
 def general_paths_only():
     """Route every primitive through ``_general``, the general path of each
-    trace's one door (``process_primitive``)."""
-    saved = reverse.short_paths
-    reverse.short_paths = False
+    trace's one door (``process_primitive``), skipping its short paths."""
+    saved = {cls: cls.process_primitive for cls in (ReverseTrace, ForwardTrace)}
+    for cls in saved:
+        cls.process_primitive = cls._general
     try:
         yield
     finally:
-        reverse.short_paths = saved
+        for cls, fn in saved.items():
+            cls.process_primitive = fn
 
 
 def _derivatives(f, x):

@@ -129,13 +129,39 @@ def _load_scipy_rules(uf: Any) -> bool:
 def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
     """The operator method ``name`` of a tracer ``x``: ``x (op) o``, or
     ``o (op) x`` when ``reflected``; the same primitive, through the same door
-    (``bind``), as ``ufunc(x, o)``."""
+    (``process_primitive``), as ``ufunc(x, o)``. When ``o`` is not traced, ``x``'s
+    trace is the one ``bind`` would find, so the search is skipped."""
+    found: list = []  # the primitive, looked up once the rules are loaded
 
-    def method(self: Any, o: Any) -> Any:
+    def lookup() -> Any:
         prim = UFUNCS.get(ufunc)
-        if prim is None:
-            return _ufunc(ufunc, o, self) if reflected else _ufunc(ufunc, self, o)
-        return bind(prim, (o, self) if reflected else (self, o), _NO_KWARGS)
+        if prim is not None:
+            found.append(prim)
+        return prim
+
+    if reflected:
+
+        def method(self: Any, o: Any) -> Any:
+            prim = found[0] if found else lookup()
+            if prim is None:
+                return _ufunc(ufunc, o, self)
+            if not isinstance(o, ArrayFacade):
+                trace = self._trace
+                if trace.active:
+                    return trace.process_primitive(prim, (o, self), _NO_KWARGS)
+            return bind(prim, (o, self), _NO_KWARGS)
+
+    else:
+
+        def method(self: Any, o: Any) -> Any:
+            prim = found[0] if found else lookup()
+            if prim is None:
+                return _ufunc(ufunc, self, o)
+            if not isinstance(o, ArrayFacade):
+                trace = self._trace
+                if trace.active:
+                    return trace.process_primitive(prim, (self, o), _NO_KWARGS)
+            return bind(prim, (self, o), _NO_KWARGS)
 
     method.__name__ = method.__qualname__ = name
     return method
@@ -271,6 +297,9 @@ class ArrayFacade:
         return self._trace.process_conversion("tolist", self)  # type: ignore[attr-defined]
 
     def __setitem__(self, idx: Any, value: Any) -> None:
+        api = sys.modules.get("chainrule.array_api")  # loaded once array-API code asked
+        if api is not None and api.library_owns_update(sys._getframe(1)):
+            return api.rebind_setitem(self, idx, value)  # type: ignore[no-any-return]
         raise TypeError(
             "Traced arrays are immutable: x[idx] = v cannot be differentiated in place. "
             "Use the functional update x = cr.at(x)[idx].set(v) (or x.at[idx].set(v)), which "
@@ -281,6 +310,16 @@ class ArrayFacade:
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         prim = UFUNCS.get(ufunc)
         if prim is not None and method == "__call__" and not kwargs:
+            trace = self._trace  # type: ignore[attr-defined]
+            if trace.active:
+                # Only this tracer, or it and an untraced operand (``W @ x``):
+                # its trace is the one bind would find, so the search is skipped.
+                if len(inputs) == 1:
+                    return trace.process_primitive(prim, inputs, _NO_KWARGS)
+                if len(inputs) == 2:
+                    a, b = inputs
+                    if not isinstance(a if b is self else b, ArrayFacade):
+                        return trace.process_primitive(prim, inputs, _NO_KWARGS)
             return bind(prim, inputs, _NO_KWARGS)
         return self._array_ufunc_other(ufunc, method, inputs, kwargs)
 

@@ -55,7 +55,7 @@ class ForwardTrace(Trace):
         argument of this trace among at most two; ``_general`` does the rest."""
         rules = prim.jvp
         n = len(args)
-        if kwargs or n > 2 or not _reverse.short_paths or type(rules) is not list:
+        if kwargs or n > 2 or type(rules) is not list:
             return self._general(prim, args, kwargs)
         if prim.multiple_results:
             return self._general(prim, args, kwargs)

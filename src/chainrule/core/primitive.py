@@ -51,6 +51,7 @@ class Primitive:
         "fused_jvp",
         "constant_rules",
         "multiple_results",
+        "short_vjp",
     )
 
     def __init__(
@@ -71,6 +72,9 @@ class Primitive:
         self.real_cotangents = False
         self.vjp: Any = []
         self.jvp: Any = []
+        # The VJP makers when the traces' short paths may use them (a list of
+        # at least two, one result), else None: one test on the hot path.
+        self.short_vjp: Any = None
         # ConstantRules by the position of the traced operand when the other
         # is a Python number: [x (op) c, c (op) x] (see ConstantRule).
         self.constant_rules: Any = None
@@ -88,6 +92,10 @@ class Primitive:
 
     def defvjp(self, *makers: Any) -> Primitive:
         self.vjp = makers[0] if isinstance(makers[0], EachArgument) else list(makers)
+        if type(self.vjp) is list and not self.multiple_results:
+            if len(self.vjp) < 2:
+                self.vjp.append(None)  # the short paths read makers[1] unchecked
+            self.short_vjp = self.vjp  # the same list: later edits of vjp[i] count
         return self
 
     def defjvp(self, *rules: Any) -> Primitive:

@@ -54,88 +54,95 @@ class ReverseTrace(Trace):
         """Apply ``prim``, record one tape entry for it, return its tracer(s).
 
         The commonest calls are written out first, each a few lines that do
-        only what that call needs; everything else, and everything when
-        ``short_paths`` is off, takes ``_general``. Short paths are only
-        faster ways to the same result (tests/test_fast_paths.py).
+        only what that call needs; everything else takes ``_general``, which
+        alone is a complete door: the short paths are only faster ways to the
+        same result (tests/test_fast_paths.py routes everything through it).
         """
-        makers = prim.vjp
-        if not kwargs and short_paths and type(makers) is list and not prim.multiple_results:
-            n = len(args)
-            if n == 1:  # np.sin(x): bind chose this trace, so x is ours
-                x = args[0]
-                i = 0
-            elif n == 2:
-                a, b = args
-                if isinstance(a, Tracer):
-                    if isinstance(b, Tracer):  # x * y: both ours, plain values
-                        va, vb = a._value, b._value
-                        if (
-                            a._trace is self
-                            and b._trace is self
-                            and len(makers) > 1
-                            and not isinstance(va, Tracer)
-                            and not isinstance(vb, Tracer)
-                            and makers[0] is not None
-                            and makers[1] is not None
-                        ):
-                            ans = prim.impl(va, vb)
-                            if not prim.complex_ok:
-                                refuse_complex(prim, ans, va, vb)
-                            vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
-                            if prim.real_cotangents:
-                                vjp_a = _real_part_if_needed(vjp_a, ans, va)
-                                vjp_b = _real_part_if_needed(vjp_b, ans, vb)
-                            tape = self.tape
-                            tape.append(([a._index, b._index], [vjp_a, vjp_b]))
-                            return ReverseTracer(ans, self, len(tape) - 1)
+        makers = prim.short_vjp  # the rule list, or None where only _general applies
+        if makers is None or kwargs:
+            return self._general(prim, args, kwargs)
+        n = len(args)
+        if n == 1:  # np.sin(x): bind chose this trace, so x is ours
+            x = args[0]
+            maker = makers[0]
+            if maker is None:
+                return self._general(prim, args, kwargs)
+            v = x._value
+            ans = prim.impl(v) if type(v) in _PLAIN else bind(prim, (v,), _NO_KWARGS)
+            if not prim.complex_ok:
+                refuse_complex(prim, ans, v)
+            vjp = maker(ans, v)
+        elif n == 2:
+            a, b = args
+            tb = type(b)
+            if tb in _NUMBERS or type(a) in _NUMBERS:
+                # x * 2.0, 1.0 - x, x ** 2: the other operand is a Python number
+                x, c, i = (a, b, 0) if tb in _NUMBERS else (b, a, 1)
+                rules = prim.constant_rules
+                rule = rules[i] if rules is not None else None
+                if rule is not None and (rule.applies is None or rule.applies(c)):
+                    v = x._value
+                    ans = rule.op(v, c)  # a traced v of a lower level handles itself
+                    tape = self.tape
+                    tape.append((x._index, rule.vjp(ans, v, c)))
+                    return ReverseTracer(ans, self, len(tape) - 1)
+            elif isinstance(a, Tracer):
+                if isinstance(b, Tracer):  # x * y: both ours, plain values, rules for both
+                    va, vb = a._value, b._value
+                    if (
+                        a._trace is not self
+                        or b._trace is not self
+                        or type(va) not in _PLAIN
+                        or type(vb) not in _PLAIN
+                        or makers[0] is None
+                        or makers[1] is None
+                    ):
                         return self._general(prim, args, kwargs)
-                    x, c, i = a, b, 0
-                else:
-                    x, c, i = b, a, 1
-                    if x._trace is not self:
-                        return self._general(prim, args, kwargs)
-                if type(c) in _NUMBERS and prim.constant_rules is not None:
-                    # x * 2.0, 1.0 - x, x ** 2: a Python number (ConstantRule)
-                    rule = prim.constant_rules[i]
-                    if rule is not None and (rule.applies is None or rule.applies(c)):
-                        v = x._value
-                        ans = rule.op(v, c)  # a traced v of a lower level handles itself
-                        tape = self.tape
-                        tape.append((x._index, rule.vjp(ans, v, c)))
-                        return ReverseTracer(ans, self, len(tape) - 1)
-                if type(c) is not np.ndarray and isinstance(c, MaskedArray):
-                    refuse_masked(prim, c)
-            else:  # sum(x, axes), reshape(x, shape), ...: x traced, the rest statics
-                x = args[0]
-                i = 0
-                if not isinstance(x, Tracer):
+                    ans = prim.impl(va, vb)
+                    if not prim.complex_ok:
+                        refuse_complex(prim, ans, va, vb)
+                    vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
+                    if prim.real_cotangents:
+                        vjp_a = _real_part_if_needed(vjp_a, ans, va)
+                        vjp_b = _real_part_if_needed(vjp_b, ans, vb)
+                    tape = self.tape
+                    tape.append(([a._index, b._index], [vjp_a, vjp_b]))
+                    return ReverseTracer(ans, self, len(tape) - 1)
+                x, c, i = a, b, 0
+            else:
+                x, c, i = b, a, 1
+            if tb is not np.ndarray and isinstance(c, MaskedArray):
+                refuse_masked(prim, c)
+            maker = makers[i]
+            if maker is None:
+                return self._general(prim, args, kwargs)
+            v = x._value
+            vals = (v, c) if i == 0 else (c, v)
+            ans = prim.impl(*vals) if type(v) in _PLAIN else bind(prim, vals, _NO_KWARGS)
+            if not prim.complex_ok:
+                refuse_complex(prim, ans, v)
+            vjp = maker(ans, *vals)
+        else:  # sum(x, axes), reshape(x, shape), ...: x traced, the rest statics
+            x = args[0]
+            maker = makers[0]
+            if maker is None or not isinstance(x, Tracer):
+                return self._general(prim, args, kwargs)
+            for other in args[1:]:
+                if isinstance(other, Tracer):
                     return self._general(prim, args, kwargs)
-                for other in args[1:]:
-                    if isinstance(other, Tracer):
-                        return self._general(prim, args, kwargs)
-            maker = makers[i] if i < len(makers) else None
-            if maker is not None:
-                # One traced argument, ours; its value may be a tracer of a
-                # lower level (grad of grad), which bind hands down.
-                v = x._value
-                lowered = isinstance(v, Tracer)
-                if n == 1:
-                    ans = bind(prim, (v,), _NO_KWARGS) if lowered else prim.impl(v)
-                    if not prim.complex_ok:
-                        refuse_complex(prim, ans, v)
-                    vjp = maker(ans, v)
-                else:
-                    vals = (v, c) if n == 2 and i == 0 else (c, v) if n == 2 else (v, *args[1:])
-                    ans = bind(prim, vals, _NO_KWARGS) if lowered else prim.impl(*vals)
-                    if not prim.complex_ok:
-                        refuse_complex(prim, ans, v)
-                    vjp = maker(ans, *vals)
-                if prim.real_cotangents:
-                    vjp = _real_part_if_needed(vjp, ans, v)
-                tape = self.tape
-                tape.append((x._index, vjp))
-                return ReverseTracer(ans, self, len(tape) - 1)
-        return self._general(prim, args, kwargs)
+            v = x._value
+            vals = (v, *args[1:])
+            ans = prim.impl(*vals) if type(v) in _PLAIN else bind(prim, vals, _NO_KWARGS)
+            if not prim.complex_ok:
+                refuse_complex(prim, ans, v)
+            vjp = maker(ans, *vals)
+        # One traced argument, ours (its value, if a tracer of a lower level, was
+        # handed down through bind above).
+        if prim.real_cotangents:
+            vjp = _real_part_if_needed(vjp, ans, v)
+        tape = self.tape
+        tape.append((x._index, vjp))
+        return ReverseTracer(ans, self, len(tape) - 1)
 
     def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         # The rest of process_primitive: any number of arguments, keywords,
@@ -175,8 +182,11 @@ class ReverseTrace(Trace):
             if maker is None:
                 continue  # e.g. a traced value used as a condition: no derivative flows
             vjp = maker(ans, *vals, **kwargs) if kwargs else maker(ans, *vals)
-            if prim.real_cotangents and not multiple:
-                vjp = _real_part_if_needed(vjp, ans, vals[i])
+            if prim.real_cotangents:
+                if not multiple:
+                    vjp = _real_part_if_needed(vjp, ans, vals[i])
+                elif any(dtype_kind(r) == "c" for r in ans) and not is_complex(vals[i]):
+                    vjp = real_cotangent(vjp)
             vjps.append(vjp)
             parents.append(args[i]._index)
         if not vjps:
@@ -194,13 +204,12 @@ class ReverseTrace(Trace):
         return ReverseTracer(ans, self, len(tape) - 1)
 
 
-# Short paths on (False routes every primitive through _general: the switch of
-# tests/test_fast_paths.py, which checks the two agree).
-short_paths = True
-
 # Constants that take a ConstantRule: Python's numbers, and NumPy's float64
 # scalar (what indexing a float array gives), which never broadcasts.
 _NUMBERS = frozenset({float, int, np.float64})
+# Values that are certainly not tracers of a lower level (the common case,
+# tested by type alone); anything else is asked isinstance(v, Tracer) by bind.
+_PLAIN = frozenset({np.ndarray, np.float64, float})
 
 
 class _Results(list):
@@ -269,7 +278,9 @@ def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
             # reaches any of their slots; the ones never set stay None, the
             # symbolic zero (an unused eigenvector costs nothing).
             first, n_out = parents.first, parents.n_out
-            g = tuple(cts[first : first + n_out])
+            gathered = cts[first : first + n_out]
+            gathered[i - first] = g  # taken out of cts above
+            g = tuple(gathered)
             for k in range(first, first + n_out):
                 cts[k] = None
                 if consume:

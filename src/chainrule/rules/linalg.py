@@ -168,23 +168,6 @@ def _check_matrix(a: Any, name: str, square: bool = True, complex_ok: bool = Fal
         raise no_rule_error(f"numpy.linalg.{name} of a complex matrix", detail)
 
 
-def _unpack(packed: Any, sizes: tuple[int, ...]) -> list[Any]:
-    """Split a result packed along axis -2 into blocks of ``sizes`` rows."""
-    out, start = [], 0
-    for k in sizes:
-        out.append(getitem(packed, (Ellipsis, slice(start, start + k), slice(None))))
-        start += k
-    return out
-
-
-def _row(v: Any) -> Any:
-    return expand_dims(v, -2)
-
-
-def _unrow(x: Any) -> Any:
-    return getitem(x, (Ellipsis, 0, slice(None)))
-
-
 # Concatenation along a negative axis, for packing several results into one array.
 def _concat_vjp(i: int, ans: Any, *arrays: Any, axis: int):
     sizes = [shape_of(x)[axis] for x in arrays]
@@ -259,40 +242,6 @@ def _gap_inverse(v: Any, ok: np.ndarray, sign: float = -1.0) -> Any:
     """``1 / (v_j + sign * v_i)`` where ``ok``, 0 elsewhere (differentiable in ``v``)."""
     d = expand_dims(v, -2) + sign * expand_dims(v, -1)
     return ok / (d + (~ok))
-
-
-# vectors_p(packed, start, stop, bad): rows start:stop of a packed decomposition, the
-# eigen- or singular vectors. At repeated (or, for the SVD, zero) values the vectors
-# jump under perturbation, so if they are used at all (if a cotangent reaches them)
-# there is no derivative: ``bad`` then names the problem (a key of _VECTOR_ERRORS).
-_VECTOR_ERRORS = {
-    "repeated eigenvalues": lambda: _repeated_error("eigh's eigenvectors"),
-    "repeated eigenvalues (eig)": lambda: _repeated_error("eig's eigenvectors"),
-    "repeated singular values": lambda: _repeated_error("svd's singular vectors"),
-    "zero singular value": lambda: _rank_deficient("the singular vectors of numpy.linalg.svd"),
-}
-
-
-def _vectors_vjp(ans: Any, packed: Any, start: int, stop: int, bad: str | None):
-    rows = shape_of(packed)[-2]
-
-    def vjp(g: Any) -> Any:
-        if bad is not None:
-            raise _VECTOR_ERRORS[bad]()
-        lead, dtype = batch_lead(g, ndim_of(ans)), strip(g).dtype
-        k = shape_of(packed)[-1]
-        before = np.zeros(lead + shape_of(packed)[:-2] + (start, k), dtype)
-        after = np.zeros(lead + shape_of(packed)[:-2] + (rows - stop, k), dtype)
-        return concat_p(before, g, after, axis=-2)
-
-    return vjp
-
-
-vectors_p = Primitive("vectors", lambda packed, start, stop, bad: packed[..., start:stop, :])
-vectors_p.defvjp(_vectors_vjp)
-vectors_p.defjvp(
-    lambda t, ans, packed, start, stop, bad: getitem(t, (Ellipsis, slice(start, stop), slice(None)))
-)
 
 
 # --- inv ------------------------------------------------------------------------------
@@ -593,47 +542,47 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 
 
 # --- eigh and eigvalsh ----------------------------------------------------------------
-def _eigh_impl(a: Any, lower: bool) -> Any:
-    w, v = np.linalg.eigh(a, "L" if lower else "U")
-    return np.concatenate([w[..., None, :], v], axis=-2)
-
-
-def _eigh_split(packed: Any) -> tuple[Any, Any]:
-    """The (real) eigenvalues and the eigenvectors of a packed result, its
-    tangent or its cotangent (a complex one pairs with real eigenvalues through
-    its real part)."""
-    w, v = _unpack(packed, (1, shape_of(packed)[-1]))
-    return _real(_unrow(w)), v
+def _eigh_impl(a: Any, lower: bool) -> tuple[Any, Any]:
+    return tuple(np.linalg.eigh(a, "L" if lower else "U"))  # type: ignore[return-value]
 
 
 def _eigh_vjp(ans: Any, a: Any, lower: bool):
-    w, v = _eigh_split(ans)
+    w, v = ans
     ties = _ties(w)
     gaps = _gap_inverse(w, ~ties & ~np.eye(shape_of(w)[-1], dtype=bool))
 
-    def vjp(g: Any) -> Any:
-        # At repeated eigenvalues no cotangent reaches the eigenvectors (vectors_p raises).
-        gw, gv = _eigh_split(g)
-        _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eigh's eigenvalues")
-        m = _mT(v) @ gv
-        if _is_complex(m):
-            _require_phase_free(m, "eigh's complex eigenvectors")
-        return _fold_to(_cj(v) @ (_diag_embed(gw) + gaps * m) @ _mT(v), lower)
+    def vjp(gs: tuple) -> Any:
+        gw, gv = gs  # None: that result was not used (a symbolic zero)
+        inner: Any = None
+        if gw is not None:
+            gw = _real(gw)  # the eigenvalues are real
+            _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eigh's eigenvalues")
+            inner = _diag_embed(gw)
+        if gv is not None:
+            # at repeated eigenvalues the eigenvectors jump: no derivative if used
+            if ties.any():
+                raise _repeated_error("eigh's eigenvectors")
+            m = _mT(v) @ gv
+            if _is_complex(m):
+                _require_phase_free(m, "eigh's complex eigenvectors")
+            inner = gaps * m if inner is None else inner + gaps * m
+        return None if inner is None else _fold_to(_cj(v) @ inner @ _mT(v), lower)
 
     return vjp
 
 
-def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
-    w, v = _eigh_split(ans)
+def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> tuple[Any, Any]:
+    w, v = ans
     if _ties(w).any():
         raise _repeated_error("eigh (forward mode; eigvalsh has one)")
     x = _mH(v) @ _sym_from(t, lower) @ v
     gaps = _gap_inverse(w, ~np.eye(shape_of(w)[-1], dtype=bool))
     # complex: the gauge v_k^H dv_k = 0 (JAX's); the phases are arbitrary
-    return concat_p(_row(_real(_diag(x))), v @ (gaps * x), axis=-2)
+    return _real(_diag(x)), v @ (gaps * x)
 
 
-eigh_p = Primitive("eigh", _eigh_impl)
+# eigh_p(a, lower): (eigenvalues, eigenvectors), two results
+eigh_p = Primitive("eigh", _eigh_impl, multiple_results=True)
 eigh_p.defvjp(_eigh_vjp)
 eigh_p.defjvp(_eigh_jvp)
 
@@ -660,11 +609,7 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     if not is_traced(a):
         return np.linalg.eigh(a, UPLO)  # type: ignore[call-overload]  # the caller's string; NumPy checks it
     _check_matrix(a, "eigh", complex_ok=True)
-    packed = eigh_p(a, lower)
-    w = _real(_unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None)))))
-    n = shape_of(a)[-1]
-    bad = "repeated eigenvalues" if _ties(w).any() else None
-    return _EighResult(w, vectors_p(packed, 1, n + 1, bad))
+    return _EighResult(*eigh_p(a, lower))
 
 
 def _eigvalsh_vjp(ans: Any, a: Any, lower: bool):
@@ -903,14 +848,8 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
 # Re(v_k^H dv_k) = 0 and Im(dv_k[j_k] / v_k[j_k]) = 0 at that component j_k. The
 # result is real-linear (not holomorphic) in dA; the VJP is its transpose under the
 # pairing Re(sum(g * t)) (docs/design.md).
-def _eig_impl(a: Any) -> Any:
-    w, v = np.linalg.eig(a)
-    return np.concatenate([w[..., None, :], v], axis=-2)
-
-
-def _eig_split(packed: Any) -> tuple[Any, Any]:
-    w, v = _unpack(packed, (1, shape_of(packed)[-1]))
-    return _unrow(w), v
+def _eig_impl(a: Any) -> tuple[Any, Any]:
+    return tuple(np.linalg.eig(a))  # type: ignore[return-value]
 
 
 def _largest_component(v: Any) -> np.ndarray:
@@ -947,39 +886,44 @@ def _eig_gauge_transpose(g: Any, v: Any, top: np.ndarray) -> Any:
     return r + top * expand_dims(np.imag(b) * -1j / np.sum(top * v, axis=-2), -2)
 
 
-def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
-    w, v = _eig_split(ans)
+def _eig_jvp(t: Any, ans: Any, a: Any) -> tuple[Any, Any]:
+    w, v = ans
     if _ties(w).any():
         raise _repeated_error("eig (forward mode)")
     p = np.linalg.solve(v, t @ v)
     gaps = _gap_inverse(w, ~np.eye(shape_of(w)[-1], dtype=bool))
     dv = _eig_gauge(v @ (gaps * p), v, _largest_component(v))
-    return concat_p(_row(_diag(p)), dv, axis=-2)
+    return _diag(p), dv
 
 
 def _eig_vjp(ans: Any, a: Any):
-    w, v = _eig_split(ans)
+    w, v = ans
     ties = _ties(w)
     if ties.any():
         _require_diagonalizable(v)
     gaps = _gap_inverse(w, ~ties & ~np.eye(shape_of(w)[-1], dtype=bool))
     top = _largest_component(v)
 
-    def vjp(g: Any) -> Any:
-        # At repeated eigenvalues no cotangent reaches the eigenvectors (vectors_p raises).
-        gw, gv = _eig_split(g)
-        _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eig's eigenvalues")
-        q = _diag_embed(gw)
-        if np.any(strip(gv)):
-            q = q + gaps * (_mT(v) @ _eig_gauge_transpose(gv, v, top))
-        return np.linalg.solve(_mT(v), q @ _mT(v))
+    def vjp(gs: tuple) -> Any:
+        gw, gv = gs  # None: that result was not used (a symbolic zero)
+        q: Any = None
+        if gw is not None:
+            _require_zero(expand_dims(gw, -1) - expand_dims(gw, -2), ties, "eig's eigenvalues")
+            q = _diag_embed(gw)
+        if gv is not None:
+            # at repeated eigenvalues the eigenvectors jump: no derivative if used
+            if ties.any():
+                raise _repeated_error("eig's eigenvectors")
+            p = gaps * (_mT(v) @ _eig_gauge_transpose(gv, v, top))
+            q = p if q is None else q + p
+        return None if q is None else np.linalg.solve(_mT(v), q @ _mT(v))
 
     return vjp
 
 
-# eig_p(a): eigenvalues and right eigenvectors, packed as [w; V] (complex unless every
+# eig_p(a): (eigenvalues, right eigenvectors), two results (complex unless every
 # eigenvalue of a real matrix is real, like NumPy's).
-eig_p = Primitive("eig", _eig_impl)
+eig_p = Primitive("eig", _eig_impl, multiple_results=True)
 eig_p.defvjp(_eig_vjp)
 eig_p.defjvp(_eig_jvp)
 
@@ -1013,11 +957,7 @@ def eig(a: Any) -> Any:
     if not is_traced(a):
         return np.linalg.eig(a)
     _check_matrix(a, "eig", complex_ok=True)
-    packed = eig_p(a)
-    w = _unrow(getitem(packed, (Ellipsis, slice(0, 1), slice(None))))
-    n = shape_of(a)[-1]
-    bad = "repeated eigenvalues (eig)" if _ties(w).any() else None
-    return _EigResult(w, vectors_p(packed, 1, n + 1, bad))
+    return _EigResult(*eig_p(a))
 
 
 def _eigvals_vectors(ans: Any, a: Any) -> Any:
@@ -1093,16 +1033,20 @@ def eigvals(a: Any) -> Any:
 
 
 # --- svd ------------------------------------------------------------------------------
-def _svd_impl(a: Any) -> Any:
+def _svd_impl(a: Any) -> tuple[Any, Any, Any]:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return np.concatenate([u, s[..., None, :], np.conj(np.swapaxes(vh, -1, -2))], axis=-2)
+    return u, s, np.conj(np.swapaxes(vh, -1, -2))
 
 
-def _svd_split(packed: Any, m: int, n: int) -> tuple[Any, Any, Any]:
-    """``U``, the (real) ``s`` and ``V`` (``A = U diag(s) V^H``) of a packed
-    result, tangent or cotangent."""
-    u, s, v = _unpack(packed, (m, 1, n))
-    return u, _real(_unrow(s)), v
+def _zeros_for_unused(gs: tuple, results: tuple) -> list:
+    """The cotangents ``gs`` of several results, with a zero array (batched like
+    the others) in place of each symbolic zero ``None``."""
+    k, g = next((k, g) for k, g in enumerate(gs) if g is not None)
+    lead = batch_lead(g, ndim_of(results[k]))
+    return [
+        np.zeros(lead + shape_of(r), np.result_type(strip(r), strip(g))) if c is None else c
+        for c, r in zip(gs, results)
+    ]
 
 
 def _svd_gaps(s: Any) -> tuple[np.ndarray, Any, Any]:
@@ -1125,17 +1069,23 @@ def _rank_deficient(what: str) -> NotImplementedError:
 def _svd_vjp(ans: Any, a: Any):
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    u, s, v = _svd_split(ans, m, n)
+    u, s, v = ans
     ties, fm, fp = _svd_gaps(s)
     pos = strip(s) > 0
 
-    def vjp(g: Any) -> Any:
-        # At repeated or zero singular values no cotangent reaches the singular vectors
-        # (vectors_p raises): then only the singular-value term is left.
-        gu, gs, gv = _svd_split(g, m, n)
+    def vjp(g: tuple) -> Any:
+        vectors_used = g[0] is not None or g[2] is not None
+        if vectors_used:
+            # at repeated or zero singular values the singular vectors jump
+            if np.any(strip(s) == 0):
+                raise _rank_deficient("the singular vectors of numpy.linalg.svd")
+            if ties.any():
+                raise _repeated_error("svd's singular vectors")
+        gu, gs, gv = _zeros_for_unused(g, ans)
+        gs = _real(gs)  # the singular values are real
         _require_zero(expand_dims(gs, -1) - expand_dims(gs, -2), ties & pos[..., None], "svd")
         uc = _cj(u)
-        if not (np.any(strip(gu)) or np.any(strip(gv))):
+        if not vectors_used:
             return uc @ (expand_dims(gs * pos, -1) * _mT(v))
         j0, h0 = _mT(u) @ gu, _mT(v) @ gv
         j, h = j0 - _mH(j0), h0 - _mH(h0)
@@ -1154,10 +1104,10 @@ def _svd_vjp(ans: Any, a: Any):
     return vjp
 
 
-def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+def _svd_jvp(t: Any, ans: Any, a: Any) -> tuple[Any, Any, Any]:
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    u, s, v = _svd_split(ans, m, n)
+    u, s, v = ans
     if np.any(strip(s) == 0):
         raise _rank_deficient("the forward derivative of numpy.linalg.svd")
     ties, fm, fp = _svd_gaps(s)
@@ -1177,10 +1127,11 @@ def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
         du = du + (tv - u @ p) / srow
     if n > k:
         dv = dv + (_mH(t) @ u - v @ _mH(p)) / srow
-    return concat_p(du, _row(_real(_diag(p))), dv, axis=-2)
+    return du, _real(_diag(p)), dv
 
 
-svd_p = Primitive("svd", _svd_impl)
+# svd_p(a): (U, s, V) of the reduced A = U diag(s) V^H, three results
+svd_p = Primitive("svd", _svd_impl, multiple_results=True)
 svd_p.defvjp(_svd_vjp)
 svd_p.defjvp(_svd_jvp)
 
@@ -1342,16 +1293,8 @@ def svd(
     if not compute_uv:
         return sv_p(a)
     m, n = shape_of(a)[-2:]
-    packed = svd_p(a)
-    s = _real(_unrow(getitem(packed, (Ellipsis, slice(m, m + 1), slice(None)))))
-    if np.any(strip(s) == 0):
-        bad = "zero singular value"
-    elif _ties(s).any():
-        bad = "repeated singular values"
-    else:
-        bad = None
-    u = vectors_p(packed, 0, m, bad)
-    vh = _mH(vectors_p(packed, m + 1, m + 1 + n, bad))
+    u, s, v = svd_p(a)
+    vh = _mH(v)
     if full_matrices and m != n:
         if m > n:
             u = concat_p(u, complement_p(a, "u"), axis=-1)
@@ -1367,14 +1310,12 @@ def svdvals(x: Any, /) -> Any:
 
 
 # --- qr -------------------------------------------------------------------------------
-def _qr_impl(a: Any) -> Any:
-    q, r = np.linalg.qr(a)
-    return np.concatenate([q, r], axis=-2)
+def _qr_impl(a: Any) -> tuple[Any, Any]:
+    return tuple(np.linalg.qr(a))  # type: ignore[return-value]
 
 
 def _qr_parts(ans: Any, a: Any) -> tuple[Any, Any, Any]:
-    m, n = shape_of(a)[-2:]
-    q, r = _unpack(ans, (m, n))
+    q, r = ans
     if np.any(_diag(strip(r)) == 0):
         raise no_rule_error("numpy.linalg.qr of a matrix without full column rank")
     return q, r, np.linalg.inv(r)
@@ -1384,8 +1325,8 @@ def _qr_vjp(ans: Any, a: Any):
     m, n = shape_of(a)[-2:]
     q, r, rinv = _qr_parts(ans, a)
 
-    def vjp(g: Any) -> Any:
-        gq, gr = _unpack(g, (m, n))
+    def vjp(g: tuple) -> Any:
+        gq, gr = _zeros_for_unused(g, ans)
         rrt = gr @ _mT(r)
         mm = _mT(q) @ gq - rrt
         inner = (mm - _mT(mm)) * _tri(mm, -1) + rrt
@@ -1405,11 +1346,11 @@ def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
     dq = q @ omega
     if m > n:
         dq = dq + trinv - q @ c
-    return concat_p(dq, dr, axis=-2)
+    return dq, dr
 
 
-# qr_p(a): the reduced QR of a tall or square matrix, packed as [Q; R].
-qr_p = Primitive("qr", _qr_impl)
+# qr_p(a): (Q, R), the reduced QR of a tall or square matrix: two results
+qr_p = Primitive("qr", _qr_impl, multiple_results=True)
 qr_p.defvjp(_qr_vjp)
 qr_p.defjvp(_qr_jvp)
 
@@ -1417,7 +1358,7 @@ qr_p.defjvp(_qr_jvp)
 def _qr_reduced(a: Any) -> tuple[Any, Any]:
     m, n = shape_of(a)[-2:]
     if m >= n:
-        return tuple(_unpack(qr_p(a), (m, n)))
+        return qr_p(a)  # type: ignore[no-any-return]
     # Wide: A = Q [R1, R2] with Q R1 the QR of the leading square block.
     q, r1 = _qr_reduced(getitem(a, (Ellipsis, slice(None), slice(None, m))))
     r2 = _mT(q) @ getitem(a, (Ellipsis, slice(None), slice(m, None)))
@@ -1451,7 +1392,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     return _QRResult(q, r)
 
 
-allow_complex(concat_p, vectors_p, complement_p, inv_p, solve_p, det_p, logdet_p)
+allow_complex(concat_p, complement_p, inv_p, solve_p, det_p, logdet_p)
 allow_complex(eigh_p, eigvalsh_p, eigvalsh_cluster_p, cluster_map_p, svd_p, sv_p)
 allow_complex(eig_p, eigvals_p)
 
