@@ -133,7 +133,7 @@ def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = N
     anything else becomes a plain ``numpy.ndarray``.
 
     >>> import numpy as np, chainrule as cr, chainrule.array_api as xp
-    >>> cr.grad(lambda x: xp.sum(xp.asarray([x, 2 * x]) ** 2))(1.0)
+    >>> float(cr.grad(lambda x: xp.sum(xp.asarray([x, 2 * x]) ** 2))(1.0))
     10.0
     """
     _check_device(device)
