@@ -41,8 +41,13 @@ except ImportError as _err:  # pragma: no cover - exercised in a subprocess test
         + install_hint("scipy", "scipy")
     ) from _err
 
+from typing import TYPE_CHECKING
+
 from . import special
 from ._hints import hint_for_current_call
+
+if TYPE_CHECKING:  # loaded by __getattr__ below; type checkers see them as imported
+    from . import integrate, linalg, ndimage, signal, stats
 
 __all__ = ["special", "stats", "linalg", "signal", "ndimage", "integrate", "hint_for_current_call"]
 
