@@ -311,7 +311,7 @@ def poly(seq_of_zeros: Any) -> Any:
     matrix (its characteristic polynomial, through ``linalg.eigvals``).
 
     >>> import chainrule as cr, numpy as np
-    >>> cr.jacrev(np.poly)(np.array([1.0, 2.0]))
+    >>> cr.jacrev(np.poly)(np.array([1.0, 2.0])) + 0.0  # + 0.0 shows -0. as 0.
     array([[ 0.,  0.],
            [-1., -1.],
            [ 2.,  1.]])
