@@ -32,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..transforms import hessian, hvp, vjp
+from ..transforms import grad, hessian, hvp, vjp
 from ._scipy import scipy_optimize
 from .constraints import to_bounds, to_constraints
+from .implicit import ArgSplit, implicit_solution, is_plain
 from .ravel import FlatView
 
 _NONE, _GRAD, _HESSP, _HESS = "none", "gradient", "hessp", "hessian"
@@ -141,6 +142,13 @@ def _wrap_callback(callback: Callable | None, view: FlatView) -> Callable | None
     return wrapped
 
 
+def _at_a_bound(x: np.ndarray, bounds: Any) -> bool:
+    """Whether any coordinate of ``x`` sits on (within 1e-8 relative of) a finite bound."""
+    lb, ub = (np.asarray(b, dtype=np.float64) for b in (bounds.lb, bounds.ub))
+    scale = 1e-8 * (1.0 + np.abs(x))
+    return bool(np.any(np.abs(x - lb) <= scale) or np.any(np.abs(ub - x) <= scale))
+
+
 def _check_method(method: Any) -> str:
     if not isinstance(method, str):
         raise TypeError(f"minimize: method must be a string naming a SciPy method, got {method!r}")
@@ -180,6 +188,7 @@ def minimize(
     bounds: Any = None,
     constraints: Any = (),
     callback: Callable | None = None,
+    linear_solver: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """Minimise the scalar ``fun(x, *args)`` from ``x0`` with ``scipy.optimize.minimize``,
@@ -202,6 +211,18 @@ def minimize(
     (e.g. ``scipy.optimize.BFGS()``) for trust-constr instead of exact products;
     ``jac`` and ``hessp`` are always computed here.
 
+    **Derivatives of the minimiser.** ``args`` is a tuple of pytrees; when its
+    float leaves are traced (``minimize`` inside ``cr.grad``, ``cr.jacfwd``,
+    ``cr.hessian``...), ``x`` is traced and differentiable by the implicit
+    function theorem at the minimum, where the gradient vanishes:
+    ``dx = -H^-1 (d grad/d args) dargs`` with the Hessian ``H`` (formed up to
+    500 unknowns, else Hessian-vector products and CG; ``linear_solver``:
+    ``"dense"``, ``"cg"``, ``"gmres"``), to any order. If SciPy reports no
+    success, differentiating raises
+    :class:`~chainrule.optim.implicit.ImplicitDifferentiationError` naming
+    SciPy's message; so does a bound or a constraint active at the minimum
+    (the gradient need not vanish there).
+
     Raises ``ValueError`` for an unknown method (or bounds and constraints the
     method ignores), ``TypeError`` when ``fun`` is not scalar-valued, and
     ``ImportError`` when SciPy is missing (``pip install "chainrule[scipy]"``).
@@ -211,6 +232,15 @@ def minimize(
     >>> res = minimize(rosen, np.array([-1.2, 1.0]), method="trust-ncg")
     >>> res.success, np.round(res.x, 4)
     (True, array([1., 1.]))
+
+    The minimiser of ``(x - a)^2 + x^4`` as a function of ``a``:
+
+    >>> import chainrule as cr
+    >>> argmin = lambda a: minimize(lambda x, a: (x - a) ** 2 + x ** 4, 0.0, args=(a,),
+    ...                             method="BFGS", tol=1e-12).x
+    >>> x = argmin(1.0)
+    >>> bool(np.isclose(cr.grad(argmin)(1.0), 2 / (2 + 12 * x ** 2)))
+    True
     """
     optimize = scipy_optimize()
     for name in ("jac", "hessp"):
@@ -235,34 +265,60 @@ def minimize(
         )
 
     view = FlatView(x0)
-    objective = Objective(fun, view, args)
+    split = ArgSplit(args)
     needs = METHODS[meth]
-    derivatives: dict[str, Any] = {}
-    if needs == _NONE:
-        scipy_fun: Callable = objective.value
-    else:
-        scipy_fun = objective.value_and_grad
-        derivatives["jac"] = True
-    if user_hess is not None:
-        derivatives["hess"] = user_hess
-    elif needs == _HESSP:
-        derivatives["hessp"] = objective.hessp
-    elif needs == _HESS:
-        derivatives["hess"] = objective.hess
-
     if bounds is not None:
         kwargs["bounds"] = to_bounds(bounds, view)
     if constraints:
         kwargs["constraints"] = to_constraints(constraints, view, meth)
-    result = optimize.minimize(
-        scipy_fun,
-        view.flat.copy(),
-        method=method,
-        callback=_wrap_callback(callback, view),
-        **derivatives,
-        **kwargs,
+    found: dict = {}
+
+    def solve(values: list) -> tuple[np.ndarray, str | None]:
+        objective = Objective(fun, view, split.build(values))
+        derivatives: dict[str, Any] = {}
+        if needs == _NONE:
+            scipy_fun: Callable = objective.value
+        else:
+            scipy_fun = objective.value_and_grad
+            derivatives["jac"] = True
+        if user_hess is not None:
+            derivatives["hess"] = user_hess
+        elif needs == _HESSP:
+            derivatives["hessp"] = objective.hessp
+        elif needs == _HESS:
+            derivatives["hess"] = objective.hess
+        result = optimize.minimize(
+            scipy_fun,
+            view.flat.copy(),
+            method=method,
+            callback=_wrap_callback(callback, view),
+            **derivatives,
+            **kwargs,
+        )
+        found["result"] = result
+        failure = None
+        if not result.success:
+            failure = f"minimize (method {method}) did not converge: {result.message}"
+        elif constraints:
+            failure = (
+                "minimize with constraints: the implicit derivative of a constrained "
+                "minimum is not implemented (its gradient need not vanish)"
+            )
+        elif bounds is not None and _at_a_bound(result.x, kwargs["bounds"]):
+            failure = (
+                "minimize: a bound is active at the minimum, where the gradient need not "
+                "vanish; the implicit derivative there is not implemented"
+            )
+        return result.x, failure
+
+    def residual(z: Any, values: list) -> Any:
+        return grad(Objective(fun, view, split.build(values)).flat)(z)
+
+    z = implicit_solution(
+        solve, residual, split.theta, n=view.size, symmetric=True, linear_solver=linear_solver
     )
-    result.x = view.restore(result.x)
+    result = found["result"]
+    result.x = view.restore(result.x) if is_plain(z) else view.unflatten(z)
     for key in ("jac", "grad"):
         value = result.get(key)
         if isinstance(value, np.ndarray) and value.shape == (view.size,):
