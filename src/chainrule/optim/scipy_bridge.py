@@ -142,6 +142,16 @@ def _wrap_callback(callback: Callable | None, view: FlatView) -> Callable | None
     return wrapped
 
 
+def _stationary(result: Any) -> bool:
+    """Whether SciPy's point has a vanishing gradient although SciPy reports failure
+    (BFGS's "precision loss" when ``tol`` asks for more than rounding allows)."""
+    g = result.get("jac")
+    if not isinstance(g, np.ndarray) or not np.all(np.isfinite(g)):
+        return False
+    scale = max(1.0, abs(float(result.get("fun", 0.0))))
+    return bool(np.max(np.abs(g), initial=0.0) <= 1e-8 * scale)
+
+
 def _at_a_bound(x: np.ndarray, bounds: Any) -> bool:
     """Whether any coordinate of ``x`` sits on (within 1e-8 relative of) a finite bound."""
     lb, ub = (np.asarray(b, dtype=np.float64) for b in (bounds.lb, bounds.ub))
@@ -218,7 +228,8 @@ def minimize(
     ``dx = -H^-1 (d grad/d args) dargs`` with the Hessian ``H`` (formed up to
     500 unknowns, else Hessian-vector products and CG; ``linear_solver``:
     ``"dense"``, ``"cg"``, ``"gmres"``), to any order. If SciPy reports no
-    success, differentiating raises
+    success (and the gradient there is not within ``1e-8 max(1, |f|)`` of zero,
+    as after BFGS's "precision loss" at a tight ``tol``), differentiating raises
     :class:`~chainrule.optim.implicit.ImplicitDifferentiationError` naming
     SciPy's message; so does a bound or a constraint active at the minimum
     (the gradient need not vanish there).
@@ -297,7 +308,7 @@ def minimize(
         )
         found["result"] = result
         failure = None
-        if not result.success:
+        if not result.success and not _stationary(result):
             failure = f"minimize (method {method}) did not converge: {result.message}"
         elif constraints:
             failure = (
