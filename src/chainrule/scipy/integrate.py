@@ -134,6 +134,14 @@ def simpson(y: Any, x: Any = None, *, dx: float = 1.0, axis: int = -1) -> Any:
     return result + alpha * y[..., -1] + beta * y[..., -2] - eta * y[..., -3]
 
 
+# --- solvers of functions: ODEs and quadrature ------------------------------------------
+from . import _ode  # noqa: E402
+
+solve_ivp = _defines("solve_ivp")(_ode.solve_ivp)
+odeint = _defines("odeint")(_ode.odeint)
+OdeResult = _ode.OdeResult
+
+
 def __getattr__(name: str) -> Any:
     try:
         return getattr(_si, name)
