@@ -42,6 +42,11 @@ _LAZY = {
     "optim": (".optim", None),
     "graph": (".graph", "graph"),
     "Graph": (".graph", "Graph"),
+    # SciPy is imported by these, so only when first asked for.
+    "sparse": (".sparse", None),
+    "SparsityPattern": (".sparse", "SparsityPattern"),
+    "sparse_jacobian": (".sparse", "sparse_jacobian"),
+    "sparse_hessian": (".sparse", "sparse_hessian"),
 }
 
 
@@ -98,6 +103,10 @@ __all__ = [
     "graph",
     "Graph",
     "at",
+    "sparse",
+    "SparsityPattern",
+    "sparse_jacobian",
+    "sparse_hessian",
     "ConversionError",
     "LeakedTracerError",
     "NoRuleError",
