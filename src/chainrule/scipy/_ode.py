@@ -473,7 +473,7 @@ def odeint(func: Callable, y0: Any, t: Any, args: tuple = (), **options: Any) ->
     >>> import chainrule as cr, numpy as np
     >>> from chainrule.scipy.integrate import odeint
     >>> t = np.array([0.0, 1.0])
-    >>> d = cr.grad(lambda y0: odeint(lambda y, t: -y, np.array([y0]), t)[1, 0])(1.0)
+    >>> d = cr.grad(lambda y0: odeint(lambda y, t: -y, y0, t)[1, 0])(np.array([1.0]))
     >>> bool(abs(d - np.exp(-1.0)) < 1e-6)
     True
     """

@@ -3,6 +3,9 @@ differentiable in the data.
 
 * Sampled data: ``trapezoid`` and ``simpson``, differentiable in ``y`` and in
   the sample points ``x`` (SciPy's current rules, values equal to SciPy's).
+* Functions: ``solve_ivp`` and ``odeint`` (forward sensitivities or the adjoint
+  method, in ``_ode``) and ``quad`` (the Leibniz rule, in ``_quad``),
+  differentiable in initial states, ``args``, times and limits.
 
 Plain ``scipy.integrate`` calls convert their inputs with ``np.asarray`` and so
 refuse traced values: use these instead. Other names fall through to
@@ -135,10 +138,11 @@ def simpson(y: Any, x: Any = None, *, dx: float = 1.0, axis: int = -1) -> Any:
 
 
 # --- solvers of functions: ODEs and quadrature ------------------------------------------
-from . import _ode  # noqa: E402
+from . import _ode, _quad  # noqa: E402
 
 solve_ivp = _defines("solve_ivp")(_ode.solve_ivp)
 odeint = _defines("odeint")(_ode.odeint)
+quad = _defines("quad")(_quad.quad)
 OdeResult = _ode.OdeResult
 
 
