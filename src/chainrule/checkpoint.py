@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import tree
-from .core.reverse import ReverseTrace
+from .core.custom_call import CustomCall, fill, top_trace
 from .core.trace import strip
-from .custom import _fill, _record, _top_trace, _Unwrapped
 from .transforms.reverse_mode import record
 
 
@@ -42,36 +41,53 @@ def checkpoint(fun: Callable) -> Callable:
 
     @functools.wraps(fun)
     def checkpointed(*args: Any) -> Any:
-        top = _top_trace(tree.leaves(args))
-        if not isinstance(top, ReverseTrace):
+        top = top_trace(tree.leaves(args))
+        if top is None:
             return fun(*args)
-        unwrapped = _Unwrapped(args, top)
-        if not unwrapped.traced:
+        call = _CheckpointCall(fun, args, top)
+        if not call.traced:
             return fun(*args)
+        return top.process_checkpoint(call)
+
+    return checkpointed
+
+
+class _CheckpointCall(CustomCall):
+    """A checkpointed function called on traced values (core/custom_call.py):
+    reverse mode records only its inputs and recomputes it in its pull-back."""
+
+    def __init__(self, fun: Callable, args: tuple, trace: Any) -> None:
+        super().__init__(args, trace)
+        self.fun = fun
+        self.original = args
+
+    def plain(self) -> Any:
+        return self.fun(*self.original)
+
+    def linearize(self) -> tuple[list, Any, Callable]:
+        fun, traced = self.fun, self.traced
         # Run at the levels below this one only: nothing is kept for this level.
-        out = fun(*unwrapped.args())
         # The output is kept to check the recomputation against (the next
         # segment keeps it anyway, as its input).
-        first, first_tree = tree.flatten(out)
+        first, first_tree = tree.flatten(fun(*self.args()))
 
         def pull(g_leaves: list) -> list:
             # Recompute, this time recording, and pull the cotangents through.
-            traced = unwrapped.traced
-
             def of_traced(*vals: Any) -> Any:
-                leaves = list(unwrapped.values)
+                leaves = list(self.values)
                 for i, v in zip(traced, vals):
                     leaves[i] = v
-                return fun(*unwrapped.args(leaves))
+                return fun(*self.args(leaves))
 
-            inputs = tuple(unwrapped.values[i] for i in traced)
+            inputs = tuple(self.values[i] for i in traced)
             rec, _ = record(of_traced, inputs, {}, tuple(range(len(inputs))), False, "checkpoint")
             _check_same(fun, first, first_tree, rec.out_values, rec.out_tree)
-            return rec.pull_back(_fill(g_leaves, rec.out_values), last=True)
+            return rec.pull_back(fill(g_leaves, rec.out_values), last=True)  # type: ignore[no-any-return]
 
-        return _record(top, unwrapped, out, pull)
+        return first, first_tree, pull
 
-    return checkpointed
+    def push(self, tangents: list, batch_ndim: int) -> tuple[list, Any, list]:  # pragma: no cover
+        raise NotImplementedError("forward mode follows a checkpointed function's inside")
 
 
 # Recomputing the same operations on the same values gives the same bits;

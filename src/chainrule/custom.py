@@ -19,49 +19,12 @@ from typing import Any
 import numpy as np
 
 from . import tree
-from .core.forward import ForwardTrace, ForwardTracer
-from .core.reverse import ReverseTrace, ReverseTracer
-from .core.trace import Tracer, raise_leaked, strip
+from .core.custom_call import CustomCall, fill, top_trace
+from .core.custom_call import zeros_like as _zeros_like
+from .core.trace import strip
 
 
-def _top_trace(leaves: list) -> Any:
-    top = None
-    for a in leaves:
-        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
-            top = a._trace
-    if top is not None and not top.active:
-        raise_leaked(top)
-    return top
-
-
-def _zeros_like(x: Any) -> np.ndarray:
-    v = strip(x)
-    return np.zeros(np.shape(v), dtype=np.result_type(v))
-
-
-def _is_float(x: Any) -> bool:
-    return np.result_type(strip(x)).kind == "f"
-
-
-class _Unwrapped:
-    """The arguments of a custom function with one trace's tracers removed."""
-
-    def __init__(self, args: tuple, trace: Any) -> None:
-        self.leaves, self.treedef = tree.flatten(args)
-        self.values = [self._own(a, trace) for a in self.leaves]
-        self.traced = [i for i, a in enumerate(self.leaves) if self._own(a, trace) is not a]
-        # Whether lower (outer) transforms are also following these arguments.
-        self.nested = any(isinstance(v, Tracer) for v in self.values)
-
-    @staticmethod
-    def _own(a: Any, trace: Any) -> Any:
-        return a._value if isinstance(a, Tracer) and a._trace is trace else a
-
-    def args(self, leaves: list | None = None) -> tuple:
-        return self.treedef.unflatten(self.values if leaves is None else leaves)
-
-
-def _flat_cotangents(cts: Any, args: _Unwrapped, who: str) -> list:
+def _flat_cotangents(cts: Any, args: CustomCall, who: str) -> list:
     """Check a tuple of argument cotangents from a user rule; flatten it."""
     n = len(args.treedef.unflatten(args.values))
     if not isinstance(cts, (tuple, list)) or len(cts) != n:
@@ -102,73 +65,6 @@ def _leaves_up_to(cts: tuple, treedef: Any) -> list:
     return out
 
 
-class _Parts:
-    """Cotangents of several outputs of one custom call, gathered for one
-    call of the user's backward rule. Adding two merges them."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: list) -> None:
-        self.parts = parts
-
-    def __add__(self, other: _Parts) -> _Parts:
-        return _Parts(
-            [b if a is None else a if b is None else a + b for a, b in zip(self.parts, other.parts)]
-        )
-
-
-def _record(trace: ReverseTrace, args: _Unwrapped, out: Any, pull: Callable) -> Any:
-    """Put a custom call on the tape. ``pull(list of output cotangents or
-    None)`` returns the cotangents of the traced argument leaves."""
-    out_leaves, out_tree = tree.flatten(out)
-    pull = _batched_pull(pull, out_leaves, [args.values[i] for i in args.traced])
-    tape = trace.tape
-    parents = [args.leaves[i]._index for i in args.traced]
-    floats = [k for k, o in enumerate(out_leaves) if _is_float(o)]
-    wrapped = list(out_leaves)
-    if len(floats) == 1 and len(out_leaves) == 1:
-        tape.append((parents, lambda g: pull([g])))
-        wrapped[0] = ReverseTracer(out_leaves[0], trace, len(tape) - 1)
-        return out_tree.unflatten(wrapped)
-    n = len(out_leaves)
-    tape.append((parents, lambda gathered: pull(gathered.parts)))
-    joint = len(tape) - 1
-    for k in floats:
-
-        def gather(g: Any, k: int = k) -> _Parts:
-            parts: list = [None] * n
-            parts[k] = g
-            return _Parts(parts)
-
-        tape.append(([joint], [gather]))
-        wrapped[k] = ReverseTracer(out_leaves[k], trace, len(tape) - 1)
-    return out_tree.unflatten(wrapped)
-
-
-def _batched_pull(pull: Callable, out_leaves: list, inputs: list) -> Callable:
-    """User rules see one cotangent at a time: loop over a batch of them
-    (``jacrev``), stacking the results."""
-    ndims = [np.ndim(strip(o)) for o in out_leaves]
-
-    def looped(gs: list) -> list:
-        k, g = next((k, g) for k, g in enumerate(gs) if g is not None)
-        if g.ndim == ndims[k]:
-            return pull(gs)
-        rows = [looped([None if h is None else h[b] for h in gs]) for b in range(g.shape[0])]
-        return [
-            None
-            if all(r[j] is None for r in rows)
-            else np.stack([_zeros_like(inputs[j]) if r[j] is None else r[j] for r in rows])
-            for j in range(len(rows[0]))
-        ]
-
-    return looped
-
-
-def _fill(cts: list, like: list) -> list:
-    return [_zeros_like(o) if c is None else c for c, o in zip(cts, like)]
-
-
 def _inexact(x: Any) -> bool:
     return np.result_type(strip(x)).kind in "fc"
 
@@ -198,10 +94,10 @@ def _transpose(linear: Callable, example: list, cotangent: list) -> list:
     return answer
 
 
-def _per_batch(trace: ForwardTrace, tangents: list, fn: Callable) -> list:
+def _per_batch(batch_ndim: int, tangents: list, fn: Callable) -> list:
     """Run ``fn`` (a list of tangents -> a list of output tangents, ``None``
     for outputs without one) for each tangent of a batch, and stack them."""
-    if not trace.batch_ndim:
+    if not batch_ndim:
         return fn(tangents)
     size = next(np.shape(strip(t))[0] for t in tangents if t is not None)
     if size == 0:  # an empty batch (a Jacobian of an empty input): shapes only
@@ -227,22 +123,14 @@ def _per_batch(trace: ForwardTrace, tangents: list, fn: Callable) -> list:
 
 
 def _enter(fun: Callable, args: tuple, has_rule: bool, kind: str, how: str) -> Any:
-    """The start of a call of a custom function: ``None`` when no transform
-    follows its arguments (just call it), else ``(top trace, unwrapped args)``."""
+    """The start of a call of a custom function: the highest trace following
+    its arguments, or ``None`` when none does (just call it)."""
     if not has_rule:
         raise TypeError(
             f"{kind} function {fun.__name__} has no rule yet: call "
             f"{fun.__name__}.{how} before using it"
         )
-    top = _top_trace(tree.leaves(args))
-    if top is None:
-        return None
-    unwrapped = _Unwrapped(args, top)
-    return (top, unwrapped) if unwrapped.traced else None
-
-
-def _select(items: list, positions: list[int]) -> list:
-    return [items[i] for i in positions]
+    return top_trace(tree.leaves(args))
 
 
 class custom_vjp:  # noqa: N801 - a decorator, named like JAX's
@@ -279,51 +167,64 @@ class custom_vjp:  # noqa: N801 - a decorator, named like JAX's
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any) -> Any:
-        entered = _enter(self.fun, args, self.fwd is not None, "custom_vjp", "defvjp(fwd, bwd)")
-        if entered is None:
+        top = _enter(self.fun, args, self.fwd is not None, "custom_vjp", "defvjp(fwd, bwd)")
+        if top is None:
             return self.fun(*args)
-        top, unwrapped = entered
-        out, res = self._forward(unwrapped)
-        if unwrapped.nested:
+        call = _VjpCall(self, args, top)
+        if not call.traced:
+            return self.fun(*args)
+        return top.process_custom_vjp(call)
+
+
+class _VjpCall(CustomCall):
+    """A ``custom_vjp`` function called on traced values (core/custom_call.py)."""
+
+    def __init__(self, rule: custom_vjp, args: tuple, trace: Any) -> None:
+        super().__init__(args, trace)
+        self.rule = rule
+        self.original = args
+
+    def _pull_all(self) -> tuple[list, Any, Callable]:
+        rule = self.rule
+        result = rule.fwd(*self.args())  # type: ignore[misc]
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"{rule.fun.__name__}'s fwd must return a pair (out, residuals)")
+        out, res = result
+        if self.nested:
             # Lower levels must see the custom rule too, not fwd's internals.
-            out = self(*unwrapped.args())
+            out = rule(*self.args())
         out_leaves, out_tree = tree.flatten(out)
+        who = f"{rule.fun.__name__}'s bwd"
 
         def pull_all(g_leaves: list) -> list:
-            assert self.bwd is not None  # _enter checked that defvjp ran
-            g = out_tree.unflatten(_fill(g_leaves, out_leaves))
-            return _flat_cotangents(self.bwd(res, g), unwrapped, f"{self.fun.__name__}'s bwd")
+            g = out_tree.unflatten(fill(g_leaves, out_leaves))
+            return _flat_cotangents(rule.bwd(res, g), self, who)  # type: ignore[misc]
 
-        if isinstance(top, ReverseTrace):
-            return _record(top, unwrapped, out, lambda gs: _select(pull_all(gs), unwrapped.traced))
-        return _push(top, unwrapped, out_leaves, out_tree, pull_all)
+        return out_leaves, out_tree, pull_all
 
-    def _forward(self, args: _Unwrapped) -> tuple[Any, Any]:
-        assert self.fwd is not None  # _enter checked that defvjp ran
-        result = self.fwd(*args.args())
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise TypeError(f"{self.fun.__name__}'s fwd must return a pair (out, residuals)")
-        return result
+    def linearize(self) -> tuple[list, Any, Callable]:
+        out_leaves, out_tree, pull_all = self._pull_all()
 
+        def pull(gs: list) -> list:
+            cts = pull_all(gs)
+            return [cts[i] for i in self.traced]
 
-def _push(
-    trace: ForwardTrace, args: _Unwrapped, out_leaves: list, out_tree: Any, pull_all: Callable
-) -> Any:
-    """Forward mode through a custom VJP: transpose ``pull_all``."""
-    tangents = [
-        args.leaves[i]._tangent if i in args.traced else None for i in range(len(args.leaves))
-    ]
-    zero_g = [_zeros_like(o) for o in out_leaves]
+        return out_leaves, out_tree, pull
 
-    def one(ts: list) -> list:
-        return _transpose(
-            lambda gs: _fill(pull_all(gs), args.values), zero_g, _fill(ts, args.values)
-        )
+    def push(self, tangents: list, batch_ndim: int) -> tuple[list, Any, list]:
+        # Forward mode through a custom VJP: transpose the pull-back.
+        out_leaves, out_tree, pull_all = self._pull_all()
+        zero_g = [_zeros_like(o) for o in out_leaves]
 
-    out_t = _per_batch(trace, tangents, one)
-    return out_tree.unflatten(
-        [ForwardTracer(o, trace, t) if _is_float(o) else o for o, t in zip(out_leaves, out_t)]
-    )
+        def one(ts: list) -> list:
+            return _transpose(
+                lambda gs: fill(pull_all(gs), self.values), zero_g, fill(ts, self.values)
+            )
+
+        return out_leaves, out_tree, _per_batch(batch_ndim, tangents, one)
+
+    def plain(self) -> Any:  # pragma: no cover - traces follow custom rules
+        return self.rule.fun(*self.original)
 
 
 class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
@@ -358,51 +259,61 @@ class custom_jvp:  # noqa: N801 - a decorator, named like JAX's
         return rule
 
     def __call__(self, *args: Any) -> Any:
-        entered = _enter(self.fun, args, self.rule is not None, "custom_jvp", "defjvp(rule)")
-        if entered is None:
+        top = _enter(self.fun, args, self.rule is not None, "custom_jvp", "defjvp(rule)")
+        if top is None:
             return self.fun(*args)
-        top, unwrapped = entered
-        if isinstance(top, ForwardTrace):
-            return self._push(top, unwrapped)
-        out = self(*unwrapped.args()) if unwrapped.nested else self.fun(*unwrapped.args())
-        out_leaves, _ = tree.flatten(out)
+        call = _JvpCall(self, args, top)
+        if not call.traced:
+            return self.fun(*args)
+        return top.process_custom_jvp(call)
+
+
+class _JvpCall(CustomCall):
+    """A ``custom_jvp`` function called on traced values (core/custom_call.py)."""
+
+    def __init__(self, rule: custom_jvp, args: tuple, trace: Any) -> None:
+        super().__init__(args, trace)
+        self.rule = rule
+        self.original = args
+
+    def _apply(self, tangent_leaves: list) -> tuple[Any, Any]:
+        rule = self.rule
+        result = rule.rule(self.args(), self.args(tangent_leaves))  # type: ignore[misc]
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"{rule.fun.__name__}'s jvp rule must return (out, tangent_out)")
+        return result
+
+    def linearize(self) -> tuple[list, Any, Callable]:
+        # Reverse mode through a custom JVP: transpose the tangent map.
+        rule = self.rule
+        out = rule(*self.args()) if self.nested else rule.fun(*self.args())
+        out_leaves, out_tree = tree.flatten(out)
 
         def tangent_map(ts: list) -> list:
-            return tree.leaves(self._apply(unwrapped, _fill(ts, unwrapped.values))[1])
-
-        example = [unwrapped.values[i] for i in range(len(unwrapped.values))]
+            return tree.leaves(self._apply(fill(ts, self.values))[1])
 
         def pull(g_leaves: list) -> list:
             cts = _transpose(
-                tangent_map, [_zeros_like(v) for v in example], _fill(g_leaves, out_leaves)
+                tangent_map, [_zeros_like(v) for v in self.values], fill(g_leaves, out_leaves)
             )
-            return [cts[i] for i in unwrapped.traced]
+            return [cts[i] for i in self.traced]
 
-        return _record(top, unwrapped, out, pull)
+        return out_leaves, out_tree, pull
 
-    def _apply(self, args: _Unwrapped, tangent_leaves: list) -> tuple[Any, Any]:
-        assert self.rule is not None  # _enter checked that defjvp ran
-        result = self.rule(args.args(), args.args(tangent_leaves))
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise TypeError(f"{self.fun.__name__}'s jvp rule must return (out, tangent_out)")
-        return result
-
-    def _push(self, trace: ForwardTrace, args: _Unwrapped) -> Any:
-        tangents = [
-            args.leaves[i]._tangent if i in args.traced else None for i in range(len(args.leaves))
-        ]
+    def push(self, tangents: list, batch_ndim: int) -> tuple[list, Any, list]:
         out = None
 
         def one(ts: list) -> list:
             nonlocal out
-            out, t_out = self._apply(args, _fill(ts, args.values))
+            out, t_out = self._apply(fill(ts, self.values))
             return tree.leaves(t_out)
 
-        out_t = _per_batch(trace, tangents, one)
+        out_t = _per_batch(batch_ndim, tangents, one)
         out_leaves, out_tree = tree.flatten(out)
-        return out_tree.unflatten(
-            [ForwardTracer(o, trace, t) if _is_float(o) else o for o, t in zip(out_leaves, out_t)]
-        )
+        return out_leaves, out_tree, out_t
+
+    def plain(self) -> Any:  # pragma: no cover - traces follow custom rules
+        return self.rule.fun(*self.original)
 
 
 def linear_transpose(fun: Callable, *primals: Any) -> Callable:

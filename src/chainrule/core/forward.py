@@ -13,6 +13,7 @@ import numpy as np
 
 from . import reverse as _reverse
 from .array_facade import MaskedArray, refuse_masked
+from .custom_call import is_float
 from .primitive import Primitive, rule_at
 from .trace import Trace, Tracer, bind, refuse_complex
 
@@ -100,6 +101,22 @@ class ForwardTrace(Trace):
                 refuse_complex(prim, ans, v)
             t = rule(x._tangent, ans, v, other) if i == 0 else rule(x._tangent, ans, other, v)
         return ans if t is None else ForwardTracer(ans, self, t)
+
+    def process_custom_vjp(self, call: Any) -> Any:
+        """A function with its own derivative (core/custom_call.py): its output
+        tangents from the call's ``push``."""
+        tangents = [
+            a._tangent if isinstance(a, Tracer) and a._trace is self else None for a in call.leaves
+        ]
+        out_leaves, out_tree, out_t = call.push(tangents, self.batch_ndim)
+        return out_tree.unflatten(
+            [
+                ForwardTracer(o, self, t) if t is not None and is_float(o) else o
+                for o, t in zip(out_leaves, out_t)
+            ]
+        )
+
+    process_custom_jvp = process_custom_vjp
 
     def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         # The rest of process_primitive: any arguments, keywords, levels, results.

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .array_facade import MaskedArray, refuse_masked
+from .custom_call import is_float, loop_over_batch
 from .primitive import Primitive, rule_at
 from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
@@ -143,6 +144,36 @@ class ReverseTrace(Trace):
         tape = self.tape
         tape.append((x._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
+
+    def process_custom_vjp(self, call: Any) -> Any:
+        """A function with its own derivative (core/custom_call.py): one entry
+        whose results are its floating outputs and whose VJP is the call's
+        pull-back."""
+        out_leaves, out_tree, pull = call.linearize()
+        pull = loop_over_batch(pull, out_leaves, [call.values[i] for i in call.traced])
+        floats = [k for k, o in enumerate(out_leaves) if is_float(o)]
+        if not floats:
+            return out_tree.unflatten(out_leaves)
+        n_all = len(out_leaves)
+
+        def vjp(gs: tuple) -> list:
+            full: list = [None] * n_all
+            for k, g in zip(floats, gs):
+                full[k] = g
+            return pull(full)  # type: ignore[no-any-return]
+
+        tape = self.tape
+        first = len(tape)
+        parents = [call.leaves[i]._index for i in call.traced]
+        entry = (_Results(parents, first, len(floats)), vjp)
+        tape.extend([entry] * len(floats))
+        wrapped = list(out_leaves)
+        for j, k in enumerate(floats):
+            wrapped[k] = ReverseTracer(out_leaves[k], self, first + j)
+        return out_tree.unflatten(wrapped)
+
+    process_custom_jvp = process_custom_vjp  # transposed by the call itself
+    process_checkpoint = process_custom_vjp  # recomputed by the call's pull-back
 
     def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
         # The rest of process_primitive: any number of arguments, keywords,

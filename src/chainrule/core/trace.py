@@ -133,6 +133,20 @@ class Trace:
             return bool(strip(x))
         raise conversion_refused(kind)
 
+    # -- functions with derivative rules of their own (core/custom_call.py) --
+    def process_custom_vjp(self, call: Any) -> Any:
+        """A ``custom_vjp`` function called on values of this trace."""
+        raise NotImplementedError(f"{type(self).__name__} cannot follow a custom_vjp function")
+
+    def process_custom_jvp(self, call: Any) -> Any:
+        """A ``custom_jvp`` function called on values of this trace."""
+        raise NotImplementedError(f"{type(self).__name__} cannot follow a custom_jvp function")
+
+    def process_checkpoint(self, call: Any) -> Any:
+        """A ``checkpoint``ed function: only reverse mode has memory to save,
+        so by default its inside is followed like any code."""
+        return call.plain()
+
 
 # The entry of every primitive call, defined before the facade is imported: the
 # facade's operators and protocols call bind, and array_facade imports it from here.
