@@ -10,6 +10,11 @@
 * ``hessp(fun)``: SciPy's ``hessp(x, p, *args)`` for calling ``scipy.optimize.minimize``
   directly (:mod:`.hessian_products`).
 * ``root``: Newton's method for square systems with a line search (:mod:`.newton`).
+* ``least_squares`` and ``fixed_point`` (:mod:`.solvers`), ``curve_fit``
+  (:mod:`.fitting`): SciPy's solvers with chainrule's Jacobians.
+* ``root``, ``minimize``, ``least_squares`` and ``fixed_point`` return solutions
+  differentiable in traced ``args``, by the implicit function theorem
+  (:mod:`.implicit`), to any order.
 
 >>> import chainrule as cr, numpy as np
 >>> from chainrule import optim
@@ -25,7 +30,9 @@
 
 from .base import LearningRate, Optimizer
 from .clipping import clip_by_global_norm, global_norm, with_clipping
+from .fitting import curve_fit
 from .hessian_products import hessp
+from .implicit import ImplicitDifferentiationError
 from .newton import NewtonConvergenceError, RootResult, root
 from .optimizers import (
     AdagradState,
@@ -50,6 +57,7 @@ from .schedules import (
     warmup_cosine,
 )
 from .scipy_bridge import minimize
+from .solvers import fixed_point, least_squares
 
 __all__ = [
     "Optimizer",
@@ -80,4 +88,8 @@ __all__ = [
     "root",
     "RootResult",
     "NewtonConvergenceError",
+    "least_squares",
+    "fixed_point",
+    "curve_fit",
+    "ImplicitDifferentiationError",
 ]
