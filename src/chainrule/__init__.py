@@ -47,6 +47,7 @@ _LAZY = {
     "SparsityPattern": (".sparse", "SparsityPattern"),
     "sparse_jacobian": (".sparse", "sparse_jacobian"),
     "sparse_hessian": (".sparse", "sparse_hessian"),
+    "propagate": (".uncertainty", "propagate"),
 }
 
 
@@ -102,6 +103,7 @@ __all__ = [
     "checkpoint",
     "graph",
     "Graph",
+    "propagate",
     "at",
     "sparse",
     "SparsityPattern",
