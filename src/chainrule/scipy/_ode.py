@@ -101,6 +101,7 @@ class _Solver:
         # jac_for(p) -> jac(t, y) for the stiff methods; chainrule's by default.
         self.jac_for = jac_for or (lambda p: _scipy_jac(f, p))
         self.last: tuple | None = None
+        self.stats: Any = None
         self.core = custom_jvp(self._solve)
         self.core.defjvp(self._rule)
 
@@ -171,6 +172,8 @@ class _Solver:
             [y0 * 1.0, np.reshape(np.concatenate([np.eye(n), np.zeros((n, self.n_p))], 1), (-1,))]
         )
         z = aug.core(z0, p, t0, t1, te)
+        if getattr(self, "stats", None) is None:  # nested: only the augmented solve ran
+            self.stats = getattr(aug, "stats", None)
         m = np.shape(te)[0]
         s = np.reshape(z[n:], (n, n + self.n_p, m))
         return z[:n], np.transpose(s, (0, 2, 1))
@@ -273,33 +276,36 @@ def _adjoint(solver: _Solver, y0: Any, p: Any, t0: Any, te: Any, g: np.ndarray) 
     if solver.method in _STIFF and "jac" not in opts:
         opts["jac"] = jac
     opts.pop("first_step", None)
+
+    def sweep(a: np.ndarray, t_from: float, t_to: float, step: float | None) -> tuple:
+        if step is not None:
+            step = min(step, abs(t_to - t_from))
+        seg = _si.solve_ivp(rhs, (t_from, t_to), a, method=solver.method, first_step=step, **opts)
+        if seg.status < 0:
+            raise RuntimeError(f"the adjoint solve failed: {seg.message}")
+        return seg.y[:, -1], _last_step(seg.t)
+
     a = np.zeros(n + n_p)
     m = te.shape[0]
     t = float(t0) if m == 0 else te[-1]
     step = None
     for i in range(m - 1, -1, -1):
         if te[i] != t:
-            seg = _si.solve_ivp(rhs, (t, te[i]), a, method=solver.method, first_step=step, **opts)
-            if seg.status < 0:
-                raise RuntimeError(f"the adjoint solve failed: {seg.message}")
-            a = seg.y[:, -1]
-            step = _last_step(seg.t, te[i] - t)
+            a, step = sweep(a, t, te[i], step)
             t = te[i]
         a[:n] += g[:, i]
     if t != float(t0):
-        seg = _si.solve_ivp(rhs, (t, float(t0)), a, method=solver.method, first_step=step, **opts)
-        if seg.status < 0:
-            raise RuntimeError(f"the adjoint solve failed: {seg.message}")
-        a = seg.y[:, -1]
+        a, _ = sweep(a, t, float(t0), step)
     return a[:n], a[n:]
 
 
-def _last_step(ts: np.ndarray, span: float) -> float | None:
+def _last_step(ts: np.ndarray) -> float | None:
     """The last accepted step, to start the next stretch of the backward sweep
     where this one ended (without a new search for the first step)."""
     if ts.shape[0] < 2:
         return None
-    return float(abs(ts[-1] - ts[-2]))
+    # The last step is often cut short by the segment's end: take the larger of the last two.
+    return float(np.max(np.abs(np.diff(ts[-3:]))))
 
 
 # --- the public functions ---------------------------------------------------------------
@@ -369,12 +375,19 @@ def solve_ivp(
     True
     """
     options = dict(options)
-    inputs = (t_span, y0, t_eval, *tree.leaves(tuple(args)))
+    inputs = (*tree.leaves(tuple(t_span)), y0, t_eval, *tree.leaves(tuple(args)))
     if not any(is_traced(v) for v in inputs):
         _choose(sensitivity, 0, 0)
+
+        def checked(t: Any, y: Any, *a: Any) -> Any:
+            out = fun(t, y, *a)
+            if is_traced(out):
+                raise ValueError(_CLOSURE)
+            return out
+
         return OdeResult(
             _si.solve_ivp(
-                fun,
+                checked,
                 t_span,
                 y0,
                 method,
@@ -457,10 +470,13 @@ def _check_closure(problem: _Problem, t0: Any, y0: Any) -> None:
     plain_args = problem.args_of(_value(problem.p_of()))
     out = problem.fun(_value(t0), _value(y0), *plain_args)
     if is_traced(out):
-        raise ValueError(
-            "solve_ivp: fun uses a traced value it does not receive as an argument "
-            "(a closure or global); pass it through args=(...) so its derivative is kept"
-        )
+        raise ValueError(_CLOSURE)
+
+
+_CLOSURE = (
+    "solve_ivp: fun uses a traced value it does not receive as an argument "
+    "(a closure or global); pass it through args=(...) so its derivative is kept"
+)
 
 
 def odeint(func: Callable, y0: Any, t: Any, args: tuple = (), **options: Any) -> Any:

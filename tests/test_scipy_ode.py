@@ -1,0 +1,209 @@
+"""chainrule.scipy.integrate.solve_ivp and odeint: derivatives by forward
+sensitivities and by the adjoint method, against finite differences of SciPy's
+own solver run at rtol 1e-11 and against closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.integrate as si
+
+import chainrule as cr
+import chainrule.scipy.integrate as csi
+from chainrule.errors import ConversionError
+
+RTOL = 1e-8  # the differentiated solves; agreement required: 100 x RTOL
+TE = np.array([0.3, 0.9, 1.4, 2.0])
+
+
+def osc(t, y, p):
+    """A damped, driven nonlinear oscillator: two states, two parameters."""
+    k, c = p[0], p[1]
+    return np.stack([y[1], -k * np.sin(y[0]) - c * y[1] + 0.3 * np.cos(t)])
+
+
+def observe(y0, p, t_eval=TE, t0=0.0, how="auto", rtol=RTOL, atol=1e-12, method="RK45"):
+    r = csi.solve_ivp(
+        osc,
+        (t0, 2.0),
+        y0,
+        method=method,
+        t_eval=t_eval,
+        args=(p,),
+        sensitivity=how,
+        rtol=rtol,
+        atol=atol,
+    )
+    return r.y
+
+
+def loss(y0, p, how="auto", rtol=RTOL, method="RK45"):
+    y = observe(y0, p, how=how, rtol=rtol, method=method)
+    return np.sum(np.sin(y) * np.arange(1.0, 1.0 + y.size).reshape(y.shape))
+
+
+def scipy_loss(y0, p, method="RK45"):
+    r = si.solve_ivp(
+        osc, (0.0, 2.0), y0, method=method, t_eval=TE, args=(p,), rtol=1e-11, atol=1e-13
+    )
+    return np.sum(np.sin(r.y) * np.arange(1.0, 1.0 + r.y.size).reshape(r.y.shape))
+
+
+def fd4(f, x, h=1e-3):
+    """Fourth-order central differences of f at x (every coordinate)."""
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        out[i] = (-f(x + 2 * e) + 8 * f(x + e) - 8 * f(x - e) + f(x - 2 * e)) / (12 * h)
+    return out
+
+
+Y0 = np.array([0.8, -0.2])
+P = np.array([2.0, 0.4])
+
+
+def close(a, b, rtol=100 * RTOL):
+    scale = np.max(np.abs(b))
+    assert np.max(np.abs(np.asarray(a) - b)) <= rtol * scale, (a, b)
+
+
+@pytest.fixture(scope="module")
+def fd_grads():
+    return fd4(lambda p: scipy_loss(Y0, p), P), fd4(lambda y: scipy_loss(y, P), Y0)
+
+
+@pytest.mark.parametrize("how", ["forward", "adjoint"])
+def test_grad_matches_finite_differences_of_scipy(how, fd_grads):
+    gy0, gp = cr.grad(loss, argnums=(0, 1))(Y0, P, how)
+    close(gp, fd_grads[0])
+    close(gy0, fd_grads[1])
+
+
+def test_forward_mode_and_methods_agree(fd_grads):
+    jac_fwd = cr.jacfwd(lambda p: observe(Y0, p, how="forward"))(P)
+    jac_adj = cr.jacrev(lambda p: observe(Y0, p, how="adjoint"))(P)
+    jac_sens = cr.jacrev(lambda p: observe(Y0, p, how="forward"))(P)
+    close(jac_adj, jac_fwd)
+    close(jac_sens, jac_fwd)
+    _, t = cr.jvp(lambda p: loss(Y0, p), (P,), (np.array([1.0, 0.0]),))
+    close(t, fd_grads[0][0])
+
+
+def test_exponential_decay_in_every_input():
+    # y' = -k y: y(t) = y0 exp(-k (t - t0)), in y0, k, t0 and each t_eval.
+    def y(y0, k, t0, te, how="auto"):
+        r = csi.solve_ivp(
+            lambda t, y, k: -k * y,
+            (t0, 2.0),
+            y0,
+            t_eval=te,
+            args=(k,),
+            sensitivity=how,
+            rtol=1e-10,
+            atol=1e-13,
+        )
+        return r.y[0]
+
+    y0, k, t0, te = np.array([1.5]), 0.7, 0.2, np.array([0.5, 1.0, 2.0])
+    exact = y0[0] * np.exp(-k * (te - t0))
+    for how in ("forward", "adjoint"):
+        jy0, jk, jt0, jte = cr.jacrev(y, argnums=(0, 1, 2, 3))(y0, k, t0, te, how)
+        np.testing.assert_allclose(y(y0, k, t0, te), exact, rtol=1e-8)
+        np.testing.assert_allclose(jy0[:, 0], exact / y0[0], rtol=1e-7)
+        np.testing.assert_allclose(jk, -(te - t0) * exact, rtol=1e-7)
+        np.testing.assert_allclose(jt0, k * exact, rtol=1e-7)
+        np.testing.assert_allclose(jte, np.diag(-k * exact), rtol=1e-7, atol=1e-12)
+    jt0_fwd, jte_fwd = cr.jacfwd(y, argnums=(2, 3))(y0, k, t0, te)
+    np.testing.assert_allclose(jt0_fwd, k * exact, rtol=1e-7)
+    np.testing.assert_allclose(jte_fwd, np.diag(-k * exact), rtol=1e-7, atol=1e-12)
+
+
+def test_second_order_closed_form():
+    # d2/dk2 y0 exp(-k t) = t^2 y; d2/(dk dy0) = -t exp(-k t)
+    def y_end(v):
+        r = csi.solve_ivp(
+            lambda t, y, k: -k * y,
+            (0.0, 1.5),
+            v[:1],
+            t_eval=np.array([1.5]),
+            args=(v[1],),
+            rtol=1e-9,
+            atol=1e-13,
+        )
+        return r.y[0, 0]
+
+    v = np.array([2.0, 0.6])
+    e = np.exp(-0.6 * 1.5)
+    want = np.array([[0.0, -1.5 * e], [-1.5 * e, 1.5**2 * 2.0 * e]])
+    np.testing.assert_allclose(cr.hessian(y_end)(v), want, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(cr.jacrev(cr.jacrev(y_end))(v), want, rtol=1e-6, atol=1e-10)
+
+
+def test_stiff_method_gets_chainrule_jacobian():
+    y0, p = np.array([0.8, -0.2]), np.array([2.0, 0.4])
+    r = csi.solve_ivp(
+        osc, (0.0, 2.0), y0, method="BDF", t_eval=TE, args=(p,), rtol=1e-8, atol=1e-12
+    )
+    assert r.njev > 0 and r.success and r.status == 0 and isinstance(r.message, str)
+    g = cr.grad(lambda p: loss(y0, p, method="BDF"))(p)
+    fd = fd4(lambda p: scipy_loss(y0, p, method="BDF"), p)
+    close(g, fd, rtol=1e-5)  # BDF's error control is looser than its rtol
+
+
+def test_odeint_matches_closed_form_and_scipy():
+    t = np.array([0.0, 0.5, 1.0])
+
+    def traj(y0, k):
+        return csi.odeint(lambda y, t, k: -k * y, y0, t, args=(k,), rtol=1e-10, atol=1e-12)
+
+    y0 = np.array([1.0, 2.0])
+    out = traj(y0, 0.5)
+    np.testing.assert_allclose(
+        out, si.odeint(lambda y, t: -0.5 * y, y0, t, rtol=1e-10, atol=1e-12), rtol=1e-12
+    )
+    dk = cr.jacrev(traj, argnums=1)(y0, 0.5)
+    np.testing.assert_allclose(dk, -t[:, None] * np.exp(-0.5 * t)[:, None] * y0, rtol=1e-6)
+    # t[0] moves the start and the first observation together: y(t0) = y0 stays.
+    dt = cr.jacfwd(lambda t: csi.odeint(lambda y, t: -y, y0, t, rtol=1e-10, atol=1e-12))(t)
+    np.testing.assert_allclose(dt[0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(dt[2, :, 2], -np.exp(-1.0) * y0, rtol=1e-6)
+
+
+def test_result_object_and_untraced_call():
+    r = csi.solve_ivp(osc, (0.0, 2.0), Y0, t_eval=TE, args=(P,))
+    ref = si.solve_ivp(osc, (0.0, 2.0), Y0, t_eval=TE, args=(P,))
+    np.testing.assert_array_equal(r.y, ref.y)
+    assert r.nfev == ref.nfev and r.success
+
+
+def test_t_eval_none_uses_the_solver_times():
+    def last(k):
+        return csi.solve_ivp(
+            lambda t, y, k: -k * y, (0.0, 1.0), np.array([1.0]), args=(k,), rtol=1e-10, atol=1e-12
+        ).y[0, -1]
+
+    np.testing.assert_allclose(cr.grad(last)(0.5), -np.exp(-0.5), rtol=1e-7)
+
+
+def test_refusals():
+    f = lambda t, y, k: -k * y  # noqa: E731
+    with pytest.raises(NotImplementedError, match="dense_output"):
+        cr.grad(
+            lambda k: csi.solve_ivp(f, (0, 1), np.ones(1), args=(k,), dense_output=True).y[0, -1]
+        )(1.0)
+    with pytest.raises(ValueError, match="sensitivity must be"):
+        csi.solve_ivp(f, (0, 1), np.ones(1), args=(1.0,), sensitivity="backward")
+    with pytest.raises(ValueError, match="pass it through args"):
+        cr.grad(lambda k: csi.solve_ivp(lambda t, y: -k * y, (0, 1), np.ones(1)).y[0, -1])(1.0)
+    with pytest.raises(NotImplementedError, match="pass t_eval"):
+        cr.grad(lambda t1: csi.solve_ivp(f, (0, t1), np.ones(1), args=(1.0,)).y[0, -1])(1.0)
+
+
+def test_plain_scipy_names_the_chainrule_function():
+    with pytest.raises(ConversionError, match=r"chainrule\.scipy\.integrate\.solve_ivp"):
+        cr.grad(
+            lambda k: si.solve_ivp(lambda t, y, k: -k * y, (0, 1), np.ones(1), args=(k,)).y[0, -1]
+        )(1.0)
+    with pytest.raises(ConversionError, match=r"chainrule\.scipy\.integrate\.odeint"):
+        cr.grad(lambda y0: si.odeint(lambda y, t: -y, y0, [0.0, 1.0])[1, 0])(np.ones(1))
