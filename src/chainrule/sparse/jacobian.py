@@ -133,6 +133,15 @@ def _check_shape(pattern: Any, m: int, n: int, fname: str) -> None:
         )
 
 
+def _check_inputs(pattern: Any, n: int, fname: str) -> None:
+    if pattern.shape[1] != n:
+        raise ValueError(
+            f"{fname}: the sparsity pattern has shape {pattern.shape}, but the differentiated "
+            f"argument has {n} elements; the pattern must be (out.size, in.size), with "
+            f"in.size = {n}."
+        )
+
+
 def _seeds(colors: np.ndarray, k: int, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """One seed per colour: the sum of the unit vectors of that colour."""
     size = len(colors)
@@ -222,6 +231,7 @@ def _forward(fun: Any, args: tuple, nums: tuple, x: Any, sp_: SparsityPattern, f
     from ..transforms.forward_mode import push_forward
 
     shape, n = np.shape(strip(x)), np.size(strip(x))
+    _check_inputs(sp_.pattern, n, fname)
     k = sp_.ncolors
     leaves, in_tree = flatten_diff_args(args, nums, fname)
     seeds = _seeds(sp_.coloring, k, shape, np.result_type(strip(x), np.float64))
