@@ -325,6 +325,7 @@ def test_spsolve_differentiates_in_both_modes():
     assert cr.jacfwd(lambda b: crsla.spsolve(A, b[:, None]))(b).shape == (16, 16)
 
 
+@needs_facade_hook
 def test_plain_scipy_spsolve_names_the_differentiable_one():
     A = sp.csc_array(L)
     with pytest.raises(ConversionError, match=r"chainrule.scipy.sparse.linalg.spsolve"):
