@@ -77,7 +77,14 @@ def quad(func: Callable, a: Any, b: Any, args: tuple = (), **options: Any) -> tu
     """
     arg_leaves = tree.leaves(tuple(args))
     if not any(is_traced(v) for v in (a, b, *arg_leaves)):
-        return _si.quad(func, a, b, args=tuple(args), **options)
+
+        def checked(x: Any, *a: Any) -> Any:
+            out = func(x, *a)
+            if is_traced(out):
+                raise ValueError(_CLOSURE)
+            return out
+
+        return _si.quad(checked, a, b, args=tuple(args), **options)
     if options.get("full_output"):
         raise NotImplementedError(
             "quad: full_output is not supported when differentiating; call it without"
@@ -92,12 +99,15 @@ def quad(func: Callable, a: Any, b: Any, args: tuple = (), **options: Any) -> tu
     p = problem.p_of()
     probe = func(float(_value(a)) if np.isfinite(_value(a)) else 0.0, *problem.args_of(_value(p)))
     if is_traced(probe):
-        raise ValueError(
-            "quad: func uses a traced value it does not receive as an argument (a "
-            "closure or global); pass it through args=(...) so its derivative is kept"
-        )
+        raise ValueError(_CLOSURE)
     integral = _Integral(lambda x, q: problem.f(x, None, q), False, dict(options))
     a = a * 1.0 if is_traced(a) else float(a)
     b = b * 1.0 if is_traced(b) else float(b)
     value = integral.core(a, b, p)
     return value, integral.abserr
+
+
+_CLOSURE = (
+    "quad: func uses a traced value it does not receive as an argument (a "
+    "closure or global); pass it through args=(...) so its derivative is kept"
+)
