@@ -1,0 +1,411 @@
+"""The staging trace: record a function's NumPy calls into a program.
+
+``cr.jit`` (transforms/jit.py) runs the user's function once under a
+``StagingTrace``, the outermost level. Its tracers carry the real value of
+the first call (so shapes, dtypes and every branch taken are exact) and the
+number of the program variable they stand for. Every call that reaches the
+trace is run on the real values and recorded as an equation: primitives
+(``process_primitive``), non-differentiable NumPy calls and comparisons
+(``process_nondiff``). A conversion to a Python value (``bool``, ``int``,
+``float``, ``.item()``, ``operator.index``) records a *guard*: the value the
+conversion had, which a replay checks before trusting the rest of the program.
+Conversions to a whole array (``__array__``, ``.tolist()``) cannot be guarded
+cheaply and raise ``StagedConversionError`` naming the user's line.
+
+A derivative transform running inside the staging trace (``jit(grad(f))``)
+hands its own NumPy calls, the rules', down to this level too, so value and
+derivative end up in one straight-line program.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConversionError
+from .trace import Trace, Tracer
+
+
+class StagedConversionError(ConversionError):
+    """A value staged by ``cr.jit`` was turned into a whole NumPy array or list.
+
+    A replay could not check such a conversion cheaply, so it is refused; the
+    message names the file and line. Keep the computation in NumPy calls, or
+    mark the argument static (``static_argnums``).
+    """
+
+
+class Var:
+    """A program variable: ``id`` indexes the program's values."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: int) -> None:  # noqa: A002 - the natural name
+        self.id = id
+
+    def __repr__(self) -> str:
+        return f"v{self.id}"
+
+
+class Equation:
+    """``outs = fn(*args, **kwargs)``; ``args``/``kwargs`` are templates in
+    which ``Var`` objects stand for program values, everything else being a
+    constant. ``multiple``: ``fn`` returns a tuple, one value per ``outs``.
+    ``kind``: "prim" (a differentiable primitive) or "nondiff"."""
+
+    __slots__ = ("fn", "name", "args", "kwargs", "outs", "multiple", "kind")
+
+    def __init__(
+        self,
+        fn: Any,
+        name: str,
+        args: tuple,
+        kwargs: dict,
+        outs: list[int],
+        multiple: bool,
+        kind: str,
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.args = args
+        self.kwargs = kwargs
+        self.outs = outs
+        self.multiple = multiple
+        self.kind = kind
+
+    def inputs(self) -> list[int]:
+        found: list[int] = []
+        _vars_in(self.args, found)
+        _vars_in(self.kwargs, found)
+        return found
+
+
+class Guard:
+    """A conversion the traced path depended on: ``convert(v[var]) == value``
+    (``kind`` is "bool", "int", "float", "complex", "index", "item"), or, for
+    ``kind == "shape"``, ``np.shape(v[var]) == value`` (an operation whose
+    result's shape depends on values, such as boolean-mask indexing)."""
+
+    __slots__ = ("kind", "var", "value")
+
+    def __init__(self, kind: str, var: int, value: Any) -> None:
+        self.kind = kind
+        self.var = var
+        self.value = value
+
+    def inputs(self) -> list[int]:
+        return [self.var]
+
+
+CONVERT = {
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "complex": complex,
+    "index": operator.index,
+    "item": lambda v: v.item(),
+}
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether a guard's value matches: equal, of the same type, NaN matching NaN."""
+    if type(a) is not type(b):
+        return False
+    if a == b:
+        return True
+    return bool(a != a and b != b)
+
+
+def _vars_in(t: Any, found: list[int]) -> None:
+    if type(t) is Var:
+        found.append(t.id)
+    elif type(t) in (list, tuple):
+        for v in t:
+            _vars_in(v, found)
+    elif type(t) is dict:
+        for v in t.values():
+            _vars_in(v, found)
+
+
+class StagedTracer(Tracer):
+    """A staged value: the first call's real value and its program variable."""
+
+    __slots__ = ("_var",)
+
+    def __init__(self, value: Any, trace: StagingTrace, var: int) -> None:
+        self._value = value
+        self._trace = trace
+        self._var = var
+
+
+class Program:
+    """A staged function: ``n_in`` input variables (numbered first), the
+    equations and guards in the order they ran, and the outputs (a tree
+    definition and its leaves: ``Var`` or constants)."""
+
+    def __init__(self, n_in: int, body: list, n_vars: int, out_tree: Any, out_leaves: list) -> None:
+        self.n_in = n_in
+        self.body = body
+        self.n_vars = n_vars
+        self.out_tree = out_tree
+        self.out_leaves = out_leaves
+
+    @property
+    def equations(self) -> list[Equation]:
+        return [e for e in self.body if type(e) is Equation]
+
+    @property
+    def guards(self) -> list[Guard]:
+        return [e for e in self.body if type(e) is Guard]
+
+    def constants(self) -> list[Any]:
+        """The constant arrays the program holds (closed-over arrays, seeds, folded values)."""
+        found: dict[int, Any] = {}
+
+        def walk(t: Any) -> None:
+            if isinstance(t, (np.ndarray, np.generic)) and not isinstance(t, np.bool_):
+                found.setdefault(id(t), t)
+            elif type(t) in (list, tuple):
+                for v in t:
+                    walk(v)
+            elif type(t) is dict:
+                for v in t.values():
+                    walk(v)
+
+        for e in self.body:
+            if type(e) is Equation:
+                walk(e.args)
+                walk(e.kwargs)
+        walk(self.out_leaves)
+        return list(found.values())
+
+    def __str__(self) -> str:
+        consts: dict[int, str] = {}
+        for c in self.constants():
+            consts[id(c)] = f"c{len(consts)}"
+
+        def show(t: Any) -> str:
+            if type(t) is Var:
+                return repr(t)
+            if id(t) in consts:
+                return consts[id(t)]
+            if type(t) is list:
+                return "[" + ", ".join(show(v) for v in t) + "]"
+            if type(t) is tuple:
+                return "(" + ", ".join(show(v) for v in t) + ("," if len(t) == 1 else "") + ")"
+            if type(t) is dict:
+                return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in t.items()) + "}"
+            return _short(t)
+
+        ins = ", ".join(f"v{i}" for i in range(self.n_in))
+        lines = [f"program ({ins}):"]
+        for e in self.body:
+            if type(e) is Guard:
+                if e.kind == "shape":
+                    lines.append(f"  guard shape(v{e.var}) == {e.value!r}")
+                else:
+                    lines.append(f"  guard {e.kind}(v{e.var}) == {e.value!r}")
+                continue
+            outs = ", ".join(f"v{o}" for o in e.outs)
+            args = [show(a) for a in e.args] + [f"{k}={show(v)}" for k, v in e.kwargs.items()]
+            tag = "" if e.kind == "prim" else "   # not differentiable"
+            lines.append(f"  {outs} = {e.name}({', '.join(args)}){tag}")
+        lines.append("  return " + ", ".join(show(o) for o in self.out_leaves))
+        if consts:
+            lines.append("constants:")
+            for c in self.constants():
+                lines.append(f"  {consts[id(c)]}: {_describe(c)}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, (np.ndarray, np.generic)):
+        return _describe(x)
+    r = repr(x)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _describe(c: Any) -> str:
+    if np.ndim(c) == 0 or np.size(c) <= 4:
+        return f"{np.asarray(c).dtype}{list(np.shape(c))} {np.asarray(c).tolist()!r}"
+    return f"{c.dtype}{list(c.shape)}"
+
+
+def _fn_name(fn: Any) -> str:
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    if isinstance(fn, np.ufunc):
+        return name
+    return str(name)
+
+
+def user_frame() -> tuple[str, int]:
+    """The file and line of the innermost frame outside chainrule (and NumPy)."""
+    f = sys._getframe(1)
+    while f is not None:
+        mod = f.f_globals.get("__name__") or ""
+        if not (mod == "chainrule" or mod.startswith(("chainrule.", "numpy"))):
+            return f.f_code.co_filename, f.f_lineno
+        f = f.f_back
+    return "<unknown>", 0
+
+
+_SCALARS = (int, float, bool, complex, str, type(None))
+
+
+def _key_of(t: Any, keep: list) -> Any:
+    """A hashable key of an argument template, for common-subexpression elimination."""
+    tt = type(t)
+    if tt is Var:
+        return ("v", t.id)
+    if tt in _SCALARS:
+        return (tt, repr(t))  # repr: -0.0 and 0.0 differ, 1 and 1.0 and True too
+    if tt in (list, tuple):
+        return (tt, tuple(_key_of(v, keep) for v in t))
+    if tt is dict:
+        return (tt, tuple((k, _key_of(v, keep)) for k, v in t.items()))
+    if isinstance(t, (type, np.dtype)):
+        return ("t", t)
+    keep.append(t)  # an array or other object: the same object only
+    return ("o", id(t))
+
+
+class StagingTrace(Trace):
+    """Records every NumPy call on its tracers; see the module docstring."""
+
+    __slots__ = ("body", "n_vars", "_cse", "_by_id", "_keep")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body: list = []
+        self.n_vars = 0
+        self._cse: dict = {}
+        # id of the real value of each staged ndarray -> its variable: a rule
+        # or transform that unwrapped a tracer (``strip``) and passes the plain
+        # array on still refers to the variable, not to a frozen constant.
+        self._by_id: dict[int, int] = {}
+        self._keep: list = []  # keeps those values (and so their ids) alive while tracing
+
+    def new_var(self, value: Any) -> StagedTracer:
+        var = self.n_vars
+        self.n_vars += 1
+        if type(value) is np.ndarray:
+            self._by_id[id(value)] = var
+            self._keep.append(value)
+        return StagedTracer(value, self, var)
+
+    # -- turning arguments into templates ---------------------------------
+    def _template(self, x: Any) -> tuple[Any, Any]:
+        """(template, real value) of an argument."""
+        if isinstance(x, Tracer):
+            if x._trace is not self:  # pragma: no cover - staging is the outermost level
+                raise RuntimeError("cr.jit: a value of another transform reached the staging trace")
+            return Var(x._var), x._value
+        tx = type(x)
+        if tx is np.ndarray:
+            var = self._by_id.get(id(x))
+            return (x if var is None else Var(var)), x
+        if tx in (list, tuple):
+            pairs = [self._template(v) for v in x]
+            return tx(p[0] for p in pairs), tx(p[1] for p in pairs)
+        if tx is dict:
+            pairs_d = {k: self._template(v) for k, v in x.items()}
+            return {k: p[0] for k, p in pairs_d.items()}, {k: p[1] for k, p in pairs_d.items()}
+        return x, x
+
+    def _record(self, fn: Any, name: str, args: Any, kwargs: dict, multiple: bool, kind: str):
+        targs, vargs = self._template(tuple(args))
+        tkw, vkw = self._template(kwargs) if kwargs else ({}, {})
+        keep: list = []
+        try:
+            key = (fn, _key_of(targs, keep), _key_of(tkw, keep))
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None:
+            found = self._cse.get(key)
+            if found is not None:
+                return found[0]
+        ans = fn(*vargs, **vkw)
+        if isinstance(ans, Tracer):  # pragma: no cover - an impl that re-entered tracing
+            raise RuntimeError(f"cr.jit: {name} returned a traced value")
+        if multiple:
+            outs = [self.new_var(a) for a in ans]
+            result: Any = tuple(outs)
+        else:
+            outs = [self.new_var(ans)]
+            result = outs[0]
+        self.body.append(Equation(fn, name, targs, tkw, [o._var for o in outs], multiple, kind))
+        if key is not None:
+            self._cse[key] = (result, keep)
+        return result
+
+    # -- the doors ---------------------------------------------------------
+    def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+        out = self._record(prim.impl, prim.name, args, kwargs, prim.multiple_results, "prim")
+        if self._depends_on_ints(args):
+            for o in out if prim.multiple_results else (out,):
+                self.body.append(Guard("shape", o._var, np.shape(o._value)))
+        return out
+
+    def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+        _, vargs = self._template(tuple(args))
+        _, vkw = self._template(kwargs)
+        probe = fn(*vargs, **vkw)  # to learn what kind of result it gives
+        if isinstance(probe, tuple) and all(isinstance(p, (np.ndarray, np.generic)) for p in probe):
+            out = self._record(fn, _fn_name(fn), args, kwargs, True, "nondiff")
+            outs = out
+        elif isinstance(probe, (np.ndarray, np.generic)):
+            out = self._record(fn, _fn_name(fn), args, kwargs, False, "nondiff")
+            outs = (out,)
+        elif isinstance(probe, (bool, int, float, complex)):
+            # a Python number (np.array_equal, np.ndim): its value is a guard
+            out = self._record(fn, _fn_name(fn), args, kwargs, False, "nondiff")
+            self.body.append(Guard("item", out._var, probe))
+            return probe
+        else:  # a shape, a dtype: fixed by the signature
+            return probe
+        if not isinstance(fn, np.ufunc):  # nonzero, unique, ...: result shapes follow values
+            for o in outs:
+                self.body.append(Guard("shape", o._var, np.shape(o._value)))
+        return out
+
+    def process_conversion(self, kind: str, x: Any) -> Any:
+        if kind in CONVERT:
+            value = CONVERT[kind](x._value)
+            self.body.append(Guard(kind, x._var, value))
+            return value
+        file, line = user_frame()
+        what = {
+            "tolist": ".tolist()",
+            "array": "Converting it to a NumPy array (np.asarray, np.array, a[i] = x)",
+        }.get(kind, kind)
+        raise StagedConversionError(
+            f"{what} on a value staged by cr.jit, at {file}:{line}: a replay could not check "
+            "the whole array it would give. Keep the computation in NumPy calls on the value, "
+            "convert single numbers with float()/int()/bool() (those become guards), or mark "
+            "the argument static with static_argnums/static_argnames."
+        )
+
+    def process_custom_vjp(self, call: Any) -> Any:
+        # Only the value is needed here: run the function's inside.
+        return call.plain()
+
+    process_custom_jvp = process_custom_vjp
+
+    @staticmethod
+    def _depends_on_ints(args: tuple | list) -> bool:
+        """Whether a staged integer or boolean array is an operand (an index,
+        a mask, a repeat count): the result's shape may follow its values."""
+        for a in args:
+            if isinstance(a, StagedTracer) and a._value is not None:
+                kind = getattr(a._value, "dtype", None)
+                if kind is not None and kind.kind in "biu":
+                    return True
+            elif type(a) in (list, tuple) and StagingTrace._depends_on_ints(a):
+                return True
+        return False

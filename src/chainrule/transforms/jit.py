@@ -1,0 +1,414 @@
+"""``cr.jit``: stage a function once per input signature, replay it fast.
+
+The first call with a new signature runs the function under a
+``StagingTrace`` (core/staging.py), which records a program: every NumPy
+call on the inputs, differentiable or not, and a guard for every conversion
+to a Python value that the path taken depended on. The program is optimised
+(dead code dropped, repeated calls shared; calls on constants were already
+evaluated while tracing, which is constant folding) and turned into one
+straight-line Python function, compiled once. A later call with the same
+signature runs the compiled programs of that signature in turn: each checks
+its guards as it goes and gives up at the first that differs, and the first
+to reach its end gives the result. When none does, the function is traced
+again for the new path (at most ``MAX_PATHS`` programs per signature).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import tree
+from ..core import trace as _trace
+from ..core.staging import CONVERT, Guard, Program, StagingTrace, Var, same
+
+
+class RetraceWarning(UserWarning):
+    """A jitted function took more than ``MAX_PATHS`` paths for one input
+    signature; further paths run eagerly. Warned once per function."""
+
+
+MAX_PATHS = 32
+# Above this many equations, compile() costs more than it saves: interpret.
+INTERPRET_ABOVE = 100_000
+
+
+class _Miss:
+    """What a replay returns when a guard differs."""
+
+    __repr__ = lambda self: "MISS"  # noqa: E731
+
+
+MISS = _Miss()
+
+
+def _is_generator(x: Any) -> bool:
+    return isinstance(x, (np.random.Generator, np.random.RandomState, np.random.BitGenerator))
+
+
+def _random_error(where: str) -> ValueError:
+    return ValueError(
+        f"cr.jit: {where}. Random draws inside a jitted function would be frozen into the "
+        "program at the first call and repeated on every later one. Draw the random numbers "
+        "outside and pass them in as arguments (x = rng.standard_normal(shape); f(x, ...))."
+    )
+
+
+def _leaf_key(leaf: Any, where: str) -> Any:
+    t = type(leaf)
+    if t is np.ndarray:
+        return (leaf.shape, leaf.dtype)
+    if t in (float, int, bool, complex):
+        return t
+    if isinstance(leaf, np.generic):
+        return ("g", leaf.dtype)
+    if _is_generator(leaf):
+        raise _random_error(f"{where} is a {t.__name__}")
+    if isinstance(leaf, _trace.Tracer):
+        return None
+    try:
+        hash(leaf)
+    except TypeError:
+        raise TypeError(
+            f"cr.jit: {where} is a {t.__name__}, which is neither an array, a number nor "
+            "hashable; pass arrays and numbers, or mark the argument static with a hashable value."
+        ) from None
+    return ("static", t, leaf)
+
+
+def _is_dynamic(leaf: Any) -> bool:
+    return type(leaf) in (np.ndarray, float, int, bool, complex) or isinstance(leaf, np.generic)
+
+
+class Compiled:
+    """One staged path: the program and its compiled replay."""
+
+    __slots__ = ("program", "run", "source")
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.source = ""
+        if len(program.body) > INTERPRET_ABOVE:
+            self.run = functools.partial(_interpret, program)
+        else:
+            self.run, self.source = _compile(program)
+
+
+def _prune(program: Program) -> Program:
+    """Dead-code elimination: keep the equations whose results reach an
+    output or a guard."""
+    live = {o.id for o in program.out_leaves if type(o) is Var}
+    kept = []
+    for e in reversed(program.body):
+        if type(e) is Guard:
+            kept.append(e)
+            live.add(e.var)
+        elif any(o in live for o in e.outs):
+            kept.append(e)
+            live.update(e.inputs())
+    kept.reverse()
+    return Program(program.n_in, kept, program.n_vars, program.out_tree, program.out_leaves)
+
+
+def _compile(program: Program) -> tuple[Callable[..., Any], str]:
+    names: dict[int, str] = {}  # id of a bound object -> its name in the closure
+    bound: list[Any] = []
+
+    def bind(obj: Any, prefix: str) -> str:
+        name = names.get(id(obj))
+        if name is None:
+            name = f"{prefix}{len(bound)}"
+            names[id(obj)] = name
+            bound.append(obj)
+        return name
+
+    def show(t: Any) -> str:
+        tt = type(t)
+        if tt is Var:
+            return f"v{t.id}"
+        if tt is bool or tt is int or t is None or tt is str:
+            return repr(t)
+        if tt is float and t == t and t not in (float("inf"), float("-inf")):
+            return repr(t)
+        if tt is list:
+            return "[" + ", ".join(show(v) for v in t) + "]"
+        if tt is tuple:
+            return "(" + "".join(show(v) + ", " for v in t) + ")"
+        if tt is dict and all(type(k) is str for k in t):
+            return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in t.items()) + "}"
+        return bind(t, "c")
+
+    lines = []
+    for e in program.body:
+        if type(e) is Guard:
+            v = f"v{e.var}"
+            if e.kind == "bool":
+                lines.append(f"if {'not ' if e.value else ''}{v}: return MISS")
+            elif e.kind == "shape":
+                lines.append(f"if shape({v}) != {e.value!r}: return MISS")
+            elif e.kind in ("int", "index") and type(e.value) is int:
+                lines.append(f"if {e.kind}_({v}) != {e.value!r}: return MISS")
+            else:
+                conv = bind(CONVERT[e.kind], "f")
+                lines.append(f"if not same({conv}({v}), {bind(e.value, 'c')}): return MISS")
+            continue
+        fn = bind(e.fn, "f")
+        args = [show(a) for a in e.args]
+        for k, v in e.kwargs.items():
+            args.append(f"{k}={show(v)}" if k.isidentifier() else f"**{{{k!r}: {show(v)}}}")
+        outs = ", ".join(f"v{o}" for o in e.outs) + ("," if e.multiple and len(e.outs) == 1 else "")
+        lines.append(f"{outs} = {fn}({', '.join(args)})")
+    rets = []
+    for o in program.out_leaves:
+        if type(o) is Var:
+            rets.append(f"v{o.id}")
+        elif type(o) is np.ndarray:  # a constant output: a fresh copy each call
+            rets.append(f"{bind(o, 'c')}.copy()")
+        else:
+            rets.append(show(o))
+    lines.append("return [" + ", ".join(rets) + "]")
+    params = ", ".join(f"v{i}" for i in range(program.n_in))
+    body = "\n".join("        " + ln for ln in lines)
+    free = ", ".join(["MISS", "same", "shape", "int_", "index_", *(names[id(o)] for o in bound)])
+    source = f"def _make({free}):\n    def replay({params}):\n{body}\n    return replay\n"
+    code = compile(source, "<cr.jit program>", "exec")
+    scope: dict[str, Any] = {}
+    exec(code, scope)  # noqa: S102 - our own generated source, no user text
+    import operator
+
+    replay = scope["_make"](MISS, same, np.shape, int, operator.index, *bound)
+    return replay, source
+
+
+def _interpret(program: Program, *inputs: Any) -> Any:
+    """The program run by a loop (for very long programs)."""
+    env: list[Any] = [None] * program.n_vars
+    env[: program.n_in] = inputs
+
+    def get(t: Any) -> Any:
+        tt = type(t)
+        if tt is Var:
+            return env[t.id]
+        if tt in (list, tuple):
+            return tt(get(v) for v in t)
+        if tt is dict:
+            return {k: get(v) for k, v in t.items()}
+        return t
+
+    for e in program.body:
+        if type(e) is Guard:
+            v = env[e.var]
+            if e.kind == "shape":
+                if np.shape(v) != e.value:
+                    return MISS
+            elif not same(CONVERT[e.kind](v), e.value):
+                return MISS
+            continue
+        ans = e.fn(*get(e.args), **get(e.kwargs))
+        if e.multiple:
+            for o, a in zip(e.outs, ans):
+                env[o] = a
+        else:
+            env[e.outs[0]] = ans
+    out = [
+        env[o.id] if type(o) is Var else (o.copy() if type(o) is np.ndarray else o)
+        for o in program.out_leaves
+    ]
+    env.clear()
+    return out
+
+
+class Jitted:
+    """The function ``cr.jit`` returns (see ``jit``)."""
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: Any, static_argnames: Any) -> None:
+        if not callable(fun):
+            raise TypeError(f"cr.jit expects a function, got {fun!r}")
+        self.fun = fun
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        if isinstance(static_argnames, str):
+            static_argnames = (static_argnames,)
+        for n in static_argnums:
+            if not isinstance(n, int):
+                raise TypeError(f"cr.jit: static_argnums must be ints, got {n!r}")
+        self.static_argnums = tuple(static_argnums)
+        self.static_argnames = frozenset(static_argnames)
+        self._cache: dict[Any, list[Compiled]] = {}
+        self._lock = threading.Lock()
+        self._warned = False
+        functools.update_wrapper(self, fun)
+
+    # -- the call ---------------------------------------------------------
+    def _split(self, args: tuple, kwargs: dict) -> tuple[Any, list, Any, list]:
+        n = len(args)
+        statics = {i % n if n else i for i in self.static_argnums if -n <= i < n}
+        static_part = []
+        dyn_args = []
+        for i, a in enumerate(args):
+            if i in statics:
+                static_part.append(("pos", i, _static_key(a, f"static argument {i}")))
+                dyn_args.append(None)
+            else:
+                dyn_args.append(a)
+        dyn_kwargs = {}
+        for k in sorted(kwargs):
+            if k in self.static_argnames:
+                static_part.append(("kw", k, _static_key(kwargs[k], f"static argument {k!r}")))
+            else:
+                dyn_kwargs[k] = kwargs[k]
+        leaves, treedef = tree.flatten((dyn_args, dyn_kwargs))
+        keys = []
+        for j, leaf in enumerate(leaves):
+            k = _leaf_key(leaf, f"argument leaf {j}")
+            if k is None:
+                return None, leaves, treedef, []  # a traced value: inline
+            keys.append(k)
+        key = (treedef, tuple(keys), tuple(static_part))
+        return key, leaves, treedef, [i for i, lf in enumerate(leaves) if _is_dynamic(lf)]
+
+    def _rebuild(self, args: tuple, kwargs: dict, treedef: Any, leaves: list) -> tuple:
+        dyn_args, dyn_kwargs = tree.unflatten(treedef, leaves)
+        n = len(args)
+        statics = {i % n for i in self.static_argnums if -n <= i < n}
+        full_args = tuple(args[i] if i in statics else dyn_args[i] for i in range(n))
+        full_kwargs = {k: kwargs[k] if k in self.static_argnames else dyn_kwargs[k] for k in kwargs}
+        return full_args, full_kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _trace._depth.get() > 0:
+            # Inside another transform (or another jit's staging): run inline,
+            # so that the outer level follows every operation.
+            return self.fun(*args, **kwargs)
+        key, leaves, treedef, dyn = self._split(args, kwargs)
+        if key is None:
+            return self.fun(*args, **kwargs)
+        paths = self._cache.get(key)
+        if paths:
+            inputs = [leaves[i] for i in dyn]
+            for compiled in list(paths):
+                out = compiled.run(*inputs)
+                if out is not MISS:
+                    return compiled.program.out_tree.unflatten(out)
+            if len(paths) >= MAX_PATHS:
+                self._retrace_warning()
+                return self.fun(*args, **kwargs)
+        compiled, result = self._stage(args, kwargs, leaves, treedef, dyn)
+        with self._lock:
+            paths = self._cache.setdefault(key, [])
+            if len(paths) < MAX_PATHS:
+                paths.append(compiled)
+        return result
+
+    def _retrace_warning(self) -> None:
+        with self._lock:
+            if self._warned:
+                return
+            self._warned = True
+        name = getattr(self.fun, "__qualname__", repr(self.fun))
+        warnings.warn(
+            f"cr.jit: {name} took more than {MAX_PATHS} different paths (guards on values: "
+            "branches, loop counts, int()/float() of traced values) for the same input "
+            "signature; further paths run eagerly, uncached. Make the varying value static "
+            "(static_argnums) or replace the Python branch with np.where.",
+            RetraceWarning,
+            stacklevel=3,
+        )
+
+    def _stage(self, args: tuple, kwargs: dict, leaves: list, treedef: Any, dyn: list):
+        state = _trace.boundary_state()
+        random_before = _random_state()
+        try:
+            with StagingTrace() as trace:
+                staged = list(leaves)
+                for i in dyn:
+                    staged[i] = trace.new_var(leaves[i])
+                full_args, full_kwargs = self._rebuild(args, kwargs, treedef, staged)
+                out = self.fun(*full_args, **full_kwargs)
+                out_leaves, out_tree = tree.flatten(out)
+                atoms = []
+                values = []
+                for o in out_leaves:
+                    if isinstance(o, _trace.Tracer):
+                        if o._trace is not trace:
+                            _trace.raise_leaked(o._trace)
+                        atoms.append(Var(o._var))
+                        values.append(o._value)
+                    else:
+                        atoms.append(o)
+                        values.append(o)
+        finally:
+            _trace.restore_boundary(state)
+        if _random_state() != random_before:
+            raise _random_error("NumPy's global random state changed while the function was traced")
+        program = _prune(Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms))
+        trace.body = []
+        trace._by_id.clear()
+        trace._keep.clear()
+        trace._cse.clear()
+        return Compiled(program), out_tree.unflatten(values)
+
+    # -- inspection -------------------------------------------------------
+    def lower(self, *args: Any, **kwargs: Any) -> Program:
+        """The program staged for these arguments (printable: equations,
+        guards, constants). Does not touch the cache."""
+        key, leaves, treedef, dyn = self._split(args, kwargs)
+        if key is None:
+            raise TypeError("cr.jit(...).lower takes plain arrays, not traced values")
+        compiled, _ = self._stage(args, kwargs, leaves, treedef, dyn)
+        return compiled.program
+
+    def cache_size(self) -> int:
+        """How many programs are cached, over all signatures."""
+        return sum(len(p) for p in self._cache.values())
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else functools.partial(self, obj)
+
+
+def _random_state() -> Any:
+    st = np.random.get_state(legacy=False)
+    return (st["state"]["key"].tobytes(), st["state"]["pos"], st["has_gauss"], st["gauss"])
+
+
+def _static_key(value: Any, where: str) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"cr.jit: {where} must be hashable (it is part of the cache key), got a "
+            f"{type(value).__name__}. Pass a tuple instead of a list, or make it a dynamic "
+            "(traced) argument."
+        ) from None
+    return (type(value), value)
+
+
+def jit(
+    fun: Callable[..., Any],
+    static_argnums: int | tuple[int, ...] = (),
+    static_argnames: str | tuple[str, ...] = (),
+) -> Jitted:
+    """Stage ``fun`` once per input signature into a program and replay it.
+
+    The signature is the pytree structure of the arguments, the shapes and
+    dtypes of array leaves, the types of Python numbers (traced as 0-d
+    values) and the values of static arguments. Python control flow on
+    traced values (``if x.sum() > 0``, ``int(n)``, ``float(t)``) is recorded
+    as a guard and re-checked at every call: another path is traced anew,
+    never replayed stale. Arrays closed over or global are constants
+    captured at the first call. Called inside another transform (or with
+    traced arguments), the jitted function simply runs ``fun``.
+
+    >>> import numpy as np, chainrule as cr
+    >>> f = cr.jit(cr.grad(lambda x: np.sum(np.sin(x) ** 2)))
+    >>> f(np.array([0.5, 1.0]))
+    array([0.84147098, 0.90929743])
+    >>> f(np.array([0.25, 2.0]))  # replayed, no Python of the function runs
+    array([ 0.47942554, -0.7568025 ])
+    """
+    return Jitted(fun, static_argnums, static_argnames)
