@@ -30,6 +30,7 @@ from .transforms import (
     value_and_grad,
     vjp,
 )
+from .transforms.jit import RetraceWarning, jit
 
 __version__ = "0.1.0"
 
@@ -94,6 +95,8 @@ __all__ = [
     "hessian",
     "hvp",
     "stop_gradient",
+    "jit",
+    "RetraceWarning",
     "check_grads",
     "tree",
     "optim",
