@@ -263,7 +263,19 @@ roll = np.roll
 squeeze = np.squeeze
 stack = np.stack
 tile = np.tile
-unstack = np.unstack
+
+
+def unstack(x: Any, /, *, axis: int = 0) -> tuple:
+    """``numpy.unstack``: the slices along ``axis`` (chainrule's rule, so that it
+    also works on NumPy 2.0, which has no ``np.unstack``).
+
+    >>> import chainrule.array_api as xp, numpy as np
+    >>> [v.tolist() for v in xp.unstack(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=1)]
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
+    from .rules.arrange import unstack as _unstack
+
+    return _unstack(x, axis=axis)
 
 
 def reshape(x: Any, /, shape: Any, *, copy: Any = None) -> Any:
