@@ -164,11 +164,11 @@ def test_auto_takes_reverse_only_when_cheaper():
     assert_same(jac(x), cr.jacfwd(f)(x))
     # Its transpose (one dense column) is cheaper forward.
     assert cr.sparse_jacobian(f, sparsity=p.T).pattern.mode == "forward"
-    # Equal counts stay forward: reverse must win by the REVERSE_COST factor.
+    # Equal counts stay forward: reverse must be strictly cheaper.
     assert cr.sparse_jacobian(stencil, sparsity=stencil_pattern(9, (-1, 0, 1))).pattern.mode == (
         "forward"
     )
-    assert cr.sparse.REVERSE_COST == 1.5
+    assert cr.sparse.REVERSE_COST == 1.0
 
 
 def test_wrong_pattern_shape_and_missing_pattern_are_explained():

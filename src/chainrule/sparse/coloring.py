@@ -181,8 +181,13 @@ def _best(graph: Any, colour: Any, orderings: tuple[str, ...]) -> np.ndarray:
     # cyclic collector would only rescan them.
     with GcPause():
         nbrs = _neighbours(graph)
+        seen: list[list[int]] = []
         for kind in orderings:
-            colors = colour(nbrs, ordering(nbrs, kind))
+            order = ordering(nbrs, kind)
+            if order in seen:  # largest-first is the natural order on a regular graph
+                continue
+            seen.append(order)
+            colors = colour(nbrs, order)
             if best is None or (colors.max(initial=-1) < best.max(initial=-1)):
                 best = colors
     return best  # type: ignore[return-value]

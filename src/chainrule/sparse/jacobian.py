@@ -15,16 +15,19 @@ from typing import Any
 
 import numpy as np
 
-from ..core.trace import GcPause, Tracer, strip
+from ..core.array_facade import strip
+from ..core.trace import GcPause, Tracer
 from ..transforms._inputs import check_callable, flatten_diff_args, normalize_argnums
 from . import coloring
 
 # mode="auto" takes reverse mode only when
-#     (row colours) * REVERSE_COST < (column colours) * 1.
-# A batched VJP records the function and then walks the tape back, where a
-# batched JVP does its work in the one forward pass: measured on this engine's
-# elementwise and stencil code a VJP costs about 1.5 JVPs.
-REVERSE_COST = 1.5
+#     (row colours) * REVERSE_COST < (column colours) * 1,
+# the cost of one JVP being 1. Measured once (a periodic 3-point stencil with
+# cubic and cosine terms, n = 10^5, 4 colours, shared 2-core machine): one
+# VJP 9.6 ms against one JVP 12.4 ms, the batched sparse Jacobian 40 ms
+# reverse against 57 ms forward. So a VJP costs no more than a JVP here; it
+# does keep a tape in memory, so ties go forward.
+REVERSE_COST = 1.0
 
 _MODES = ("auto", "forward", "reverse")
 
@@ -178,7 +181,8 @@ def sparse_jacobian(
             ``"reverse"`` colours the rows and pulls one VJP per colour;
             ``"auto"`` colours both and takes reverse only when
             ``row colours * REVERSE_COST < column colours`` (``REVERSE_COST =
-            1.5``: a VJP costs about 1.5 JVPs here).
+            1.0``: measured, a batched VJP costs about what a batched JVP
+            does on this engine, and it keeps a tape, so ties go forward).
 
     Returns:
         a function with ``fun``'s arguments returning the Jacobian; its
@@ -211,7 +215,7 @@ def sparse_jacobian(
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, _ = normalize_argnums(argnums, len(args), fname)
         x = _array_argument(args, nums, fname)
-        sp_ = jac_fun.pattern
+        sp_ = jac_fun.pattern  # type: ignore[attr-defined]
         bound = functools.partial(fun, **kwargs) if kwargs else fun
         if sp_.mode == "reverse":
             return _reverse(bound, args, nums, x, sp_, fname)
@@ -320,7 +324,7 @@ def sparse_hessian(
 
         nums, _ = normalize_argnums(argnums, len(args), fname)
         x = _array_argument(args, nums, fname)
-        sp_ = hess_fun.pattern
+        sp_ = hess_fun.pattern  # type: ignore[attr-defined]
         n = np.size(strip(x))
         _check_shape(sp_.pattern, n, n, fname)
         k = sp_.ncolors

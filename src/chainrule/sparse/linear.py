@@ -33,7 +33,7 @@ class _Matrix:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.matrix.shape  # type: ignore[no-any-return]
+        return tuple(self.matrix.shape)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.matrix @ x)
@@ -51,7 +51,8 @@ class _Solve:
         self.lu, self.trans, self.shape = lu, trans, shape
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        return self.lu.solve(np.asarray(x, dtype=np.result_type(x, np.float64)), trans=self.trans)  # type: ignore[no-any-return]
+        rhs = np.asarray(x, dtype=np.result_type(x, np.float64))
+        return np.asarray(self.lu.solve(rhs, trans=self.trans))
 
     def transpose(self) -> _Solve:
         return _Solve(self.lu, "T" if self.trans == "N" else "N", self.shape[::-1])
