@@ -118,7 +118,11 @@ def differentiable_leaf(leaf: Any) -> bool:
 def _krylov(apply: Callable, b: np.ndarray, n: int, method: str, tol: float) -> np.ndarray:
     from scipy.sparse.linalg import LinearOperator, cg, gmres
 
-    op = LinearOperator((n, n), matvec=lambda v: np.asarray(apply(np.ravel(v)), np.float64))
+    op = LinearOperator(
+        (n, n),
+        matvec=lambda v: np.asarray(apply(np.ravel(v).astype(np.float64)), np.float64),
+        dtype=np.float64,
+    )
     b = np.asarray(b, dtype=np.float64)
     if not np.any(b):
         return np.zeros(n)

@@ -1,0 +1,367 @@
+"""Derivatives of solutions (root, minimize, least_squares, fixed_point) by the
+implicit function theorem, against closed forms and against finite differences of
+the solver itself run at tight tolerances."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.optim import (
+    ImplicitDifferentiationError,
+    fixed_point,
+    least_squares,
+    minimize,
+    root,
+)
+
+
+def fd(f, x, eps=1e-3):
+    """Fourth-order central differences of ``f`` (array -> array) at ``x``: the
+    truncation error is O(eps^4) ~ 1e-12, the solver's rounding noise / eps ~ 1e-13."""
+    x = np.asarray(x, dtype=float)
+    cols = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = eps
+        d = (-f(x + 2 * e) + 8 * f(x + e) - 8 * f(x - e) + f(x - 2 * e)) / (12 * eps)
+        cols.append(np.ravel(d))
+    return np.stack(cols, axis=-1).reshape(np.shape(f(x)) + x.shape)
+
+
+def rel_err(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(b)))
+
+
+# ---------------------------------------------------------------- root
+
+
+def cubic_root(a):
+    return root(lambda x, a: x**3 + x - a, 1.0, args=(a,), tol=1e-14).x
+
+
+def test_root_scalar_closed_form_both_modes_and_second_order():
+    a = 3.0
+    x = float(cubic_root(a))
+    assert x**3 + x == pytest.approx(a, abs=1e-13)
+    d1 = 1.0 / (3 * x**2 + 1)
+    d2 = -6 * x / (3 * x**2 + 1) ** 3
+    assert float(cr.grad(cubic_root)(a)) == pytest.approx(d1, rel=1e-13)
+    assert float(cr.jacfwd(cubic_root)(a)) == pytest.approx(d1, rel=1e-13)
+    assert float(cr.jvp(cubic_root, (a,), (2.0,))[1]) == pytest.approx(2 * d1, rel=1e-13)
+    assert float(cr.hessian(cubic_root)(a)) == pytest.approx(d2, rel=1e-12)
+    assert float(cr.grad(cr.grad(cubic_root))(a)) == pytest.approx(d2, rel=1e-12)
+    assert float(cr.jacfwd(cr.jacfwd(cubic_root))(a)) == pytest.approx(d2, rel=1e-12)
+
+
+def system(x, p, label, power):
+    assert label == "fixed" and power == 3  # non-float leaves of args pass through untouched
+    return np.stack([x[0] ** 2 + x[1] - p["a"][0], x[0] - x[1] ** power - p["a"][1] * p["b"]])
+
+
+def root_of_system(a, b=1.5):
+    return root(system, np.array([1.0, 1.0]), args=({"a": a, "b": b}, "fixed", 3), tol=1e-14).x
+
+
+def test_root_system_pytree_args_jacobians_against_solver_differences():
+    a = np.array([3.0, 0.5])
+    expected = fd(root_of_system, a)
+    assert rel_err(cr.jacfwd(root_of_system)(a), expected) < 1e-10
+    assert rel_err(cr.jacrev(root_of_system)(a), expected) < 1e-10
+    # derivative in the other float leaf of the same args pytree
+    db = cr.jacfwd(lambda b: root_of_system(a, b))(1.5)
+    assert rel_err(db, fd(lambda b: root_of_system(a, float(b)), np.array(1.5))) < 1e-10
+
+
+def test_root_hessian_against_differences_of_the_gradient():
+    a = np.array([3.0, 0.5])
+    first = lambda a: root_of_system(a)[0]  # noqa: E731
+    h = cr.hessian(first)(a)
+    expected = fd(lambda a: cr.grad(first)(a), a)
+    assert rel_err(h, expected) < 1e-9
+    assert np.allclose(h, h.T, rtol=1e-12, atol=0)
+    assert rel_err(cr.jacrev(cr.jacfwd(first))(a), expected) < 1e-9
+    cr.check_grads(first, (a,), order=2, eps=1e-4, rtol=1e-6)
+
+
+def test_root_singular_jacobian_at_the_solution_raises_when_differentiated():
+    # x^3 = a at a = 0: the root x = 0 is triple, dF/dx = 3 x^2 = 0 there (x = a^(1/3)
+    # has an infinite derivative)
+    f = lambda a: root(lambda x, a: x**3 - a, 0.0, args=(a,)).x  # noqa: E731
+    assert float(f(0.0)) == 0.0
+    with pytest.raises(ImplicitDifferentiationError, match="singular"):
+        cr.grad(f)(0.0)
+
+
+def test_root_matrix_free_gmres_matches_dense():
+    rng = np.random.default_rng(0)
+    n = 12
+    W = rng.normal(size=(n, n)) / (2 * np.sqrt(n))
+    c = rng.normal(size=n)
+
+    def solve(theta, linear_solver):
+        return root(
+            lambda x, t: x + np.tanh(W @ x + t) - c,
+            np.zeros(n),
+            args=(theta,),
+            tol=1e-14,
+            linear_solver=linear_solver,
+        ).x
+
+    theta = rng.normal(size=n)
+    dense = cr.jacfwd(lambda t: solve(t, "dense"))(theta)
+    assert rel_err(dense, fd(lambda t: solve(t, "dense"), theta)) < 1e-9
+    g = cr.jacfwd(lambda t: solve(t, "gmres"))(theta)
+    assert rel_err(g, dense) < 1e-9
+    w = rng.normal(size=n)
+    gr = cr.grad(lambda t: solve(t, "gmres") @ w)(theta)
+    assert rel_err(gr, dense.T @ w) < 1e-9
+
+
+# ---------------------------------------------------------------- minimize
+
+
+def objective(x, a):
+    return np.sum((x - a) ** 2) + np.sum(x**4) + x[0] * x[1]
+
+
+def argmin(a, method="BFGS", **kw):
+    kw.setdefault("tol", 1e-13)
+    return minimize(objective, np.zeros(2), args=(a,), method=method, **kw).x
+
+
+@pytest.mark.parametrize("method", ["BFGS", "Newton-CG", "trust-krylov", "L-BFGS-B"])
+def test_minimize_jacobian_against_solver_differences(method):
+    a = np.array([1.0, 0.5])
+    f = lambda a: argmin(a, method)  # noqa: E731
+    # reference: the tight Newton-CG solve, differenced
+    expected = fd(lambda a: argmin(a, "Newton-CG"), a)
+    assert rel_err(cr.jacfwd(f)(a), expected) < 1e-8
+    assert rel_err(cr.jacrev(f)(a), expected) < 1e-8
+
+
+def test_minimize_closed_form_quadratic_and_hessian_of_the_argmin():
+    # min (x - a)^2 + x^4: stationarity 2(x - a) + 4x^3 = 0, dx/da = 2 / (2 + 12 x^2),
+    # and differentiating (2 + 12 x^2) x' = 2 once more: 24 x x'^2 + (2 + 12 x^2) x'' = 0
+    f = lambda a: (
+        minimize(  # noqa: E731
+            lambda x, a: (x - a) ** 2 + x**4, 0.0, args=(a,), method="Newton-CG", tol=1e-14
+        ).x
+    )
+    a = 0.8
+    x = float(f(a))
+    d1 = 2 / (2 + 12 * x**2)
+    d2 = -24 * x * d1**2 / (2 + 12 * x**2)
+    assert float(cr.grad(f)(a)) == pytest.approx(d1, rel=1e-11)
+    assert float(cr.jacfwd(f)(a)) == pytest.approx(d1, rel=1e-11)
+    assert float(cr.hessian(f)(a)) == pytest.approx(d2, rel=1e-10)
+    assert float(cr.jacfwd(cr.grad(f))(a)) == pytest.approx(d2, rel=1e-10)
+
+
+def test_minimize_hessian_against_differences_of_the_gradient():
+    a = np.array([1.0, 0.5])
+    first = lambda a: argmin(a, "Newton-CG")[0]  # noqa: E731
+    expected = fd(lambda a: cr.grad(first)(a), a)
+    assert rel_err(cr.hessian(first)(a), expected) < 1e-8
+
+
+def test_minimize_pytree_x0_and_args():
+    def obj(p, data):
+        return np.sum((p["w"] * data["x"] + p["b"] - data["y"]) ** 2) + 0.1 * np.sum(p["w"] ** 2)
+
+    x = np.linspace(0, 1, 7)
+
+    def fit(y):
+        res = minimize(
+            obj, {"w": np.zeros(1), "b": 0.0}, args=({"x": x, "y": y},), method="BFGS", tol=1e-13
+        )
+        return np.concatenate([res.x["w"], np.reshape(res.x["b"], (1,))])
+
+    y = np.sin(3 * x)
+    # ridge regression: the fit is linear in y, so the solver's differences are exact
+    assert rel_err(cr.jacrev(fit)(y), fd(fit, y)) < 1e-8
+    assert rel_err(cr.jacfwd(fit)(y), fd(fit, y)) < 1e-8
+
+
+def test_minimize_unconverged_raises_only_when_differentiated():
+    a = np.array([1.0, 0.5])
+    res = minimize(objective, np.zeros(2), args=(a,), method="BFGS", options={"maxiter": 1})
+    assert not res.success  # a plain call returns SciPy's verdict
+    with pytest.raises(ImplicitDifferentiationError, match="BFGS.*Maximum number of iterations"):
+        cr.grad(lambda a: argmin(a, "BFGS", options={"maxiter": 1})[0])(a)
+    with pytest.raises(ImplicitDifferentiationError, match="did not converge"):
+        cr.jacfwd(lambda a: argmin(a, "BFGS", options={"maxiter": 1}))(a)
+
+
+def test_minimize_active_bound_refuses_to_differentiate():
+    f = lambda a: (
+        minimize(  # noqa: E731
+            lambda x, a: np.sum((x - a) ** 2),
+            np.zeros(2),
+            args=(a,),
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0), (0.0, 1.0)],
+        ).x
+    )
+    inside = np.array([0.3, 0.6])
+    assert np.allclose(cr.jacfwd(f)(inside), np.eye(2), atol=1e-6)
+    with pytest.raises(ImplicitDifferentiationError, match="bound is active"):
+        cr.jacfwd(f)(np.array([0.3, 1.6]))
+
+
+def test_minimize_large_matrix_free_cg_path():
+    # 600 unknowns (above the dense threshold): Hessian-vector products and CG
+    rng = np.random.default_rng(1)
+    n = 600
+    d = 1.0 + rng.random(n)
+
+    def obj(x, t):
+        return 0.5 * np.sum(d * x**2) + 0.25 * np.sum(x**4) - np.sum(t * x)
+
+    t = rng.normal(size=n)
+    f = lambda t: minimize(obj, np.zeros(n), args=(t,), method="L-BFGS-B", tol=1e-14).x  # noqa: E731
+    x = f(t)
+    w = rng.normal(size=n)
+    # separable: dx_i/dt_i = 1 / (d_i + 3 x_i^2)
+    g = cr.grad(lambda t: f(t) @ w)(t)
+    assert rel_err(g, w / (d + 3 * x**2)) < 1e-7
+    _, tangent = cr.jvp(f, (t,), (w,))
+    assert rel_err(tangent, w / (d + 3 * x**2)) < 1e-7
+
+
+# ---------------------------------------------------------------- least_squares
+
+T = np.linspace(0.0, 3.0, 25)
+
+
+def decay_residuals(p, y):
+    return p[0] * np.exp(-p[1] * T) - y
+
+
+def decay_fit(y, **kw):
+    kw.setdefault("xtol", 1e-15)
+    kw.setdefault("ftol", 1e-15)
+    kw.setdefault("gtol", 1e-15)
+    return least_squares(decay_residuals, np.array([1.0, 1.0]), args=(y,), **kw).x
+
+
+# data far from the model: a large residual, where Gauss-Newton's derivative is wrong
+Y = 2.0 * np.exp(-0.7 * T) + 0.3 * np.sin(4 * T)
+
+RHO = {
+    "linear": lambda z: z,
+    "soft_l1": lambda z: 2 * (np.sqrt(1 + z) - 1),
+    "cauchy": np.log1p,
+    "arctan": np.arctan,
+    "huber": lambda z: np.where(z <= 1, z, 2 * np.sqrt(np.maximum(z, 1)) - 1),
+}
+
+
+def decay_exact(y, loss="linear", f_scale=1.0):
+    """The reference solver: SciPy's least_squares stops with a gradient ~1e-8 whatever
+    its tolerances (its steps stall), so the tight solve is Newton's method (to 1e-14)
+    on the cost's stationarity, started near the solution."""
+
+    def cost(p, y):
+        r = decay_residuals(p, y) / f_scale
+        return 0.5 * f_scale**2 * np.sum(RHO[loss](r**2))
+
+    start = np.array([2.2, 0.8])
+    return root(cr.grad(cost), start, args=(y,), tol=1e-14).x
+
+
+def test_least_squares_exact_not_gauss_newton():
+    jf = cr.jacfwd(decay_fit)(Y)
+    expected = fd(decay_exact, Y)
+    # the derivative is taken at SciPy's point, ~1e-8 from the exact solution
+    assert rel_err(jf, expected) < 1e-6
+    assert rel_err(cr.jacrev(decay_fit)(Y), expected) < 1e-6
+    # Gauss-Newton's (J^T J)^-1 J^T misses the residual's curvature term by far more
+    p = decay_fit(Y)
+    J = cr.jacfwd(decay_residuals)(p, Y)
+    gauss_newton = np.linalg.solve(J.T @ J, J.T)
+    assert rel_err(gauss_newton, expected) > 1e-3
+
+
+def test_least_squares_second_order():
+    first = lambda y: decay_fit(y)[1]  # noqa: E731
+    y = Y[:]
+    h = cr.hessian(first)(y)
+    assert np.allclose(h, h.T, rtol=1e-10, atol=1e-14)
+    # differences of the gradient at the exact (Newton-polished) solutions
+    expected = fd(lambda y: cr.grad(lambda y: decay_exact(y)[1])(y), y)
+    assert rel_err(h, expected) < 1e-6
+
+
+@pytest.mark.parametrize("loss", ["soft_l1", "cauchy", "huber", "arctan"])
+def test_least_squares_robust_losses(loss):
+    # f_scale 0.3 keeps every scaled residual off huber's kink |r| = f_scale by more
+    # than the differences' steps
+    f = lambda y: decay_fit(y, loss=loss, f_scale=0.3)  # noqa: E731
+    expected = fd(lambda y: decay_exact(y, loss, 0.3), Y)
+    assert rel_err(cr.jacfwd(f)(Y), expected) < 1e-6
+    assert rel_err(cr.jacrev(f)(Y), expected) < 1e-6
+
+
+def test_least_squares_result_is_scipys_with_pytree_x0_and_kwargs():
+    def residuals(p, y, *, scale):
+        return scale * (p["a"] * np.exp(-p["k"] * T) - y)
+
+    res = least_squares(
+        residuals, {"a": 1.0, "k": np.array(1.0)}, args=(Y,), kwargs={"scale": 2.0}, xtol=1e-14
+    )
+    assert res.status > 0 and res.jac.shape == (25, 2) and res.fun.shape == (25,)
+    assert isinstance(res.x["a"], float)
+    ref = decay_fit(Y)
+    assert res.x["a"] == pytest.approx(ref[0], rel=1e-6)
+    assert float(res.x["k"]) == pytest.approx(ref[1], rel=1e-6)
+
+
+def test_least_squares_failure_and_bad_input():
+    with pytest.raises(ImplicitDifferentiationError, match="least_squares did not converge"):
+        cr.jacfwd(lambda y: decay_fit(y, max_nfev=2))(Y)
+    with pytest.raises(TypeError, match="jac"):
+        least_squares(decay_residuals, np.ones(2), args=(Y,), jac="2-point")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        least_squares(decay_residuals, np.ones(2), args=(Y,), loss=lambda z: z)
+    with pytest.raises(ImplicitDifferentiationError, match="bound is active"):
+        cr.jacfwd(lambda y: decay_fit(y, bounds=([0.0, 0.0], [1.5, 5.0])))(Y)
+
+
+# ---------------------------------------------------------------- fixed_point
+
+
+def babylonian(a):
+    return fixed_point(lambda x, a: 0.5 * (x + a / x), 1.0, args=(a,), xtol=1e-15)
+
+
+def test_fixed_point_closed_form_to_second_order():
+    a = 2.0
+    assert float(babylonian(a)) == pytest.approx(np.sqrt(a), rel=1e-15)
+    assert float(cr.grad(babylonian)(a)) == pytest.approx(0.5 / np.sqrt(a), rel=1e-12)
+    assert float(cr.jacfwd(babylonian)(a)) == pytest.approx(0.5 / np.sqrt(a), rel=1e-12)
+    assert float(cr.hessian(babylonian)(a)) == pytest.approx(-0.25 * a**-1.5, rel=1e-11)
+
+
+def test_fixed_point_vector_against_solver_differences():
+    rng = np.random.default_rng(2)
+    W = rng.normal(size=(4, 4)) / 4
+
+    def equilibrium(theta):
+        return fixed_point(
+            lambda x, t: np.tanh(W @ x + t),
+            np.zeros(4),
+            args=(theta,),
+            xtol=1e-15,
+            method="iteration",
+            maxiter=2000,
+        )
+
+    theta = rng.normal(size=4)
+    expected = fd(equilibrium, theta)
+    assert rel_err(cr.jacfwd(equilibrium)(theta), expected) < 1e-8
+    assert rel_err(cr.jacrev(equilibrium)(theta), expected) < 1e-8
+
+
+def test_fixed_point_not_converging_raises_with_scipys_message():
+    with pytest.raises(RuntimeError, match="fixed_point: SciPy's fixed_point did not converge"):
+        fixed_point(lambda x: x + 1.0, 0.0, method="iteration", maxiter=5)
