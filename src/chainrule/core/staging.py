@@ -85,7 +85,8 @@ class Equation:
 
 class Guard:
     """A conversion the traced path depended on: ``convert(v[var]) == value``
-    (``kind`` is "bool", "int", "float", "complex", "index", "item"), or, for
+    (``kind`` is "bool", "int", "float", "complex", "index", "item",
+    "value"), or, for
     ``kind == "shape"``, ``np.shape(v[var]) == value`` (an operation whose
     result's shape depends on values, such as boolean-mask indexing)."""
 
@@ -107,6 +108,7 @@ CONVERT = {
     "complex": complex,
     "index": operator.index,
     "item": lambda v: v.item(),
+    "value": lambda v: v,  # a non-differentiable call that gave a Python number
 }
 
 
@@ -277,7 +279,7 @@ def _key_of(t: Any, keep: list) -> Any:
 class StagingTrace(Trace):
     """Records every NumPy call on its tracers; see the module docstring."""
 
-    __slots__ = ("body", "n_vars", "_cse", "_by_id", "_keep")
+    __slots__ = ("body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars")
 
     def __init__(self) -> None:
         super().__init__()
@@ -289,13 +291,17 @@ class StagingTrace(Trace):
         # array on still refers to the variable, not to a frozen constant.
         self._by_id: dict[int, int] = {}
         self._keep: list = []  # keeps those values (and so their ids) alive while tracing
+        self._int_vars: list[bool] = []  # by variable: an integer or boolean value
 
     def new_var(self, value: Any) -> StagedTracer:
         var = self.n_vars
         self.n_vars += 1
-        if type(value) is np.ndarray:
-            self._by_id[id(value)] = var
+        tv = type(value)
+        if tv is np.ndarray or (isinstance(value, np.generic) and tv is not np.bool_):
+            self._by_id[id(value)] = var  # np.True_/np.False_ are shared: not those
             self._keep.append(value)
+        dtype = getattr(value, "dtype", None)
+        self._int_vars.append(dtype is not None and dtype.kind in "biu")
         return StagedTracer(value, self, var)
 
     # -- turning arguments into templates ---------------------------------
@@ -306,7 +312,7 @@ class StagingTrace(Trace):
                 raise RuntimeError("cr.jit: a value of another transform reached the staging trace")
             return Var(x._var), x._value
         tx = type(x)
-        if tx is np.ndarray:
+        if tx is np.ndarray or isinstance(x, np.generic):
             var = self._by_id.get(id(x))
             return (x if var is None else Var(var)), x
         if tx in (list, tuple):
@@ -346,8 +352,9 @@ class StagingTrace(Trace):
 
     # -- the doors ---------------------------------------------------------
     def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+        n_eqns = len(self.body)
         out = self._record(prim.impl, prim.name, args, kwargs, prim.multiple_results, "prim")
-        if self._depends_on_ints(args):
+        if len(self.body) > n_eqns and self._depends_on_ints(self.body[-1]):
             for o in out if prim.multiple_results else (out,):
                 self.body.append(Guard("shape", o._var, np.shape(o._value)))
         return out
@@ -365,7 +372,7 @@ class StagingTrace(Trace):
         elif isinstance(probe, (bool, int, float, complex)):
             # a Python number (np.array_equal, np.ndim): its value is a guard
             out = self._record(fn, _fn_name(fn), args, kwargs, False, "nondiff")
-            self.body.append(Guard("item", out._var, probe))
+            self.body.append(Guard("value", out._var, probe))
             return probe
         else:  # a shape, a dtype: fixed by the signature
             return probe
@@ -397,15 +404,8 @@ class StagingTrace(Trace):
 
     process_custom_jvp = process_custom_vjp
 
-    @staticmethod
-    def _depends_on_ints(args: tuple | list) -> bool:
-        """Whether a staged integer or boolean array is an operand (an index,
+    def _depends_on_ints(self, eqn: Equation) -> bool:
+        """Whether a staged integer or boolean value is an operand (an index,
         a mask, a repeat count): the result's shape may follow its values."""
-        for a in args:
-            if isinstance(a, StagedTracer) and a._value is not None:
-                kind = getattr(a._value, "dtype", None)
-                if kind is not None and kind.kind in "biu":
-                    return True
-            elif type(a) in (list, tuple) and StagingTrace._depends_on_ints(a):
-                return True
-        return False
+        flags = self._int_vars
+        return any(flags[v] for v in eqn.inputs())

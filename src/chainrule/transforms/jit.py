@@ -291,6 +291,8 @@ class Jitted:
         paths = self._cache.get(key)
         if paths:
             inputs = [leaves[i] for i in dyn]
+            if int in key[1]:  # staged as NumPy integers (see _stage)
+                inputs = [np.int64(v) if type(v) is int else v for v in inputs]
             for compiled in list(paths):
                 out = compiled.run(*inputs)
                 if out is not MISS:
@@ -327,7 +329,12 @@ class Jitted:
             with StagingTrace() as trace:
                 staged = list(leaves)
                 for i in dyn:
-                    staged[i] = trace.new_var(leaves[i])
+                    leaf = leaves[i]
+                    if type(leaf) is int:
+                        # a NumPy integer, so that code unwrapping it (an index)
+                        # is still seen to use the variable (see StagingTrace._by_id)
+                        leaf = np.int64(leaf)
+                    staged[i] = trace.new_var(leaf)
                 full_args, full_kwargs = self._rebuild(args, kwargs, treedef, staged)
                 out = self.fun(*full_args, **full_kwargs)
                 out_leaves, out_tree = tree.flatten(out)

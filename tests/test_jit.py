@@ -1,0 +1,304 @@
+"""cr.jit: staged programs give the eager results, guards catch every path
+change, and the cache is thread-safe and holds no inputs."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import warnings
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule.core.staging import StagedConversionError
+
+from test_random_programs import build, programs
+
+RTOL = 1e-12
+
+
+def _close(a, b):
+    for x, y in zip(cr.tree.leaves(a), cr.tree.leaves(b)):
+        np.testing.assert_allclose(x, y, rtol=RTOL, atol=1e-14)
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(programs(), st.integers(0, 2**16))
+def test_random_programs_same_under_jit(program, seed):
+    shape, steps = program
+    rng = np.random.default_rng(seed)
+    x1, x2, v = (rng.uniform(-1.0, 1.0, size=shape) for _ in range(3))
+    f = build(steps, shape)
+    transforms = {
+        "value": f,
+        "grad": cr.grad(lambda x: np.sum(f(x))),
+        "jvp": lambda x, t: cr.jvp(f, (x,), (t,)),
+        "jacfwd": cr.jacfwd(f),
+        "jacrev": cr.jacrev(f),
+        "hvp": lambda x, t: cr.hvp(lambda y: np.sum(f(y)), (x,), (t,))[1],
+    }
+    for name, g in transforms.items():
+        two = name in ("jvp", "hvp")
+        jg = cr.jit(g)
+        for x in (x1, x2):  # the first call stages, the second replays
+            args = (x, v) if two else (x,)
+            _close(jg(*args), g(*args))
+        assert jg.cache_size() == 1, name
+
+
+def test_replay_runs_no_python_of_the_function():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.tanh(x) * 2.0
+
+    jf = cr.jit(f)
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_array_equal(jf(x), np.tanh(x) * 2.0)
+    np.testing.assert_array_equal(jf(x + 1), np.tanh(x + 1) * 2.0)
+    assert len(calls) == 1
+    jf(np.ones(3))  # a new shape: a new signature
+    assert len(calls) == 2
+
+
+def test_branch_that_flips_is_never_replayed_stale():
+    def f(x):
+        if x.sum() > 0:
+            return np.sin(x)
+        return np.cos(x) * 3.0
+
+    jf = cr.jit(f)
+    jg = cr.jit(cr.grad(lambda x: np.sum(f(x))))
+    g = cr.grad(lambda x: np.sum(f(x)))
+    for x in [np.ones(3), -np.ones(3), 2 * np.ones(3), -3 * np.ones(3), np.ones(3)]:
+        np.testing.assert_array_equal(jf(x), f(x))
+        np.testing.assert_array_equal(jg(x), g(x))
+    assert jf.cache_size() == 2
+    assert jg.cache_size() == 2
+
+
+def test_loop_length_from_int_of_a_value():
+    def f(x, n):
+        y = x
+        for _ in range(int(n)):
+            y = np.sin(y) + 1.0
+        return y
+
+    jf = cr.jit(f)
+    x = np.array([0.1, 0.2])
+    for n in [3, 5, 3, 0, 5.0]:
+        np.testing.assert_array_equal(jf(x, np.float64(n)), f(x, np.float64(n)))
+    assert jf.cache_size() == 3
+
+
+def test_python_numbers_are_traced_by_type():
+    jf = cr.jit(lambda x, a: x * a)
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(jf(x, 2.0), x * 2.0)
+    np.testing.assert_array_equal(jf(x, 5.0), x * 5.0)
+    assert jf.cache_size() == 1
+    np.testing.assert_array_equal(jf(x, 5), x * 5)
+    assert jf.cache_size() == 2  # an int is another signature
+
+
+def test_static_args_key_the_cache_by_value():
+    def f(x, axis, how="sum"):
+        return getattr(np, how)(x, axis=axis)
+
+    jf = cr.jit(f, static_argnums=1, static_argnames="how")
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(jf(x, 0), x.sum(0))
+    np.testing.assert_array_equal(jf(x, 1), x.sum(1))
+    np.testing.assert_array_equal(jf(x, 1, how="mean"), x.mean(1))
+    assert jf.cache_size() == 3
+    with pytest.raises(TypeError, match="must be hashable"):
+        jf(x, [0])
+
+
+def test_33rd_path_runs_eagerly_with_one_warning():
+    def f(x, n):
+        return x * int(n)
+
+    jf = cr.jit(f)
+    x = np.ones(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n in range(32):
+            np.testing.assert_array_equal(jf(x, np.float64(n)), x * n)
+    assert jf.cache_size() == 32
+    with pytest.warns(cr.RetraceWarning, match="more than 32"):
+        np.testing.assert_array_equal(jf(x, np.float64(40)), x * 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # only one warning per function
+        np.testing.assert_array_equal(jf(x, np.float64(41)), x * 41)
+    assert jf.cache_size() == 32
+    np.testing.assert_array_equal(jf(x, np.float64(7)), x * 7)  # cached paths still replay
+
+
+def test_float_and_item_are_guards():
+    def f(x):
+        t = float(x[0])
+        k = x[1].item()
+        return x * t + k
+
+    jf = cr.jit(f)
+    for x in [np.array([1.0, 2.0]), np.array([3.0, -1.0]), np.array([1.0, 2.0])]:
+        np.testing.assert_array_equal(jf(x), f(x))
+    assert jf.cache_size() == 2
+    prog = jf.lower(np.array([1.0, 2.0]))
+    assert "guard float(" in str(prog) and "guard item(" in str(prog)
+
+
+def test_nondifferentiable_calls_are_staged():
+    def f(x):
+        i = np.argmax(x)
+        return x[i] * (x > 0).astype(float)
+
+    jf = cr.jit(f)
+    for x in [np.array([1.0, 3.0, -2.0]), np.array([5.0, -3.0, 2.0])]:
+        np.testing.assert_array_equal(jf(x), f(x))
+    assert jf.cache_size() == 1
+    text = str(jf.lower(np.array([1.0, 3.0, -2.0])))
+    assert "argmax" in text and "greater" in text and "not differentiable" in text
+
+
+def test_boolean_mask_shape_is_guarded():
+    def f(x):
+        return np.sum(x[x > 0]) * np.ones(np.shape(x[x > 0]))
+
+    jf = cr.jit(f)
+    for x in [np.array([1.0, -1.0, 2.0]), np.array([1.0, 1.0, 2.0]), np.array([-1.0, 3.0, -2.0])]:
+        np.testing.assert_array_equal(jf(x), f(x))
+
+
+def test_array_conversion_names_the_line():
+    def f(x):
+        return np.asarray(x) + 1  # the line reported
+
+    line = f.__code__.co_firstlineno + 1
+    with pytest.raises(StagedConversionError, match=rf"test_jit\.py:{line}"):
+        cr.jit(f)(np.ones(2))
+    with pytest.raises(StagedConversionError, match=r"\.tolist\(\)"):
+        cr.jit(lambda x: x.tolist())(np.ones(2))
+
+
+def test_random_draws_are_refused():
+    with pytest.raises(ValueError, match="pass them in as arguments"):
+        cr.jit(lambda x: x + np.random.standard_normal(x.shape))(np.ones(2))
+    with pytest.raises(ValueError, match="Generator"):
+        cr.jit(lambda x, rng: x + rng.standard_normal(2))(np.ones(2), np.random.default_rng(0))
+
+
+def test_closed_over_arrays_are_constants():
+    w = np.array([1.0, 2.0])
+    jf = cr.jit(lambda x: x * w)
+    np.testing.assert_array_equal(jf(np.ones(2)), w)
+    w[0] = 100.0  # changed in place after the first call: the program keeps its copy
+    w = np.array([5.0, 5.0])  # rebinding: captured at trace time
+    assert jf(np.ones(2))[1] == 2.0
+
+
+def test_compositions():
+    def f(x):
+        return np.sum(np.tanh(x) ** 2) + np.prod(np.cos(x))
+
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([1.0, 0.5, -2.0])
+    y = x + 0.5
+    for jg, g, args in [
+        (cr.jit(cr.grad(f)), cr.grad(f), ((x,), (y,))),
+        (cr.jit(cr.value_and_grad(f)), cr.value_and_grad(f), ((x,), (y,))),
+        (cr.jit(cr.jacfwd(cr.grad(f))), cr.hessian(f), ((x,), (y,))),
+        (
+            cr.jit(lambda x, v: cr.hvp(f, (x,), (v,))[1]),
+            lambda x, v: cr.hvp(f, (x,), (v,))[1],
+            ((x, v), (y, v)),
+        ),
+    ]:
+        for a in args:
+            _close(jg(*a), g(*a))
+    # outside in: the jitted function runs inline under the outer transform
+    jf = cr.jit(f)
+    _close(cr.grad(jf)(x), cr.grad(f)(x))
+    _close(cr.hessian(jf)(x), cr.hessian(f)(x))
+    cr.check_grads(jf, (x,), order=2)
+
+
+def test_custom_rules_kwargs_and_aux_under_jit():
+    @cr.custom_vjp
+    def softplus(x):
+        return np.log1p(np.exp(x))
+
+    softplus.defvjp(lambda x: (softplus(x), x), lambda x, g: (g / (1.0 + np.exp(-x)),))
+
+    def loss(x, scale=1.0):
+        y = cr.checkpoint(lambda z: np.sin(z) * z)(x)
+        return np.sum(softplus(y)) * scale, {"y": y}
+
+    g = cr.grad(loss, has_aux=True)
+    jg = cr.jit(g)
+    for x in [np.array([0.1, 0.9]), np.array([-1.0, 2.0])]:
+        _close(jg(x, scale=2.0), g(x, scale=2.0))
+
+
+def test_dead_code_is_dropped_and_lower_is_readable():
+    jg = cr.jit(cr.grad(lambda x: np.sum(np.exp(x) * 3.0)))
+    prog = jg.lower(np.ones(3))
+    text = str(prog)
+    assert text.startswith("program (v0):")
+    assert "sum" not in text  # the loss value is never computed by jit(grad)
+    assert "exp" in text and "return" in text
+
+
+def test_common_subexpressions_are_shared():
+    prog = cr.jit(lambda x: np.sin(x) + np.sin(x)).lower(np.ones(2))
+    assert str(prog).count("sin(") == 1
+
+
+def test_thread_safety():
+    jf = cr.jit(cr.grad(lambda x: np.sum(np.sin(x) * x) if x[0] > 0 else np.sum(x**3)))
+    g = cr.grad(lambda x: np.sum(np.sin(x) * x) if x[0] > 0 else np.sum(x**3))
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def work(k):
+        try:
+            barrier.wait()
+            for j in range(30):
+                x = np.linspace(-1, 1, 4) * ((-1) ** (j + k)) + 0.01 * j
+                np.testing.assert_allclose(jf(x), g(x), rtol=RTOL)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert 2 <= jf.cache_size() <= 32
+
+
+def test_replay_keeps_no_reference_to_inputs():
+    jf = cr.jit(cr.value_and_grad(lambda x: np.sum(x * x)))
+    for _ in range(2):  # the tracing call, then a replay
+        x = np.arange(4.0)
+        ref = weakref.ref(x)
+        out = jf(x)
+        del x, out
+        gc.collect()
+        assert ref() is None
+
+
+def test_identity_and_constant_outputs():
+    jf = cr.jit(lambda x: (x, np.zeros(2), 3))
+    a = np.ones(2)
+    out = jf(a)
+    out = jf(a)
+    assert out[0] is a and out[2] == 3
+    out[1][0] = 9.0  # a constant output is a fresh copy each call
+    assert jf(a)[1][0] == 0.0
