@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_random_programs import build, programs
 
 import chainrule as cr
 from chainrule.core.staging import StagedConversionError
-
-from test_random_programs import build, programs
 
 RTOL = 1e-12
 
