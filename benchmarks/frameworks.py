@@ -40,6 +40,7 @@ class Framework:
 _MODULES = [
     ("impl_numpy", None),
     ("impl_chainrule", None),
+    ("impl_chainrule_jit", None),
     ("impl_autograd", "autograd"),
     ("impl_torch", "torch"),
     ("impl_jax", "jax"),
