@@ -36,6 +36,20 @@ class NoRuleError(NotImplementedError):
     """
 
 
+class BatchedControlFlowError(TypeError):
+    """``bool``/``int``/``float``/``.item()`` of a value that carries ``cr.vmap``'s
+    batch axis: the answer (and the branch taken) would differ per example.
+
+    Fix: compute both branches and select elementwise with ``np.where``.
+    """
+
+
+class BatchingFallbackWarning(UserWarning):
+    """A primitive without a batching rule met ``cr.vmap``'s batch: it was run
+    once per example in a Python loop (right, but slow). Issued once per
+    primitive per process."""
+
+
 def conversion_error(what: str) -> ConversionError:
     return ConversionError(
         f"{what} on a traced value would silently drop its derivative, so chainrule refuses. "

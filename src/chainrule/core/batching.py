@@ -1,0 +1,410 @@
+"""The batching trace behind ``cr.vmap``.
+
+A ``BatchTracer`` holds a value whose axis 0 is the batch; it reports the
+shape of *one* example, so the user's code (and every rule written for one
+example) sees the shapes it expects. Each primitive meeting a batched value
+goes through ``BatchTrace.process_primitive``, which calls the primitive's
+batching rule (chainrule/rules/batching_rules.py) on the batched values. A
+primitive without a rule is run once per example in a Python loop and the
+results stacked: slow, never wrong, and announced once per primitive with a
+``BatchingFallbackWarning``.
+
+Values are handed down with ``bind``, so when a batched value is itself
+traced by a lower level (``grad(vmap(f))``) that level records the batched
+computation, and a batched value inside a higher level (``vmap(grad(f))``)
+is just another value to it: the batch trace is one more level.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..errors import BatchedControlFlowError, BatchingFallbackWarning
+from .registry import FUNCTIONS, NONDIFF
+from .trace import Trace, Tracer, bind, strip
+
+_shape = np.ndarray.shape.__get__
+
+
+class Batched(np.ndarray):
+    """A plain array whose axis 0 is a vmap batch, as ``strip`` sees a batched
+    value: its computations (NumPy's C code) run on the whole batch, while
+    ``shape``/``ndim``/``size``/``len`` describe one example, like the tracer
+    it came from. The rules strip values to compute masks and shapes
+    (``np.where`` strips its condition, ``grad`` reads the output's shape);
+    the mark lets the batching rules recognise the batch axis of such a
+    mask, and keeps shape bookkeeping per example."""
+
+    @property  # type: ignore[override]
+    def shape(self) -> tuple[int, ...]:
+        return _shape(self)[1:]  # type: ignore[no-any-return]
+
+    @property  # type: ignore[override]
+    def ndim(self) -> int:
+        return len(_shape(self)) - 1
+
+    @property  # type: ignore[override]
+    def size(self) -> int:
+        return math.prod(_shape(self)[1:])
+
+    def __len__(self) -> int:
+        shape = _shape(self)
+        if len(shape) < 2:
+            raise TypeError("len() of unsized object (one example of this batch is a scalar)")
+        return int(shape[1])
+
+    # Rules compute with stripped values (masks, zero tests): the batch must
+    # line up with the other operands' axes as for one example, and the
+    # result keeps the mark.
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, Tracer) for a in inputs):
+            return NotImplemented  # the tracer's own protocol takes marks into account
+        if method == "__call__" and "out" not in kwargs:
+            return mark_all(ufunc(*_align_plain(inputs), **kwargs))
+        if method == "reduce" and len(inputs) == 1 and "out" not in kwargs:
+            x = inputs[0].view(np.ndarray)
+            axis = kwargs.pop("axis", 0)
+            if axis is None:
+                return ufunc.reduce(x, axis=None, **kwargs)
+            return mark(ufunc.reduce(x, axis=_shift_axes(axis, x.ndim - 1), **kwargs))
+        plain = [unmark(a) for a in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        if any(issubclass(t, Tracer) for t in types):
+            return NotImplemented
+        if func in _PER_EXAMPLE:  # shapes answered for one example
+            return func(*[_one_example(a) for a in args], **kwargs)
+        if func is np.where and len(args) == 3 and not kwargs:
+            return mark(np.where(*_align_plain(args)))
+        if func in _AXIS_FUNCTIONS and len(args) == 1 and type(args[0]) is Batched:
+            x = args[0].view(np.ndarray)
+            axis = kwargs.pop("axis", None)
+            if axis is None:  # a test of the whole batch (the rules' fast-path checks)
+                return func(x, **kwargs)
+            return mark(func(x, axis=_shift_axes(axis, x.ndim - 1), **kwargs))
+        if func in FUNCTIONS or func in NONDIFF:
+            return through_trace(func, args, kwargs)
+        plain_args = [unmark(a) for a in args]
+        plain_kwargs = {k: unmark(v) for k, v in kwargs.items()}
+        return func(*plain_args, **plain_kwargs)
+
+    # ndarray methods that take per-example shapes, axes or indices
+    def reshape(self, *shape: Any, order: str = "C") -> Any:  # type: ignore[override]
+        return through_trace(np.reshape, (self, shape[0] if len(shape) == 1 else shape), {})
+
+    def transpose(self, *axes: Any) -> Any:  # type: ignore[override]
+        axes_arg = axes[0] if len(axes) == 1 else (axes or None)
+        return through_trace(np.transpose, (self, axes_arg), {})
+
+    @property  # type: ignore[override]
+    def T(self) -> Any:
+        return through_trace(np.transpose, (self,), {})
+
+    def __getitem__(self, idx: Any) -> Any:
+        return through_trace(np.ndarray.__getitem__, (self, idx), {})
+
+    def squeeze(self, axis: Any = None) -> Any:  # type: ignore[override]
+        return through_trace(np.squeeze, (self,), {"axis": axis})
+
+    def ravel(self, order: str = "C") -> Any:  # type: ignore[override]
+        return through_trace(np.ravel, (self,), {})
+
+    flatten = ravel  # type: ignore[assignment]
+
+    def swapaxes(self, a: int, b: int) -> Any:  # type: ignore[override]
+        return through_trace(np.swapaxes, (self, a, b), {})
+
+
+def through_trace(func: Any, args: Any, kwargs: dict) -> Any:
+    """``func`` on arguments some of which are marked batched plain arrays,
+    batched as ``vmap`` would: through a batch trace of its own."""
+    size = next(_shape(a)[0] for a in _marked(args, kwargs))
+    with BatchTrace(size) as trace:
+
+        def wrap(a: Any) -> Any:
+            if type(a) is Batched:
+                return BatchTracer(a.view(np.ndarray), trace)
+            if type(a) in (list, tuple):
+                return type(a)(wrap(v) for v in a)
+            return a
+
+        impl = FUNCTIONS.get(func, func)
+        out = impl(*[wrap(a) for a in args], **{k: wrap(v) for k, v in kwargs.items()})
+
+        def unwrap(o: Any) -> Any:
+            if isinstance(o, Tracer) and o._trace is trace:
+                return mark(o._bv)
+            if type(o) in (list, tuple):
+                return type(o)(unwrap(v) for v in o)
+            return o
+
+        return unwrap(out)
+
+
+def _marked(args: Any, kwargs: dict) -> Any:
+    for a in list(args) + list(kwargs.values()):
+        if type(a) is Batched:
+            yield a
+        elif type(a) in (list, tuple):
+            yield from _marked(a, {})
+
+
+_PER_EXAMPLE = {np.shape, np.ndim, np.size}
+
+
+def _one_example(a: Any) -> Any:
+    if type(a) is Batched:
+        return np.broadcast_to(np.zeros((), dtype=a.dtype), a.shape)
+    return a
+
+
+_AXIS_FUNCTIONS = {np.any, np.all, np.sum, np.max, np.min, np.prod, np.mean, np.count_nonzero}
+
+
+def _shift_axes(axis: Any, nd: int) -> Any:
+    """An axis argument for one example, as axes of the batched array."""
+    if axis is None:
+        return tuple(range(1, nd + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(a % nd + 1 for a in axis)
+    return axis % nd + 1
+
+
+def _align_plain(inputs: Any) -> list:
+    """Operands with the batch axes of the marked ones lined up (plain views)."""
+    nd = max(
+        a.ndim if hasattr(a, "ndim") else np.ndim(a) for a in inputs
+    )  # a mark's: its example's
+    out = []
+    for a in inputs:
+        if type(a) is Batched:
+            v = a.view(np.ndarray)
+            own = v.ndim - 1
+            if own < nd:
+                v = v.reshape((v.shape[0],) + (1,) * (nd - own) + v.shape[1:])
+            out.append(v)
+        else:
+            out.append(a)
+    return out
+
+
+def mark_all(x: Any) -> Any:
+    return tuple(mark(v) for v in x) if isinstance(x, tuple) else mark(x)
+
+
+def mark(x: Any) -> Any:
+    """A plain batched array ``x`` marked as ``Batched`` (a view)."""
+    if type(x) is np.ndarray:
+        return x.view(Batched)
+    if isinstance(x, np.generic):
+        return np.asarray(x).view(Batched)
+    return x
+
+
+def unmark(x: Any) -> Any:
+    """The plain ndarray under a ``Batched`` mark (a view); others unchanged."""
+    return x.view(np.ndarray) if type(x) is Batched else x
+
+
+class BatchTracer(Tracer):
+    """A value batched on axis 0; ``shape`` and friends describe one example.
+
+    ``_bv`` holds the batched value (plain, or a tracer of a lower level);
+    ``_value``, which ``strip`` reads, gives the plain batched array marked
+    as ``Batched``."""
+
+    __slots__ = ("_bv",)
+
+    def __init__(self, value: Any, trace: BatchTrace) -> None:
+        self._bv = value
+        self._trace = trace
+
+    @property  # type: ignore[override]
+    def _value(self) -> Any:
+        return mark(strip(self._bv))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._bv.dtype  # type: ignore[no-any-return]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._bv.shape[1:])
+
+    @property
+    def ndim(self) -> int:
+        return self._bv.ndim - 1  # type: ignore[no-any-return]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._bv.shape[1:])
+
+    def __len__(self) -> int:
+        shape = self._bv.shape
+        if len(shape) < 2:
+            raise TypeError("len() of unsized object (one example of this batch is a scalar)")
+        return int(shape[1])
+
+    def __repr__(self) -> str:
+        return f"BatchTracer(level={self._trace.level}, batch={strip(self._bv)!r})"
+
+
+# Rules by primitive: ``rule(prim, vals, batched, kwargs, size)`` -> the
+# batched result (a tuple for primitives with several results), with the batch
+# on axis 0. ``vals`` have the batch on axis 0 where ``batched`` says so.
+BATCH_RULES: dict[Any, Any] = {}
+# Rules for non-differentiable NumPy callables (np.argmax, comparisons):
+# ``rule(fn, vals, batched, kwargs, size)`` -> the batched plain result.
+NONDIFF_RULES: dict[Any, Any] = {}
+# Family rules found by a test on the primitive (elementwise ufuncs), filled
+# by rules/batching_rules.py: a list of ``(test, rule)``.
+FAMILY_RULES: list[tuple[Any, Any]] = []
+_warned: set[str] = set()
+
+# Functions of shapes and dtypes only: asked of one example, they answer as
+# for one example (np.shape of a batched value is an example's shape).
+_METADATA = {
+    np.shape,
+    np.ndim,
+    np.size,
+    np.result_type,
+    np.iscomplexobj,
+    np.isrealobj,
+    np.zeros_like,
+    np.ones_like,
+    np.empty_like,
+}
+
+
+def is_batched(a: Any, trace: BatchTrace) -> bool:
+    return (isinstance(a, Tracer) and a._trace is trace) or type(a) is Batched
+
+
+def _warn_once(name: str) -> None:
+    if name in _warned:
+        return
+    _warned.add(name)
+    warnings.warn(
+        f"cr.vmap: {name} has no batching rule, so it runs once per example in a Python "
+        "loop (the result is right, only slower). Vectorise that step by hand, or report it.",
+        BatchingFallbackWarning,
+        stacklevel=4,
+    )
+
+
+def _example(v: Any, b: int) -> Any:
+    return v[b]
+
+
+def loop_rule(call: Any, name: str, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+    """The fallback: ``call`` once per example, results stacked on axis 0."""
+    _warn_once(name)
+    outs = []
+    for b in range(size):
+        args = [_example(v, b) if d else v for v, d in zip(vals, batched)]
+        outs.append(call(args, kwargs))
+    if isinstance(outs[0], tuple):
+        return tuple(np.stack([o[k] for o in outs]) for k in range(len(outs[0])))
+    return np.stack(outs)
+
+
+class BatchTrace(Trace):
+    """One run of ``vmap``'s function: the batch size and the rules."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def _unpack(self, args: Any) -> tuple[list, list]:
+        vals, batched = [], []
+        for a in args:
+            if isinstance(a, Tracer) and a._trace is self:
+                vals.append(a._bv)
+                batched.append(True)
+            elif type(a) is Batched:
+                vals.append(a.view(np.ndarray))
+                batched.append(True)
+            else:
+                vals.append(a)
+                batched.append(False)
+        return vals, batched
+
+    def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+        vals, batched = self._unpack(args)
+        rule = BATCH_RULES.get(prim)
+        if rule is None:
+            for test, family_rule in FAMILY_RULES:
+                if test(prim):
+                    rule = BATCH_RULES[prim] = family_rule
+                    break
+        if rule is None:
+            ans = loop_rule(
+                lambda a, k: bind(prim, a, k), prim.name, vals, batched, kwargs, self.size
+            )
+        else:
+            ans = rule(prim, vals, batched, kwargs, self.size)
+        if prim.multiple_results:
+            return tuple(self.wrap(r) for r in ans)
+        return self.wrap(ans)
+
+    def wrap(self, value: Any) -> Any:
+        return BatchTracer(unmark(value), self)
+
+    def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+        if fn in _METADATA:  # answered for one example
+            return fn(*[self._one(a) for a in args], **kwargs)
+        vals, batched = self._unpack(args)
+        kvals = {
+            k: (v._bv if isinstance(v, Tracer) and v._trace is self else v)
+            for k, v in kwargs.items()
+        }
+        if any(isinstance(v, Tracer) and v._trace is self for v in kwargs.values()):
+            rule = None  # a batched keyword: only the loop knows what it means
+        else:
+            rule = NONDIFF_RULES.get(fn)
+            if rule is None and isinstance(fn, np.ufunc):
+                rule = NONDIFF_RULES.get(np.ufunc)
+        if rule is None:
+            ans = loop_rule(
+                lambda a, k: fn(*a, **k),
+                getattr(fn, "__name__", str(fn)),
+                vals,
+                batched,
+                kvals,
+                self.size,
+            )
+        else:
+            ans = rule(fn, vals, batched, kvals, self.size)
+        if isinstance(ans, tuple):
+            return tuple(self.wrap(a) for a in ans)
+        return self.wrap(ans)
+
+    def _one(self, a: Any) -> Any:
+        if isinstance(a, Tracer) and a._trace is self:
+            return np.broadcast_to(np.zeros((), dtype=a.dtype), a.shape)
+        if type(a) is Batched:
+            return np.broadcast_to(np.zeros((), dtype=a.dtype), a.shape)
+        return a
+
+    def process_conversion(self, kind: str, x: Tracer) -> Any:
+        what = {"bool": "bool()", "item": ".item()", "array": "np.asarray()"}.get(kind, kind)
+        raise BatchedControlFlowError(
+            f"{what} of a value that carries cr.vmap's batch axis: its answer, and the branch "
+            "taken on it, would differ from one example to the next. Compute both branches and "
+            "select elementwise with np.where(condition, a, b) (or reduce first where a single "
+            "answer for the whole batch is meant, outside vmap)."
+        )
+
+    def process_custom_vjp(self, call: Any) -> Any:
+        # The user's derivative rules were written for one example: run the
+        # function as written (its primal), batched like any other code.
+        return call.plain()
+
+    process_custom_jvp = process_custom_vjp
