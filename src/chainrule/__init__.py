@@ -15,7 +15,13 @@ from .at import at
 from .check import check_grads
 from .checkpoint import checkpoint
 from .custom import custom_jvp, custom_vjp, linear_transpose
-from .errors import ConversionError, LeakedTracerError, NoRuleError
+from .errors import (
+    BatchedControlFlowError,
+    BatchingFallbackWarning,
+    ConversionError,
+    LeakedTracerError,
+    NoRuleError,
+)
 from .transforms import (
     elementwise_grad,
     grad,
@@ -31,6 +37,7 @@ from .transforms import (
     vjp,
 )
 from .transforms.jit import RetraceWarning, jit
+from .transforms.vmap import vmap
 
 __version__ = "0.1.0"
 
@@ -97,6 +104,9 @@ __all__ = [
     "stop_gradient",
     "jit",
     "RetraceWarning",
+    "vmap",
+    "BatchedControlFlowError",
+    "BatchingFallbackWarning",
     "check_grads",
     "tree",
     "optim",
