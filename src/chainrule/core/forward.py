@@ -74,7 +74,7 @@ class ForwardTrace(Trace):
         v = x._value
         if n == 2:
             other = args[1 - i]
-            if type(other) in _NUMBERS and prim.constant_rules is not None:
+            if type(other) in _NUMBERS:
                 crule = prim.constant_rules[i]  # x * 2.0 and friends (see ConstantRule)
                 if crule is not None and (crule.applies is None or crule.applies(other)):
                     ans = crule.op(v, other)  # a traced v of a lower level handles itself

@@ -77,7 +77,7 @@ class Primitive:
         self.short_vjp: Any = None
         # ConstantRules by the position of the traced operand when the other
         # is a Python number: [x (op) c, c (op) x] (see ConstantRule).
-        self.constant_rules: Any = None
+        self.constant_rules: list[Any] = [None, None]
         # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
         # computes the value and the tangent together when only argument
         # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
@@ -135,8 +135,6 @@ class ConstantRule:
         self.vjp = vjp
         self.jvp = jvp
         self.applies = applies
-        if prim.constant_rules is None:
-            prim.constant_rules = [None, None]
         prim.constant_rules[1 if reflected else 0] = self
 
     def arguments(self, x: Any, c: Any) -> tuple:

@@ -75,18 +75,23 @@ class ReverseTrace(Trace):
             vjp = maker(ans, v)
         elif n == 2:
             a, b = args
-            tb = type(b)
-            if tb in _NUMBERS or type(a) in _NUMBERS:
-                # x * 2.0, 1.0 - x, x ** 2: the other operand is a Python number
-                x, c, i = (a, b, 0) if tb in _NUMBERS else (b, a, 1)
-                rules = prim.constant_rules
-                rule = rules[i] if rules is not None else None
-                if rule is not None and (rule.applies is None or rule.applies(c)):
-                    v = x._value
-                    ans = rule.op(v, c)  # a traced v of a lower level handles itself
-                    tape = self.tape
-                    tape.append((x._index, rule.vjp(ans, v, c)))
-                    return ReverseTracer(ans, self, len(tape) - 1)
+            # x * 2.0, 1.0 - x, x ** 2: the other operand is a Python number
+            if type(b) in _NUMBERS:
+                x, c, i = a, b, 0
+                rule = prim.constant_rules[0]
+            elif type(a) in _NUMBERS:
+                x, c, i = b, a, 1
+                rule = prim.constant_rules[1]
+            else:
+                rule = None
+            if rule is not None and (rule.applies is None or rule.applies(c)):
+                v = x._value
+                ans = rule.op(v, c)  # a traced v of a lower level handles itself
+                tape = self.tape
+                tape.append((x._index, rule.vjp(ans, v, c)))
+                return ReverseTracer(ans, self, len(tape) - 1)
+            if rule is not None:
+                pass  # a number its ConstantRule does not cover (x / 0.0): general rules
             elif isinstance(a, Tracer):
                 if isinstance(b, Tracer):  # x * y: both ours, plain values, rules for both
                     va, vb = a._value, b._value
@@ -112,7 +117,7 @@ class ReverseTrace(Trace):
                 x, c, i = a, b, 0
             else:
                 x, c, i = b, a, 1
-            if tb is not np.ndarray and isinstance(c, MaskedArray):
+            if type(c) is not np.ndarray and isinstance(c, MaskedArray):
                 refuse_masked(prim, c)
             maker = makers[i]
             if maker is None:
