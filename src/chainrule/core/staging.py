@@ -56,7 +56,7 @@ class Equation:
     constant. ``multiple``: ``fn`` returns a tuple, one value per ``outs``.
     ``kind``: "prim" (a differentiable primitive) or "nondiff"."""
 
-    __slots__ = ("fn", "name", "args", "kwargs", "outs", "multiple", "kind")
+    __slots__ = ("fn", "name", "args", "kwargs", "outs", "multiple", "kind", "infix")
 
     def __init__(
         self,
@@ -75,6 +75,9 @@ class Equation:
         self.outs = outs
         self.multiple = multiple
         self.kind = kind
+        # "+", "*", ...: fn is that Python operator on two operands, one of them
+        # NumPy-typed when traced (so a replay may spell it as the operator)
+        self.infix: str | None = None
 
     def inputs(self) -> list[int]:
         found: list[int] = []
@@ -245,6 +248,24 @@ def _fn_name(fn: Any) -> str:
     return str(name)
 
 
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
+
+
+def _infix_of(impl: Any) -> str | None:
+    """The operator symbol of a primitive implemented by a Python operator
+    (rules/elementwise.py wraps them), else None."""
+    if getattr(impl, "__qualname__", "") != "_numpy_typed.<locals>.impl":
+        return None
+    cells = getattr(impl, "__closure__", None)
+    if not cells or len(cells) != 1:
+        return None
+    try:
+        op = cells[0].cell_contents
+        return _INFIX.get(op)
+    except (ValueError, TypeError):
+        return None
+
+
 def user_frame() -> tuple[str, int]:
     """The file and line of the innermost frame outside chainrule (and NumPy)."""
     f = sys._getframe(1)
@@ -353,7 +374,17 @@ class StagingTrace(Trace):
     # -- the doors ---------------------------------------------------------
     def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
         n_eqns = len(self.body)
+        if prim.name == "multiply" and len(args) == 2 and not kwargs:
+            same_value = self._times_one(args)
+            if same_value is not None:
+                return same_value
         out = self._record(prim.impl, prim.name, args, kwargs, prim.multiple_results, "prim")
+        if len(self.body) > n_eqns and len(args) == 2 and not kwargs:
+            op = _infix_of(prim.impl)
+            if op is not None and any(
+                isinstance(getattr(a, "_value", a), (np.ndarray, np.generic)) for a in args
+            ):
+                self.body[-1].infix = op
         if len(self.body) > n_eqns and self._depends_on_ints(self.body[-1]):
             for o in out if prim.multiple_results else (out,):
                 self.body.append(Guard("shape", o._var, np.shape(o._value)))
@@ -403,6 +434,24 @@ class StagingTrace(Trace):
         return call.plain()
 
     process_custom_jvp = process_custom_vjp
+
+    def _times_one(self, args: tuple | list) -> Any:
+        """``x * ones`` (a broadcast seed) with the shape, dtype and type of
+        ``x``: exactly ``x``, so nothing is recorded."""
+        a, b = args
+        x, c = (a, b) if isinstance(a, StagedTracer) else (b, a)
+        if not isinstance(x, StagedTracer) or isinstance(c, Tracer):
+            return None
+        if type(c) is not np.ndarray and not isinstance(c, np.generic):
+            return None
+        if id(c) in self._by_id:
+            return None
+        v = x._value
+        if type(v) is not np.ndarray or c.dtype != v.dtype or np.size(c) > np.size(v):
+            return None
+        if np.broadcast_shapes(np.shape(c), v.shape) != v.shape or not np.all(c == 1):
+            return None
+        return x
 
     def _depends_on_ints(self, eqn: Equation) -> bool:
         """Whether a staged integer or boolean value is an operand (an index,

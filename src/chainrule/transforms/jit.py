@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import tree
 from ..core import trace as _trace
-from ..core.staging import CONVERT, Guard, Program, StagingTrace, Var, same
+from ..core.staging import CONVERT, Equation, Guard, Program, StagingTrace, Var, same
 
 
 class RetraceWarning(UserWarning):
@@ -143,8 +143,25 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
             return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in t.items()) + "}"
         return bind(t, "c")
 
+    # Where each value is last read: it is deleted right after, so that a
+    # replay holds no more intermediates than the eager code would.
+    last: dict[int, int] = {}
+    outputs = {o.id for o in program.out_leaves if type(o) is Var}
+    for k, e in enumerate(program.body):
+        for v in e.inputs():
+            last[v] = k
+        if type(e) is Equation:
+            for o in e.outs:
+                last.setdefault(o, k)
+    dead_after: dict[int, list[int]] = {}
+    for v, k in last.items():
+        if v >= program.n_in and v not in outputs:
+            dead_after.setdefault(k, []).append(v)
+
     lines = []
-    for e in program.body:
+    for k, e in enumerate(program.body):
+        if k > 0 and (k - 1) in dead_after:
+            lines.append("del " + ", ".join(f"v{v}" for v in sorted(dead_after[k - 1])))
         if type(e) is Guard:
             v = f"v{e.var}"
             if e.kind == "bool":
@@ -156,6 +173,9 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
             else:
                 conv = bind(CONVERT[e.kind], "f")
                 lines.append(f"if not same({conv}({v}), {bind(e.value, 'c')}): return MISS")
+            continue
+        if e.infix is not None:
+            lines.append(f"v{e.outs[0]} = {show(e.args[0])} {e.infix} {show(e.args[1])}")
             continue
         fn = bind(e.fn, "f")
         args = [show(a) for a in e.args]
