@@ -316,6 +316,11 @@ def test_least_squares_result_is_scipys_with_pytree_x0_and_kwargs():
     assert float(res.x["k"]) == pytest.approx(ref[1], rel=1e-6)
 
 
+def test_unknown_linear_solver_is_refused():
+    with pytest.raises(ValueError, match="linear_solver must be 'dense', 'gmres', 'cg' or None"):
+        root(lambda x: x - 1.0, 0.0, linear_solver="lu")
+
+
 def test_least_squares_failure_and_bad_input():
     with pytest.raises(ImplicitDifferentiationError, match="least_squares did not converge"):
         cr.jacfwd(lambda y: decay_fit(y, max_nfev=2))(Y)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import conversion_error, no_rule_error
-from .registry import FUNCTIONS, NONDIFF, UFUNCS
+from .registry import ATTRIBUTES, FUNCTIONS, NONDIFF, UFUNCS
 
 
 def strip(x: Any) -> Any:
@@ -226,10 +226,9 @@ class ArrayFacade:
 
     @property
     def at(self) -> Any:
-        """Functional updates: ``x.at[idx].set(v)`` (see ``chainrule.at``)."""
-        from ..at import at  # at.py builds on the rules, which import this module
-
-        return at(self)
+        """Functional updates: ``x.at[idx].set(v)`` (see ``chainrule.at``, which
+        registers it in ``registry.ATTRIBUTES``: core imports nothing above it)."""
+        return ATTRIBUTES["at"](self)
 
     @property
     def real(self) -> Any:

@@ -159,7 +159,7 @@ def _matrix_free_solve(matvec: Callable, b: Any, n: int, method: str, tol: float
 
     @custom_vjp
     def solve_t(rhs: Any) -> Any:
-        return _krylov(transposed, rhs, n, "gmres" if method == "gmres" else method, tol)
+        return _krylov(transposed, rhs, n, method, tol)
 
     solve.defvjp(lambda rhs: (solve(rhs), None), lambda _, g: (solve_t(g),))
     solve_t.defvjp(lambda rhs: (solve_t(rhs), None), lambda _, g: (solve(g),))
@@ -189,6 +189,11 @@ def implicit_solution(
     the matrix-free path then uses CG. ``linear_solver``: ``"dense"``,
     ``"gmres"``, ``"cg"`` or ``None`` (dense up to :data:`DENSE_MAX` unknowns).
     """
+    if linear_solver not in (None, "dense", "gmres", "cg"):
+        raise ValueError(
+            f"linear_solver must be 'dense', 'gmres', 'cg' or None (dense up to {DENSE_MAX} "
+            f"unknowns, matrix-free above), got {linear_solver!r}"
+        )
     cache: dict = {}
 
     failures: dict = {}
