@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .core.primitive import Primitive
+from .core.registry import ATTRIBUTES
 from .core.trace import is_traced, strip, strip_tree
 from .errors import ConversionError
 from .rules._util import shape_of
@@ -61,6 +62,9 @@ def at(x: Any) -> _Indexer:
     array([4., 6.])
     """
     return _Indexer(x)
+
+
+ATTRIBUTES["at"] = at  # x.at[...] on a traced value (core/array_facade.py)
 
 
 class _Indexer:

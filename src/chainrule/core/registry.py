@@ -27,6 +27,11 @@ NONDIFF: set[Any] = set()
 REAL_ONLY: set[Any] = set()
 
 
+# Extension point: properties of traced values that upper floors add, by name
+# (``x.at``, filled by chainrule.at), so that core imports nothing above it.
+ATTRIBUTES: dict[str, Callable[[Any], Any]] = {}
+
+
 # True once every rule module is imported. Read on every transform call
 # (core.trace.Trace.__enter__), so a plain module global.
 rules_loaded = False
