@@ -117,6 +117,29 @@ def test_root_matrix_free_gmres_matches_dense():
     assert rel_err(gr, dense.T @ w) < 1e-9
 
 
+@pytest.mark.parametrize("linear_solver", ["gmres", "cg"])
+def test_matrix_free_second_order_matches_dense(linear_solver):
+    # the Krylov solve is differentiable itself: Hessians need no dense Jacobian
+    rng = np.random.default_rng(3)
+    n = 6
+    d = 2.0 + rng.random(n)
+
+    def argmin(t, solver):
+        obj = lambda x, t: 0.5 * np.sum(d * x**2) + 0.25 * np.sum(x**4) - np.sum(np.sin(t) * x)  # noqa: E731
+        return minimize(
+            obj, np.zeros(n), args=(t,), method="Newton-CG", tol=1e-14, linear_solver=solver
+        ).x
+
+    t = rng.normal(size=n)
+    w = rng.normal(size=n)
+    scalar = lambda solver: lambda t: argmin(t, solver) @ w  # noqa: E731
+    dense = cr.hessian(scalar("dense"))(t)
+    assert rel_err(dense, fd(lambda t: cr.grad(scalar("dense"))(t), t)) < 1e-8
+    assert rel_err(cr.hessian(scalar(linear_solver))(t), dense) < 1e-9
+    assert rel_err(cr.jacrev(cr.grad(scalar(linear_solver)))(t), dense) < 1e-9
+    assert rel_err(cr.jacfwd(cr.jacfwd(scalar(linear_solver)))(t), dense) < 1e-9
+
+
 # ---------------------------------------------------------------- minimize
 
 

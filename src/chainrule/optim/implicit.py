@@ -19,7 +19,9 @@ each cotangent) does not run the solver again.
 Small systems (``n <= dense_max``) factorise the Jacobian ``dF/dx``, formed
 by forward mode; larger ones solve matrix-free with GMRES (or CG for a
 symmetric Jacobian, such as a Hessian), each product ``(dF/dx) v`` one
-forward-mode pass, each transposed product one reverse pass.
+forward-mode pass, each transposed product one reverse pass; that solve is
+itself differentiable (see :func:`_matrix_free_solver`), so second derivatives
+stay matrix-free too.
 
 >>> import numpy as np, chainrule as cr
 >>> from scipy.optimize import brentq
@@ -141,29 +143,54 @@ def _krylov(apply: Callable, b: np.ndarray, n: int, method: str, tol: float) -> 
     return x
 
 
-def _matrix_free_solve(matvec: Callable, b: Any, n: int, method: str, tol: float) -> Any:
-    """``A^-1 b`` by a Krylov method; differentiable in ``b`` in both modes.
+def _matrix_free_solver(residual: Callable, n: int, method: str, tol: float) -> Callable:
+    """``solve(x, theta, b) = A^-1 b`` with ``A = dF/dx`` at ``(x, theta)``, by a Krylov
+    method on products ``A v`` (one forward-mode pass each) and ``A^T v`` (one
+    reverse pass), never forming ``A``; differentiable in ``x``, ``theta`` and ``b``
+    in both modes and to any order.
 
-    The map ``b -> A^-1 b`` is a custom VJP whose backward pass solves with
-    ``A^T`` (products by one reverse pass of ``matvec``); forward mode
-    transposes that. The matrix ``A`` is taken as fixed here, which is exact
-    to first order; second derivatives use the dense path (``n <= DENSE_MAX``)."""
+    Both ``solve`` and ``solve_t`` (``A^-T b``) are custom VJPs: with
+    ``s = A^-1 b`` and ``lam = A^-T g``, the cotangent of ``b`` is ``lam`` and that
+    of ``(x, theta)`` is ``-d/d(x, theta) <lam, A(x, theta) s>`` (one reverse pass
+    of the product), and the same with ``A^T`` for ``solve_t``; each backward pass
+    solves with the other. Forward mode transposes the backward pass, so the
+    recursion ends after as many levels as there are transforms."""
 
-    def transposed(v: np.ndarray) -> np.ndarray:
-        _, pull = vjp(matvec, np.zeros(n))
-        return np.asarray(pull(v)[0], dtype=np.float64)
+    def apply(x: Any, th: list, v: Any) -> Any:
+        return jvp(lambda z: residual(z, th), (x,), (v,))[1]
+
+    def apply_t(x: Any, th: list, v: Any) -> Any:
+        _, pull = vjp(lambda z: residual(z, th), x)
+        return pull(v)[0]
 
     @custom_vjp
-    def solve(rhs: Any) -> Any:
-        return _krylov(matvec, rhs, n, method, tol)
+    def solve(x: Any, th: list, b: Any) -> Any:
+        return _krylov(lambda v: apply(x, th, v), b, n, method, tol)
 
     @custom_vjp
-    def solve_t(rhs: Any) -> Any:
-        return _krylov(transposed, rhs, n, method, tol)
+    def solve_t(x: Any, th: list, b: Any) -> Any:
+        return _krylov(lambda v: apply_t(x, th, v), b, n, method, tol)
 
-    solve.defvjp(lambda rhs: (solve(rhs), None), lambda _, g: (solve_t(g),))
-    solve_t.defvjp(lambda rhs: (solve_t(rhs), None), lambda _, g: (solve(g),))
-    return solve(b)
+    def backward(product: Callable, other: Callable) -> Callable:
+        def bwd(res: tuple, g: Any) -> tuple:
+            x, th, s = res
+            lam = other(x, th, g)
+            _, pull = vjp(lambda x, th: product(x, th, s), x, th)
+            cx, cth = pull(lam)
+            return (-cx, [-c for c in cth], lam)
+
+        return bwd
+
+    def forward(which: Callable) -> Callable:
+        def fwd(x: Any, th: list, b: Any) -> tuple:
+            s = which(x, th, b)
+            return s, (x, th, s)
+
+        return fwd
+
+    solve.defvjp(forward(solve), backward(apply, solve_t))
+    solve_t.defvjp(forward(solve_t), backward(apply_t, solve))
+    return solve
 
 
 def implicit_solution(
@@ -234,10 +261,6 @@ def implicit_solution(
         method = linear_solver
         if method is None:
             method = "dense" if n <= DENSE_MAX else ("cg" if symmetric else "gmres")
-        if method != "dense" and not (is_plain(x) and all(is_plain(p) for p in th)):
-            # an outer transform follows x itself (a second derivative): the Krylov
-            # path holds dF/dx fixed, so form it and solve densely
-            method = "dense"
         if method == "dense":
             A = jacfwd(lambda z: residual(z, th))(x)
             try:
@@ -249,10 +272,7 @@ def implicit_solution(
                     "differentiable function of the arguments there"
                 ) from err
         else:
-            fixed = [np.asarray(p) for p in th]
-            step = _matrix_free_solve(
-                lambda v: jvp(lambda z: residual(z, fixed), (x,), (v,))[1], b, n, method, tol
-            )
+            step = _matrix_free_solver(residual, n, method, tol)(x, th, b)
         return x, -step
 
     solution.defjvp(rule)
