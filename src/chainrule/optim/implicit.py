@@ -16,7 +16,7 @@ transposed Jacobian). The solver runs on plain values only and its outcome is
 cached per ``theta``: re-evaluating the rule (reverse mode calls it again for
 each cotangent) does not run the solver again.
 
-Small systems (``n <= dense_max``) factorise the Jacobian ``dF/dx``, formed
+Small systems (``n <= DENSE_MAX``, 500 unknowns) factorise the Jacobian ``dF/dx``, formed
 by forward mode; larger ones solve matrix-free with GMRES (or CG for a
 symmetric Jacobian, such as a Hessian), each product ``(dF/dx) v`` one
 forward-mode pass, each transposed product one reverse pass; that solve is
@@ -222,7 +222,6 @@ def implicit_solution(
             f"unknowns, matrix-free above), got {linear_solver!r}"
         )
     cache: dict = {}
-
     failures: dict = {}
 
     def run(values: tuple) -> np.ndarray:
