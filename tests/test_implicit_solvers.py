@@ -394,6 +394,7 @@ def test_fixed_point_closed_form_to_second_order():
     assert float(cr.grad(babylonian)(a)) == pytest.approx(0.5 / np.sqrt(a), rel=1e-12)
     assert float(cr.jacfwd(babylonian)(a)) == pytest.approx(0.5 / np.sqrt(a), rel=1e-12)
     assert float(cr.hessian(babylonian)(a)) == pytest.approx(-0.25 * a**-1.5, rel=1e-11)
+    cr.check_grads(babylonian, (a,), order=2, eps=1e-4, rtol=1e-6)
 
 
 def test_fixed_point_vector_against_solver_differences():
