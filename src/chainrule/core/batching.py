@@ -31,31 +31,37 @@ _shape = np.ndarray.shape.__get__
 
 
 class Batched(np.ndarray):
-    """A plain array whose axis 0 is a vmap batch, as ``strip`` sees a batched
-    value: its computations (NumPy's C code) run on the whole batch, while
-    ``shape``/``ndim``/``size``/``len`` describe one example, like the tracer
-    it came from. The rules strip values to compute masks and shapes
-    (``np.where`` strips its condition, ``grad`` reads the output's shape);
-    the mark lets the batching rules recognise the batch axis of such a
-    mask, and keeps shape bookkeeping per example."""
+    """A plain array carrying vmap batch axes in front, as ``strip`` sees a
+    batched value: ``_traces`` names the batch traces of its leading axes,
+    outermost first. Its computations (NumPy's C code) run on the whole
+    batch, while ``shape``/``ndim``/``size``/``len`` describe one example,
+    like the tracer it came from. The rules strip values to compute masks and
+    shapes (``np.where`` strips its condition, ``grad`` reads the output's
+    shape); the mark lets the batching rules recognise the batch axes of such
+    a mask, and keeps shape bookkeeping per example."""
+
+    _traces: tuple = ()
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._traces = getattr(obj, "_traces", ())
 
     @property  # type: ignore[override]
     def shape(self) -> tuple[int, ...]:
-        return _shape(self)[1:]  # type: ignore[no-any-return]
+        return _shape(self)[len(self._traces) :]  # type: ignore[no-any-return]
 
     @property  # type: ignore[override]
     def ndim(self) -> int:
-        return len(_shape(self)) - 1
+        return len(_shape(self)) - len(self._traces)
 
     @property  # type: ignore[override]
     def size(self) -> int:
-        return math.prod(_shape(self)[1:])
+        return math.prod(self.shape)
 
     def __len__(self) -> int:
-        shape = _shape(self)
-        if len(shape) < 2:
+        shape = self.shape
+        if not shape:
             raise TypeError("len() of unsized object (one example of this batch is a scalar)")
-        return int(shape[1])
+        return int(shape[0])
 
     # Rules compute with stripped values (masks, zero tests): the batch must
     # line up with the other operands' axes as for one example, and the
@@ -64,13 +70,17 @@ class Batched(np.ndarray):
         if any(isinstance(a, Tracer) for a in inputs):
             return NotImplemented  # the tracer's own protocol takes marks into account
         if method == "__call__" and "out" not in kwargs:
-            return mark_all(ufunc(*_align_plain(inputs), **kwargs))
+            traces, aligned = _align_plain(inputs)
+            ans = ufunc(*aligned, **kwargs)
+            if isinstance(ans, tuple):
+                return tuple(mark_as(a, traces) for a in ans)
+            return mark_as(ans, traces)
         if method == "reduce" and len(inputs) == 1 and "out" not in kwargs:
-            x = inputs[0].view(np.ndarray)
+            x = inputs[0]
             axis = kwargs.pop("axis", 0)
             if axis is None:
-                return ufunc.reduce(x, axis=None, **kwargs)
-            return mark(ufunc.reduce(x, axis=_shift_axes(axis, x.ndim - 1), **kwargs))
+                return ufunc.reduce(x.view(np.ndarray), axis=None, **kwargs)
+            return through_trace(_ReduceCall(ufunc, kwargs), (x, axis), {})
         plain = [unmark(a) for a in inputs]
         return getattr(ufunc, method)(*plain, **kwargs)
 
@@ -79,16 +89,18 @@ class Batched(np.ndarray):
             return NotImplemented
         if func in _PER_EXAMPLE:  # shapes answered for one example
             return func(*[_one_example(a) for a in args], **kwargs)
+        if func in _WHOLE_BATCH_TESTS and kwargs.get("axis") is None:
+            # a test of the whole batch (the rules' fast-path checks: np.any(zero))
+            return func(*[unmark(a) for a in args], **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:
-            return mark(np.where(*_align_plain(args)))
-        if func in _AXIS_FUNCTIONS and len(args) == 1 and type(args[0]) is Batched:
-            x = args[0].view(np.ndarray)
-            axis = kwargs.pop("axis", None)
-            if axis is None:  # a test of the whole batch (the rules' fast-path checks)
-                return func(x, **kwargs)
-            return mark(func(x, axis=_shift_axes(axis, x.ndim - 1), **kwargs))
-        if func in FUNCTIONS or func in NONDIFF:
-            return through_trace(func, args, kwargs)
+            traces, aligned = _align_plain(args)
+            return mark_as(np.where(*aligned), traces)
+        if (func in FUNCTIONS or func in NONDIFF) and func not in _in_progress:
+            _in_progress.add(func)  # a rule stripping its marks again ends in NumPy's own
+            try:
+                return through_trace(func, args, kwargs)
+            finally:
+                _in_progress.discard(func)
         plain_args = [unmark(a) for a in args]
         plain_kwargs = {k: unmark(v) for k, v in kwargs.items()}
         return func(*plain_args, **plain_kwargs)
@@ -119,42 +131,60 @@ class Batched(np.ndarray):
     def swapaxes(self, a: int, b: int) -> Any:  # type: ignore[override]
         return through_trace(np.swapaxes, (self, a, b), {})
 
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):  # type: ignore[override]  # noqa: E501
+        if axis is None or out is not None:
+            return np.add.reduce(self.view(np.ndarray), axis=None, dtype=dtype, out=out)
+        return through_trace(np.sum, (self,), {"axis": axis, "keepdims": keepdims})
+
+
+class _ReduceCall:
+    """``ufunc.reduce`` as a function for ``through_trace`` (one per call)."""
+
+    def __init__(self, ufunc: Any, kwargs: dict) -> None:
+        self.ufunc, self.kwargs = ufunc, kwargs
+
+    def __call__(self, x: Any, axis: Any) -> Any:
+        return self.ufunc.reduce(x, axis=axis, **self.kwargs)
+
+
+def as_tracer(a: Any, traces: tuple) -> Any:
+    """The plain array ``a`` with batch axes for ``traces`` as nested tracers."""
+    v = a
+    for t in traces:
+        v = BatchTracer(v, t)
+    return v
+
 
 def through_trace(func: Any, args: Any, kwargs: dict) -> Any:
     """``func`` on arguments some of which are marked batched plain arrays,
-    batched as ``vmap`` would: through a batch trace of its own."""
-    size = next(_shape(a)[0] for a in _marked(args, kwargs))
-    with BatchTrace(size) as trace:
+    batched as ``vmap`` would: the marks become the tracers they came from."""
 
-        def wrap(a: Any) -> Any:
-            if type(a) is Batched:
-                return BatchTracer(a.view(np.ndarray), trace)
-            if type(a) in (list, tuple):
-                return type(a)(wrap(v) for v in a)
-            return a
-
-        impl = FUNCTIONS.get(func, func)
-        out = impl(*[wrap(a) for a in args], **{k: wrap(v) for k, v in kwargs.items()})
-
-        def unwrap(o: Any) -> Any:
-            if isinstance(o, Tracer) and o._trace is trace:
-                return mark(o._bv)
-            if type(o) in (list, tuple):
-                return type(o)(unwrap(v) for v in o)
-            return o
-
-        return unwrap(out)
-
-
-def _marked(args: Any, kwargs: dict) -> Any:
-    for a in list(args) + list(kwargs.values()):
+    def wrap(a: Any) -> Any:
         if type(a) is Batched:
-            yield a
-        elif type(a) in (list, tuple):
-            yield from _marked(a, {})
+            return as_tracer(a.view(np.ndarray), a._traces)
+        if type(a) in (list, tuple):
+            return type(a)(wrap(v) for v in a)
+        return a
+
+    if isinstance(func, _ReduceCall):  # on the tracer: its ufunc protocol batches it
+        impl: Any = func
+    else:
+        impl = FUNCTIONS.get(func, func)
+    out = impl(*[wrap(a) for a in args], **{k: wrap(v) for k, v in kwargs.items()})
+
+    def unwrap(o: Any) -> Any:
+        if isinstance(o, BatchTracer):
+            return strip(o)  # the mark of its batch axes
+        if type(o) in (list, tuple):
+            return type(o)(unwrap(v) for v in o)
+        return o
+
+    return unwrap(out)
 
 
 _PER_EXAMPLE = {np.shape, np.ndim, np.size}
+_in_progress: set = set()
+_WHOLE_BATCH_TESTS = {np.any, np.all, np.isfinite, np.count_nonzero}
 
 
 def _one_example(a: Any) -> Any:
@@ -163,47 +193,48 @@ def _one_example(a: Any) -> Any:
     return a
 
 
-_AXIS_FUNCTIONS = {np.any, np.all, np.sum, np.max, np.min, np.prod, np.mean, np.count_nonzero}
-
-
-def _shift_axes(axis: Any, nd: int) -> Any:
-    """An axis argument for one example, as axes of the batched array."""
-    if axis is None:
-        return tuple(range(1, nd + 1))
-    if isinstance(axis, (tuple, list)):
-        return tuple(a % nd + 1 for a in axis)
-    return axis % nd + 1
-
-
-def _align_plain(inputs: Any) -> list:
-    """Operands with the batch axes of the marked ones lined up (plain views)."""
-    nd = max(
-        a.ndim if hasattr(a, "ndim") else np.ndim(a) for a in inputs
-    )  # a mark's: its example's
+def _align_plain(inputs: Any) -> tuple[tuple, list]:
+    """Operands with the batch axes of the marked ones lined up (plain views),
+    and the traces of the result's batch axes."""
+    traces: tuple = ()
+    for a in inputs:
+        if type(a) is Batched and len(a._traces) > len(traces):
+            traces = a._traces
+    k = len(traces)
+    nd = max(a.ndim if hasattr(a, "ndim") else np.ndim(a) for a in inputs)  # per example
     out = []
     for a in inputs:
         if type(a) is Batched:
             v = a.view(np.ndarray)
-            own = v.ndim - 1
-            if own < nd:
-                v = v.reshape((v.shape[0],) + (1,) * (nd - own) + v.shape[1:])
+            full = _shape(v)
+            kb = len(a._traces)
+            own = len(full) - kb
+            if kb < k or own < nd:
+                v = v.reshape(full[:kb] + (1,) * (k - kb + nd - own) + full[kb:])
             out.append(v)
         else:
             out.append(a)
-    return out
+    return traces, out
 
 
-def mark_all(x: Any) -> Any:
-    return tuple(mark(v) for v in x) if isinstance(x, tuple) else mark(x)
+def mark_as(x: Any, traces: tuple) -> Any:
+    """The plain array ``x`` whose leading axes are the batches of ``traces``."""
+    if not traces:
+        return x
+    if type(x) is not np.ndarray:
+        if not isinstance(x, np.generic):
+            return x
+        x = np.asarray(x)
+    m = x.view(Batched)
+    m._traces = traces
+    return m
 
 
-def mark(x: Any) -> Any:
-    """A plain batched array ``x`` marked as ``Batched`` (a view)."""
-    if type(x) is np.ndarray:
-        return x.view(Batched)
-    if isinstance(x, np.generic):
-        return np.asarray(x).view(Batched)
-    return x
+def mark(x: Any, trace: Any) -> Any:
+    """``x`` (plain, or marked for outer traces) with one more batch axis: ``trace``'s."""
+    if type(x) is Batched:
+        return mark_as(x.view(np.ndarray), x._traces + (trace,))
+    return mark_as(x, (trace,))
 
 
 def unmark(x: Any) -> Any:
@@ -226,7 +257,7 @@ class BatchTracer(Tracer):
 
     @property  # type: ignore[override]
     def _value(self) -> Any:
-        return mark(strip(self._bv))
+        return mark(strip(self._bv), self._trace)
 
     @property
     def dtype(self) -> np.dtype:
@@ -329,8 +360,13 @@ class BatchTrace(Trace):
                 vals.append(a._bv)
                 batched.append(True)
             elif type(a) is Batched:
-                vals.append(a.view(np.ndarray))
-                batched.append(True)
+                traces = a._traces
+                if traces and traces[-1] is self:  # batched here (and maybe outside)
+                    vals.append(as_tracer(a.view(np.ndarray), traces[:-1]))
+                    batched.append(True)
+                else:  # batched by outer traces only
+                    vals.append(as_tracer(a.view(np.ndarray), traces))
+                    batched.append(False)
             else:
                 vals.append(a)
                 batched.append(False)
@@ -355,7 +391,9 @@ class BatchTrace(Trace):
         return self.wrap(ans)
 
     def wrap(self, value: Any) -> Any:
-        return BatchTracer(unmark(value), self)
+        if type(value) is Batched:  # a rule's result computed on marks
+            value = as_tracer(value.view(np.ndarray), value._traces[:-1])
+        return BatchTracer(value, self)
 
     def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
         if fn in _METADATA:  # answered for one example

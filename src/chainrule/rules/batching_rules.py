@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import batching as _b
 from ..core.registry import UFUNCS
-from ..core.trace import bind
+from ..core.trace import bind, strip
 
 
 def _own_ndim(v: Any, d: bool) -> int:
@@ -99,17 +99,81 @@ def _broadcast_to(prim: Any, vals: list, batched: list, kwargs: dict, size: int)
     return bind(prim, [x, (size,) + shape], kwargs)
 
 
+def _index_batched(it: Any) -> bool:
+    return isinstance(it, _b.BatchTracer) or type(it) is _b.Batched
+
+
+def _index_value(it: Any) -> Any:
+    if isinstance(it, _b.BatchTracer):
+        return it._bv
+    return _plain(it)
+
+
+def _fancy(idx: tuple, size: int) -> Any:
+    """``idx`` holding batched integer index arrays, as one advanced index of
+    the batched array (the batch axis indexed by ``arange``), or None when it
+    is not purely integer indices."""
+    items = list(idx)
+    while items and isinstance(items[-1], slice) and items[-1] == slice(None):
+        items.pop()
+    vals, batched = [], []
+    for it in items:
+        if _index_batched(it):
+            v = _index_value(it)
+            if strip_dtype(v).kind not in "iu":
+                return None
+            vals.append(v)
+            batched.append(True)
+        elif isinstance(it, (int, np.integer)) or (
+            isinstance(it, np.ndarray) and it.dtype.kind in "iu"
+        ):
+            vals.append(it)
+            batched.append(False)
+        else:
+            return None
+    nd = max(_own_ndim(v, d) for v, d in zip(vals, batched))
+    lined = [_lift(v, _own_ndim(v, d), nd) if d else v for v, d in zip(vals, batched)]
+    return (np.arange(size).reshape((size,) + (1,) * nd), *lined)
+
+
+def strip_dtype(v: Any) -> Any:
+    return v.dtype
+
+
+def _loop_index(prim: Any, vals: list, batched: list, kwargs: dict, size: int, pos: int) -> Any:
+    """The loop over examples, slicing batched entries of the index too."""
+    _b._warn_once(f"{prim.name} with a batched index")
+    outs = []
+    for b in range(size):
+        args = [v[b] if d else v for v, d in zip(vals, batched)]
+        args[pos] = tuple(_index_value(it)[b] if _index_batched(it) else it for it in vals[pos])
+        outs.append(bind(prim, args, kwargs))
+    return np.stack(outs)
+
+
 def _getitem(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
     x, idx, nb, acc = vals
-    if any(batched[1:]) or any(type(i) is _b.Batched for i in idx):
-        return _loop(prim, vals, batched, kwargs, size)
+    if any(_index_batched(i) for i in idx):
+        fancy = _fancy(idx, size) if nb == 0 else None
+        if fancy is None:
+            return _loop_index(prim, vals, batched, kwargs, size, 1)
+        if not batched[0]:
+            x = np.broadcast_to(x, (size,) + tuple(np.shape(x)))
+        return bind(prim, [_plain(x), fancy, 0, True], kwargs)
     # the batch axis is one more leading axis the index leaves alone
     return bind(prim, [_plain(x), idx, nb + 1, acc], kwargs)
 
 
 def _untake(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
-    if any(batched[1:]) or any(type(i) is _b.Batched for i in vals[1]):
-        return _loop(prim, vals, batched, kwargs, size)
+    g, idx, shape, out_ndim, acc = vals
+    if any(_index_batched(i) for i in idx):
+        g_nd = _own_ndim(g, batched[0])
+        fancy = _fancy(idx, size) if g_nd == out_ndim else None
+        if fancy is None:
+            return _loop_index(prim, vals, batched, kwargs, size, 1)
+        if not batched[0]:
+            g = np.broadcast_to(g, (size,) + tuple(np.shape(g)))
+        return bind(prim, [_plain(g), fancy, (size,) + tuple(shape), out_ndim + 1, True], kwargs)
     return same(prim, vals, batched, kwargs, size)  # the batch is one more leading axis of g
 
 
@@ -190,10 +254,103 @@ def _nondiff_axis(default: Any):
     return rule
 
 
+def _marks_of(idx: Any) -> Any:
+    """``idx`` with batched entries as marks, and the marks' traces (or None)."""
+    if type(idx) is not tuple:
+        return idx, None
+    traces = None
+    out = []
+    for it in idx:
+        if isinstance(it, _b.BatchTracer):
+            it = strip(it)
+        if type(it) is _b.Batched:
+            if traces is not None and it._traces != traces:
+                return idx, None
+            traces = it._traces
+        out.append(it)
+    return tuple(out), traces
+
+
+def _fancy_marked(idx: tuple, traces: tuple) -> Any:
+    """A marked index as one advanced index over the batch axes and its own."""
+    k = len(traces)
+    sizes = None
+    items = list(idx)
+    while items and isinstance(items[-1], slice) and items[-1] == slice(None):
+        items.pop()
+    if any(
+        not (type(it) is _b.Batched or isinstance(it, (int, np.integer, np.ndarray)))
+        for it in items
+    ):
+        return None, None
+    _, lined = _b._align_plain(items)
+    nd = max(it.ndim if hasattr(it, "ndim") else 0 for it in items)
+    for it in items:
+        if type(it) is _b.Batched:
+            sizes = it.view(np.ndarray).shape[:k]
+            if it.dtype.kind not in "iu":
+                return None, None
+    ars = tuple(
+        np.arange(n).reshape((1,) * j + (n,) + (1,) * (k - 1 - j + nd)) for j, n in enumerate(sizes)
+    )
+    return ars + tuple(lined), sizes
+
+
+def _wrap_getitem_impl(impl: Any) -> Any:
+    def getitem_impl(x: Any, idx: tuple, nb: int, acc: bool) -> Any:
+        marked, traces = _marks_of(idx)
+        if traces is None:
+            return impl(x, idx, nb, acc)
+        fancy, sizes = _fancy_marked(marked, traces)
+        if fancy is None:
+            return impl(x, idx, nb, acc)
+        k = len(sizes)
+        x = np.broadcast_to(_plain(x), tuple(sizes) + np.shape(x))
+        if nb:  # leading tangent axes of x: after the batch axes, as the index expects
+            x = np.moveaxis(x, tuple(range(k, k + nb)), tuple(range(-nb, 0)))
+        r = x[fancy]
+        if nb:
+            r = np.moveaxis(r, tuple(range(-nb, 0)), tuple(range(k, k + nb)))
+        return _b.mark_as(r, traces)
+
+    return getitem_impl
+
+
+def _wrap_untake_impl(impl: Any) -> Any:
+    def untake_impl(g: Any, idx: tuple, shape: tuple, out_ndim: int, acc: bool) -> Any:
+        marked, traces = _marks_of(idx)
+        if traces is None:
+            return impl(g, idx, shape, out_ndim, acc)
+        fancy, sizes = _fancy_marked(marked, traces)
+        if fancy is None:
+            return impl(g, idx, shape, out_ndim, acc)
+        k = len(sizes)
+        if type(g) is _b.Batched and g._traces == traces:
+            gv = g.view(np.ndarray)
+        else:
+            gv = np.broadcast_to(_plain(g), tuple(sizes) + np.shape(g))
+        nb = gv.ndim - k - out_ndim
+        lead = gv.shape[k : k + nb]
+        if nb:
+            gv = np.moveaxis(gv, tuple(range(k, k + nb)), tuple(range(-nb, 0)))
+        z = np.zeros(tuple(sizes) + tuple(shape) + lead, dtype=gv.dtype)
+        np.add.at(z, fancy, gv)
+        if nb:
+            z = np.moveaxis(z, tuple(range(-nb, 0)), tuple(range(k, k + nb)))
+        return _b.mark_as(z, traces)
+
+    return untake_impl
+
+
 def install() -> None:
     """Fill core.batching's tables (called by chainrule.transforms.vmap)."""
     from . import arrange, fft, linalg, products, reductions, shape, stable
 
+    # An index that carries the batch, met with an unbatched operand (the
+    # cotangent of x[y] with a batched y is often a constant): bind sees no
+    # batched argument, so the implementations themselves batch it.
+    shape.getitem_p.impl = _wrap_getitem_impl(shape.getitem_p.impl)
+    shape.untake_p.impl = _wrap_untake_impl(shape.untake_p.impl)
     R = _b.BATCH_RULES
     R[shape.reshape_p] = _reshape
     R[shape.transpose_p] = _transpose

@@ -138,29 +138,22 @@ def vmap(
             parts = []
             for start in range(0, size, chunk_size):
                 sl = slice(start, min(start + chunk_size, size))
-                chunk = [x if ax is None else _take(x, ax, sl) for x, ax in fixed]
-                sub = vmap(fun, [ax for _, ax in fixed], 0, sl.stop - sl.start)
-                parts.append(sub(*chunk_args(treedef, chunk, args), **kwargs))
-            out_l, out_def = tree.flatten(parts[0])
+                chunk = [(x, ax) if ax is None else (_take(x, ax, sl), ax) for x, ax in fixed]
+                parts.append(_run(fun, treedef, chunk, sl.stop - sl.start, out_axes, kwargs))
+            out_def = tree.flatten(parts[0])[1]
             oaxes = _prefix_leaves(out_axes, parts[0], "out_axes")
-            cols = list(zip(*[tree.leaves(p) for p in parts]))
-            joined = []
-            for col, oa, first in zip(cols, oaxes, out_l):
-                if oa is None:
-                    joined.append(first)
-                else:
-                    joined.append(np.concatenate(col, axis=oa))
+            cols = zip(*[tree.leaves(p) for p in parts])
+            joined = [
+                col[0] if oa is None else np.concatenate(col, axis=oa)
+                for col, oa in zip(cols, oaxes)
+            ]
             return tree.unflatten(out_def, joined)
-        return _run(fun, treedef, fixed, size, out_axes, args, kwargs)
+        return _run(fun, treedef, fixed, size, out_axes, kwargs)
 
     return mapped
 
 
-def chunk_args(treedef: Any, chunk: list, args: tuple) -> tuple:
-    return tuple(tree.unflatten(treedef, chunk))
-
-
-def _run(fun: Any, treedef: Any, fixed: list, size: int, out_axes: Any, args: Any, kw: Any) -> Any:
+def _run(fun: Any, treedef: Any, fixed: list, size: int, out_axes: Any, kw: Any) -> Any:
     state = boundary_state()
     try:
         with _b.BatchTrace(size) as trace:
@@ -175,8 +168,8 @@ def _run(fun: Any, treedef: Any, fixed: list, size: int, out_axes: Any, args: An
             for leaf, oa in zip(leaves, oaxes):
                 if isinstance(leaf, Tracer) and leaf._trace is trace:
                     v = leaf._bv
-                elif type(leaf) is _b.Batched:
-                    v = leaf.view(np.ndarray)
+                elif type(leaf) is _b.Batched and leaf._traces[-1:] == (trace,):
+                    v = _b.as_tracer(leaf.view(np.ndarray), leaf._traces[:-1])
                 else:
                     if oa is None:
                         results.append(leaf)
