@@ -54,6 +54,17 @@ def test_root_scalar_closed_form_both_modes_and_second_order():
     assert float(cr.jacfwd(cr.jacfwd(cubic_root))(a)) == pytest.approx(d2, rel=1e-12)
 
 
+def test_a_traced_starting_point_contributes_nothing():
+    # the root does not depend on where Newton's method started
+    f = lambda a: root(lambda x, a: x**3 + x - a, a, args=(a,), tol=1e-14).x  # noqa: E731
+    x = float(f(3.0))
+    assert float(cr.grad(f)(3.0)) == pytest.approx(1 / (3 * x**2 + 1), rel=1e-13)
+    g = lambda a: fixed_point(lambda x, a: 0.5 * (x + a / x), a, args=(a,), xtol=1e-15)  # noqa: E731
+    assert float(cr.jacfwd(g)(2.0)) == pytest.approx(0.5 / np.sqrt(2.0), rel=1e-12)
+    h = lambda a: minimize(lambda x, a: (x - a) ** 2, a + 1.0, args=(a,), tol=1e-12).x  # noqa: E731
+    assert float(cr.grad(h)(2.0)) == pytest.approx(1.0, rel=1e-10)
+
+
 def system(x, p, label, power):
     assert label == "fixed" and power == 3  # non-float leaves of args pass through untouched
     return np.stack([x[0] ** 2 + x[1] - p["a"][0], x[0] - x[1] ** power - p["a"][1] * p["b"]])

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..transforms import jacfwd
 from ._scipy import scipy_optimize
-from .implicit import is_plain
+from .implicit import is_plain, plain_start
 from .solvers import least_squares
 
 __all__ = ["curve_fit"]
@@ -90,7 +90,7 @@ def curve_fit(
     optimize = scipy_optimize()
     if p0 is None:
         raise ValueError("curve_fit: p0 is required (it fixes the number of parameters)")
-    p0 = np.atleast_1d(np.asarray(p0, dtype=np.float64))
+    p0 = np.atleast_1d(np.asarray(plain_start(p0), dtype=np.float64))
     if p0.ndim != 1:
         raise ValueError(f"curve_fit: p0 must be a 1-d sequence, got shape {p0.shape}")
     n = p0.size

@@ -43,13 +43,14 @@ import numpy as np
 
 from .. import tree
 from ..custom import custom_jvp, custom_vjp
-from ..transforms import jacfwd, jvp, vjp
+from ..transforms import jacfwd, jvp, stop_gradient, vjp
 
 __all__ = [
     "implicit_solution",
     "ImplicitDifferentiationError",
     "ArgSplit",
     "is_plain",
+    "plain_start",
     "DENSE_MAX",
 ]
 
@@ -102,6 +103,16 @@ class ArgSplit:
         for i, v in zip(self.positions, values):
             leaves[i] = v
         return tuple(self.treedef.unflatten(leaves))
+
+
+def plain_start(x0: Any) -> Any:
+    """The starting point without derivatives: a converged solution does not depend
+    on where the solver started, so a traced ``x0`` contributes nothing.
+
+    >>> plain_start({"a": 1.0})
+    {'a': 1.0}
+    """
+    return tree.map(stop_gradient, x0)
 
 
 def differentiable_leaf(leaf: Any) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..transforms import jacfwd
-from .implicit import ArgSplit, implicit_solution, is_plain
+from .implicit import ArgSplit, implicit_solution, is_plain, plain_start
 from .ravel import FlatView, ravel_output
 
 __all__ = ["root", "RootResult", "NewtonConvergenceError"]
@@ -134,7 +134,7 @@ def root(
     """
     if maxiter < 0:
         raise ValueError(f"root: maxiter must be >= 0, got {maxiter!r}")
-    view = FlatView(x0)
+    view = FlatView(plain_start(x0))
     split = ArgSplit(args)
     found: dict = {}
 

@@ -35,7 +35,7 @@ import numpy as np
 from ..transforms import grad, hessian, hvp, vjp
 from ._scipy import scipy_optimize
 from .constraints import to_bounds, to_constraints
-from .implicit import ArgSplit, implicit_solution, is_plain
+from .implicit import ArgSplit, implicit_solution, is_plain, plain_start
 from .ravel import FlatView
 
 _NONE, _GRAD, _HESSP, _HESS = "none", "gradient", "hessp", "hessian"
@@ -275,7 +275,7 @@ def minimize(
             "COBYLA, COBYQA or trust-constr"
         )
 
-    view = FlatView(x0)
+    view = FlatView(plain_start(x0))
     split = ArgSplit(args)
     needs = METHODS[meth]
     if bounds is not None:

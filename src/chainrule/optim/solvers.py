@@ -27,7 +27,7 @@ import numpy as np
 
 from ..transforms import grad, jacfwd, jacrev
 from ._scipy import scipy_optimize
-from .implicit import ArgSplit, implicit_solution, is_plain
+from .implicit import ArgSplit, implicit_solution, is_plain, plain_start
 from .ravel import FlatView, ravel_output
 
 __all__ = ["least_squares", "fixed_point"]
@@ -94,7 +94,7 @@ def least_squares(
             f"cannot be differentiated here), got {loss!r}"
         )
     kwargs = dict(kwargs or {})
-    view = FlatView(x0)
+    view = FlatView(plain_start(x0))
     split = ArgSplit(args)
     n = view.size
     found: dict = {}
@@ -166,7 +166,7 @@ def fixed_point(
     (1.414213562373, 0.353553390593)
     """
     optimize = scipy_optimize()
-    view = FlatView(x0)
+    view = FlatView(plain_start(x0))
     split = ArgSplit(args)
 
     def mapping(z: Any, values: Any) -> Any:
