@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import operator
 import sys
+import threading
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConversionError
+from . import trace as _trace_module
 from .trace import Trace, Tracer
 
 
@@ -56,7 +58,7 @@ class Equation:
     constant. ``multiple``: ``fn`` returns a tuple, one value per ``outs``.
     ``kind``: "prim" (a differentiable primitive) or "nondiff"."""
 
-    __slots__ = ("fn", "name", "args", "kwargs", "outs", "multiple", "kind", "infix")
+    __slots__ = ("fn", "name", "args", "kwargs", "outs", "multiple", "kind", "infix", "_ins")
 
     def __init__(
         self,
@@ -78,11 +80,16 @@ class Equation:
         # "+", "*", ...: fn is that Python operator on two operands, one of them
         # NumPy-typed when traced (so a replay may spell it as the operator)
         self.infix: str | None = None
+        self._ins: list[int] | None = None
 
     def inputs(self) -> list[int]:
-        found: list[int] = []
-        _vars_in(self.args, found)
-        _vars_in(self.kwargs, found)
+        """The variables it reads."""
+        found = self._ins
+        if found is None:
+            found = []
+            _vars_in(self.args, found)
+            _vars_in(self.kwargs, found)
+            self._ins = found
         return found
 
 
@@ -136,14 +143,221 @@ def _vars_in(t: Any, found: list[int]) -> None:
 
 
 class StagedTracer(Tracer):
-    """A staged value: the first call's real value and its program variable."""
+    """A staged value: its program variable, and the first call's real value
+    twice: ``_plain`` as computed, ``_value`` (what ``strip`` gives) as a
+    ``Watched`` view when it is a NumPy value."""
 
-    __slots__ = ("_var",)
+    __slots__ = ("_var", "_plain")
 
-    def __init__(self, value: Any, trace: StagingTrace, var: int) -> None:
+    def __init__(self, value: Any, trace: StagingTrace, var: int, plain: Any) -> None:
         self._value = value
         self._trace = trace
         self._var = var
+        self._plain = plain
+
+
+class Watched(np.ndarray):
+    """The value a staged tracer hands to code that unwraps it (``strip``).
+
+    Derivative rules and transforms unwrap traced values to compute what
+    needs no derivative (a mask, a permutation, a sign) with plain NumPy;
+    eagerly that is right, but in a staged program such a result would be
+    frozen at its first-call value. So the unwrapped value is this view,
+    whose NumPy protocols and methods record their calls in the staging
+    trace (as non-differentiable equations) and whose conversions to Python
+    values record guards. Arrays derived from it in a way not recorded
+    (``__array_finalize__`` sees them) have no variable (``_v`` None): using
+    one marks the trace unusable, and ``jit`` then runs that signature eagerly.
+    """
+
+    _st: Any = None
+    _v: int | None = None
+    _p: Any = None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._st = getattr(obj, "_st", None)
+        self._v = None
+        self._p = None
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        return _watched_call(fn, name, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        if func in _METADATA:
+            return func(*_plain_tree(args), **_plain_tree(kwargs))
+        return _watched_call(func, _fn_name(func), args, kwargs)
+
+    def _convert(self, kind: str) -> Any:
+        st = _owner(self)
+        if st is None:
+            return CONVERT[kind](_plain_of(self))
+        if self._v is None:
+            st.taint("a converted array of unknown origin")
+            return CONVERT[kind](_plain_of(self))
+        value = CONVERT[kind](self._p)
+        st.body.append(Guard(kind, self._v, value))
+        return value
+
+    def __bool__(self) -> bool:
+        return self._convert("bool")  # type: ignore[no-any-return]
+
+    def __int__(self) -> int:
+        return self._convert("int")  # type: ignore[no-any-return]
+
+    def __float__(self) -> float:
+        return self._convert("float")  # type: ignore[no-any-return]
+
+    def __complex__(self) -> complex:
+        return self._convert("complex")  # type: ignore[no-any-return]
+
+    def __index__(self) -> int:
+        return self._convert("index")  # type: ignore[no-any-return]
+
+    def item(self, *args: Any) -> Any:
+        if args:
+            return _watched_call(np.ndarray.item, "item", (self, *args), {})
+        return self._convert("item")
+
+    def tolist(self) -> Any:
+        st = _owner(self)
+        if st is not None:
+            st.taint(".tolist() of an unwrapped staged value")
+        return _plain_of(self).tolist()
+
+    def __getitem__(self, idx: Any) -> Any:
+        return _watched_call(operator.getitem, "getitem", (self, idx), {})
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        st = _owner(self)
+        if st is not None:
+            st.taint("an in-place change of an unwrapped staged value")
+        np.ndarray.__setitem__(self, idx, value)
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(len(self)))
+
+    def astype(self, *args: Any, **kwargs: Any) -> Any:
+        return _watched_call(np.ndarray.astype, "astype", (self, *args), kwargs)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        return _watched_call(np.ndarray.copy, "copy", (self, *args), kwargs)
+
+    def view(self, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs:
+            return self
+        return _watched_call(np.ndarray.view, "view", (self, *args), kwargs)
+
+    @property
+    def T(self) -> Any:
+        return _watched_call(np.transpose, "transpose", (self,), {})
+
+    @property
+    def real(self) -> Any:
+        return _watched_call(np.real, "real", (self,), {})
+
+    @property
+    def imag(self) -> Any:
+        return _watched_call(np.imag, "imag", (self,), {})
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        st = _owner(self)
+        if st is not None:
+            st.taint("pickling an unwrapped staged value")
+        return _plain_of(self).__reduce_ex__(protocol)
+
+
+def _method_via_function(name: str) -> Any:
+    fn = getattr(np, name)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(self, *args, **kwargs)  # through __array_function__
+
+    method.__name__ = name
+    return method
+
+
+# ndarray methods that NumPy also offers as functions: through the function
+# (and so __array_function__), not the C method, which would not be seen.
+for _name in (
+    "all any argmax argmin argpartition argsort choose clip compress conj conjugate cumprod "
+    "cumsum diagonal dot flatten max mean min nonzero prod ptp ravel repeat reshape round "
+    "searchsorted squeeze std sum swapaxes take trace transpose var"
+).split():
+    if hasattr(np, _name) and _name != "flatten":
+        setattr(Watched, _name, _method_via_function(_name))
+Watched.flatten = lambda self, order="C": np.ravel(self, order=order).copy()  # type: ignore[method-assign]
+Watched.reshape = lambda self, *s, **k: np.reshape(  # type: ignore[method-assign]
+    self, s[0] if len(s) == 1 else s, **k
+)
+Watched.transpose = lambda self, *a: np.transpose(  # type: ignore[method-assign]
+    self, (a[0] if len(a) == 1 else a) if a else None
+)
+
+# Answers that depend only on shape and dtype, which the signature fixes.
+_METADATA = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj}
+
+
+def _owner(w: Watched) -> Any:
+    st = w._st
+    return st if st is not None and st.active else None
+
+
+def _plain_of(w: Any) -> Any:
+    if type(w) is Watched:
+        return w._p if w._p is not None else w.view(np.ndarray)
+    return w
+
+
+def _plain_tree(x: Any) -> Any:
+    if type(x) is Watched:
+        return _plain_of(x)
+    if type(x) in (list, tuple):
+        return type(x)(_plain_tree(v) for v in x)
+    if type(x) is dict:
+        return {k: _plain_tree(v) for k, v in x.items()}
+    return x
+
+
+def _find_owner(x: Any) -> Any:
+    if type(x) is Watched:
+        return _owner(x)
+    if type(x) in (list, tuple):
+        for v in x:
+            st = _find_owner(v)
+            if st is not None:
+                return st
+    elif type(x) is dict:
+        return _find_owner(list(x.values()))
+    return None
+
+
+def _watched_call(fn: Any, name: str, args: Any, kwargs: dict) -> Any:
+    """A NumPy call on unwrapped staged values: recorded while the staging
+    trace is open, plain afterwards."""
+    st = _find_owner(args) or _find_owner(kwargs)
+    if st is None:
+        return fn(*_plain_tree(args), **_plain_tree(kwargs))
+    if _find_tracer(args) or _find_tracer(kwargs):
+        # a traced value among them: let its own protocol take the call
+        return fn(*_plain_tree(args), **_plain_tree(kwargs))  # pragma: no cover
+    if kwargs.get("out") is not None:
+        st.taint(f"numpy.{name} writing into out=")
+        return fn(*_plain_tree(args), **_plain_tree(kwargs))
+    return st.record_plain(fn, name, args, kwargs)
+
+
+def _find_tracer(x: Any) -> bool:
+    if isinstance(x, Tracer):
+        return True
+    if type(x) in (list, tuple):
+        return any(_find_tracer(v) for v in x)
+    if type(x) is dict:
+        return any(_find_tracer(v) for v in x.values())
+    return False
 
 
 class Program:
@@ -151,7 +365,16 @@ class Program:
     equations and guards in the order they ran, and the outputs (a tree
     definition and its leaves: ``Var`` or constants)."""
 
-    def __init__(self, n_in: int, body: list, n_vars: int, out_tree: Any, out_leaves: list) -> None:
+    def __init__(
+        self,
+        n_in: int,
+        body: list,
+        n_vars: int,
+        out_tree: Any,
+        out_leaves: list,
+        big: frozenset[int] = frozenset(),
+    ) -> None:
+        self.big = big  # variables holding large arrays (freed early by a replay)
         self.n_in = n_in
         self.body = body
         self.n_vars = n_vars
@@ -297,33 +520,88 @@ def _key_of(t: Any, keep: list) -> Any:
     return ("o", id(t))
 
 
+# Arrays of at least this many elements are deleted after their last use in
+# a replay; smaller values are not worth a line of the generated code.
+BIG = 1024
+
+_open_lock = threading.Lock()
+_open_count = 0
+
+
+def _untraced_primitive(prim: Any, args: Any, kwargs: dict) -> Any:
+    """``bind`` of a primitive on no tracer (core/trace.py's hook while a
+    staging trace is open): recorded if an unwrapped staged value is among
+    the arguments (a rule's index or mask), else applied as usual."""
+    st = _find_owner(args) or (_find_owner(kwargs) if kwargs else None)
+    if st is None:
+        return prim.impl(*args, **kwargs)
+    return st.process_primitive(prim, args, kwargs)
+
+
 class StagingTrace(Trace):
     """Records every NumPy call on its tracers; see the module docstring."""
 
-    __slots__ = ("body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars")
+    def __enter__(self) -> StagingTrace:
+        global _open_count
+        with _open_lock:
+            _open_count += 1
+            _trace_module.untraced = _untraced_primitive
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        global _open_count
+        super().__exit__(*exc_info)
+        with _open_lock:
+            _open_count -= 1
+            if _open_count == 0:
+                _trace_module.untraced = None
+
+    __slots__ = ("body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars", "tainted", "big")
 
     def __init__(self) -> None:
         super().__init__()
         self.body: list = []
         self.n_vars = 0
         self._cse: dict = {}
-        # id of the real value of each staged ndarray -> its variable: a rule
-        # or transform that unwrapped a tracer (``strip``) and passes the plain
-        # array on still refers to the variable, not to a frozen constant.
+        # id of the real value of each staged NumPy value -> its variable: a
+        # rule that unwrapped a tracer's plain value and passes it on still
+        # refers to the variable, not to a frozen constant.
         self._by_id: dict[int, int] = {}
         self._keep: list = []  # keeps those values (and so their ids) alive while tracing
         self._int_vars: list[bool] = []  # by variable: an integer or boolean value
+        self.tainted: str | None = None  # why this trace cannot be replayed, if it cannot
+        self.big: set[int] = set()  # variables holding arrays worth freeing early
 
-    def new_var(self, value: Any) -> StagedTracer:
+    def taint(self, why: str) -> None:
+        """Mark the program as not replayable (a value escaped the recording)."""
+        if self.tainted is None:
+            self.tainted = why
+
+    def new_var(self, plain: Any) -> StagedTracer:
         var = self.n_vars
         self.n_vars += 1
-        tv = type(value)
-        if tv is np.ndarray or (isinstance(value, np.generic) and tv is not np.bool_):
-            self._by_id[id(value)] = var  # np.True_/np.False_ are shared: not those
+        tv = type(plain)
+        value = plain
+        if tv is np.ndarray or isinstance(plain, np.generic):
+            if tv is not np.bool_:  # np.True_/np.False_ are shared: not those
+                self._by_id[id(plain)] = var
+                self._keep.append(plain)
+            arr = np.asarray(plain)
+            if arr is not plain:  # a NumPy scalar's 0-d array: np.asarray of it again
+                self._by_id[id(arr)] = var
+                self._keep.append(arr)
+            value = arr.view(Watched)
+            value._st = self
+            value._v = var
+            value._p = plain
+            self._by_id[id(value)] = var
             self._keep.append(value)
-        dtype = getattr(value, "dtype", None)
+        dtype = getattr(plain, "dtype", None)
         self._int_vars.append(dtype is not None and dtype.kind in "biu")
-        return StagedTracer(value, self, var)
+        if tv is np.ndarray and plain.size >= BIG:
+            self.big.add(var)
+        return StagedTracer(value, self, var, plain)
 
     # -- turning arguments into templates ---------------------------------
     def _template(self, x: Any) -> tuple[Any, Any]:
@@ -331,10 +609,25 @@ class StagingTrace(Trace):
         if isinstance(x, Tracer):
             if x._trace is not self:  # pragma: no cover - staging is the outermost level
                 raise RuntimeError("cr.jit: a value of another transform reached the staging trace")
-            return Var(x._var), x._value
+            return Var(x._var), x._plain
         tx = type(x)
+        if tx is Watched:
+            if x._v is None or x._st is not self:
+                self.taint("an unwrapped staged array derived in a way not recorded")
+                return x, x.view(np.ndarray)
+            return Var(x._v), x._p
         if tx is np.ndarray or isinstance(x, np.generic):
             var = self._by_id.get(id(x))
+            if var is None and tx is np.ndarray and x.base is not None:
+                var = self._by_id.get(id(x.base))  # np.asarray(unwrapped value): a view of it
+                b = x.base
+                if var is not None and not (
+                    b.shape == x.shape
+                    and b.strides == x.strides
+                    and b.dtype == x.dtype
+                    and b.__array_interface__["data"][0] == x.__array_interface__["data"][0]
+                ):
+                    var = None
             return (x if var is None else Var(var)), x
         if tx in (list, tuple):
             pairs = [self._template(v) for v in x]
@@ -382,39 +675,55 @@ class StagingTrace(Trace):
         if len(self.body) > n_eqns and len(args) == 2 and not kwargs:
             op = _infix_of(prim.impl)
             if op is not None and any(
-                isinstance(getattr(a, "_value", a), (np.ndarray, np.generic)) for a in args
+                isinstance(getattr(a, "_plain", a), (np.ndarray, np.generic)) for a in args
             ):
                 self.body[-1].infix = op
         if len(self.body) > n_eqns and self._depends_on_ints(self.body[-1]):
             for o in out if prim.multiple_results else (out,):
-                self.body.append(Guard("shape", o._var, np.shape(o._value)))
+                self.body.append(Guard("shape", o._var, np.shape(o._plain)))
         return out
 
     def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+        return self._nondiff(fn, _fn_name(fn), args, kwargs, False)
+
+    def record_plain(self, fn: Any, name: str, args: Any, kwargs: dict) -> Any:
+        """A NumPy call on unwrapped values (``Watched``): recorded, and its
+        results handed back unwrapped too."""
+        return self._nondiff(fn, name, args, kwargs, True)
+
+    def _nondiff(self, fn: Any, name: str, args: Any, kwargs: dict, plain: bool) -> Any:
         _, vargs = self._template(tuple(args))
         _, vkw = self._template(kwargs)
         probe = fn(*vargs, **vkw)  # to learn what kind of result it gives
         if isinstance(probe, tuple) and all(isinstance(p, (np.ndarray, np.generic)) for p in probe):
-            out = self._record(fn, _fn_name(fn), args, kwargs, True, "nondiff")
+            out = self._record(fn, name, args, kwargs, True, "nondiff")
             outs = out
         elif isinstance(probe, (np.ndarray, np.generic)):
-            out = self._record(fn, _fn_name(fn), args, kwargs, False, "nondiff")
+            out = self._record(fn, name, args, kwargs, False, "nondiff")
             outs = (out,)
         elif isinstance(probe, (bool, int, float, complex)):
             # a Python number (np.array_equal, np.ndim): its value is a guard
-            out = self._record(fn, _fn_name(fn), args, kwargs, False, "nondiff")
-            self.body.append(Guard("value", out._var, probe))
+            out = self._record(fn, name, args, kwargs, False, "nondiff")
+            if not any(type(e) is Guard and e.var == out._var for e in self.body[-2:]):
+                self.body.append(Guard("value", out._var, probe))
             return probe
-        else:  # a shape, a dtype: fixed by the signature
+        elif probe is None or isinstance(probe, (np.dtype, type, str)):
+            return probe  # a dtype, a type: fixed by the signature
+        else:
+            if isinstance(probe, tuple) and all(type(p) is int for p in probe):
+                return probe  # a shape: fixed by the signature
+            self.taint(f"numpy.{name} gave a {type(probe).__name__}")
             return probe
         if not isinstance(fn, np.ufunc):  # nonzero, unique, ...: result shapes follow values
             for o in outs:
-                self.body.append(Guard("shape", o._var, np.shape(o._value)))
+                self.body.append(Guard("shape", o._var, np.shape(o._plain)))
+        if plain:
+            return tuple(o._value for o in outs) if isinstance(out, tuple) else out._value
         return out
 
     def process_conversion(self, kind: str, x: Any) -> Any:
         if kind in CONVERT:
-            value = CONVERT[kind](x._value)
+            value = CONVERT[kind](x._plain)
             self.body.append(Guard(kind, x._var, value))
             return value
         file, line = user_frame()
@@ -442,11 +751,11 @@ class StagingTrace(Trace):
         x, c = (a, b) if isinstance(a, StagedTracer) else (b, a)
         if not isinstance(x, StagedTracer) or isinstance(c, Tracer):
             return None
-        if type(c) is not np.ndarray and not isinstance(c, np.generic):
+        if type(c) is not np.ndarray and not (isinstance(c, np.generic) and type(c) is not Watched):
             return None
         if id(c) in self._by_id:
             return None
-        v = x._value
+        v = x._plain
         if type(v) is not np.ndarray or c.dtype != v.dtype or np.size(c) > np.size(v):
             return None
         if np.broadcast_shapes(np.shape(c), v.shape) != v.shape or not np.all(c == 1):

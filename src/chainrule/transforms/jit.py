@@ -88,11 +88,12 @@ def _is_dynamic(leaf: Any) -> bool:
 class Compiled:
     """One staged path: the program and its compiled replay."""
 
-    __slots__ = ("program", "run", "source")
+    __slots__ = ("program", "run", "source", "checked")
 
     def __init__(self, program: Program) -> None:
         self.program = program
         self.source = ""
+        self.checked = False  # its first replay is compared with an eager run
         if len(program.body) > INTERPRET_ABOVE:
             self.run = functools.partial(_interpret, program)
         else:
@@ -112,7 +113,9 @@ def _prune(program: Program) -> Program:
             kept.append(e)
             live.update(e.inputs())
     kept.reverse()
-    return Program(program.n_in, kept, program.n_vars, program.out_tree, program.out_leaves)
+    return Program(
+        program.n_in, kept, program.n_vars, program.out_tree, program.out_leaves, program.big
+    )
 
 
 def _compile(program: Program) -> tuple[Callable[..., Any], str]:
@@ -155,7 +158,7 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
                 last.setdefault(o, k)
     dead_after: dict[int, list[int]] = {}
     for v, k in last.items():
-        if v >= program.n_in and v not in outputs:
+        if v >= program.n_in and v not in outputs and v in program.big:
             dead_after.setdefault(k, []).append(v)
 
     lines = []
@@ -311,21 +314,51 @@ class Jitted:
         paths = self._cache.get(key)
         if paths:
             inputs = [leaves[i] for i in dyn]
-            if int in key[1]:  # staged as NumPy integers (see _stage)
-                inputs = [np.int64(v) if type(v) is int else v for v in inputs]
+            if any(k in _PY_NUMBERS for k in key[1]):  # staged as NumPy scalars (see _stage)
+                inputs = [_numpy_scalar(v) for v in inputs]
             for compiled in list(paths):
+                if compiled is EAGER:
+                    return self.fun(*args, **kwargs)
                 out = compiled.run(*inputs)
                 if out is not MISS:
-                    return compiled.program.out_tree.unflatten(out)
+                    result = compiled.program.out_tree.unflatten(out)
+                    if not compiled.checked:
+                        return self._check(key, compiled, result, args, kwargs)
+                    return result
             if len(paths) >= MAX_PATHS:
                 self._retrace_warning()
                 return self.fun(*args, **kwargs)
         compiled, result = self._stage(args, kwargs, leaves, treedef, dyn)
+        if compiled is None:
+            # A value escaped the recording (see staging.Watched): this
+            # signature runs eagerly from now on, which is always right.
+            compiled = EAGER
         with self._lock:
             paths = self._cache.setdefault(key, [])
             if len(paths) < MAX_PATHS:
                 paths.append(compiled)
         return result
+
+    def _check(self, key: Any, compiled: Compiled, result: Any, args: tuple, kwargs: dict):
+        """The first replay of a program, against an eager run: a safety net
+        for values a derivative rule computed from an unwrapped staged value
+        in a way the staging trace could not see (they would be frozen
+        constants). On a difference this signature runs eagerly from now on."""
+        expected = self.fun(*args, **kwargs)
+        compiled.checked = True
+        if _agree(result, expected):
+            return result
+        with self._lock:
+            self._cache[key] = [EAGER]
+        name = getattr(self.fun, "__qualname__", repr(self.fun))
+        warnings.warn(
+            f"cr.jit: the staged program of {name} gave a different result from the function "
+            "on its first replay (some value was computed outside the recording, which would "
+            "have frozen it); calls with this input signature now run eagerly.",
+            RetraceWarning,
+            stacklevel=3,
+        )
+        return expected
 
     def _retrace_warning(self) -> None:
         with self._lock:
@@ -349,31 +382,29 @@ class Jitted:
             with StagingTrace() as trace:
                 staged = list(leaves)
                 for i in dyn:
-                    leaf = leaves[i]
-                    if type(leaf) is int:
-                        # a NumPy integer, so that code unwrapping it (an index)
-                        # is still seen to use the variable (see StagingTrace._by_id)
-                        leaf = np.int64(leaf)
-                    staged[i] = trace.new_var(leaf)
+                    # Python numbers as NumPy scalars, so that code unwrapping
+                    # them still refers to the variable (see staging.Watched)
+                    staged[i] = trace.new_var(_numpy_scalar(leaves[i]))
                 full_args, full_kwargs = self._rebuild(args, kwargs, treedef, staged)
                 out = self.fun(*full_args, **full_kwargs)
                 out_leaves, out_tree = tree.flatten(out)
                 atoms = []
                 values = []
                 for o in out_leaves:
-                    if isinstance(o, _trace.Tracer):
-                        if o._trace is not trace:
-                            _trace.raise_leaked(o._trace)
-                        atoms.append(Var(o._var))
-                        values.append(o._value)
-                    else:
-                        atoms.append(o)
-                        values.append(o)
+                    if isinstance(o, _trace.Tracer) and o._trace is not trace:
+                        _trace.raise_leaked(o._trace)
+                    atom, value = trace._template(o)
+                    atoms.append(atom)
+                    values.append(value)
         finally:
             _trace.restore_boundary(state)
         if _random_state() != random_before:
             raise _random_error("NumPy's global random state changed while the function was traced")
-        program = _prune(Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms))
+        if trace.tainted is not None:
+            return None, out_tree.unflatten(values)
+        program = _prune(
+            Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms, frozenset(trace.big))
+        )
         trace.body = []
         trace._by_id.clear()
         trace._keep.clear()
@@ -388,6 +419,11 @@ class Jitted:
         if key is None:
             raise TypeError("cr.jit(...).lower takes plain arrays, not traced values")
         compiled, _ = self._stage(args, kwargs, leaves, treedef, dyn)
+        if compiled is None:
+            raise TypeError(
+                "cr.jit: this function cannot be staged for these arguments (a value left the "
+                "recording); calls run it eagerly"
+            )
         return compiled.program
 
     def cache_size(self) -> int:
@@ -396,6 +432,39 @@ class Jitted:
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else functools.partial(self, obj)
+
+
+def _agree(a: Any, b: Any) -> bool:
+    la, ta = tree.flatten(a)
+    lb, tb = tree.flatten(b)
+    if ta != tb or len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb):
+        if np.shape(x) != np.shape(y):
+            return False
+        try:
+            if not np.allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True):
+                return False
+        except TypeError:
+            if not np.array_equal(x, y):
+                return False
+    return True
+
+
+_PY_NUMBERS = (int, float, complex)
+# A cache entry saying: this signature cannot be staged, call the function.
+EAGER: Any = object()
+
+
+def _numpy_scalar(v: Any) -> Any:
+    t = type(v)
+    if t is int:
+        return np.int64(v)
+    if t is float:
+        return np.float64(v)
+    if t is complex:
+        return np.complex128(v)
+    return v
 
 
 def _random_state() -> Any:
