@@ -23,22 +23,28 @@ from . import registry as _registry
 _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
 
 
+# Whether the collector is off because the engine paused it (GcPause) in this
+# context, as opposed to by the user: Trace lets it run for the user's function.
+_engine_paused: ContextVar[bool] = ContextVar("chainrule_gc_paused_by_engine", default=False)
+
+
 class GcPause:
-    """Hold Python's cyclic garbage collector off for a block (if it is on).
+    """Hold Python's cyclic garbage collector off for the engine's own
+    bookkeeping (if it is on): boxing inputs, the backward pass.
 
     Tracing allocates a few small container objects per primitive (tracer,
     tape entry, VJP closure), all freed by reference counting: the tape is
     built without reference cycles (tests/test_engine_properties.py checks
-    that nothing survives without the collector). The collector would still
-    run every 700 allocations and, because the tape lives until the backward
-    pass, promote it to older generations and set off full collections,
-    whose cost grows with everything the process holds (tens of ms with
-    PyTorch or JAX imported). Pausing it costs nothing: no garbage of ours
-    needs it. The previous state is restored on exit; a pause inside a pause
-    (nested transforms, other threads) leaves the outermost one to restore.
+    that nothing survives without the collector), so the engine's own work
+    needs no collection, and a collection during the backward pass would
+    only walk the tape. The user's function, though, may make cyclic garbage
+    of its own: while it runs (from ``Trace.__enter__`` to ``__exit__``) the
+    collector runs normally again. The previous state is restored on exit; a
+    pause inside a pause (nested transforms, other threads) leaves the
+    outermost one to restore.
     """
 
-    __slots__ = ("_resume",)
+    __slots__ = ("_resume", "_token")
 
     def __enter__(self) -> GcPause:
         resume = self._resume = gc.isenabled()
@@ -48,31 +54,36 @@ class GcPause:
             except BaseException:  # an interrupt delivered as the call returned
                 gc.enable()
                 raise
+        self._token = _engine_paused.set(resume or _engine_paused.get())
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        _engine_paused.reset(self._token)
         if self._resume:
             gc.enable()
 
 
-def boundary_state() -> tuple[int, bool]:
+def boundary_state() -> tuple[int, bool, bool]:
     """What a transform must leave as it found it, however it is left: the
-    trace depth of this context and whether the garbage collector is on.
+    trace depth of this context, whether the garbage collector is on and
+    whether the engine holds it off.
 
-    ``with`` restores both on the way out, except when an interrupt (a
+    ``with`` restores them on the way out, except when an interrupt (a
     KeyboardInterrupt from a signal, raised between any two bytecodes) lands
     inside an ``__enter__`` after its change, or inside an ``__exit__`` before
     its undo. The transforms therefore also take this state on entry and hand
     it to ``restore_boundary`` in a ``finally``: a second, independent way back.
     """
-    return _depth.get(), gc.isenabled()
+    return _depth.get(), gc.isenabled(), _engine_paused.get()
 
 
-def restore_boundary(state: tuple[int, bool]) -> None:
+def restore_boundary(state: tuple[int, bool, bool]) -> None:
     """Put back what ``boundary_state`` took (a no-op after a normal exit)."""
-    depth, gc_on = state
+    depth, gc_on, paused = state
     if _depth.get() != depth:
         _depth.set(depth)
+    if _engine_paused.get() != paused:
+        _engine_paused.set(paused)
     if gc_on and not gc.isenabled():
         gc.enable()
 
@@ -95,13 +106,18 @@ class Trace:
         self._token = _depth.set(depth)
         self.level = depth
         self.active = True
-        self._gc = GcPause().__enter__()  # see GcPause
+        # The user's function runs with the collector on unless the user turned
+        # it off: resume it where only the engine's bookkeeping paused it.
+        resume = self._gc = not gc.isenabled() and _engine_paused.get()
+        if resume:
+            gc.enable()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.active = False
         _depth.reset(self._token)
-        self._gc.__exit__()
+        if self._gc:
+            gc.disable()  # back to the engine's bookkeeping (GcPause restores it)
 
     # -- the door: every NumPy call on a value of this trace arrives here ------
     def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
@@ -120,8 +136,9 @@ class Trace:
         a comparison operator) called on values of this trace. By default it
         runs on the plain values and its result is not followed: nothing
         depends on a perturbation through it. A staging or sparsity trace
-        overrides this to record it."""
-        return fn(*strip_tree(args), **strip_tree(kwargs))
+        overrides this to record it. Only this level is unwrapped: a trace
+        below (``jit``'s staging, outermost) sees the call too."""
+        return nondiff(fn, _own_tree(self, args), _own_tree(self, kwargs))
 
     def process_conversion(self, kind: str, x: Tracer) -> Any:
         """``x`` of this trace turned into a Python or NumPy value: ``kind`` is
@@ -130,7 +147,7 @@ class Trace:
         so it gives the plain truth value; every other conversion would, so it
         raises ``ConversionError``. A staging trace overrides this (a guard)."""
         if kind == "bool":
-            return bool(strip(x))
+            return bool(x._value)  # a lower level (a staging trace) sees it too
         raise conversion_refused(kind)
 
     # -- functions with derivative rules of their own (core/custom_call.py) --
@@ -148,6 +165,11 @@ class Trace:
         return call.plain()
 
 
+# Set while a staging trace is open (core/staging.py): a primitive applied to
+# no tracer, but to a staged value a rule unwrapped, is still recorded.
+untraced: Any = None
+
+
 # The entry of every primitive call, defined before the facade is imported: the
 # facade's operators and protocols call bind, and array_facade imports it from here.
 def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
@@ -160,6 +182,8 @@ def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
             if top is None or t.level > top.level:
                 top = t
     if top is None:
+        if untraced is not None:  # while cr.jit stages (core/staging.py)
+            return untraced(prim, args, kwargs)
         return prim.impl(*args, **kwargs)
     if not top.active:
         raise_leaked(top)
@@ -196,6 +220,17 @@ def _top_of_tree(items: Any, top: Any) -> Any:
     return top
 
 
+def _own_tree(trace: Trace, x: Any) -> Any:
+    """``x`` with ``trace``'s tracers unwrapped one level, inside lists, tuples, dicts."""
+    if isinstance(x, Tracer):
+        return x._value if x._trace is trace else x
+    if type(x) in (list, tuple):
+        return type(x)(_own_tree(trace, v) for v in x)
+    if type(x) is dict:
+        return {k: _own_tree(trace, v) for k, v in x.items()}
+    return x
+
+
 def raise_leaked(trace: Trace) -> None:
     from ..errors import LeakedTracerError
 
@@ -210,7 +245,7 @@ def raise_leaked(trace: Trace) -> None:
 from .array_facade import (  # noqa: E402  (see above)
     ArrayFacade,
     conversion_refused,
-    strip,
+    strip,  # noqa: F401  (re-exported)
     strip_tree,  # noqa: F401  (re-exported)
 )
 
