@@ -234,6 +234,7 @@ def implicit_solution(
         )
     cache: dict = {}
     failures: dict = {}
+    jacobians: dict = {}
 
     def run(values: tuple) -> np.ndarray:
         key = _key(values)
@@ -272,7 +273,16 @@ def implicit_solution(
         if method is None:
             method = "dense" if n <= DENSE_MAX else ("cg" if symmetric else "gmres")
         if method == "dense":
-            A = jacfwd(lambda z: residual(z, th))(x)
+            # forward mode calls this rule once per input direction: at plain values,
+            # form the Jacobian once per point
+            key = _key((x, *th))
+            if key is not None and key in jacobians:
+                A = jacobians[key]
+            else:
+                A = jacfwd(lambda z: residual(z, th))(x)
+                if key is not None:
+                    jacobians.clear()
+                    jacobians[key] = A
             try:
                 step = np.linalg.solve(np.reshape(A, (n, n)), b)
             except np.linalg.LinAlgError as err:
