@@ -223,6 +223,21 @@ def _matmul(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> An
     return r
 
 
+def _stacked(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+    """Primitives over stacks of matrices (``solve``): stacks broadcast, so
+    the batch is lined up as one more stack axis on every operand."""
+    nds = [_own_ndim(v, d) for v, d in zip(vals, batched)]
+    nd = max(nds)
+    out = []
+    for v, d, own in zip(vals, batched, nds):
+        v = _plain(v)
+        if d:
+            out.append(_lift(v, own, nd))
+        else:
+            out.append(np.reshape(v, (1,) * (nd + 1 - own) + tuple(np.shape(v))))
+    return bind(prim, out, kwargs)
+
+
 def _einsum(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
     spec = kwargs["spec"]
     ins, _, out = spec.partition("->")
@@ -345,6 +360,7 @@ def _wrap_untake_impl(impl: Any) -> Any:
 def install() -> None:
     """Fill core.batching's tables (called by chainrule.transforms.vmap)."""
     from . import arrange, fft, linalg, products, reductions, shape, stable
+    from . import elementwise as ew
 
     # An index that carries the batch, met with an unbatched operand (the
     # cotangent of x[y] with a batched y is often a constant): bind sees no
@@ -363,6 +379,9 @@ def install() -> None:
     R[arrange.concatenate_p] = _joined
     R[products.matmul_p] = _matmul
     R[products.einsum_p] = _einsum
+    R[linalg.solve_p] = _stacked
+    for name in ("real_p", "imag_p", "conjugate_p", "angle_p"):
+        R[getattr(ew, name)] = elementwise
     for p in (reductions.sum_p, reductions.prod_p, reductions.cumsum_p):
         R[p] = first_only
     for name in dir(reductions):  # max, min, nanmax, ... (made by one factory)
