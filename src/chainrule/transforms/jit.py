@@ -94,6 +94,7 @@ class Compiled:
         self.program = program
         self.source = ""
         self.checked = False  # its first replay is compared with an eager run
+        self.run: Callable[..., Any]
         if len(program.body) > INTERPRET_ABOVE:
             self.run = functools.partial(_interpret, program)
         else:
@@ -208,6 +209,11 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
     return replay, source
 
 
+def _convert(kind: str, v: Any) -> Any:
+    convert: Any = CONVERT[kind]
+    return convert(v)
+
+
 def _interpret(program: Program, *inputs: Any) -> Any:
     """The program run by a loop (for very long programs)."""
     env: list[Any] = [None] * program.n_vars
@@ -229,7 +235,7 @@ def _interpret(program: Program, *inputs: Any) -> Any:
             if e.kind == "shape":
                 if np.shape(v) != e.value:
                     return MISS
-            elif not same(CONVERT[e.kind](v), e.value):
+            elif not same(_convert(e.kind, v), e.value):
                 return MISS
             continue
         ans = e.fn(*get(e.args), **get(e.kwargs))
@@ -268,18 +274,20 @@ class Jitted:
         functools.update_wrapper(self, fun)
 
     # -- the call ---------------------------------------------------------
-    def _split(self, args: tuple, kwargs: dict) -> tuple[Any, list, Any, list]:
+    def _split(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, list[Any], Any, list[int]]:
         n = len(args)
         statics = {i % n if n else i for i in self.static_argnums if -n <= i < n}
-        static_part = []
-        dyn_args = []
+        static_part: list[Any] = []
+        dyn_args: list[Any] = []
         for i, a in enumerate(args):
             if i in statics:
                 static_part.append(("pos", i, _static_key(a, f"static argument {i}")))
                 dyn_args.append(None)
             else:
                 dyn_args.append(a)
-        dyn_kwargs = {}
+        dyn_kwargs: dict[str, Any] = {}
         for k in sorted(kwargs):
             if k in self.static_argnames:
                 static_part.append(("kw", k, _static_key(kwargs[k], f"static argument {k!r}")))
@@ -295,7 +303,9 @@ class Jitted:
         key = (treedef, tuple(keys), tuple(static_part))
         return key, leaves, treedef, [i for i, lf in enumerate(leaves) if _is_dynamic(lf)]
 
-    def _rebuild(self, args: tuple, kwargs: dict, treedef: Any, leaves: list) -> tuple:
+    def _rebuild(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], treedef: Any, leaves: list[Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         dyn_args, dyn_kwargs = tree.unflatten(treedef, leaves)
         n = len(args)
         statics = {i % n for i in self.static_argnums if -n <= i < n}
@@ -328,18 +338,24 @@ class Jitted:
             if len(paths) >= MAX_PATHS:
                 self._retrace_warning()
                 return self.fun(*args, **kwargs)
-        compiled, result = self._stage(args, kwargs, leaves, treedef, dyn)
-        if compiled is None:
-            # A value escaped the recording (see staging.Watched): this
-            # signature runs eagerly from now on, which is always right.
-            compiled = EAGER
+        staged, result = self._stage(args, kwargs, leaves, treedef, dyn)
+        # None: a value escaped the recording (see staging.Watched); this
+        # signature runs eagerly from now on, which is always right.
+        entry = EAGER if staged is None else staged
         with self._lock:
             paths = self._cache.setdefault(key, [])
             if len(paths) < MAX_PATHS:
-                paths.append(compiled)
+                paths.append(entry)
         return result
 
-    def _check(self, key: Any, compiled: Compiled, result: Any, args: tuple, kwargs: dict):
+    def _check(
+        self,
+        key: Any,
+        compiled: Compiled,
+        result: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
         """The first replay of a program, against an eager run: a safety net
         for values a derivative rule computed from an unwrapped staged value
         in a way the staging trace could not see (they would be frozen
@@ -375,7 +391,14 @@ class Jitted:
             stacklevel=3,
         )
 
-    def _stage(self, args: tuple, kwargs: dict, leaves: list, treedef: Any, dyn: list):
+    def _stage(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        leaves: list[Any],
+        treedef: Any,
+        dyn: list[int],
+    ) -> tuple[Compiled | None, Any]:
         state = _trace.boundary_state()
         random_before = _random_state()
         try:
@@ -424,7 +447,8 @@ class Jitted:
                 "cr.jit: this function cannot be staged for these arguments (a value left the "
                 "recording); calls run it eagerly"
             )
-        return compiled.program
+        program: Program = compiled.program
+        return program
 
     def cache_size(self) -> int:
         """How many programs are cached, over all signatures."""
