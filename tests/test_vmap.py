@@ -65,6 +65,7 @@ FAMILIES = {
     ),
     "basic-indexing": lambda x: x[1:, ::-1] * x[0, 2] + x[..., None][1:, 1, :],
     "advanced-indexing": lambda x: x[[0, 2, 2], :] + x[:, [4, 0, 1, 1, 3]] + x[x.shape[0] - 1],
+    "iteration-unpack": lambda x: (lambda a, b, c: a * b + c**2)(*x),
     "at-update": lambda x: cr.at(x)[1, [0, 2]].add(x[0, :2]),
     "matmul": lambda x: x @ x.T + (x.T @ x).sum() + x[0] @ x.T,
     "dot-einsum-tensordot": lambda x: (

@@ -238,6 +238,21 @@ def _stacked(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> A
     return bind(prim, out, kwargs)
 
 
+def _shift_axis_arg(pos: int) -> Any:
+    """A primitive with a non-negative axis argument at ``pos`` (split):
+    shifted past the batch axis."""
+
+    def rule(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+        if any(batched[1:]):
+            return _loop(prim, vals, batched, kwargs, size)
+        vals = [_plain(vals[0]), *vals[1:]]
+        axis = vals[pos]
+        vals[pos] = axis + 1 if axis >= 0 else axis
+        return bind(prim, vals, kwargs)
+
+    return rule
+
+
 def _einsum(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
     spec = kwargs["spec"]
     ins, _, out = spec.partition("->")
@@ -380,6 +395,8 @@ def install() -> None:
     R[products.matmul_p] = _matmul
     R[products.einsum_p] = _einsum
     R[linalg.solve_p] = _stacked
+    R[arrange.split_hub_p] = _shift_axis_arg(1)
+    R[arrange.split_piece_p] = _shift_axis_arg(2)
     for name in ("real_p", "imag_p", "conjugate_p", "angle_p"):
         R[getattr(ew, name)] = elementwise
     for p in (reductions.sum_p, reductions.prod_p, reductions.cumsum_p):
