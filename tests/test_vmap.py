@@ -294,3 +294,17 @@ def test_batch_of_jacobians():
     J = cr.vmap(cr.jacfwd(f))(X)
     assert J.shape == (6, 2, 3)
     np.testing.assert_allclose(J, loop(cr.jacrev(f), X))
+
+
+def test_jit_of_vmap_of_grad():
+    W = RNG.standard_normal((4, 3))
+
+    def f(w, x):
+        z = w @ x
+        return np.sum(np.where(z > 0.5, z**2, -z)) + cr.numpy.logsumexp(z)
+
+    vg = cr.vmap(cr.grad(f), in_axes=(None, 0))
+    staged = cr.jit(vg)
+    for seed in range(3):  # the staging call, then replays on new data
+        X = np.random.default_rng(seed).standard_normal((5, 3))
+        np.testing.assert_allclose(staged(W, X), loop(cr.grad(f), W, X, in_axes=(None, 0)))

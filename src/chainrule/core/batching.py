@@ -222,9 +222,15 @@ def mark_as(x: Any, traces: tuple) -> Any:
     if not traces:
         return x
     if type(x) is not np.ndarray:
-        if not isinstance(x, np.generic):
+        if isinstance(x, np.generic):
+            x = np.asarray(x)
+        elif isinstance(x, np.ndarray):
+            # another trace's view (jit's Watched): the mark must win, or the
+            # batch axis would pass for an example's axis. What is computed on
+            # the mark escapes that trace's recording; jit notices and runs eagerly.
+            x = x.view(np.ndarray)
+        else:
             return x
-        x = np.asarray(x)
     m = x.view(Batched)
     m._traces = traces
     return m
