@@ -308,3 +308,18 @@ def test_jit_of_vmap_of_grad():
     for seed in range(3):  # the staging call, then replays on new data
         X = np.random.default_rng(seed).standard_normal((5, 3))
         np.testing.assert_allclose(staged(W, X), loop(cr.grad(f), W, X, in_axes=(None, 0)))
+
+
+def test_custom_vjp_rule_is_kept_on_both_sides_of_vmap():
+    @cr.custom_vjp
+    def clip_gradient(x):
+        return x
+
+    clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -0.1, 0.1),))
+    f = lambda x: np.sum(clip_gradient(x) ** 2)  # noqa: E731 - true gradient 2x, clipped
+    X = RNG.uniform(0.2, 1.0, (4, 3))
+    np.testing.assert_allclose(cr.vmap(f)(X), np.sum(X**2, axis=1))
+    np.testing.assert_allclose(cr.vmap(cr.grad(f))(X), 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cr.BatchingFallbackWarning)
+        np.testing.assert_allclose(cr.grad(lambda X: np.sum(cr.vmap(f)(X)))(X), 0.1)

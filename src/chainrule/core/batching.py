@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import tree
 from ..errors import BatchedControlFlowError, BatchingFallbackWarning
 from .registry import FUNCTIONS, NONDIFF
 from .trace import Trace, Tracer, bind, strip
@@ -447,8 +448,23 @@ class BatchTrace(Trace):
         )
 
     def process_custom_vjp(self, call: Any) -> Any:
-        # The user's derivative rules were written for one example: run the
-        # function as written (its primal), batched like any other code.
-        return call.plain()
+        """A function with its own derivative rule. With nothing below
+        differentiating, only its value matters: it runs batched like any
+        code. Under a derivative (``grad(vmap(f))``) the rule must be used,
+        and it was written for one example: the call is looped over the batch,
+        each example reaching the lower trace with its rule."""
+        if not call.nested:
+            return call.plain()
+        rule = call.rule
+        _warn_once(f"{getattr(rule, '__name__', 'a custom rule')} (custom_vjp/custom_jvp)")
+        outs = []
+        for b in range(self.size):
+            leaves = [
+                a._bv[b] if isinstance(a, Tracer) and a._trace is self else a for a in call.leaves
+            ]
+            outs.append(rule(*call.treedef.unflatten(leaves)))
+        first, out_def = tree.flatten(outs[0])
+        cols = zip(*[tree.leaves(o) for o in outs])
+        return out_def.unflatten([self.wrap(np.stack(list(col))) for col in cols])
 
     process_custom_jvp = process_custom_vjp
