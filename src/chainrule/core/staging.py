@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import ConversionError
 from . import trace as _trace_module
-from .trace import Trace, Tracer
+from .trace import Args, Kwargs, Trace, Tracer
 
 
 class StagedConversionError(ConversionError):
@@ -477,6 +477,8 @@ _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.true
 def _infix_of(impl: Any) -> str | None:
     """The operator symbol of a primitive implemented by a Python operator
     (rules/elementwise.py wraps them), else None."""
+    if impl is np.matmul:
+        return "@"
     if getattr(impl, "__qualname__", "") != "_numpy_typed.<locals>.impl":
         return None
     cells = getattr(impl, "__closure__", None)
@@ -665,7 +667,7 @@ class StagingTrace(Trace):
         return result
 
     # -- the doors ---------------------------------------------------------
-    def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+    def process_primitive(self, prim: Any, args: Args, kwargs: Kwargs) -> Any:
         n_eqns = len(self.body)
         if prim.name == "multiply" and len(args) == 2 and not kwargs:
             same_value = self._times_one(args)
@@ -683,7 +685,7 @@ class StagingTrace(Trace):
                 self.body.append(Guard("shape", o._var, np.shape(o._plain)))
         return out
 
-    def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+    def process_nondiff(self, fn: Any, args: Args, kwargs: Kwargs) -> Any:
         return self._nondiff(fn, _fn_name(fn), args, kwargs, False)
 
     def record_plain(self, fn: Any, name: str, args: Any, kwargs: dict) -> Any:
