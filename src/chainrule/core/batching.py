@@ -26,7 +26,7 @@ import numpy as np
 from .. import tree
 from ..errors import BatchedControlFlowError, BatchingFallbackWarning
 from .registry import FUNCTIONS, NONDIFF
-from .trace import Trace, Tracer, bind, strip
+from .trace import Args, Kwargs, Trace, Tracer, bind, strip
 
 _shape = np.ndarray.shape.__get__
 
@@ -379,7 +379,7 @@ class BatchTrace(Trace):
                 batched.append(False)
         return vals, batched
 
-    def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+    def process_primitive(self, prim: Any, args: Args, kwargs: Kwargs) -> Any:
         vals, batched = self._unpack(args)
         rule = BATCH_RULES.get(prim)
         if rule is None:
@@ -402,7 +402,7 @@ class BatchTrace(Trace):
             value = as_tracer(value.view(np.ndarray), value._traces[:-1])
         return BatchTracer(value, self)
 
-    def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+    def process_nondiff(self, fn: Any, args: Args, kwargs: Kwargs) -> Any:
         if fn in _METADATA:  # answered for one example
             return fn(*[self._one(a) for a in args], **kwargs)
         vals, batched = self._unpack(args)
@@ -453,7 +453,11 @@ class BatchTrace(Trace):
         code. Under a derivative (``grad(vmap(f))``) the rule must be used,
         and it was written for one example: the call is looped over the batch,
         each example reaching the lower trace with its rule."""
-        if not call.nested:
+        # (call.nested reads ``_value``, which here is the plain mark: look below it)
+        if not any(
+            isinstance(a, Tracer) and (a._trace is not self or isinstance(a._bv, Tracer))
+            for a in call.leaves
+        ):
             return call.plain()
         rule = call.rule
         _warn_once(f"{getattr(rule, '__name__', 'a custom rule')} (custom_vjp/custom_jvp)")
