@@ -113,3 +113,11 @@ def test_plain_and_chainrule_agree():
     for name in UNARY:
         assert cr.grad(getattr(sc, name))(1.1) == cr.grad(getattr(csp, name))(1.1)
     assert cr.grad(lambda z: sc.yn(2, z))(1.5) == cr.grad(lambda z: csp.yn(2, z))(1.5)
+
+
+def test_jn_integer_order_alias():
+    """scipy.special.jn (integer order; the same ufunc as jv in recent SciPy):
+    d/dz J_n(z) = (J_{n-1}(z) - J_{n+1}(z)) / 2."""
+    g = cr.grad(lambda z: np.sum(sc.jn(2, z)))(X)
+    np.testing.assert_allclose(g, (sc.jv(1, X) - sc.jv(3, X)) / 2, rtol=1e-12)
+    cr.check_grads(lambda z: sc.jn(3, z), (X,), order=2, modes=("fwd", "rev"))
