@@ -65,6 +65,12 @@ def _namespaces() -> list[str]:
         import chainrule.scipy  # noqa: F401  (optional: needs SciPy)
     except ImportError:
         return names
+    # chainrule.scipy imports its subpackages on first use only (scipy.special alone is
+    # light); the page lists them all, whatever a run happened to import before.
+    import importlib
+
+    for sub in ("linalg", "stats", "signal", "ndimage", "integrate"):
+        importlib.import_module(f"chainrule.scipy.{sub}")
     from .core.registry import EXTRAS
 
     return names + sorted(ns for ns in EXTRAS if ns.startswith("scipy"))
