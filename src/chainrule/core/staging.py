@@ -143,17 +143,43 @@ def _vars_in(t: Any, found: list[int]) -> None:
 
 
 class StagedTracer(Tracer):
-    """A staged value: its program variable, and the first call's real value
-    twice: ``_plain`` as computed, ``_value`` (what ``strip`` gives) as a
-    ``Watched`` view when it is a NumPy value."""
+    """A staged value: its program variable and the first call's real value,
+    ``_plain``. What ``strip`` reads, ``_value``, is a ``Watched`` view of it,
+    made on first use (most values are never unwrapped)."""
 
-    __slots__ = ("_var", "_plain")
+    __slots__ = ("_var", "_plain", "_watched")
 
-    def __init__(self, value: Any, trace: StagingTrace, var: int, plain: Any) -> None:
-        self._value = value
+    def __init__(self, trace: StagingTrace, var: int, plain: Any) -> None:
         self._trace = trace
         self._var = var
         self._plain = plain
+        self._watched = None
+
+    @property  # type: ignore[override]
+    def _value(self) -> Any:
+        w = self._watched
+        if w is None:
+            w = self._watched = self._trace.watch(self._var, self._plain)
+        return w
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self._plain)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self._plain)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self._plain))
+
+    @property
+    def dtype(self) -> np.dtype:  # type: ignore[type-arg]
+        return np.result_type(self._plain)
+
+    def __len__(self) -> int:
+        return len(self._plain)
 
 
 class Watched(np.ndarray):
@@ -471,6 +497,8 @@ def _fn_name(fn: Any) -> str:
     return str(name)
 
 
+_NUMPY_VALUES = (np.ndarray, np.generic)
+_INFIX_CACHE: dict[Any, str] = {}  # primitive -> its operator symbol, "" for none
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 
 
@@ -584,26 +612,36 @@ class StagingTrace(Trace):
         var = self.n_vars
         self.n_vars += 1
         tv = type(plain)
-        value = plain
-        if tv is np.ndarray or isinstance(plain, np.generic):
+        if tv is np.ndarray:
+            self._int_vars.append(plain.dtype.kind in "biu")
+            if plain.size >= BIG:
+                self.big.add(var)
+            self._by_id[id(plain)] = var
+            self._keep.append(plain)
+        elif isinstance(plain, np.generic):
+            self._int_vars.append(plain.dtype.kind in "biu")
             if tv is not np.bool_:  # np.True_/np.False_ are shared: not those
                 self._by_id[id(plain)] = var
                 self._keep.append(plain)
-            arr = np.asarray(plain)
-            if arr is not plain:  # a NumPy scalar's 0-d array: np.asarray of it again
-                self._by_id[id(arr)] = var
-                self._keep.append(arr)
-            value = arr.view(Watched)
-            value._st = self
-            value._v = var
-            value._p = plain
-            self._by_id[id(value)] = var
-            self._keep.append(value)
-        dtype = getattr(plain, "dtype", None)
-        self._int_vars.append(dtype is not None and dtype.kind in "biu")
-        if tv is np.ndarray and plain.size >= BIG:
-            self.big.add(var)
-        return StagedTracer(value, self, var, plain)
+        else:
+            self._int_vars.append(False)
+        return StagedTracer(self, var, plain)
+
+    def watch(self, var: int, plain: Any) -> Any:
+        """The ``Watched`` view of a variable's value (see ``Watched``)."""
+        if not isinstance(plain, (np.ndarray, np.generic)) or not self.active:
+            return plain
+        arr = np.asarray(plain)
+        if arr is not plain:  # a NumPy scalar's 0-d array: np.asarray of it again
+            self._by_id[id(arr)] = var
+            self._keep.append(arr)
+        w = arr.view(Watched)
+        w._st = self
+        w._v = var
+        w._p = plain
+        self._by_id[id(w)] = var
+        self._keep.append(w)
+        return w
 
     # -- turning arguments into templates ---------------------------------
     def _template(self, x: Any) -> tuple[Any, Any]:
@@ -640,14 +678,47 @@ class StagingTrace(Trace):
         return x, x
 
     def _record(self, fn: Any, name: str, args: Any, kwargs: dict, multiple: bool, kind: str):
-        targs, vargs = self._template(tuple(args))
-        tkw, vkw = self._template(kwargs) if kwargs else ({}, {})
         keep: list = []
-        try:
-            key = (fn, _key_of(targs, keep), _key_of(tkw, keep))
-            hash(key)
-        except TypeError:
-            key = None
+        ins = None
+        if not kwargs:
+            # The common call, written out: staged values and Python scalars.
+            ins = []
+            targs_l: list = []
+            vargs_l: list = []
+            parts: list = []
+            for a in args:
+                ta = type(a)
+                if ta is StagedTracer and a._trace is self:
+                    v = a._var
+                    targs_l.append(Var(v))
+                    vargs_l.append(a._plain)
+                    ins.append(v)
+                    parts.append(v)
+                elif ta is float:
+                    targs_l.append(a)
+                    vargs_l.append(a)
+                    parts.append((float, a.hex()))
+                elif ta in _SCALARS:
+                    targs_l.append(a)
+                    vargs_l.append(a)
+                    parts.append((ta, a))
+                else:
+                    ins = None
+                    break
+        if ins is not None:
+            targs: Any = tuple(targs_l)
+            vargs: Any = vargs_l
+            tkw: Any = {}
+            vkw: Any = {}
+            key: Any = (fn, tuple(parts))
+        else:
+            targs, vargs = self._template(tuple(args))
+            tkw, vkw = self._template(kwargs) if kwargs else ({}, {})
+            try:
+                key = (fn, _key_of(targs, keep), _key_of(tkw, keep))
+                hash(key)
+            except TypeError:
+                key = None
         if key is not None:
             found = self._cse.get(key)
             if found is not None:
@@ -661,7 +732,9 @@ class StagingTrace(Trace):
         else:
             outs = [self.new_var(ans)]
             result = outs[0]
-        self.body.append(Equation(fn, name, targs, tkw, [o._var for o in outs], multiple, kind))
+        eqn = Equation(fn, name, targs, tkw, [o._var for o in outs], multiple, kind)
+        eqn._ins = ins
+        self.body.append(eqn)
         if key is not None:
             self._cse[key] = (result, keep)
         return result
@@ -675,11 +748,15 @@ class StagingTrace(Trace):
                 return same_value
         out = self._record(prim.impl, prim.name, args, kwargs, prim.multiple_results, "prim")
         if len(self.body) > n_eqns and len(args) == 2 and not kwargs:
-            op = _infix_of(prim.impl)
-            if op is not None and any(
-                isinstance(getattr(a, "_plain", a), (np.ndarray, np.generic)) for a in args
-            ):
-                self.body[-1].infix = op
+            op = _INFIX_CACHE.get(prim)
+            if op is None:
+                op = _INFIX_CACHE[prim] = _infix_of(prim.impl) or ""
+            if op:
+                a, b = args
+                a = a._plain if type(a) is StagedTracer else a
+                b = b._plain if type(b) is StagedTracer else b
+                if isinstance(a, _NUMPY_VALUES) or isinstance(b, _NUMPY_VALUES):
+                    self.body[-1].infix = op
         if len(self.body) > n_eqns and self._depends_on_ints(self.body[-1]):
             for o in out if prim.multiple_results else (out,):
                 self.body.append(Guard("shape", o._var, np.shape(o._plain)))
@@ -768,4 +845,7 @@ class StagingTrace(Trace):
         """Whether a staged integer or boolean value is an operand (an index,
         a mask, a repeat count): the result's shape may follow its values."""
         flags = self._int_vars
-        return any(flags[v] for v in eqn.inputs())
+        for v in eqn.inputs():
+            if flags[v]:
+                return True
+        return False

@@ -98,7 +98,14 @@ class Compiled:
         if len(program.body) > INTERPRET_ABOVE:
             self.run = functools.partial(_interpret, program)
         else:
-            self.run, self.source = _compile(program)
+            # compiled at its first replay: a function called once never pays
+            # for compile() (about 10 us an equation)
+            self.run = self._compile_and_run
+
+    def _compile_and_run(self, *inputs: Any) -> Any:
+        run, source = _compile(self.program)
+        self.run, self.source = run, source  # (two threads may both compile: harmless)
+        return run(*inputs)
 
 
 def _prune(program: Program) -> Program:
