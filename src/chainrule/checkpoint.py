@@ -82,7 +82,7 @@ class _CheckpointCall(CustomCall):
             inputs = tuple(self.values[i] for i in traced)
             rec, _ = record(of_traced, inputs, {}, tuple(range(len(inputs))), False, "checkpoint")
             _check_same(fun, first, first_tree, rec.out_values, rec.out_tree)
-            return rec.pull_back(fill(g_leaves, rec.out_values), last=True)  # type: ignore[no-any-return]
+            return rec.pull_back(fill(g_leaves, rec.out_values), last=True)
 
         return first, first_tree, pull
 

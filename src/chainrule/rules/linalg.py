@@ -1358,7 +1358,7 @@ qr_p.defjvp(_qr_jvp)
 def _qr_reduced(a: Any) -> tuple[Any, Any]:
     m, n = shape_of(a)[-2:]
     if m >= n:
-        return qr_p(a)  # type: ignore[no-any-return]
+        return qr_p(a)
     # Wide: A = Q [R1, R2] with Q R1 the QR of the leading square block.
     q, r1 = _qr_reduced(getitem(a, (Ellipsis, slice(None), slice(None, m))))
     r2 = _mT(q) @ getitem(a, (Ellipsis, slice(None), slice(m, None)))

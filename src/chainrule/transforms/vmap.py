@@ -18,7 +18,7 @@ from .. import tree
 from ..core import batching as _b
 from ..core.trace import Tracer, boundary_state, restore_boundary
 
-_installed: list = []
+_installed: list[Any] = []
 
 
 def _install() -> None:
@@ -31,7 +31,7 @@ def _install() -> None:
         _installed.append(True)
 
 
-def _prefix_leaves(spec: Any, value: Any, what: str) -> list:
+def _prefix_leaves(spec: Any, value: Any, what: str) -> list[Any]:
     """``spec`` (a pytree prefix of ``value`` whose leaves are ints or None)
     broadcast to one entry per leaf of ``value``."""
     if spec is None or isinstance(spec, (int, np.integer)):
@@ -153,7 +153,7 @@ def vmap(
     return mapped
 
 
-def _run(fun: Any, treedef: Any, fixed: list, size: int, out_axes: Any, kw: Any) -> Any:
+def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any, kw: Any) -> Any:
     state = boundary_state()
     try:
         with _b.BatchTrace(size) as trace:
