@@ -102,6 +102,7 @@ class _Solver:
         self.jac_for = jac_for or (lambda p: _scipy_jac(f, p))
         self.last: tuple | None = None
         self.stats: Any = None
+        self.s_cache: tuple | None = None
         self.core = custom_jvp(self._solve)
         self.core.defjvp(self._rule)
 
@@ -222,7 +223,14 @@ class _LinearMap:
 
     def _matrix(self) -> Any:
         if self.s is None:
-            _, self.s = self.solver.sensitivities(*self.primals)
+            # One augmented solve per point, shared by the rows of a jacfwd batch
+            # (each row calls the rule again with the same primals).
+            cached = self.solver.s_cache
+            if cached is not None and all(a is b for a, b in zip(cached[0], self.primals)):
+                self.s = cached[1]
+            else:
+                _, self.s = self.solver.sensitivities(*self.primals)
+                self.solver.s_cache = (self.primals, self.s)
         return self.s
 
     def _forward(self, dy0: Any, dp: Any, dt0: Any, dte: Any) -> Any:
