@@ -22,13 +22,18 @@ from __future__ import annotations
 import operator
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ConversionError
 from . import trace as _trace_module
-from .trace import Args, Kwargs, Trace, Tracer
+from .trace import Trace, Tracer
+
+if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
+    from .trace import Args, Kwargs
 
 
 class StagedConversionError(ConversionError):
@@ -64,8 +69,8 @@ class Equation:
         self,
         fn: Any,
         name: str,
-        args: tuple,
-        kwargs: dict,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         outs: list[int],
         multiple: bool,
         kind: str,
@@ -111,7 +116,7 @@ class Guard:
         return [self.var]
 
 
-CONVERT = {
+CONVERT: dict[str, Callable[[Any], Any]] = {
     "bool": bool,
     "int": int,
     "float": float,
@@ -155,7 +160,7 @@ class StagedTracer(Tracer):
         self._plain = plain
         self._watched = None
 
-    @property  # type: ignore[override]
+    @property
     def _value(self) -> Any:
         w = self._watched
         if w is None:
@@ -175,7 +180,7 @@ class StagedTracer(Tracer):
         return int(np.size(self._plain))
 
     @property
-    def dtype(self) -> np.dtype:  # type: ignore[type-arg]
+    def dtype(self) -> np.dtype:
         return np.result_type(self._plain)
 
     def __len__(self) -> int:
@@ -210,7 +215,9 @@ class Watched(np.ndarray):
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         return _watched_call(fn, name, inputs, kwargs)
 
-    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+    def __array_function__(  # type: ignore[override]  # NumPy passes a tuple and a dict
+        self, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if func in _METADATA:
             return func(*_plain_tree(args), **_plain_tree(kwargs))
         return _watched_call(func, _fn_name(func), args, kwargs)
@@ -281,11 +288,11 @@ class Watched(np.ndarray):
     def T(self) -> Any:
         return _watched_call(np.transpose, "transpose", (self,), {})
 
-    @property
+    @property  # type: ignore[misc]  # read-only, like a tracer's
     def real(self) -> Any:
         return _watched_call(np.real, "real", (self,), {})
 
-    @property
+    @property  # type: ignore[misc]
     def imag(self) -> Any:
         return _watched_call(np.imag, "imag", (self,), {})
 
@@ -361,7 +368,7 @@ def _find_owner(x: Any) -> Any:
     return None
 
 
-def _watched_call(fn: Any, name: str, args: Any, kwargs: dict) -> Any:
+def _watched_call(fn: Any, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
     """A NumPy call on unwrapped staged values: recorded while the staging
     trace is open, plain afterwards."""
     st = _find_owner(args) or _find_owner(kwargs)
@@ -394,10 +401,10 @@ class Program:
     def __init__(
         self,
         n_in: int,
-        body: list,
+        body: list[Any],
         n_vars: int,
         out_tree: Any,
-        out_leaves: list,
+        out_leaves: list[Any],
         big: frozenset[int] = frozenset(),
     ) -> None:
         self.big = big  # variables holding large arrays (freed early by a replay)
@@ -521,7 +528,7 @@ def _infix_of(impl: Any) -> str | None:
 
 def user_frame() -> tuple[str, int]:
     """The file and line of the innermost frame outside chainrule (and NumPy)."""
-    f = sys._getframe(1)
+    f: FrameType | None = sys._getframe(1)
     while f is not None:
         mod = f.f_globals.get("__name__") or ""
         if not (mod == "chainrule" or mod.startswith(("chainrule.", "numpy"))):
@@ -533,7 +540,7 @@ def user_frame() -> tuple[str, int]:
 _SCALARS = (int, float, bool, complex, str, type(None))
 
 
-def _key_of(t: Any, keep: list) -> Any:
+def _key_of(t: Any, keep: list[Any]) -> Any:
     """A hashable key of an argument template, for common-subexpression elimination."""
     tt = type(t)
     if tt is Var:
@@ -558,7 +565,7 @@ _open_lock = threading.Lock()
 _open_count = 0
 
 
-def _untraced_primitive(prim: Any, args: Any, kwargs: dict) -> Any:
+def _untraced_primitive(prim: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     """``bind`` of a primitive on no tracer (core/trace.py's hook while a
     staging trace is open): recorded if an unwrapped staged value is among
     the arguments (a rule's index or mask), else applied as usual."""
@@ -591,14 +598,14 @@ class StagingTrace(Trace):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body: list = []
+        self.body: list[Any] = []
         self.n_vars = 0
-        self._cse: dict = {}
+        self._cse: dict[Any, Any] = {}
         # id of the real value of each staged NumPy value -> its variable: a
         # rule that unwrapped a tracer's plain value and passes it on still
         # refers to the variable, not to a frozen constant.
         self._by_id: dict[int, int] = {}
-        self._keep: list = []  # keeps those values (and so their ids) alive while tracing
+        self._keep: list[Any] = []  # keeps those values (and so their ids) alive while tracing
         self._int_vars: list[bool] = []  # by variable: an integer or boolean value
         self.tainted: str | None = None  # why this trace cannot be replayed, if it cannot
         self.big: set[int] = set()  # variables holding arrays worth freeing early
@@ -677,15 +684,17 @@ class StagingTrace(Trace):
             return {k: p[0] for k, p in pairs_d.items()}, {k: p[1] for k, p in pairs_d.items()}
         return x, x
 
-    def _record(self, fn: Any, name: str, args: Any, kwargs: dict, multiple: bool, kind: str):
-        keep: list = []
-        ins = None
+    def _record(
+        self, fn: Any, name: str, args: Any, kwargs: Kwargs, multiple: bool, kind: str
+    ) -> Any:
+        keep: list[Any] = []
+        ins: list[Any] | None = None
         if not kwargs:
             # The common call, written out: staged values and Python scalars.
             ins = []
-            targs_l: list = []
-            vargs_l: list = []
-            parts: list = []
+            targs_l: list[Any] = []
+            vargs_l: list[Any] = []
+            parts: list[Any] = []
             for a in args:
                 ta = type(a)
                 if ta is StagedTracer and a._trace is self:
@@ -765,12 +774,12 @@ class StagingTrace(Trace):
     def process_nondiff(self, fn: Any, args: Args, kwargs: Kwargs) -> Any:
         return self._nondiff(fn, _fn_name(fn), args, kwargs, False)
 
-    def record_plain(self, fn: Any, name: str, args: Any, kwargs: dict) -> Any:
+    def record_plain(self, fn: Any, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         """A NumPy call on unwrapped values (``Watched``): recorded, and its
         results handed back unwrapped too."""
         return self._nondiff(fn, name, args, kwargs, True)
 
-    def _nondiff(self, fn: Any, name: str, args: Any, kwargs: dict, plain: bool) -> Any:
+    def _nondiff(self, fn: Any, name: str, args: Any, kwargs: dict[str, Any], plain: bool) -> Any:
         _, vargs = self._template(tuple(args))
         _, vkw = self._template(kwargs)
         probe = fn(*vargs, **vkw)  # to learn what kind of result it gives
@@ -823,7 +832,7 @@ class StagingTrace(Trace):
 
     process_custom_jvp = process_custom_vjp
 
-    def _times_one(self, args: tuple | list) -> Any:
+    def _times_one(self, args: tuple[Any, ...] | list[Any]) -> Any:
         """``x * ones`` (a broadcast seed) with the shape, dtype and type of
         ``x``: exactly ``x``, so nothing is recorded."""
         a, b = args
