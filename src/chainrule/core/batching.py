@@ -41,20 +41,20 @@ class Batched(np.ndarray):
     shape); the mark lets the batching rules recognise the batch axes of such
     a mask, and keeps shape bookkeeping per example."""
 
-    _traces: tuple = ()
+    _traces: tuple[Any, ...] = ()
 
     def __array_finalize__(self, obj: Any) -> None:
         self._traces = getattr(obj, "_traces", ())
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[misc]  # read-only here, per example
     def shape(self) -> tuple[int, ...]:
         return _shape(self)[len(self._traces) :]  # type: ignore[no-any-return]
 
-    @property  # type: ignore[override]
+    @property
     def ndim(self) -> int:
         return len(_shape(self)) - len(self._traces)
 
-    @property  # type: ignore[override]
+    @property
     def size(self) -> int:
         return math.prod(self.shape)
 
@@ -85,7 +85,9 @@ class Batched(np.ndarray):
         plain = [unmark(a) for a in inputs]
         return getattr(ufunc, method)(*plain, **kwargs)
 
-    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+    def __array_function__(  # type: ignore[override]  # NumPy passes a tuple and a dict
+        self, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if any(issubclass(t, Tracer) for t in types):
             return NotImplemented
         if func in _PER_EXAMPLE:  # shapes answered for one example
@@ -110,18 +112,18 @@ class Batched(np.ndarray):
     def reshape(self, *shape: Any, order: str = "C") -> Any:  # type: ignore[override]
         return through_trace(np.reshape, (self, shape[0] if len(shape) == 1 else shape), {})
 
-    def transpose(self, *axes: Any) -> Any:  # type: ignore[override]
+    def transpose(self, *axes: Any) -> Any:
         axes_arg = axes[0] if len(axes) == 1 else (axes or None)
         return through_trace(np.transpose, (self, axes_arg), {})
 
-    @property  # type: ignore[override]
+    @property
     def T(self) -> Any:
         return through_trace(np.transpose, (self,), {})
 
     def __getitem__(self, idx: Any) -> Any:
         return through_trace(np.ndarray.__getitem__, (self, idx), {})
 
-    def squeeze(self, axis: Any = None) -> Any:  # type: ignore[override]
+    def squeeze(self, axis: Any = None) -> Any:
         return through_trace(np.squeeze, (self,), {"axis": axis})
 
     def ravel(self, order: str = "C") -> Any:  # type: ignore[override]
@@ -132,7 +134,9 @@ class Batched(np.ndarray):
     def swapaxes(self, a: int, b: int) -> Any:  # type: ignore[override]
         return through_trace(np.swapaxes, (self, a, b), {})
 
-    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):  # type: ignore[override]  # noqa: E501
+    def sum(  # type: ignore[override]
+        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
         if axis is None or out is not None:
             return np.add.reduce(self.view(np.ndarray), axis=None, dtype=dtype, out=out)
         return through_trace(np.sum, (self,), {"axis": axis, "keepdims": keepdims})
@@ -141,14 +145,14 @@ class Batched(np.ndarray):
 class _ReduceCall:
     """``ufunc.reduce`` as a function for ``through_trace`` (one per call)."""
 
-    def __init__(self, ufunc: Any, kwargs: dict) -> None:
+    def __init__(self, ufunc: Any, kwargs: dict[str, Any]) -> None:
         self.ufunc, self.kwargs = ufunc, kwargs
 
     def __call__(self, x: Any, axis: Any) -> Any:
         return self.ufunc.reduce(x, axis=axis, **self.kwargs)
 
 
-def as_tracer(a: Any, traces: tuple) -> Any:
+def as_tracer(a: Any, traces: tuple[Any, ...]) -> Any:
     """The plain array ``a`` with batch axes for ``traces`` as nested tracers."""
     v = a
     for t in traces:
@@ -156,7 +160,7 @@ def as_tracer(a: Any, traces: tuple) -> Any:
     return v
 
 
-def through_trace(func: Any, args: Any, kwargs: dict) -> Any:
+def through_trace(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     """``func`` on arguments some of which are marked batched plain arrays,
     batched as ``vmap`` would: the marks become the tracers they came from."""
 
@@ -184,7 +188,7 @@ def through_trace(func: Any, args: Any, kwargs: dict) -> Any:
 
 
 _PER_EXAMPLE = {np.shape, np.ndim, np.size}
-_in_progress: set = set()
+_in_progress: set[Any] = set()
 _WHOLE_BATCH_TESTS = {np.any, np.all, np.isfinite, np.count_nonzero}
 
 
@@ -194,10 +198,10 @@ def _one_example(a: Any) -> Any:
     return a
 
 
-def _align_plain(inputs: Any) -> tuple[tuple, list]:
+def _align_plain(inputs: Any) -> tuple[tuple[Any, ...], list[Any]]:
     """Operands with the batch axes of the marked ones lined up (plain views),
     and the traces of the result's batch axes."""
-    traces: tuple = ()
+    traces: tuple[Any, ...] = ()
     for a in inputs:
         if type(a) is Batched and len(a._traces) > len(traces):
             traces = a._traces
@@ -218,7 +222,7 @@ def _align_plain(inputs: Any) -> tuple[tuple, list]:
     return traces, out
 
 
-def mark_as(x: Any, traces: tuple) -> Any:
+def mark_as(x: Any, traces: tuple[Any, ...]) -> Any:
     """The plain array ``x`` whose leading axes are the batches of ``traces``."""
     if not traces:
         return x
@@ -229,7 +233,7 @@ def mark_as(x: Any, traces: tuple) -> Any:
             # another trace's view (jit's Watched): the mark must win, or the
             # batch axis would pass for an example's axis. What is computed on
             # the mark escapes that trace's recording; jit notices and runs eagerly.
-            x = x.view(np.ndarray)
+            x = np.ndarray.view(x, np.ndarray)  # not x.view: Watched records that
         else:
             return x
     m = x.view(Batched)
@@ -262,7 +266,7 @@ class BatchTracer(Tracer):
         self._bv = value
         self._trace = trace
 
-    @property  # type: ignore[override]
+    @property
     def _value(self) -> Any:
         return mark(strip(self._bv), self._trace)
 
@@ -339,7 +343,9 @@ def _example(v: Any, b: int) -> Any:
     return v[b]
 
 
-def loop_rule(call: Any, name: str, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+def loop_rule(
+    call: Any, name: str, vals: list[Any], batched: list[Any], kwargs: dict[str, Any], size: int
+) -> Any:
     """The fallback: ``call`` once per example, results stacked on axis 0."""
     _warn_once(name)
     outs = []
@@ -360,7 +366,7 @@ class BatchTrace(Trace):
         super().__init__()
         self.size = size
 
-    def _unpack(self, args: Any) -> tuple[list, list]:
+    def _unpack(self, args: Any) -> tuple[list[Any], list[Any]]:
         vals, batched = [], []
         for a in args:
             if isinstance(a, Tracer) and a._trace is self:

@@ -253,6 +253,22 @@ def _shift_axis_arg(pos: int) -> Any:
     return rule
 
 
+def _scatter_extremum(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+    """``np.minimum.at`` / ``np.maximum.at`` of 1-d ``vf`` into 1-d ``xf`` at ``p``:
+    the batch as one longer 1-d problem, example ``b`` at offset ``b * n``."""
+    if batched[2]:
+        return _loop(prim, vals, batched, kwargs, size)
+    xf, vf, p, which = vals
+    xf, vf = _all_batched([xf, vf], batched[:2], size)
+    n, m = xf.shape[1], vf.shape[1]
+    offsets = (np.arange(size) * n)[:, None]
+    flat_p = (np.broadcast_to(p, (size, m)) + offsets).ravel()
+    r = bind(
+        prim, [np.reshape(xf, (size * n,)), np.reshape(vf, (size * m,)), flat_p, which], kwargs
+    )
+    return np.reshape(r, (size, n))
+
+
 def _einsum(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
     spec = kwargs["spec"]
     ins, _, out = spec.partition("->")
@@ -304,7 +320,7 @@ def _marks_of(idx: Any) -> Any:
 def _fancy_marked(idx: tuple, traces: tuple) -> Any:
     """A marked index as one advanced index over the batch axes and its own."""
     k = len(traces)
-    sizes = None
+    sizes: Any = None  # set below: a marked index has a marked item
     items = list(idx)
     while items and isinstance(items[-1], slice) and items[-1] == slice(None):
         items.pop()
@@ -395,6 +411,9 @@ def install() -> None:
     R[products.matmul_p] = _matmul
     R[products.einsum_p] = _einsum
     R[linalg.solve_p] = _stacked
+    from ..at import scatter_extremum_p
+
+    R[scatter_extremum_p] = _scatter_extremum
     R[arrange.split_hub_p] = _shift_axis_arg(1)
     R[arrange.split_piece_p] = _shift_axis_arg(2)
     for name in ("real_p", "imag_p", "conjugate_p", "angle_p"):
@@ -422,7 +441,7 @@ def install() -> None:
         "sv_p",
         "qr_p",
     ):
-        p = getattr(linalg, name, None)
+        p = getattr(linalg, name, None)  # type: ignore[assignment]  # None: not in this NumPy
         if p is not None:
             R[p] = first_only
     R.pop(getattr(reductions, "shift_p", None), None)
