@@ -207,3 +207,43 @@ def test_plain_scipy_names_the_chainrule_function():
         )(1.0)
     with pytest.raises(ConversionError, match=r"chainrule\.scipy\.integrate\.odeint"):
         cr.grad(lambda y0: si.odeint(lambda y, t: -y, y0, [0.0, 1.0])[1, 0])(np.ones(1))
+
+
+def test_backward_time_and_pytree_args():
+    def f(t, y, prm):
+        return -prm["k"] * y + prm["c"][0] * np.cos(t)
+
+    te = np.array([1.5, 1.0, 0.4])
+
+    def out(prm, how="auto"):
+        return csi.solve_ivp(
+            f,
+            (2.0, 0.0),
+            np.array([1.0, 0.5]),
+            t_eval=te,
+            args=(prm,),
+            sensitivity=how,
+            rtol=1e-10,
+            atol=1e-12,
+            vectorized=True,
+        ).y
+
+    prm = {"k": np.array([0.3, 0.7]), "c": np.array([0.2])}
+    adj = cr.jacrev(out)(prm, "adjoint")
+    fwd = cr.jacfwd(out)(prm, "forward")
+
+    def plain(k):
+        return si.solve_ivp(
+            f,
+            (2.0, 0.0),
+            np.array([1.0, 0.5]),
+            t_eval=te,
+            args=({"k": k, "c": prm["c"]},),
+            rtol=1e-12,
+            atol=1e-13,
+        ).y
+
+    fd = (plain(prm["k"] + [1e-5, 0]) - plain(prm["k"] - [1e-5, 0])) / 2e-5
+    close(adj["k"][..., 0], fd, rtol=1e-6)
+    close(fwd["k"], adj["k"])
+    close(fwd["c"], adj["c"])

@@ -165,7 +165,7 @@ class _Solver:
 
         return _Solver(rhs, n_p, self.method, self.options, "forward", block_jac)
 
-    def sensitivities(self, y0: Any, p: Any, t0: Any, t1: Any, te: Any) -> tuple[Any, Any, Any]:
+    def sensitivities(self, y0: Any, p: Any, t0: Any, t1: Any, te: Any) -> tuple[Any, Any]:
         """``Y`` (n, m) and ``S`` (n, m, n + n_p), differentiable when the inputs are traced."""
         n = np.shape(y0)[0]
         aug = self._sensitivity_solver(n)
@@ -412,6 +412,8 @@ def solve_ivp(
             )
     if "jac" in options and method not in _STIFF:
         options.pop("jac")
+    # The augmented systems are evaluated one state at a time.
+    options.pop("vectorized", None)
     if len(t_span) != 2:
         raise ValueError(f"solve_ivp: t_span must be (t0, t1), got {t_span!r}")
     t0, t1 = t_span[0], t_span[1]
