@@ -54,6 +54,7 @@ FAMILIES = {
     "comparison-where": lambda x: np.where(x > 0.1, np.log1p(x * x), -x),
     "maximum-clip": lambda x: np.maximum(x, 0.0) + np.clip(x, -0.5, 0.5),
     "sum-axes": lambda x: np.sum(x, axis=0) + np.mean(x, axis=1).sum() + x.sum(axis=(0, 1)),
+    "max-min-ties": lambda x: np.max(np.round(x, 1), axis=1)[:, None] * x + np.min(x, axis=0),
     "prod-cumsum": lambda x: np.prod(x, axis=0) + np.cumsum(x, axis=-1),
     "logsumexp-softmax": lambda x: (
         cr.numpy.logsumexp(x, axis=1)[:, None] + cr.numpy.softmax(x, axis=0)

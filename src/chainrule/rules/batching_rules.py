@@ -388,6 +388,41 @@ def _wrap_untake_impl(impl: Any) -> Any:
     return untake_impl
 
 
+def _marked_share(ans: Any, x: Any, axes: tuple, skip_nan: bool) -> Any:
+    """max/min's tie shares (1/k at each of k winners) for a batched ``x``:
+    computed on the marks, whose NumPy calls batch (the rule's own version
+    converts with np.asarray, which drops the mark)."""
+    from ._util import keepdims_shape
+
+    xv, av = strip(x), strip(ans)
+    hits = xv == np.reshape(av, keepdims_shape(tuple(np.shape(xv)), axes))
+    count = np.sum(hits, axis=axes, keepdims=True)
+    return hits / (np.maximum(count, 1) if skip_nan else count)
+
+
+def _batched_extreme_rules(prim: Any, skip_nan: bool) -> None:
+    """Give max/min-like primitives rules that also work on batched values
+    (vmap of their derivative); other values keep the original rules."""
+    from ._util import batch_lead, keepdims_shape
+
+    vjp0, jvp0 = prim.vjp[0], prim.jvp[0]
+
+    def vjp(ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
+        if type(strip(x)) is not _b.Batched:
+            return vjp0(ans, x, axes, keepdims)
+        k = keepdims_shape(tuple(np.shape(x)), axes)
+        w, n = _marked_share(ans, x, axes, skip_nan), np.ndim(ans)
+        return lambda g: np.reshape(g, batch_lead(g, n) + k) * w
+
+    def jvp(t: Any, ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
+        if type(strip(x)) is not _b.Batched:
+            return jvp0(t, ans, x, axes, keepdims)
+        return np.sum(t * _marked_share(ans, x, axes, skip_nan), axis=axes, keepdims=keepdims)
+
+    prim.vjp[0] = vjp  # in place: short_vjp is the same list
+    prim.jvp[0] = jvp
+
+
 def install() -> None:
     """Fill core.batching's tables (called by chainrule.transforms.vmap)."""
     from . import arrange, fft, linalg, products, reductions, shape, stable
@@ -445,6 +480,13 @@ def install() -> None:
         if p is not None:
             R[p] = first_only
     R.pop(getattr(reductions, "shift_p", None), None)
+    for p, skip_nan in (
+        (reductions.max_p, False),
+        (reductions.min_p, False),
+        (reductions.nanmax_p, True),
+        (reductions.nanmin_p, True),
+    ):
+        _batched_extreme_rules(p, skip_nan)
     _b.FAMILY_RULES[:] = [
         (lambda p: p in set(UFUNCS.values()) and p is not products.matmul_p, elementwise)
     ]
