@@ -29,6 +29,7 @@ from .. import tree
 from ..core.trace import is_traced
 from ..custom import custom_jvp, custom_vjp
 from ..transforms import jacfwd, vjp
+from ..transforms.jit import jit
 
 _STIFF = ("BDF", "Radau", "LSODA")
 #: Forward sensitivities while the number of columns (state + parameters) is at most this.
@@ -79,9 +80,27 @@ def _any_traced(*xs: Any) -> bool:
     return any(is_traced(x) for x in xs)
 
 
+class _Staged:
+    """``fn`` staged by ``cr.jit`` (traced once, then replayed: the right-hand sides
+    of the sensitivity and adjoint systems run thousands of times); ``fn`` itself
+    for traced arguments, or for good if staging ``fn`` fails."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self.staged: Callable | None = jit(fn)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.staged is not None and not _any_traced(*args):
+            try:
+                return self.staged(*args)
+            except Exception:  # the plain call below raises the user's error, if any
+                self.staged = None
+        return self.fn(*args)
+
+
 def _scipy_jac(f: Callable, p: Any) -> Callable:
     """``jac(t, y)`` for SciPy's stiff methods: chainrule's forward Jacobian in ``y``."""
-    jac_y = jacfwd(lambda y, t, p: f(t, y, p))
+    jac_y = _Staged(jacfwd(lambda y, t, p: f(t, y, p)))
     return lambda t, y: np.asarray(jac_y(y, t, p))
 
 
@@ -155,6 +174,7 @@ class _Solver:
             ds = jy @ s + np.concatenate([np.zeros((n, n)), np.reshape(jp, (n, n_p))], axis=1)
             return np.concatenate([f(t, y, p), np.reshape(ds, (-1,))])
 
+        staged_rhs = _Staged(rhs)
         inner_jac = self.jac_for
 
         def block_jac(p: Any) -> Callable:
@@ -163,7 +183,7 @@ class _Solver:
             jac = inner_jac(p)
             return lambda t, z: np.kron(np.eye(1 + n + n_p), np.asarray(jac(t, z[:n])))
 
-        return _Solver(rhs, n_p, self.method, self.options, "forward", block_jac)
+        return _Solver(staged_rhs, n_p, self.method, self.options, "forward", block_jac)
 
     def sensitivities(self, y0: Any, p: Any, t0: Any, t1: Any, te: Any) -> tuple[Any, Any]:
         """``Y`` (n, m) and ``S`` (n, m, n + n_p), differentiable when the inputs are traced."""
@@ -268,10 +288,13 @@ def _adjoint(solver: _Solver, y0: Any, p: Any, t0: Any, te: Any, g: np.ndarray) 
     n = np.shape(y0)[0]
     te = np.asarray(te, dtype=float)
 
+    def pullback(t: Any, y: Any, p: Any, lam: Any) -> Any:
+        return vjp(lambda y, p: f(t, y, p), y, p)[1](lam)
+
+    staged = _Staged(pullback)
+
     def rhs(t: float, a: np.ndarray) -> np.ndarray:
-        y = sol(t)
-        _, pull = vjp(lambda y, p: f(t, y, p), y, p)
-        vy, vp = pull(a[:n])
+        vy, vp = staged(t, sol(t), p, a[:n])
         return -np.concatenate([np.asarray(vy), np.asarray(vp)])
 
     def jac(t: float, a: np.ndarray) -> np.ndarray:
