@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import tree
 from ..errors import BatchedControlFlowError, BatchingFallbackWarning
 from .registry import FUNCTIONS, NONDIFF
-from .trace import Args, Kwargs, Trace, Tracer, bind, strip
+from .trace import Trace, Tracer, bind, strip
+
+if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
+    from .trace import Args, Kwargs
 
 _shape = np.ndarray.shape.__get__
 
