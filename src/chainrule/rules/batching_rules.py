@@ -475,11 +475,13 @@ def install() -> None:
         "svd_p",
         "sv_p",
         "qr_p",
+        "pinv_p",
+        "adj_p",
     ):
         p = getattr(linalg, name, None)  # type: ignore[assignment]  # None: not in this NumPy
         if p is not None:
             R[p] = first_only
-    R.pop(getattr(reductions, "shift_p", None), None)
+    R[reductions.shift_p] = first_only  # acts on the last axis
     for p, skip_nan in (
         (reductions.max_p, False),
         (reductions.min_p, False),
