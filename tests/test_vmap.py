@@ -365,3 +365,53 @@ def test_random_programs_on_the_last_axis(program, seed):
     got = cr.vmap(f, in_axes=-1, out_axes=-1)(X)
     ref = np.moveaxis(np.stack([f(X[..., b]) for b in range(3)]), 0, -1)
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+
+
+def _sym(a):
+    return a @ a.T + np.eye(4)
+
+
+MORE = {
+    "norm-std-var": lambda x: np.linalg.norm(x, axis=0) + np.std(x, axis=1) + np.var(x),
+    "sort-cumprod-diff": lambda x: (
+        np.sort(x, axis=-1) + np.cumprod(x, axis=0) + np.diff(x, axis=1, append=0.0)
+    ),
+    "trace-diag-tril-roll": lambda x: np.trace(x) + np.diag(x) + np.tril(x) + np.roll(x, 1, 0),
+    "slogdet-det-inv": lambda x: np.linalg.slogdet(x)[1] + np.linalg.det(x) * np.linalg.inv(x),
+    "qr-svd-pinv": lambda x: np.linalg.qr(x)[1] + np.linalg.svd(x)[1] + np.linalg.pinv(x),
+    "eigh-vectors": lambda x: np.linalg.eigh(_sym(x))[1] ** 2 + np.linalg.eigvalsh(_sym(x)),
+    "convolve-interp-polyval": lambda x: (
+        np.convolve(x[0], x[1])[:4]
+        + np.interp(np.linspace(0, 1, 4), np.linspace(0, 1, 4), x[0])
+        + np.polyval(x[0], x[1])
+    ),
+    "pad-tile-repeat-flip-take": lambda x: (
+        np.pad(x, 1)[1:-1, 1:-1]
+        + np.tile(x, 2)[:, :4]
+        + np.repeat(x, 2, axis=0)[::2]
+        + np.flip(x, 0)
+        + np.take(x, [0, 2, 1, 3], axis=1)
+    ),
+    "einsum-ellipsis-matrix-power": lambda x: (
+        np.einsum("...ij,...jk->...ik", x, x) + np.linalg.matrix_power(x, 3)
+    ),
+    "split-stack-cross": lambda x: (
+        np.hstack(np.split(x, 2, axis=1)) * np.vstack([x[:2], x[2:]])
+        + np.cross(x[0, :3], x[1, :3]).sum()
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_functions_in_every_position(name):
+    """Value, vmap(grad) and grad(vmap) against the loop, with no fallback."""
+    f = MORE[name]
+    X = RNG.standard_normal((3, 4, 4)) + 4 * np.eye(4)
+    G = lambda x: np.sum(np.sin(f(x)))  # noqa: E731
+    ref = loop(cr.grad(G), X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)
+        check(f, X, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(cr.vmap(cr.grad(G))(X), ref, rtol=1e-8, atol=1e-10)
+        got = cr.grad(lambda X: np.sum(cr.vmap(G)(X)))(X)
+    np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10)

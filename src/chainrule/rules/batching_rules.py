@@ -482,6 +482,9 @@ def install() -> None:
         if p is not None:
             R[p] = first_only
     R[reductions.shift_p] = first_only  # acts on the last axis
+    from .signal import conv_window_p
+
+    R[conv_window_p] = elementwise  # 1-d operands, broadcast over leading axes
     for p, skip_nan in (
         (reductions.max_p, False),
         (reductions.min_p, False),
