@@ -395,6 +395,9 @@ MORE = {
     "einsum-ellipsis-matrix-power": lambda x: (
         np.einsum("...ij,...jk->...ik", x, x) + np.linalg.matrix_power(x, 3)
     ),
+    "take-along-argsort": lambda x: (
+        np.take_along_axis(x, np.argsort(x, axis=1), axis=1) * np.arange(4.0)
+    ),
     "split-stack-cross": lambda x: (
         np.hstack(np.split(x, 2, axis=1)) * np.vstack([x[:2], x[2:]])
         + np.cross(x[0, :3], x[1, :3]).sum()

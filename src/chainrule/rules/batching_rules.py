@@ -423,6 +423,30 @@ def _batched_extreme_rules(prim: Any, skip_nan: bool) -> None:
     prim.jvp[0] = jvp
 
 
+def _batched_take_along_axis(original: Any) -> Any:
+    """np.take_along_axis whose indices carry the batch (``np.argsort`` of a
+    batched value): the same fancy index, with the batched indices kept as a
+    mark so that the indexing rules batch it (the original converts them
+    with np.asarray, which drops the batch)."""
+    from ..core.registry import FUNCTIONS
+
+    def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
+        marked = strip(indices) if isinstance(indices, _b.BatchTracer) else indices
+        if type(marked) is not _b.Batched or axis is None or marked.dtype.kind not in "iu":
+            return original(arr, indices, axis)
+        shape = tuple(np.shape(arr))
+        n = len(shape)
+        if marked.ndim != n:
+            raise ValueError("`indices` and `arr` must have the same number of dimensions")
+        grid: list[Any] = [
+            np.arange(k).reshape((1,) * i + (k,) + (1,) * (n - i - 1)) for i, k in enumerate(shape)
+        ]
+        grid[axis % n] = marked
+        return FUNCTIONS[np.ndarray.__getitem__](arr, tuple(grid))
+
+    return take_along_axis
+
+
 def install() -> None:
     """Fill core.batching's tables (called by chainrule.transforms.vmap)."""
     from . import arrange, fft, linalg, products, reductions, shape, stable
@@ -433,6 +457,9 @@ def install() -> None:
     # batched argument, so the implementations themselves batch it.
     shape.getitem_p.impl = _wrap_getitem_impl(shape.getitem_p.impl)
     shape.untake_p.impl = _wrap_untake_impl(shape.untake_p.impl)
+    from ..core.registry import FUNCTIONS
+
+    FUNCTIONS[np.take_along_axis] = _batched_take_along_axis(FUNCTIONS[np.take_along_axis])
     R = _b.BATCH_RULES
     R[shape.reshape_p] = _reshape
     R[shape.transpose_p] = _transpose
