@@ -11,7 +11,10 @@ tangents, so chainrule transposes it for reverse mode:
   transpose is ``S^T g`` (``sensitivity="forward"``) or one backward adjoint
   solve (``sensitivity="adjoint"``: ``lam' = -f_y^T lam``, ``mu' = -f_p^T lam``,
   with the cotangent of each observation added at its time, on the dense
-  forward solution);
+  forward solution: one integration for the explicit Runge-Kutta methods,
+  stopping at each observation to take the jump; for BDF, Radau and LSODA, one
+  integration per stretch between observations, each started with the last
+  step size);
 * when the primals are themselves traced (second and higher order), the
   tangent is ``S t`` with ``S`` from the augmented system solved by the same
   differentiable ``core``: forward sensitivities, to any order.
@@ -319,6 +322,9 @@ def _adjoint(solver: _Solver, y0: Any, p: Any, t0: Any, te: Any, g: np.ndarray) 
     a = np.zeros(n + n_p)
     m = te.shape[0]
     t = float(t0) if m == 0 else te[-1]
+    runge_kutta = _runge_kutta(solver.method)
+    if runge_kutta is not None:
+        return _one_sweep(runge_kutta, rhs, opts, a, t, float(t0), te, g, n)
     step = None
     for i in range(m - 1, -1, -1):
         if te[i] != t:
@@ -327,6 +333,52 @@ def _adjoint(solver: _Solver, y0: Any, p: Any, t0: Any, te: Any, g: np.ndarray) 
         a[:n] += g[:, i]
     if t != float(t0):
         a, _ = sweep(a, t, float(t0), step)
+    return a[:n], a[n:]
+
+
+def _runge_kutta(method: Any) -> Any:
+    """SciPy's explicit Runge-Kutta class for ``method``, or None for the others."""
+    from scipy.integrate._ivp.rk import RungeKutta
+
+    cls = getattr(_si, method, None) if isinstance(method, str) else method
+    return cls if isinstance(cls, type) and issubclass(cls, RungeKutta) else None
+
+
+def _one_sweep(
+    cls: Any,
+    rhs: Callable,
+    opts: dict,
+    a: np.ndarray,
+    t: float,
+    t0: float,
+    te: np.ndarray,
+    g: np.ndarray,
+    n: int,
+) -> tuple:
+    """The adjoint sweep as one explicit Runge-Kutta integration: the solver stops
+    at each observation (its ``t_bound``), takes the jump in ``lam`` and goes on
+    with its step size (the first-same-as-last derivative recomputed)."""
+    m = te.shape[0]
+    stops = [(float(te[i]), i) for i in range(m - 2, -1, -1)] + [(t0, -1)]
+    a = a.copy()
+    if m:
+        a[:n] += g[:, m - 1]
+    opts = {k: v for k, v in opts.items() if k not in ("jac", "jac_sparsity", "lband", "uband")}
+    ode: Any = None
+    for target, i in stops:
+        if target != t:
+            if ode is None:
+                ode = cls(rhs, t, a, target, **opts)
+            else:
+                ode.t_bound, ode.status = target, "running"
+                ode.y, ode.f = a, rhs(t, a)
+            while ode.status == "running":
+                ode.step()
+            if ode.status == "failed":
+                raise RuntimeError("the adjoint solve failed: its step size fell too small")
+            a, t = np.array(ode.y, dtype=float), target
+        if i >= 0:
+            a[:n] += g[:, i]
     return a[:n], a[n:]
 
 
