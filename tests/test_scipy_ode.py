@@ -149,6 +149,8 @@ def test_stiff_method_gets_chainrule_jacobian():
     g = cr.grad(lambda p: loss(y0, p, method="BDF"))(p)
     fd = fd4(lambda p: scipy_loss(y0, p, method="BDF"), p)
     close(g, fd, rtol=1e-5)  # BDF's error control is looser than its rtol
+    g_adjoint = cr.grad(lambda p: loss(y0, p, how="adjoint", method="BDF"))(p)
+    close(g_adjoint, fd, rtol=1e-5)  # the stiff adjoint: stretches between observations
 
 
 def test_odeint_matches_closed_form_and_scipy():
