@@ -418,3 +418,12 @@ def test_more_functions_in_every_position(name):
         np.testing.assert_allclose(cr.vmap(cr.grad(G))(X), ref, rtol=1e-8, atol=1e-10)
         got = cr.grad(lambda X: np.sum(cr.vmap(G)(X)))(X)
     np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_keyword_arguments_are_mapped_over_axis_0():
+    X = RNG.standard_normal((3, 2))
+    s = np.array([1.0, 2.0, 3.0])
+    out = cr.vmap(lambda x, w, scale: (x @ w) * scale, in_axes=(0, None))(X, np.ones(2), scale=s)
+    np.testing.assert_allclose(out, X.sum(1) * s)
+    with pytest.raises(ValueError, match="different sizes"):
+        cr.vmap(lambda x, scale: x * scale)(X, scale=np.ones(4))

@@ -74,7 +74,8 @@ def vmap(
 
     ``in_axes``: an int, ``None`` (the argument is shared by every example),
     or a tuple with one entry per positional argument (each a pytree prefix
-    of that argument). ``out_axes`` places the batch axis in the result.
+    of that argument); keyword arguments are always mapped over axis 0, as in
+    JAX. ``out_axes`` places the batch axis in the result.
     ``axis_size`` is needed only when no argument is mapped. ``chunk_size``
     maps that many examples at a time and concatenates, bounding memory.
 
@@ -106,7 +107,9 @@ def vmap(
             axes = [x for s, a in zip(in_axes, args) for x in _prefix_leaves(s, a, "in_axes")]
         else:
             axes = _prefix_leaves(in_axes, tuple(args), "in_axes")
-        leaves, treedef = tree.flatten(tuple(args))
+        # keyword arguments are always mapped over axis 0 (as in JAX)
+        axes = axes + [0] * len(tree.leaves(kwargs))
+        leaves, treedef = tree.flatten((tuple(args), kwargs))
         sizes = set()
         fixed = []
         for leaf, ax in zip(leaves, axes):
@@ -139,7 +142,7 @@ def vmap(
             for start in range(0, size, chunk_size):
                 sl = slice(start, min(start + chunk_size, size))
                 chunk = [(x, ax) if ax is None else (_take(x, ax, sl), ax) for x, ax in fixed]
-                parts.append(_run(fun, treedef, chunk, sl.stop - sl.start, out_axes, kwargs))
+                parts.append(_run(fun, treedef, chunk, sl.stop - sl.start, out_axes))
             out_def = tree.flatten(parts[0])[1]
             oaxes = _prefix_leaves(out_axes, parts[0], "out_axes")
             cols = zip(*[tree.leaves(p) for p in parts])
@@ -148,12 +151,12 @@ def vmap(
                 for col, oa in zip(cols, oaxes)
             ]
             return tree.unflatten(out_def, joined)
-        return _run(fun, treedef, fixed, size, out_axes, kwargs)
+        return _run(fun, treedef, fixed, size, out_axes)
 
     return mapped
 
 
-def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any, kw: Any) -> Any:
+def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any) -> Any:
     state = boundary_state()
     try:
         with _b.BatchTrace(size) as trace:
@@ -161,7 +164,8 @@ def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any, kw:
                 x if ax is None else _b.BatchTracer(np.moveaxis(x, ax, 0) if ax else x, trace)
                 for x, ax in fixed
             ]
-            out = fun(*tree.unflatten(treedef, ins), **kw)
+            args, kwargs = tree.unflatten(treedef, ins)
+            out = fun(*args, **kwargs)
             leaves, out_def = tree.flatten(out)
             oaxes = _prefix_leaves(out_axes, out, "out_axes")
             results = []
