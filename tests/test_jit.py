@@ -380,3 +380,30 @@ def test_first_call_cost_is_bounded():
     n_eqns = len(jg.lower(x).equations)
     assert n_eqns > 3000
     assert first < 5 * eager + 20e-6 * n_eqns + 0.05  # slack for a busy machine
+
+
+def test_custom_jvp_and_vmap_under_jit():
+    @cr.custom_jvp
+    def f(x):
+        return np.sin(x)
+
+    f.defjvp(lambda p, t: (np.sin(p[0]), np.cos(p[0]) * t[0]))
+
+    def g(x):
+        return np.sum(f(x) * x)
+
+    for transform in (cr.grad, cr.jacfwd, cr.hessian):
+        jg = cr.jit(transform(g))
+        for x in [np.array([0.1, 0.5]), np.array([1.0, -2.0])]:
+            _close(jg(x), transform(g)(x))
+
+    def h(x, y):
+        return np.sum(np.tanh(x) * y)
+
+    per_example = cr.vmap(cr.grad(h), in_axes=(None, 0))
+    jv = cr.jit(per_example)
+    ys = np.arange(6.0).reshape(3, 2)
+    for x in [np.array([0.1, 0.2]), np.array([1.1, -0.2])]:
+        _close(jv(x, ys), per_example(x, ys))
+    # jit inside vmap: inlined
+    np.testing.assert_array_equal(cr.vmap(cr.jit(lambda y: np.sum(y**2)))(ys), [1.0, 13.0, 41.0])
