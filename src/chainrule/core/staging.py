@@ -804,7 +804,8 @@ class StagingTrace(Trace):
             return probe
         if not isinstance(fn, np.ufunc):  # nonzero, unique, ...: result shapes follow values
             for o in outs:
-                self.body.append(Guard("shape", o._var, np.shape(o._plain)))
+                if not isinstance(o._plain, np.generic):  # a scalar (all, argmax) is always 0-d
+                    self.body.append(Guard("shape", o._var, np.shape(o._plain)))
         if plain:
             return tuple(o._value for o in outs) if isinstance(out, tuple) else out._value
         return out
