@@ -58,8 +58,11 @@ def load(skip: tuple[str, ...] = ()) -> tuple[list[Framework], list[str]]:
     loaded: list[Framework] = []
     missing: list[str] = []
     for module, package in _MODULES:
-        if package is not None and (package in skip or importlib.util.find_spec(package) is None):
-            missing.append(package)
+        # A peer is skipped by its package name; chainrule's own extra columns
+        # by their module's name (``--skip chainrule_jit``).
+        name = package or module.removeprefix("impl_")
+        if name in skip or (package is not None and importlib.util.find_spec(package) is None):
+            missing.append(name)
             continue
         if package == "jax":
             _prepare_jax()

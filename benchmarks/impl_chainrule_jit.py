@@ -30,7 +30,10 @@ def _jit(transform: Callable) -> Callable:
 
 
 def frameworks() -> list[Framework]:
-    """The chainrule-jit column."""
+    """The chainrule-jit column (none for a chainrule without ``jit``: an A/B
+    run may measure an older commit)."""
+    if not hasattr(cr, "jit"):
+        return []
     impls = grad_impls(_jit_grad, np, lambda z: cnp.logsumexp(z, axis=1, keepdims=True))
     impls["hvp"] = _hvp
     impls["jacobian-fwd"] = jacobian_impl(_jit(cr.jacfwd), np)
