@@ -106,11 +106,7 @@ def _colour(pattern: Any, mode: str) -> tuple[str, np.ndarray]:
 
 def _prepared(sparsity: Any, mode: str, fname: str) -> SparsityPattern:
     if sparsity is None:
-        raise NotImplementedError(
-            f"{fname}: finding the sparsity pattern by tracing is not available yet (it is "
-            "coming as cr.jacobian_sparsity); pass the pattern: sparsity= a boolean matrix "
-            "(scipy.sparse or dense, outputs x inputs) or a cr.SparsityPattern."
-        )
+        return None  # type: ignore[return-value]  # found by tracing on the first call
     if isinstance(sparsity, SparsityPattern):
         if mode in ("auto", sparsity.mode):
             return sparsity
@@ -176,7 +172,8 @@ def sparse_jacobian(
         sparsity: the nonzero pattern, ``(out.size, in.size)``: a boolean
             scipy.sparse matrix or dense array, or a ``cr.SparsityPattern`` whose
             colouring is then reused. Entries outside it are taken to be zero
-            (a wrong pattern gives a wrong Jacobian). Required for now.
+            (a wrong pattern gives a wrong Jacobian). None (the default): found
+            by ``cr.jacobian_sparsity`` on the first call and kept.
         mode: ``"forward"`` colours the columns and pushes one JVP per colour;
             ``"reverse"`` colours the rows and pulls one VJP per colour;
             ``"auto"`` colours both and takes reverse only when
@@ -217,6 +214,11 @@ def sparse_jacobian(
         x = _array_argument(args, nums, fname)
         sp_ = jac_fun.pattern  # type: ignore[attr-defined]
         bound = functools.partial(fun, **kwargs) if kwargs else fun
+        if sp_ is None:  # the first call finds the pattern and keeps it with its colouring
+            from .detect import jacobian_sparsity
+
+            sp_ = SparsityPattern(jacobian_sparsity(bound, argnums)(*args), mode=mode)
+            jac_fun.pattern = sp_  # type: ignore[attr-defined]
         if sp_.mode == "reverse":
             return _reverse(bound, args, nums, x, sp_, fname)
         return _forward(bound, args, nums, x, sp_, fname)
@@ -284,7 +286,8 @@ def sparse_hessian(
         argnums: which positional argument (one array) to differentiate.
         sparsity: the Hessian's nonzero pattern (symmetrised if it is not
             symmetric), a boolean matrix or a ``cr.SparsityPattern`` with
-            ``mode="star"``. Required for now.
+            ``mode="star"``. None (the default): found by
+            ``cr.hessian_sparsity`` on the first call and kept.
 
     Returns:
         a function returning the Hessian, with ``.pattern``. The products are
@@ -325,6 +328,12 @@ def sparse_hessian(
         nums, _ = normalize_argnums(argnums, len(args), fname)
         x = _array_argument(args, nums, fname)
         sp_ = hess_fun.pattern  # type: ignore[attr-defined]
+        if sp_ is None:  # the first call finds the pattern and keeps it with its colouring
+            from .detect import hessian_sparsity
+
+            bound = functools.partial(fun, **kwargs) if kwargs else fun
+            sp_ = SparsityPattern(hessian_sparsity(bound, argnums)(*args), mode="star")
+            hess_fun.pattern = sp_  # type: ignore[attr-defined]
         n = np.size(strip(x))
         _check_shape(sp_.pattern, n, n, fname)
         k = sp_.ncolors
