@@ -12,10 +12,10 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_random_programs import build, programs
 
 import chainrule as cr
 from chainrule.sparse.detect import hessian_sparsity, jacobian_sparsity
-from test_random_programs import build, programs
 
 RNG = np.random.default_rng(18)
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.trace import Trace, Tracer, bind, nondiff, strip
+from ..core.trace import Trace, Tracer, bind, strip
 
 _BOOL = np.bool_
 
@@ -348,8 +348,6 @@ class SparsityTrace(Trace):
         self.n = n
 
     def process_primitive(self, prim: Any, args: Any, kwargs: Any) -> Any:
-        from ..core import registry
-
         vals = list(args)
         pats: dict[int, Any] = {}
         lower = False
@@ -367,7 +365,7 @@ class SparsityTrace(Trace):
         plain = [strip(v) for v in vals]
         results = ans if prim.multiple_results else (ans,)
         rule = RULES.get(prim.name)
-        if rule is None and prim in _UFUNC_PRIMS(registry):
+        if rule is None and id(prim) in _ufunc_ids():
             rule = _elementwise
         out = []
         for r in results:
@@ -378,7 +376,7 @@ class SparsityTrace(Trace):
                 p = rule(rv, plain, kwargs, pats, self.n, impl=prim.impl)
             else:
                 p = rule(rv, plain, kwargs, pats, self.n)
-            out.append(SparsityTracer(r, self, p) if p.nnz or True else r)
+            out.append(SparsityTracer(r, self, p))
         return tuple(out) if prim.multiple_results else out[0]
 
     def process_nondiff(self, fn: Any, args: Any, kwargs: Any) -> Any:
@@ -400,20 +398,6 @@ def _ufunc_ids() -> frozenset:
     from ..core import registry
 
     return frozenset(id(p) for p in registry.UFUNCS.values())
-
-
-def _UFUNC_PRIMS(registry: Any) -> Any:  # noqa: N802 - reads like a set
-    return _IdSet(_ufunc_ids())
-
-
-class _IdSet:
-    __slots__ = ("ids",)
-
-    def __init__(self, ids: frozenset) -> None:
-        self.ids = ids
-
-    def __contains__(self, x: Any) -> bool:
-        return id(x) in self.ids
 
 
 def _trace_pattern(fun: Callable[..., Any], argnums: Any, args: tuple, fname: str) -> Any:
@@ -519,4 +503,4 @@ def hessian_sparsity(fun: Callable[..., Any], argnums: int = 0) -> Callable[...,
     return pattern_fun
 
 
-__all__ = ["jacobian_sparsity", "hessian_sparsity", "SparsityTrace", "SparsityTracer", "nondiff"]
+__all__ = ["jacobian_sparsity", "hessian_sparsity", "SparsityTrace", "SparsityTracer"]
