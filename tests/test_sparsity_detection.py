@@ -81,6 +81,8 @@ FAMILIES = {
     "matmul-stack": lambda x: np.stack([x, 2 * x]) @ x[0][:, None],
     "dot": lambda x: np.dot(x[0], x[1]) * x,
     "outer": lambda x: np.outer(x[0], x[1]),
+    "einsum": lambda x: np.einsum("ii->i", x[:, :3]) * np.einsum("ij,kj->ik", x, x**2),
+    "tensordot": lambda x: np.tensordot(x, x[:, :2], axes=([0], [0])),
     # running and sorting
     "cumsum": lambda x: np.cumsum(x, axis=1),
     "cumprod": lambda x: np.cumprod(x, axis=0),
@@ -99,7 +101,8 @@ def test_families_cover_the_nonzeros(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["sin*row", "sum0", "reshape,T", "concat", "fancy", "at-add", "roll,flip", "cumsum"]
+    "name",
+    "sin*row sum0 reshape,T concat split fancy at-add roll,flip cumsum outer einsum matmul-stack".split(),
 )
 def test_structural_families_are_exact(name):
     assert_exact(FAMILIES[name], X)

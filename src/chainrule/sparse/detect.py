@@ -268,6 +268,32 @@ def _matmul(ans: Any, vals: list, kwargs: dict, pats: dict, n: int) -> Any:
     return _union(out)
 
 
+def _einsum(ans: Any, vals: list, kwargs: dict, pats: dict, n: int) -> Any:
+    spec = kwargs["spec"]
+    ins, _, out_labels = spec.partition("->")
+    subs = ins.split(",")
+    if "..." in spec or len(subs) != len(vals):
+        return _dense_warn("einsum with '...'", ans, pats, n)
+    dims: dict[str, int] = {}
+    for sub, v in zip(subs, vals):
+        dims.update(zip(sub, np.shape(v)))
+    labels = "".join(dims)
+    grid = np.indices(tuple(dims[c] for c in labels)).reshape(len(labels), -1)
+    at = dict(zip(labels, grid))
+
+    def flat(sub: str) -> Any:  # each grid point's element of an array with labels ``sub``
+        if not sub:
+            return np.zeros(grid.shape[1], dtype=np.intp)
+        return np.ravel_multi_index(tuple(at[c] for c in sub), tuple(dims[c] for c in sub))
+
+    rows = flat(out_labels)
+    out = []
+    for i, p in pats.items():  # out element on each operand element on the same grid point
+        cols = flat(subs[i])
+        out.append(_times(_map_matrix(rows, cols, (np.size(ans), math.prod(np.shape(vals[i])))), p))
+    return _union(out)
+
+
 def _sparse_linear(ans: Any, vals: list, kwargs: dict, pats: dict, n: int) -> Any:
     op, x = vals
     if 1 not in pats:
@@ -315,6 +341,8 @@ RULES: dict[str, Callable[..., Any]] = {
     "transpose": _selection((0,)),
     "broadcast_to": _selection((0,)),
     "split_piece": _selection((0,)),
+    "split": _same,
+    "einsum": _einsum,
     "stack": _selection(None),
     "concatenate": _selection(None),
     "where": _where,
