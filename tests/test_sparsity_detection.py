@@ -102,7 +102,8 @@ def test_families_cover_the_nonzeros(name):
 
 @pytest.mark.parametrize(
     "name",
-    "sin*row sum0 reshape,T concat split fancy at-add roll,flip cumsum outer einsum matmul-stack".split(),
+    "sin*row sum0 reshape,T concat split fancy at-add roll,flip cumsum outer einsum "
+    "matmul-stack".split(),
 )
 def test_structural_families_are_exact(name):
     assert_exact(FAMILIES[name], X)
