@@ -55,6 +55,8 @@ _LAZY = {
     "SparsityPattern": (".sparse", "SparsityPattern"),
     "sparse_jacobian": (".sparse", "sparse_jacobian"),
     "sparse_hessian": (".sparse", "sparse_hessian"),
+    "jacobian_sparsity": (".sparse", "jacobian_sparsity"),
+    "hessian_sparsity": (".sparse", "hessian_sparsity"),
     "propagate": (".uncertainty", "propagate"),
 }
 
@@ -122,6 +124,8 @@ __all__ = [
     "SparsityPattern",
     "sparse_jacobian",
     "sparse_hessian",
+    "jacobian_sparsity",
+    "hessian_sparsity",
     "ConversionError",
     "LeakedTracerError",
     "NoRuleError",
