@@ -19,8 +19,13 @@ ENTRIES = coverage.entries()
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: f"{e.namespace}.{e.name}")
 def test_every_export_has_both_modes_or_is_declared_nondifferentiable(entry):
-    if entry.kind == "non-differentiable":
+    if entry.kind in ("non-differentiable", "refused"):
+        assert not (entry.reverse or entry.forward)
         return
+    assert entry.kind != "unknown", (
+        f"{entry.namespace}.{entry.name} has no answer: give it rules, declare it "
+        "non-differentiable, or add it to chainrule/rules/refusals.py with a reason"
+    )
     assert entry.reverse and entry.forward, f"{entry.namespace}.{entry.name} lacks a mode"
 
 
@@ -36,7 +41,7 @@ def _mentioned(name: str, sources: str) -> bool:
 
 @pytest.mark.parametrize(
     "entry",
-    [e for e in ENTRIES if e.kind != "non-differentiable"],
+    [e for e in ENTRIES if e.kind not in ("non-differentiable", "refused", "method")],
     ids=lambda e: f"{e.namespace}.{e.name}",
 )
 def test_every_differentiable_export_is_exercised_by_a_test(entry):
@@ -92,6 +97,8 @@ def _rows(page: str) -> dict[tuple[str, str], str]:
     for line in page.splitlines():
         if line.startswith("## chainrule."):
             namespace = line.removeprefix("## chainrule.")
+        elif line.startswith("## numpy.ndarray"):
+            namespace = "ndarray"
         elif line.startswith("| `"):
             rows[namespace, line.split("`")[1]] = line
     return rows
@@ -112,7 +119,7 @@ def test_coverage_page_is_current():
     for key in page_rows.keys() & our_rows.keys():
         assert page_rows[key] == our_rows[key], f"{key}: the page differs; {_REGENERATE}"
     for namespace, name in page_rows.keys() - our_rows.keys():
-        module = importlib.import_module(namespace)
+        module = np.ndarray if namespace == "ndarray" else importlib.import_module(namespace)
         assert not hasattr(module, name), (
             f"{namespace}.{name} is on the coverage page and in this NumPy, but has no rule"
         )
@@ -122,13 +129,16 @@ def test_coverage_page_rows_and_the_numpy_release_it_names():
     page = "\n".join(
         [
             "## chainrule.numpy",
-            "| `sin` | primitive | yes | yes |",
-            "| `unstack` | composite | yes | yes |",
+            "| `sin` | primitive | yes | yes |  |",
+            "| `unstack` | composite | yes | yes |  |",
+            "## numpy.ndarray methods",
+            "| `tofile` | refused | — | — | reads or writes files |",
         ]
     )
     assert _rows(page) == {
-        ("numpy", "sin"): "| `sin` | primitive | yes | yes |",
-        ("numpy", "unstack"): "| `unstack` | composite | yes | yes |",
+        ("numpy", "sin"): "| `sin` | primitive | yes | yes |  |",
+        ("numpy", "unstack"): "| `unstack` | composite | yes | yes |  |",
+        ("ndarray", "tofile"): "| `tofile` | refused | — | — | reads or writes files |",
     }
     assert coverage.numpy_release() == ".".join(np.__version__.split(".")[:2])
     assert "with NumPy " + coverage.numpy_release() + ";" in coverage.markdown()
