@@ -271,3 +271,15 @@ def test_bad_argnums_refused():
 def test_two_arguments_side_by_side():
     p = jacobian_sparsity(lambda x, y: x * y[::-1], argnums=(0, 1))(np.ones(3), np.ones(3))
     np.testing.assert_array_equal(p.toarray(), np.hstack([np.eye(3), np.eye(3)[::-1]]) != 0)
+
+
+def test_custom_vjp_and_jit_are_followed():
+    @cr.custom_vjp
+    def rev_sin(x):
+        return np.sin(x[::-1])
+
+    rev_sin.defvjp(lambda x: (rev_sin(x), x), lambda x, g: (np.cos(x)[::-1] * g,))
+    p = detected(lambda x: rev_sin(x) * x, np.ones(3))
+    np.testing.assert_array_equal(p, np.eye(3, dtype=bool) | np.eye(3, dtype=bool)[::-1])
+    p = detected(cr.jit(lambda x: x[1:] * x[:-1]), np.ones(3))
+    np.testing.assert_array_equal(p, np.array([[1, 1, 0], [0, 1, 1]], bool))
