@@ -172,10 +172,9 @@ def test_auto_takes_reverse_only_when_cheaper():
 
 
 def test_wrong_pattern_shape_and_missing_pattern_are_explained():
-    with pytest.raises(NotImplementedError, match="pass the pattern: sparsity="):
-        cr.sparse_jacobian(stencil)
-    with pytest.raises(NotImplementedError, match="pass the pattern: sparsity="):
-        cr.sparse_hessian(lambda x: np.sum(x**2))
+    # no pattern: found by tracing on the first call (tests/test_sparsity_detection.py)
+    assert cr.sparse_jacobian(stencil).pattern is None
+    assert cr.sparse_hessian(lambda x: np.sum(x**2)).pattern is None
     jac = cr.sparse_jacobian(stencil, sparsity=stencil_pattern(5, (0,)), mode="forward")
     with pytest.raises(ValueError, match=r"must be \(out.size, in.size\), with in.size = 6"):
         jac(rand(6))
