@@ -14,6 +14,7 @@ import linecache
 import re
 import sys
 from types import FrameType
+from typing import Any
 
 from ..core.array_facade import CONVERSION_HINTS
 
@@ -49,7 +50,8 @@ def _first_outside_chainrule(frame: FrameType | None) -> FrameType | None:
 def _call_source(frame: FrameType) -> str:
     """The source of the call expression ``frame`` is executing ("" if unknown)."""
     try:
-        positions = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+        # co_positions: Python 3.11+ (3.10 gets the AttributeError, so no hint)
+        positions = list(frame.f_code.co_positions())[frame.f_lasti // 2]  # type: ignore[attr-defined]
     except (AttributeError, IndexError):
         return ""
     line, end_line, col, end_col = positions
@@ -99,7 +101,7 @@ def random_draw_hint(frame: FrameType | None = None) -> str:
     )
 
 
-def _np_random():  # type: ignore[no-untyped-def]
+def _np_random() -> Any:
     import numpy.random
 
     return numpy.random
@@ -109,7 +111,9 @@ def vectorize_hint(frame: FrameType | None = None) -> str:
     """The advice for ``np.vectorize`` (and ``np.frompyfunc``) converting a traced value."""
     while frame is not None:
         module = frame.f_globals.get("__name__") or ""
-        if module.startswith("numpy") and "vectorize" in frame.f_code.co_qualname:
+        # co_qualname is Python 3.11+; on 3.10 the function name (_vectorize_call) still says so
+        name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+        if module.startswith("numpy") and "vectorize" in name:
             return (
                 "np.vectorize runs a Python function per element on plain values, so it "
                 "cannot carry a derivative: write the function with array operations "
