@@ -28,6 +28,10 @@ def classify(obj: Any) -> tuple[str, bool, bool]:
     """-> (kind, has reverse mode, has forward mode) of one exported object."""
     if getattr(obj, "__chainrule_refused__", None) is not None:
         return "refused", False, False
+    # chainrule.numpy wraps its functions to accept lists of traced values.
+    inner = getattr(obj, "__wrapped__", None)
+    if isinstance(inner, Primitive) or _is_nondiff(inner):
+        obj = inner
     if isinstance(obj, Primitive):
         return "primitive", _has_rules(obj.vjp), _has_rules(obj.jvp)
     if _is_nondiff(obj):

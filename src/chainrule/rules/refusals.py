@@ -235,7 +235,9 @@ def _traced(obj: Any, tracer: type) -> bool:
 
 # Kept out of the registry: cr.vmap's batch answers these on plain values
 # (np.any(zero) in the rules' fast paths).
-_UNWRAPPED = {"all", "any"}
+# fftfreq stays NumPy's own object (cnp.fft.fftfreq is np.fft.fftfreq): NumPy does
+# not dispatch it, and its arguments are plain numbers.
+_UNWRAPPED = {"numpy.all", "numpy.any", "numpy.fft.fftfreq", "numpy.fft.rfftfreq"}
 
 
 def _register() -> None:
@@ -252,7 +254,7 @@ def _register() -> None:
         # Plain Python functions only: types stay NumPy's own (cnp.float64 is
         # np.float64), and ufuncs reach us through __array_ufunc__, not here.
         plain_function = callable(fn) and not inspect.isclass(fn) and not isinstance(fn, np.ufunc)
-        if not plain_function or fn in FUNCTIONS or name in _UNWRAPPED:
+        if not plain_function or fn in FUNCTIONS or qualified in _UNWRAPPED:
             continue
         FUNCTIONS[fn] = _refuse(fn, qualified, why)
 
