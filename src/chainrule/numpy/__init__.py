@@ -129,7 +129,7 @@ def _accept_lists(fn: Any) -> Any:
 
 def _wrap_namespace() -> None:
     wrapped: dict[int, Any] = {}  # aliases (expit, sigmoid) stay one object
-    for name in DIFFERENTIABLE:  # noqa: F821 - set by _populate
+    for name in globals()["DIFFERENTIABLE"]:  # set by _populate
         fn = globals()[name]
         if name in _SEQUENCE_FUNCTIONS or name in ("array", "asarray") or not callable(fn):
             continue
