@@ -121,12 +121,6 @@ _NUMPY = {
     "nanmedian": "not yet differentiable: use np.median on x[~np.isnan(x)] (plain mask)",
     "nanpercentile": "not yet differentiable: use np.percentile on x[~np.isnan(x)] (plain mask)",
     "nanquantile": "not yet differentiable: use np.quantile on x[~np.isnan(x)] (plain mask)",
-    "nanstd": "not yet differentiable: use np.std on x[~np.isnan(x)] (plain mask)",
-    "nanvar": "not yet differentiable: use np.var on x[~np.isnan(x)] (plain mask)",
-    "cumulative_sum": "not yet differentiable: use np.cumsum (prepend a zero with "
-    "np.concatenate for include_initial=True)",
-    "cumulative_prod": "not yet differentiable: use np.cumprod (prepend a one with "
-    "np.concatenate for include_initial=True)",
     "vecdot": "not yet differentiable: use np.sum(np.conj(a) * b, axis=-1)",
     "matvec": "not yet differentiable: use (A @ v[..., None])[..., 0]",
     "vecmat": "not yet differentiable: use (np.conj(v)[..., None, :] @ A)[..., 0, :]",
@@ -143,13 +137,8 @@ _NUMPY = {
 
 _LINALG = {
     "LinAlgError": "an exception class: nothing to differentiate",
-    "cond": "not yet differentiable: use np.linalg.norm(a, p) * np.linalg.norm("
-    "np.linalg.inv(a), p), or the ratio of np.linalg.svd(a, compute_uv=False)'s ends",
     "tensorinv": "not yet differentiable: reshape to a matrix, use np.linalg.inv, reshape back",
     "tensorsolve": "not yet differentiable: reshape to a matrix, use np.linalg.solve, reshape back",
-    "diagonal": "not yet differentiable here: use np.diagonal(x, offset, axis1=-2, axis2=-1)",
-    "trace": "not yet differentiable here: use np.trace(x, offset, axis1=-2, axis2=-1)",
-    "matrix_transpose": "not yet differentiable here: use np.swapaxes(x, -1, -2)",
     "test": TEXT,
 }
 

@@ -1,0 +1,126 @@
+"""NumPy 2's array-API spellings of functions that already have rules
+(``linalg.diagonal``, ``linalg.trace``, ``linalg.matrix_transpose``,
+``cumulative_sum``/``cumulative_prod``), the NaN-skipping ``nanvar``/``nanstd``
+and ``linalg.cond``: composites of differentiable functions, so both modes and
+every order come from their parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.registry import implements
+from ..errors import conversion_error
+
+_NO_VALUE = np._NoValue  # type: ignore[attr-defined]  # NumPy's "argument not given"
+
+
+@implements(np.linalg.diagonal)
+def linalg_diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """Differentiable ``numpy.linalg.diagonal``: the diagonal of the last two axes."""
+    return np.diagonal(x, offset, axis1=-2, axis2=-1)
+
+
+@implements(np.linalg.trace)
+def linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.trace``: the trace of the last two axes."""
+    return np.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+@implements(np.linalg.matrix_transpose)
+def linalg_matrix_transpose(x: Any, /) -> Any:
+    """Differentiable ``numpy.linalg.matrix_transpose``."""
+    if np.ndim(x) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return np.swapaxes(x, -1, -2)
+
+
+def _cumulative(cum: Any, start: float, name: str) -> Any:
+    def impl(
+        x: Any,
+        /,
+        *,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        include_initial: bool = False,
+    ) -> Any:
+        if out is not None:
+            raise conversion_error(f"Writing the result of numpy.{name} into out=")
+        if axis is None:
+            if np.ndim(x) != 1:
+                raise ValueError(
+                    f"axis must be specified for numpy.{name} of a multi-dimensional array"
+                )
+            axis = 0
+        result = cum(x, axis=axis, dtype=dtype)
+        if not include_initial:
+            return result
+        shape = list(np.shape(result))
+        shape[axis] = 1
+        first = np.full(shape, start, dtype=np.result_type(result))
+        return np.concatenate([first, result], axis=axis)
+
+    impl.__name__ = impl.__qualname__ = name
+    impl.__doc__ = f"Differentiable ``numpy.{name}``."
+    return impl
+
+
+if hasattr(np, "cumulative_sum"):
+    implements(np.cumulative_sum)(_cumulative(np.cumsum, 0.0, "cumulative_sum"))
+    implements(np.cumulative_prod)(_cumulative(np.cumprod, 1.0, "cumulative_prod"))
+
+
+@implements(np.nanvar)
+def nanvar(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: Any = _NO_VALUE,
+    **kwargs: Any,
+) -> Any:
+    """Differentiable ``numpy.nanvar``: NaN entries are left out, and carry no derivative."""
+    if out is not None:
+        raise conversion_error("Writing the result of numpy.nanvar into out=")
+    if kwargs:
+        raise TypeError(f"chainrule's nanvar does not take {sorted(kwargs)}")
+    keep = bool(keepdims) if keepdims is not _NO_VALUE else False
+    mask = ~np.isnan(a)
+    # NaN entries are replaced before any arithmetic, so that no NaN reaches a
+    # derivative (0 * NaN would be NaN in the cotangent).
+    clean = np.where(mask, a, 0.0)
+    n = np.sum(mask, axis=axis, keepdims=True)
+    mean = np.sum(clean, axis=axis, keepdims=True, dtype=dtype) / n
+    dev = np.where(mask, clean - mean, 0.0)
+    sq = dev * np.conj(dev) if np.iscomplexobj(a) else dev * dev
+    var = np.sum(sq, axis=axis, keepdims=True) / (n - ddof)
+    if np.iscomplexobj(a):
+        var = np.real(var)
+    return var if keep else np.squeeze(var, axis=axis)
+
+
+@implements(np.nanstd)
+def nanstd(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: Any = _NO_VALUE,
+    **kwargs: Any,
+) -> Any:
+    """Differentiable ``numpy.nanstd``."""
+    return np.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, **kwargs))
+
+
+@implements(np.linalg.cond)
+def cond(x: Any, p: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.cond``: the ratio of the extreme singular
+    values for ``p`` in (None, 2, -2), else ``norm(x, p) * norm(inv(x), p)``."""
+    if p is None or p == 2 or p == -2:
+        s = np.linalg.svd(x, compute_uv=False)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    return np.linalg.norm(x, p, axis=(-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, axis=(-2, -1))
