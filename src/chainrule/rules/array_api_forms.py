@@ -13,7 +13,7 @@ import numpy as np
 from ..core.registry import implements
 from ..errors import conversion_error
 
-_NO_VALUE = np._NoValue  # type: ignore[attr-defined]  # NumPy's "argument not given"
+_NO_VALUE = np._NoValue  # NumPy's "argument not given"
 
 
 @implements(np.linalg.diagonal)
