@@ -86,3 +86,24 @@ def test_bad_arguments_are_refused_as_numpy_does():
         cr.grad(lambda a: np.sum(np.cumulative_sum(a)))(A)
     with pytest.raises(ValueError, match="at least 2-dimensional"):
         cr.grad(lambda v: np.sum(np.linalg.matrix_transpose(v)))(V)
+
+
+def test_ldexp_nextafter_heaviside():
+    x = np.array([0.3, -1.7, 2.2, 0.0])
+    e = np.array([1, -2, 3, 0])
+    f = lambda v: np.ldexp(v, e) ** 2  # noqa: E731
+    np.testing.assert_allclose(cr.jacrev(f)(x), np.diag(2 * x * 4.0**e))
+    np.testing.assert_allclose(cr.jacfwd(f)(x), np.diag(2 * x * 4.0**e))
+    cr.check_grads(lambda v: np.sum(np.ldexp(v, e) ** 3), (x,), order=2)
+    g = lambda v: np.nextafter(v, np.inf) * v  # noqa: E731
+    np.testing.assert_allclose(cr.jacrev(g)(x), np.diag(2 * x), atol=1e-12)
+    np.testing.assert_allclose(cr.jacfwd(g)(x), np.diag(2 * x), atol=1e-12)
+    # heaviside: flat in x1; the slope in x2 is 1 exactly where x1 == 0.
+    h = lambda y: np.heaviside(x, y)  # noqa: E731
+    y = np.array([0.5, 0.5, 0.5, 0.25])
+    np.testing.assert_allclose(cr.stop_gradient(h(y)), np.heaviside(x, y))
+    np.testing.assert_allclose(cr.jacrev(h)(y), np.diag([0.0, 0.0, 0.0, 1.0]))
+    np.testing.assert_allclose(cr.jacfwd(h)(y), np.diag([0.0, 0.0, 0.0, 1.0]))
+    np.testing.assert_allclose(
+        cr.grad(lambda v: np.sum(np.heaviside(v, 0.5) * v))(x), np.heaviside(x, 0.5)
+    )

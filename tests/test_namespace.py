@@ -24,7 +24,7 @@ def test_every_export_has_both_modes_or_is_declared_nondifferentiable(entry):
         return
     assert entry.kind != "unknown", (
         f"{entry.namespace}.{entry.name} has no answer: give it rules, declare it "
-        "non-differentiable, or add it to chainrule/rules/refusals.py with a reason"
+        "non-differentiable, or add it to chainrule/rules/_refusals.py with a reason"
     )
     assert entry.reverse and entry.forward, f"{entry.namespace}.{entry.name} lacks a mode"
 

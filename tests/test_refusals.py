@@ -10,8 +10,8 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.errors import ConversionError, NoRuleError
-from chainrule.rules import refusals
-from chainrule.rules.conversion_hints import REPARAMETERISED
+from chainrule.rules import _refusals as refusals
+from chainrule.rules._conversion_hints import REPARAMETERISED
 
 RNG = np.random.default_rng(7)
 X = np.array([0.3, -1.2, 2.5])

@@ -58,7 +58,7 @@ def entries() -> list[Entry]:
     those without rules are *refused* (with the reason) or *unknown*."""
     import importlib
 
-    from .rules.refusals import REFUSED
+    from .rules._refusals import REFUSED
 
     out = []
     for namespace in _namespaces():

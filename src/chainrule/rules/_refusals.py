@@ -126,13 +126,9 @@ _NUMPY = {
     "vecmat": "not yet differentiable: use (np.conj(v)[..., None, :] @ A)[..., 0, :]",
     "frexp": "the exponent is an integer, the mantissa jumps at powers of two: use np.log2",
     "modf": "not yet differentiable: use (x - np.trunc(x), np.trunc(x))",
-    "ldexp": "not yet differentiable: use x1 * 2.0 ** x2",
     "divmod": "not yet differentiable: use (np.floor_divide(a, b), np.remainder(a, b))",
-    "nextafter": "moves x1 by one unit in the last place: use x1 itself",
     "spacing": "the gap to the next float is piecewise constant: use "
     "np.spacing(cr.stop_gradient(x))",
-    "heaviside": "a step whose value at 0 is x2: use np.where(x1 > 0, 1.0, "
-    "np.where(x1 == 0, x2, 0.0)), which differentiates in x2",
 }
 
 _LINALG = {
