@@ -333,10 +333,14 @@ def test_piecewise_rules_follow_the_values(name):
                 np.testing.assert_allclose(jg(x), g(x), rtol=RTOL, atol=1e-14)
 
 
-def test_values_computed_outside_the_recording_fall_back_to_eager():
-    # max's rule splits the cotangent among ties with np.asarray(unwrapped value),
-    # a plain array the staging trace cannot see: the first replay's check
-    # against an eager run catches the frozen mask and the signature runs eagerly.
+def test_values_computed_outside_the_recording_fall_back_to_eager(monkeypatch):
+    # A rule made to split max's cotangent among ties with np.asarray(unwrapped
+    # value), a plain array the staging trace cannot see (as it once did): the
+    # first replay's check against an eager run catches the frozen mask and the
+    # signature runs eagerly.
+    import chainrule.rules.reductions as reductions
+
+    monkeypatch.setattr(reductions, "as_array", np.asarray)
     g = cr.grad(lambda x: np.max(x) * np.sum(x))
     jg = cr.jit(g)
     x1, x2 = np.array([0.3, -0.7, 0.2]), np.array([-0.3, 0.7, -0.2])
@@ -407,3 +411,101 @@ def test_custom_jvp_and_vmap_under_jit():
         _close(jv(x, ys), per_example(x, ys))
     # jit inside vmap: inlined
     np.testing.assert_array_equal(cr.vmap(cr.jit(lambda y: np.sum(y**2)))(ys), [1.0, 13.0, 41.0])
+
+
+# Stale replays, searched for systematically: every rule family's
+# representative and the rules that compute masks, orders or tie splits from
+# values, staged at one point and replayed at others that change those masks,
+# orders and ties. The safety net (the first replay checked against an eager
+# run) is switched off, so that a frozen value shows as a wrong replay.
+_A = np.array([0.6, 1.3, 0.9, 1.7, 1.1, 0.8])
+_B = np.array([1.5, 0.7, 1.2, 0.4, 0.95, 1.35])  # other orders, maxima, clip sides
+_TIES = np.array([1.3, 1.3, 0.9, 0.9, 1.1, 1.3])  # ties for max, min, sort, unique
+_W = np.array([0.5, -1.25, 2.0, 0.75, -0.3, 1.1])
+
+
+def _rows(x):
+    return np.reshape(x, (2, 3))
+
+
+def _weighted(f):
+    """A scalar function sensitive to every output element of ``f``."""
+
+    def g(x):
+        y = np.ravel(f(x))
+        return np.sum(y * np.resize(_W, y.shape)) + np.sum(y**2) * 0.25
+
+    return g
+
+
+_XP = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
+_FP = np.array([1.0, -0.5, 2.0, 0.25, 3.0])
+_MIX = np.array([[1.0, 0.3], [0.3, 2.0]])
+REPLAY_CASES = {
+    **{f"family-{k}": v for k, v in __import__("test_rule_families").FAMILIES.items()},
+    "max": lambda x: np.max(x),
+    "min": lambda x: np.min(x),
+    "max-axis1": lambda x: np.max(_rows(x), axis=1),
+    "max-axis0": lambda x: np.max(_rows(x), axis=0),
+    "min-axis1": lambda x: np.min(_rows(x), axis=1),
+    "amax-keepdims": lambda x: np.amax(_rows(x), axis=1, keepdims=True) * x,
+    "nanmax": lambda x: np.nanmax(_rows(x), axis=1),
+    "ptp": lambda x: np.ptp(_rows(x), axis=1),
+    "clip": lambda x: np.clip(x, 0.85, 1.25) ** 2,
+    "piecewise": lambda x: np.piecewise(x, [x < 1.0, x >= 1.0], [lambda v: v**2, lambda v: 3 * v]),
+    "interp-x": lambda x: np.interp(x, _XP, _FP) * x,
+    "interp-fp": lambda x: np.interp(np.array([0.3, 1.2]), _XP[:3] * 0 + [0.0, 0.8, 1.6], x[:3]),
+    "interp-xp": lambda x: np.interp(np.array([1.0, 1.2]), np.sort(x), x**2),
+    "sort": lambda x: np.sort(x) * np.arange(6.0),
+    "sort-axis": lambda x: np.sort(_rows(x), axis=0) * np.arange(6.0).reshape(2, 3),
+    "argsort-take": lambda x: np.take(x, np.argsort(x)) * np.arange(6.0),
+    "partition": lambda x: np.partition(x, 2)[:3] * np.arange(3.0),
+    "median": lambda x: np.median(x) * x,
+    "median-axis": lambda x: np.median(_rows(x), axis=1),
+    "quantile": lambda x: np.quantile(x, [0.2, 0.5, 0.9]),
+    "quantile-lower": lambda x: np.quantile(x, 0.3, method="lower") * x,
+    "percentile-nearest": lambda x: np.percentile(x, [30.0, 70.0], method="nearest"),
+    "unique": lambda x: np.unique(x) * np.arange(np.unique(x).size),
+    "unique-inverse": lambda x: (
+        np.unique(x, return_inverse=True)[0][np.unique(x, return_inverse=True)[1]] * x
+    ),
+    "where": lambda x: np.where(x > 1.0, x**2, np.sin(x)),
+    "maximum": lambda x: np.maximum(x, 1.0) * np.minimum(x, x[::-1]),
+    "fmax": lambda x: np.fmax(x, x[::-1]) * x,
+    "abs": lambda x: np.abs(x - 1.0) * x,
+    "sign": lambda x: np.sign(x - 1.0) * x**2,
+    "norm-inf": lambda x: np.linalg.norm(x - 1.0, ord=np.inf),
+    "norm-1-matrix": lambda x: np.linalg.norm(_rows(x) - 1.0, ord=1),
+    "norm-nuc": lambda x: np.linalg.norm(_rows(x), ord="nuc"),
+    "eigh": lambda x: np.linalg.eigvalsh(
+        _rows(x) @ _rows(x).T * np.array([[1.0, 0.3], [0.3, 2.0]])
+    ),
+    "argmax-index": lambda x: x[np.argmax(x)] * x,
+    "round-trip-floor": lambda x: np.floor(x * 2) * x,
+    "at-multiply": lambda x: cr.at(x)[np.argsort(x)[:3]].multiply(x[1:4] ** 2),
+    "at-set-mask": lambda x: cr.at(x)[x > 1.0].set(0.5 * x[x > 1.0] ** 2),
+    "at-max": lambda x: cr.at(x)[np.argsort(x)[:2]].max(x[2:4]),
+}
+
+
+@pytest.fixture
+def no_safety_net(monkeypatch):
+    from chainrule.transforms import jit as jit_module
+
+    monkeypatch.setattr(jit_module, "CHECK_FIRST_REPLAY", False)
+
+
+@pytest.mark.parametrize("name", sorted(REPLAY_CASES))
+def test_no_stale_replay_when_masks_orders_and_ties_change(name, no_safety_net):
+    f = REPLAY_CASES[name]
+    s = _weighted(f)
+    transforms = {"grad": cr.grad(s), "jacfwd": cr.jacfwd(f), "jacrev": cr.jacrev(f)}
+    transforms["hessian"] = cr.hessian(s)
+    for tname, g in transforms.items():
+        jg = cr.jit(g)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cr.RetraceWarning)
+            for x in (_A, _B, _TIES, _A, _TIES[::-1], _B):
+                np.testing.assert_allclose(
+                    jg(x), g(x), rtol=RTOL, atol=1e-12, err_msg=f"{name} {tname} at {x}"
+                )

@@ -28,8 +28,8 @@ from .core.primitive import Primitive
 from .core.registry import ATTRIBUTES
 from .core.trace import is_traced, strip, strip_tree
 from .errors import ConversionError
-from .rules._util import shape_of
-from .rules.shape import untake_p
+from .rules._util import as_array, gather, shape_of
+from .rules.shape import untake_p, where_p
 
 _UFUNCS = {"add": np.add, "multiply": np.multiply, "min": np.minimum, "max": np.maximum}
 
@@ -136,7 +136,7 @@ def _update(mode: str, x: Any, idx: Any, v: Any) -> Any:
 
 def _traced_update(mode: str, x: Any, idx: Any, v: Any) -> Any:
     if not is_traced(x):
-        x = np.asarray(x)
+        x = as_array(x)
         if x.dtype.kind not in "fc":
             raise ConversionError(
                 f"at(x)[idx].{mode}(v) with a traced v and x of dtype {x.dtype}: NumPy would cast "
@@ -144,7 +144,7 @@ def _traced_update(mode: str, x: Any, idx: Any, v: Any) -> Any:
             )
     shape = shape_of(x)
     size = int(np.prod(shape))
-    flat = np.arange(size).reshape(shape)[idx]  # NumPy resolves every index form
+    flat = gather(np.arange(size).reshape(shape), idx)  # NumPy resolves every index form
     target = flat.shape
     p = flat.reshape(-1)
     if not is_traced(v):
@@ -181,9 +181,9 @@ def _broadcast_value(mode: str, v: Any, target: tuple[int, ...]) -> Any:
 
 # --- the flat updates: xf (size,), vf (n,), positions p (n,) into xf --------------
 def _written(p: np.ndarray, size: int) -> np.ndarray:
-    w = np.zeros(size, dtype=bool)
-    w[p] = True
-    return w
+    # a count, not w[p] = True: a p computed from a value staged by cr.jit is
+    # then recorded (an assignment into a plain array would be frozen)
+    return np.bincount(p, minlength=size) > 0
 
 
 def _last_writes(p: np.ndarray, shape: tuple, idx: Any, target: tuple) -> np.ndarray:
@@ -195,7 +195,9 @@ def _last_writes(p: np.ndarray, shape: tuple, idx: Any, target: tuple) -> np.nda
 
 
 def _set(xf: Any, vf: Any, p: np.ndarray, size: int) -> Any:
-    return np.where(_written(p, size), untake_p(vf, (p,), (size,), 1, False), xf)
+    # where_p, not np.where: NumPy would hand the call to a mask computed from a
+    # value staged by cr.jit before the traced operands (and so freeze the mask)
+    return where_p(_written(p, size), untake_p(vf, (p,), (size,), 1, False), xf)
 
 
 def _add(xf: Any, vf: Any, p: np.ndarray, size: int) -> Any:
@@ -211,19 +213,23 @@ def _multiply(xf: Any, vf: Any, p: np.ndarray, size: int) -> Any:
     u, inv = np.unique(p, return_inverse=True)
     counts = np.bincount(inv, minlength=u.size)
     order = np.argsort(inv, kind="stable")
-    occurrence = np.empty(n, dtype=np.intp)
-    occurrence[order] = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    table = np.zeros((u.size, int(counts.max())), dtype=np.intp)
-    table[inv, occurrence] = np.arange(n)
-    filled = np.zeros(table.shape, dtype=bool)
-    filled[inv, occurrence] = True
+    # Built by gathers and counts, not by assignments into plain arrays: with
+    # positions computed from a value staged by cr.jit, every step is recorded.
+    rank = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    occurrence = rank[np.argsort(order)]  # occurrence[order] = rank
+    width = int(counts.max())
+    cell = inv * width + occurrence  # distinct cells of the (u.size, width) table
+    cells = u.size * width
+    table = np.bincount(cell, weights=np.arange(n), minlength=cells).astype(np.intp)
+    table = table.reshape(u.size, width)
+    filled = (np.bincount(cell, minlength=cells) > 0).reshape(u.size, width)
     factors = vf[table]
     if not filled.all():
         factors = np.where(filled, factors, np.ones((), dtype=factors.dtype))
     acc = xf[u]
     for r in range(table.shape[1]):
         acc = acc * factors[:, r]
-    return np.where(_written(u, size), untake_p(acc, (u,), (size,), 1, False), xf)
+    return where_p(_written(u, size), untake_p(acc, (u,), (size,), 1, False), xf)
 
 
 # --- min / max: a primitive, so that ties split evenly --------------------------

@@ -9,11 +9,13 @@ negative integers, which address the same axes with or without a batch.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
 
 from ..core.reverse import real_cotangent
+from ..core.staging import Watched, _watched_call
 from ..core.trace import ArrayFacade, is_complex, strip
 
 
@@ -164,3 +166,23 @@ def allow_complex(*prims: Any) -> None:
     for prim in prims:
         prim.complex_ok = True
         prim.real_cotangents = True
+
+
+def as_array(x: Any, dtype: Any = None) -> Any:
+    """``np.asarray(x, dtype)`` that keeps an unwrapped staged value (``cr.jit``'s
+    ``Watched`` view) as it is: a mask or index a rule computes from it is then
+    recorded in the staged program instead of frozen at the first call's value."""
+    if type(x) is Watched:
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
+
+
+def gather(a: Any, i: Any) -> Any:
+    """``a[i]``, recorded by ``cr.jit`` when ``i`` is an unwrapped staged value
+    and ``a`` a plain array (indexing a plain array does not dispatch on its
+    index, so the gather would be frozen at the first call's positions)."""
+    if type(a) is np.ndarray and (
+        type(i) is Watched or (type(i) is tuple and any(type(k) is Watched for k in i))
+    ):
+        return _watched_call(operator.getitem, "getitem", (a, i), {})
+    return a[i]

@@ -20,7 +20,7 @@ from ..core.primitive import EachArgument, Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip, strip_tree
 from ..errors import conversion_error, no_rule_error
-from ._util import allow_complex, batch_lead, ndim_of, shape_of
+from ._util import allow_complex, as_array, batch_lead, ndim_of, shape_of
 from .shape import (
     astype,
     broadcast_to,
@@ -87,7 +87,7 @@ def _gather(x: Any, idx: tuple) -> Any:
 
 
 def _int_array(indices: Any, what: str, error: type = IndexError) -> np.ndarray:
-    indices = np.asarray(strip_tree(indices))
+    indices = as_array(strip_tree(indices))
     if indices.dtype.kind not in "iu":
         raise error(f"{what} must be an integer array, got dtype {indices.dtype}")
     return indices

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
+from ._util import gather
 from .reductions import plain_falls_through
 
 
@@ -329,20 +330,22 @@ def _interp(x: Any, xp: Any, fp: Any, left: Any, right: Any, fdtype: Any) -> Any
     below, above = j < 0, (j >= n - 1) & (xv > xpv[-1])
     j = np.clip(j, 0, n - 1)
     if n == 1:
-        val = fp[j] + 0.0 * x
+        val = gather(fp, j) + 0.0 * x
     else:
         k = np.minimum(j, n - 2)  # the segment whose slope applies (the last at xp[-1])
-        slope = (fp[k + 1] - fp[k]) / (xp[k + 1] - xp[k])
+        slope = (gather(fp, k + 1) - gather(fp, k)) / (gather(xp, k + 1) - gather(xp, k))
         with np.errstate(invalid="ignore"):
-            val = slope * (x - xp[j]) + fp[j]
+            val = (x - gather(xp, j)) * slope + gather(fp, j)
         bad = np.isnan(strip(val)) & ~np.isnan(xv)
         if np.any(bad):  # NumPy's retries for infinite slopes: from the right end...
             with np.errstate(invalid="ignore"):
-                retry = slope * (x - xp[j + 1]) + fp[j + 1]
+                retry = slope * (x - gather(xp, j + 1)) + gather(fp, j + 1)
             val = np.where(bad, retry, val)
-            still = bad & np.isnan(strip(retry)) & (strip(fp[j]) == strip(fp[j + 1]))
+            still = (
+                bad & np.isnan(strip(retry)) & (strip(gather(fp, j)) == strip(gather(fp, j + 1)))
+            )
             if np.any(still):  # ...then the flat value
-                val = np.where(still, fp[j], val)
+                val = np.where(still, gather(fp, j), val)
     lval = fp[0] if left is None else left
     rval = fp[-1] if right is None else right
     if np.any(below):

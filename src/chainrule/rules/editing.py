@@ -17,7 +17,8 @@ import numpy as np
 
 from ..at import at
 from ..core.registry import NONDIFF, implements
-from ..core.trace import is_traced, strip
+from ..core.trace import is_traced, strip, strip_tree
+from ._util import as_array
 from .reductions import plain_falls_through
 
 NONDIFF.add(np.argpartition)
@@ -134,12 +135,14 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
     x = _arr(x)
     n2 = len(funclist)
     xv = strip(x)
-    condlist = strip(condlist) if is_traced(condlist) else condlist
+    condlist = strip(condlist) if is_traced(condlist) else strip_tree(condlist)
     if np.isscalar(condlist) or (
         not isinstance(condlist[0], (list, np.ndarray)) and np.ndim(xv) != 0
     ):
         condlist = [condlist]
-    condlist = np.asarray([strip(c) for c in condlist], dtype=bool)
+    # np.stack rather than np.asarray of the list: a condition computed from a
+    # value staged by cr.jit stays recorded (see _util.as_array)
+    condlist = np.stack([as_array(c, bool) for c in condlist])
     n = len(condlist)
     if n == n2 - 1:  # the extra function is for "otherwise"
         condelse = ~np.any(condlist, axis=0, keepdims=True)

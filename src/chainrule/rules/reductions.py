@@ -33,6 +33,7 @@ from ..core.trace import is_traced, strip
 from ..errors import conversion_error, no_rule_error
 from ._util import (
     allow_complex,
+    as_array,
     batch_lead,
     keepdims_shape,
     ndim_of,
@@ -189,7 +190,7 @@ def _extreme(name: str, numpy_fn: Any, skip_nan: bool = False) -> tuple[Primitiv
         """1/k at each of the k elements equal to the extreme, 0 elsewhere
         (NaN never equals the extreme, so with ``skip_nan`` NaNs get 0, and an
         all-NaN slice passes nothing on)."""
-        xv, av = np.asarray(strip(x)), np.asarray(strip(ans))
+        xv, av = as_array(strip(x)), as_array(strip(ans))
         hits = xv == av.reshape(kshape)
         count = hits.sum(axis=axes, keepdims=True)
         return hits / (np.maximum(count, 1) if skip_nan else count)

@@ -24,7 +24,7 @@ from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
-from ._util import allow_complex, ndim_of, shape_of
+from ._util import allow_complex, as_array, ndim_of, shape_of
 from .shape import moveaxis, reshape
 
 
@@ -78,7 +78,7 @@ def _differentiable_values(ar: Any, axis: Any, equal_nan: bool, sorted_: bool) -
         equal_nan=equal_nan,
         **_sorted_kw(sorted_),
     )
-    inv = np.asarray(inverse).reshape(-1)
+    inv = as_array(inverse).reshape(-1)
     if axis is None:
         u = reshape(unique_p(reshape(ar, (-1, 1)), index, inv, counts), (-1,))
     else:
