@@ -88,7 +88,7 @@ def nanvar(
     if kwargs:
         raise TypeError(f"chainrule's nanvar does not take {sorted(kwargs)}")
     keep = bool(keepdims) if keepdims is not _NO_VALUE else False
-    mask = ~np.isnan(a)
+    mask = np.logical_not(np.isnan(a))
     # NaN entries are replaced before any arithmetic, so that no NaN reaches a
     # derivative (0 * NaN would be NaN in the cotangent).
     clean = np.where(mask, a, 0.0)
