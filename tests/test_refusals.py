@@ -103,3 +103,20 @@ def test_other_conversions_keep_the_plain_message():
         cr.grad(lambda x: float(np.asarray(x)[0]))(X)
     assert "numpy.random" not in str(info.value)
     assert "vectorize" not in str(info.value)
+
+
+A2 = np.ones((2, 2))
+
+
+def test_plain_numpy_calls_on_lists_name_the_chainrule_numpy_form():
+    with pytest.raises(ConversionError, match=r"np\.mean converts a list .* cnp\.mean"):
+        cr.grad(lambda x: np.mean([x[0], x[1]]))(X)
+    with pytest.raises(ConversionError, match=r"np\.array converts a list .* cnp\.array"):
+        cr.jvp(lambda x: np.array([x[0], x[1]]), (X,), (X,))
+    with pytest.raises(ConversionError, match=r"np\.r_\[\.\.\.\] .* chainrule\.numpy\.r_"):
+        cr.grad(lambda x: np.sum(np.r_[x, x]))(X)
+    with pytest.raises(ConversionError, match=r"plain_array\.dot\(x\) .* plain_array @ x"):
+        cr.grad(lambda x: np.sum(A2.dot(x[:2])))(X)
+    # The rewrites the messages name work.
+    np.testing.assert_allclose(cr.grad(lambda x: cnp.mean([x[0], x[1]]))(X), [0.5, 0.5, 0.0])
+    np.testing.assert_allclose(cr.grad(lambda x: np.sum(A2 @ x[:2]))(X), [2.0, 2.0, 0.0])

@@ -40,8 +40,11 @@ _CALL = re.compile(r"\.\s*([A-Za-z_]\w*)\s*\(")
 
 
 def _first_outside_chainrule(frame: FrameType | None) -> FrameType | None:
+    """The user's frame: the first that is neither chainrule's nor NumPy's own
+    (np.mean's Python layers convert the list on the user's behalf)."""
     while frame is not None:
-        if not (frame.f_globals.get("__name__") or "").startswith("chainrule"):
+        module = frame.f_globals.get("__name__") or ""
+        if not module.startswith(("chainrule.", "numpy.")) and module not in ("numpy", "chainrule"):
             return frame
         frame = frame.f_back
     return None
@@ -142,9 +145,46 @@ def type_hint(frame: FrameType | None = None) -> str:
     )
 
 
+_LIST_CALL = re.compile(r"^\s*(?:np|numpy)\.([A-Za-z_][\w.]*)\s*\(\s*[\[(]")
+_INDEX_TRICK = re.compile(r"^\s*(?:np|numpy)\.(r_|c_)\s*\[")
+_DOT_METHOD = re.compile(r"\.dot\s*\(")
+
+
+def list_hint(frame: FrameType | None = None) -> str:
+    """The ``chainrule.numpy`` form of a plain NumPy call that converts a list
+    holding traced values (``np.mean([x, y])``, ``np.r_[x, y]``,
+    ``plain.dot(x)``), or ""."""
+    caller = _first_outside_chainrule(frame)
+    if caller is None:
+        return ""
+    source = _call_source(caller)
+    trick = _INDEX_TRICK.match(source)
+    if trick is not None:
+        name = trick.group(1)
+        return (
+            f"np.{name}[...] converts its pieces before chainrule sees them: use "
+            f"chainrule.numpy.{name}[...] (import chainrule.numpy as cnp), which builds the "
+            "array from traced pieces."
+        )
+    call = _LIST_CALL.match(source)
+    if call is not None:
+        name = call.group(1)
+        return (
+            f"np.{name} converts a list (or tuple) with np.asarray before chainrule sees "
+            f"the traced values in it: call cnp.{name} (import chainrule.numpy as cnp), "
+            "which accepts lists of traced values, or build the array with np.stack first."
+        )
+    if _DOT_METHOD.search(source):
+        return (
+            "plain_array.dot(x) is NumPy's own method and converts x: write "
+            "plain_array @ x or np.dot(plain_array, x)."
+        )
+    return ""
+
+
 def _hint() -> str:
     frame = sys._getframe(1)
-    return vectorize_hint(frame) or random_draw_hint(frame) or type_hint(frame)
+    return vectorize_hint(frame) or random_draw_hint(frame) or type_hint(frame) or list_hint(frame)
 
 
 if _hint not in CONVERSION_HINTS:
