@@ -441,6 +441,12 @@ def _weighted(f):
 _XP = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
 _FP = np.array([1.0, -0.5, 2.0, 0.25, 3.0])
 _MIX = np.array([[1.0, 0.3], [0.3, 2.0]])
+
+
+def _quantile_at_traced_q(method):
+    return lambda x: np.quantile(x[:4], x[4] / 2, method=method) * x
+
+
 REPLAY_CASES = {
     **{f"family-{k}": v for k, v in __import__("test_rule_families").FAMILIES.items()},
     "max": lambda x: np.max(x),
@@ -485,6 +491,14 @@ REPLAY_CASES = {
     "at-multiply": lambda x: cr.at(x)[np.argsort(x)[:3]].multiply(x[1:4] ** 2),
     "at-set-mask": lambda x: cr.at(x)[x > 1.0].set(0.5 * x[x > 1.0] ** 2),
     "at-max": lambda x: cr.at(x)[np.argsort(x)[:2]].max(x[2:4]),
+    "select": lambda x: np.select([x < 0.9, x > 1.2], [x**2, 3 * x], default=-x),
+    "repeat-counts": lambda x: np.repeat(x, (x > 1.0).astype(int) + 1)[:8],
+    "roll-argmax": lambda x: np.roll(x, np.argmax(x)) * np.arange(6.0),
+    "poly": lambda x: np.poly(x[:3] - 1.0),
+    **{
+        f"quantile-q-{m}": _quantile_at_traced_q(m)
+        for m in ("linear", "lower", "nearest", "midpoint", "inverted_cdf", "weibull")
+    },
 }
 
 

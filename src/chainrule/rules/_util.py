@@ -177,6 +177,28 @@ def as_array(x: Any, dtype: Any = None) -> Any:
     return np.asarray(x, dtype=dtype)
 
 
+def recorded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, recorded by ``cr.jit`` when an unwrapped staged
+    value is among ``args`` though ``fn`` does not dispatch on that argument
+    (``np.repeat``'s counts)."""
+    for a in args:
+        if type(a) is Watched:
+            return _watched_call(fn, getattr(fn, "__name__", "call"), args, kwargs)
+    return fn(*args, **kwargs)
+
+
+def _to_intp(v: Any) -> Any:
+    return v.astype(np.intp)  # an array's method and a NumPy scalar's alike
+
+
+def as_intp(x: Any) -> Any:
+    """``x.astype(np.intp)``; recorded by ``cr.jit`` for an unwrapped staged
+    value whichever it is at a replay, a 0-d array or a NumPy scalar."""
+    if type(x) is Watched:
+        return _watched_call(_to_intp, "astype", (x,), {})
+    return x.astype(np.intp)
+
+
 def gather(a: Any, i: Any) -> Any:
     """``a[i]``, recorded by ``cr.jit`` when ``i`` is an unwrapped staged value
     and ``a`` a plain array (indexing a plain array does not dispatch on its

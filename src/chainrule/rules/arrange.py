@@ -18,9 +18,10 @@ import numpy as np
 
 from ..core.primitive import EachArgument, Primitive
 from ..core.registry import implements
+from ..core.staging import Watched
 from ..core.trace import is_traced, strip, strip_tree
 from ..errors import conversion_error, no_rule_error
-from ._util import allow_complex, as_array, batch_lead, ndim_of, shape_of
+from ._util import allow_complex, as_array, batch_lead, ndim_of, recorded, shape_of
 from .shape import (
     astype,
     broadcast_to,
@@ -477,7 +478,7 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
         a, axis = ravel(a), 0
     axis = _axis(axis, ndim_of(a))
     shape = shape_of(a)
-    repeats = np.asarray(strip_tree(repeats))
+    repeats = as_array(strip_tree(repeats))
     if repeats.ndim == 0 or repeats.shape == (1,):
         r = operator.index(repeats.reshape(()).item())
         if r < 0:
@@ -488,7 +489,7 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
             shape[: axis + 1] + (r,) + shape[axis + 1 :],
         )
         return reshape(a, shape[:axis] + (shape[axis] * r,) + shape[axis + 1 :])
-    return getitem(a, _along(axis, np.repeat(np.arange(shape[axis]), repeats)))
+    return getitem(a, _along(axis, recorded(np.repeat, np.arange(shape[axis]), repeats)))
 
 
 # --- flip, roll, rot90 ----------------------------------------------------------------
@@ -526,9 +527,15 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     a = _array(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), shape_of(a))
-    pairs = np.broadcast(np.asarray(strip_tree(shift)), np.asarray(axis))
+    sv, av = as_array(strip_tree(shift)), np.asarray(axis)
+    pairs: Any = np.broadcast(sv, av)
     if pairs.ndim > 1:
         raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+    if type(sv) is Watched:  # computed from a value staged by cr.jit: read through guards
+        pairs = zip(
+            np.broadcast_to(sv, pairs.shape).reshape(-1),
+            np.broadcast_to(av, pairs.shape).reshape(-1),
+        )
     shifts: dict[int, int] = {}
     for s, ax in pairs:
         ax = _axis(ax, ndim_of(a))
@@ -858,7 +865,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     """Differentiable ``numpy.select``: each element comes from the first
     choice whose condition holds (else from ``default``), and so does its
     derivative."""
-    conds = [np.asarray(strip(c)) for c in condlist]
+    conds = [as_array(strip(c)) for c in condlist]
     choices = [_array(c) for c in choicelist]
     if len(conds) != len(choices):
         raise ValueError("list of cases must be same length as list of conditions")

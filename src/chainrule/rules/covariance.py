@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
+from ._util import as_array
 from .reductions import plain_falls_through
 
 
@@ -86,7 +87,7 @@ def cov(
     n = X.shape[1]
     w = None
     if fweights is not None:
-        fw = np.asarray(strip(fweights), dtype=float)
+        fw = as_array(strip(fweights), float)
         if not np.all(fw == np.around(fw)):
             raise TypeError("fweights must be integer")
         w = _weights(fw, n, "fweights")

@@ -35,6 +35,7 @@ from ..at import at
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
 from ..errors import NoRuleError
+from ._util import as_array
 from .reductions import plain_falls_through
 
 _INTS = "?bBhHiIlLqQpP"
@@ -330,7 +331,7 @@ def poly(seq_of_zeros: Any) -> Any:
     for zero in z:
         a = np.convolve(a, _stack1([np.ones((), dt), -zero]), mode="full")
     if np.iscomplexobj(strip(a)):
-        roots = np.asarray(strip(z), complex)
+        roots = as_array(strip(z), complex)
         if np.all(np.sort(roots) == np.sort(roots.conjugate())):
             a = np.real(a)
     return a

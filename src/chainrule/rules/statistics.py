@@ -29,7 +29,7 @@ from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
 from ..errors import conversion_error, no_rule_error
-from ._util import keepdims_shape, ndim_of, normalize_axes, shape_of
+from ._util import as_array, as_intp, keepdims_shape, ndim_of, normalize_axes, shape_of
 from .reductions import (
     abs_squared,
     axes_last,
@@ -260,13 +260,13 @@ def _neighbours(h: Any, n: int) -> tuple[Any, Any, Any]:
     edge = (h >= n - 1) | (h < 0)
     lo = np.where(h >= n - 1, n - 1, np.where(h < 0, 0, lo))
     hi = np.where(h >= n - 1, n - 1, np.where(h < 0, 0, hi))
-    return lo.astype(np.intp), hi.astype(np.intp), edge
+    return as_intp(lo), as_intp(hi), edge
 
 
 def _discrete_index(index: Any, pick_previous: Any) -> Any:
     previous = np.floor(index)
     res = np.where(pick_previous(index - previous, index), previous, previous + 1)
-    return np.maximum(res, 0).astype(np.intp)
+    return as_intp(np.maximum(res, 0))
 
 
 def _positions(n: int, q: Any, method: str) -> tuple[Any, Any, Any]:
@@ -280,34 +280,34 @@ def _positions(n: int, q: Any, method: str) -> tuple[Any, Any, Any]:
         else:
             alpha, beta = _CONTINUOUS[method]
             h = n * q + (alpha + q * (1 - alpha - beta)) - 1
-        hv = np.asarray(strip(h))
+        hv = as_array(strip(h))
         lo, hi, edge = _neighbours(hv, n)
         if np.issubdtype(hv.dtype, np.integer):
-            return np.clip(hv, 0, n - 1).astype(np.intp), None, None
+            return as_intp(np.clip(hv, 0, n - 1)), None, None
         gamma = h - np.floor(hv)
         if np.any(edge):
             gamma = where(edge, 0.0, gamma)
         return lo, hi, gamma
     if method in ("lower", "higher", "nearest"):
-        h = (n - 1) * np.asarray(qv)
+        h = (n - 1) * as_array(qv)
         rounding: dict[str, Any] = {"lower": np.floor, "higher": np.ceil, "nearest": np.around}
         h = rounding[method](h)
-        return np.clip(h, 0, n - 1).astype(np.intp), None, None
+        return as_intp(np.clip(h, 0, n - 1)), None, None
     if method == "inverted_cdf":
-        idx = _discrete_index(n * np.asarray(qv) - 1, lambda g, _: g == 0)
+        idx = _discrete_index(n * as_array(qv) - 1, lambda g, _: g == 0)
         return np.minimum(idx, n - 1), None, None
     if method == "closest_observation":
         idx = _discrete_index(
-            n * np.asarray(qv) - 1 - 0.5, lambda g, i: (g == 0) & (np.floor(i) % 2 == 1)
+            n * as_array(qv) - 1 - 0.5, lambda g, i: (g == 0) & (np.floor(i) % 2 == 1)
         )
         return np.minimum(idx, n - 1), None, None
     if method == "midpoint":
-        h = (n - 1) * np.asarray(qv)
+        h = (n - 1) * as_array(qv)
         h = 0.5 * (np.floor(h) + np.ceil(h))
         lo, hi, _ = _neighbours(h, n)
         return lo, hi, np.where(h % 1 == 0, 0.0, 0.5)
     if method == "averaged_inverted_cdf":
-        h = n * np.asarray(qv) - 1
+        h = n * as_array(qv) - 1
         lo, hi, edge = _neighbours(h, n)
         frac = h - np.where(h >= n - 1, -1, lo)  # NumPy measures from its own index
         return lo, hi, np.where(frac == 0, 0.5, 1.0)
