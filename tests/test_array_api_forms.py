@@ -14,6 +14,8 @@ RNG = np.random.default_rng(11)
 A = RNG.normal(size=(2, 3, 3)) + 3.0 * np.eye(3)
 M = RNG.normal(size=(3, 3)) + 3.0 * np.eye(3)
 V = RNG.normal(size=5)
+T = np.reshape(RNG.normal(size=(4, 4)) + 4.0 * np.eye(4), (4, 2, 2))
+B = RNG.normal(size=4)
 W = np.array([[0.4, np.nan, -1.1, 2.0], [1.5, 0.3, np.nan, -0.7]])
 
 CASES = {
@@ -31,6 +33,12 @@ CASES = {
     "nanvar": (lambda w: np.nanvar(w), W),
     "nanvar-axis": (lambda w: np.nanvar(w, axis=1, ddof=1), W),
     "nanstd": (lambda w: np.nanstd(w, axis=1, keepdims=True), W),
+    "linalg.tensorinv": (lambda t: np.linalg.tensorinv(t, ind=1), T),
+    "linalg.tensorsolve": (lambda t: np.linalg.tensorsolve(t, B), T),
+    "linalg.tensorsolve-axes": (
+        lambda t: np.linalg.tensorsolve(np.transpose(t, (0, 2, 1)), B, axes=(1,)),
+        T,
+    ),
     "linalg.cond": (lambda m: np.linalg.cond(m), M),
     "linalg.cond-2": (lambda m: np.linalg.cond(m, -2), M),
     "linalg.cond-fro": (lambda m: np.linalg.cond(m, "fro"), M),

@@ -133,8 +133,6 @@ _NUMPY = {
 
 _LINALG = {
     "LinAlgError": "an exception class: nothing to differentiate",
-    "tensorinv": "not yet differentiable: reshape to a matrix, use np.linalg.inv, reshape back",
-    "tensorsolve": "not yet differentiable: reshape to a matrix, use np.linalg.solve, reshape back",
     "test": TEXT,
 }
 

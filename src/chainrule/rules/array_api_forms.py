@@ -124,3 +124,31 @@ def cond(x: Any, p: Any = None) -> Any:
         s = np.linalg.svd(x, compute_uv=False)
         return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
     return np.linalg.norm(x, p, axis=(-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, axis=(-2, -1))
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """Differentiable ``numpy.linalg.tensorinv``: the inverse of ``a`` read as a
+    matrix (the first ``ind`` axes against the rest), shaped back."""
+    shape = np.shape(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    rows, cols = shape[:ind], shape[ind:]
+    inv = np.linalg.inv(np.reshape(a, (int(np.prod(rows)), -1)))
+    return np.reshape(inv, cols + rows)
+
+
+@implements(np.linalg.tensorsolve)
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """Differentiable ``numpy.linalg.tensorsolve``: ``tensordot(a, x, x.ndim) = b``
+    solved as one square linear system."""
+    if axes is not None:
+        n = np.ndim(a)
+        axes = [ax % n for ax in axes]
+        order = [k for k in range(n) if k not in axes] + list(axes)
+        a = np.transpose(a, order)
+    b_shape = np.shape(b)
+    x_shape = np.shape(a)[len(b_shape) :]
+    m = int(np.prod(b_shape))
+    x = np.linalg.solve(np.reshape(a, (m, -1)), np.reshape(b, (m,)))
+    return np.reshape(x, x_shape)
