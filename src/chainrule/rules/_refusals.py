@@ -107,8 +107,6 @@ _NUMPY = {
     "extract": "a selection by a mask of unknown size: use x[mask] with a plain mask",
     "compress": "a selection by a mask of unknown size: use x[mask] (or np.take) with a plain mask",
     "resize": "repeats data to a new size: use np.tile or np.concatenate, then reshape",
-    "block": "assembles nested lists of blocks: use np.concatenate (and np.stack) on the "
-    "blocks, which differentiate",
     "sort_complex": "sorts complex values lexicographically: use np.sort on x.real, "
     "np.argsort on cr.stop_gradient(x) and np.take",
     "asarray_chkfinite": "converts to a plain NumPy array: use chainrule.numpy.asarray "

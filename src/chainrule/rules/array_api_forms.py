@@ -152,3 +152,30 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
     m = int(np.prod(b_shape))
     x = np.linalg.solve(np.reshape(a, (m, -1)), np.reshape(b, (m,)))
     return np.reshape(x, x_shape)
+
+
+@implements(np.block)
+def block(arrays: Any) -> Any:
+    """Differentiable ``numpy.block``: nested lists of blocks, the innermost
+    joined along the last axis, each outer level along the one before."""
+
+    def depth(a: Any) -> int:
+        if isinstance(a, tuple):
+            raise TypeError("np.block takes nested lists, not tuples")
+        return 1 + depth(a[0]) if isinstance(a, list) and a else 0
+
+    def leaves(a: Any) -> list[Any]:
+        return [leaf for x in a for leaf in leaves(x)] if isinstance(a, list) else [a]
+
+    d = depth(arrays)
+    ndim = max([d] + [np.ndim(leaf) for leaf in leaves(arrays)])
+
+    def build(a: Any, level: int) -> Any:
+        if isinstance(a, list):
+            if depth(a) != d - level:
+                raise ValueError("List depths are mismatched in np.block's argument")
+            return np.concatenate([build(x, level + 1) for x in a], axis=level - d)
+        shape = np.shape(a)
+        return np.reshape(a, (1,) * (ndim - len(shape)) + tuple(shape))
+
+    return build(arrays, 0)
