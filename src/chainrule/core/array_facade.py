@@ -10,6 +10,7 @@ its derivative.
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from .registry import ATTRIBUTES, FUNCTIONS, NONDIFF, UFUNCS
 def strip(x: Any) -> Any:
     """The plain value under every level of tracing."""
     while isinstance(x, ArrayFacade):
-        x = x._value  # type: ignore[attr-defined]
+        x = x._value
     return x
 
 
@@ -36,7 +37,7 @@ def strip_tree(x: Any) -> Any:
     return x
 
 
-_NO_KWARGS: dict = {}
+_NO_KWARGS: dict[str, Any] = {}
 
 # NumPy's masked arrays: an ndarray subclass whose arithmetic leaves masked
 # elements out of the value, which no derivative rule knows about.
@@ -80,7 +81,7 @@ CONVERSION_HINTS: list[Any] = []
 def conversion_refused(kind: str) -> Exception:
     """The ``ConversionError`` of a refused conversion ``kind``."""
     what = CONVERSIONS[kind]
-    if kind == "array":
+    if kind in ("array", "float"):  # float(): quad's C code converts the integrand
         for hint in CONVERSION_HINTS:
             h = hint()
             if h:
@@ -92,7 +93,7 @@ def conversion_refused(kind: str) -> Exception:
 def _numpy_ma_on_stack() -> bool:
     """Whether numpy.ma's own code is converting a traced value (only asked
     on the way to an error)."""
-    f = sys._getframe(2)
+    f: FrameType | None = sys._getframe(2)
     while f is not None:
         if (f.f_globals.get("__name__") or "").startswith("numpy.ma"):
             return True
@@ -131,7 +132,7 @@ def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
     ``o (op) x`` when ``reflected``; the same primitive, through the same door
     (``process_primitive``), as ``ufunc(x, o)``. When ``o`` is not traced, ``x``'s
     trace is the one ``bind`` would find, so the search is skipped."""
-    found: list = []  # the primitive, looked up once the rules are loaded
+    found: list[Any] = []  # the primitive, looked up once the rules are loaded
 
     def lookup() -> Any:
         prim = UFUNCS.get(ufunc)
@@ -167,6 +168,21 @@ def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
     return method
 
 
+def _sparse_aware(rmatmul: Any) -> Any:
+    """``L @ x`` with a constant scipy.sparse ``L`` (SciPy hands it over after
+    ``__array__``'s answer, see chainrule/sparse/linear.py); others as before."""
+
+    def method(self: Any, o: Any) -> Any:
+        if "scipy.sparse" in sys.modules and sys.modules["scipy.sparse"].issparse(o):
+            from ..sparse.linear import matmul
+
+            return matmul(o, self)
+        return rmatmul(self, o)
+
+    method.__name__ = method.__qualname__ = "__rmatmul__"
+    return method
+
+
 def _comparison(name: str, ufunc: Any) -> Any:
     """A comparison operator: not differentiable, it gives plain booleans
     (through the traces' ``process_nondiff``)."""
@@ -194,7 +210,7 @@ def _function(fn: Any) -> Any:
     return impl
 
 
-def _axes_arg(axes: tuple) -> Any:
+def _axes_arg(axes: tuple[Any, ...]) -> Any:
     """ndarray methods accept ``x.transpose(1, 0)`` and ``x.transpose((1, 0))``."""
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
         return axes[0]
@@ -210,19 +226,19 @@ class ArrayFacade:
     # -- what the value is -------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._value.shape  # type: ignore[attr-defined]
+        return self._value.shape  # type: ignore[no-any-return]  # _value: ndarray or tracer
 
     @property
     def ndim(self) -> int:
-        return self._value.ndim  # type: ignore[attr-defined]
+        return self._value.ndim  # type: ignore[no-any-return]
 
     @property
     def size(self) -> int:
-        return self._value.size  # type: ignore[attr-defined]
+        return self._value.size  # type: ignore[no-any-return]
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._value.dtype  # type: ignore[attr-defined]
+    def dtype(self) -> np.dtype[Any]:
+        return self._value.dtype  # type: ignore[no-any-return]
 
     @property
     def at(self) -> Any:
@@ -247,8 +263,39 @@ class ArrayFacade:
     def T(self) -> Any:
         return _function(np.transpose)(self)
 
+    # -- the array API standard (chainrule/array_api.py holds the namespace) --
+    def __array_namespace__(self, api_version: Any = None) -> Any:
+        if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12"):
+            raise ValueError(f"chainrule implements array API version 2024.12, not {api_version!r}")
+        from .. import array_api  # imports the rules; loaded on first use
+
+        return array_api
+
+    @property
+    def mT(self) -> Any:
+        return _function(np.swapaxes)(self, -1, -2)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Any:
+        if device != "cpu":
+            raise ValueError(f"chainrule arrays live on the CPU (device 'cpu'), not {device!r}")
+        return self
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "A traced value cannot be exported through DLPack: the other library would get "
+            "the number and lose the derivative. Export cr.stop_gradient(x) if the plain "
+            "value is what you want, or the result after the transform returns."
+        )
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # kDLCPU, device 0
+
     def __len__(self) -> int:
-        return len(self._value)  # type: ignore[attr-defined]
+        return len(self._value)
 
     def __iter__(self) -> Any:
         if self.ndim == 0:
@@ -263,37 +310,40 @@ class ArrayFacade:
     # -- conversions: each reaches the trace (a staging trace sees a guard) --
     def __bool__(self) -> bool:
         # Branching on a value drops no derivative: Python control flow is fine.
-        return self._trace.process_conversion("bool", self)  # type: ignore[attr-defined,no-any-return]
+        return self._trace.process_conversion("bool", self)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(level={self._trace.level}, "  # type: ignore[attr-defined]
-            f"value={strip(self)!r})"
-        )
+        return f"{type(self).__name__}(level={self._trace.level}, value={strip(self)!r})"
 
     # The others would lose the derivative: the default refuses them.
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         if _numpy_ma_on_stack():  # np.ma.array(x), np.ma.masked_where(c, x), m * x
             raise masked_error("A traced value was passed to np.ma")
-        return self._trace.process_conversion("array", self)  # type: ignore[attr-defined]
+        if "scipy.sparse" in sys.modules:  # L @ x, spsolve(A, x): see chainrule/sparse/linear.py
+            from ..sparse.linear import scipy_sparse_conversion
+
+            answer = scipy_sparse_conversion(sys._getframe(1))
+            if answer is not None:
+                return answer
+        return self._trace.process_conversion("array", self)
 
     def __float__(self) -> float:
-        return self._trace.process_conversion("float", self)  # type: ignore[attr-defined,no-any-return]
+        return self._trace.process_conversion("float", self)  # type: ignore[no-any-return]
 
     def __int__(self) -> int:
-        return self._trace.process_conversion("int", self)  # type: ignore[attr-defined,no-any-return]
+        return self._trace.process_conversion("int", self)  # type: ignore[no-any-return]
 
     def __complex__(self) -> complex:
-        return self._trace.process_conversion("complex", self)  # type: ignore[attr-defined,no-any-return]
+        return self._trace.process_conversion("complex", self)  # type: ignore[no-any-return]
 
     def __index__(self) -> int:
-        return self._trace.process_conversion("index", self)  # type: ignore[attr-defined,no-any-return]
+        return self._trace.process_conversion("index", self)  # type: ignore[no-any-return]
 
     def item(self, *args: Any) -> Any:
-        return self._trace.process_conversion("item", self)  # type: ignore[attr-defined]
+        return self._trace.process_conversion("item", self)
 
     def tolist(self) -> Any:
-        return self._trace.process_conversion("tolist", self)  # type: ignore[attr-defined]
+        return self._trace.process_conversion("tolist", self)
 
     def __setitem__(self, idx: Any, value: Any) -> None:
         api = sys.modules.get("chainrule.array_api")  # loaded once array-API code asked
@@ -309,7 +359,7 @@ class ArrayFacade:
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         prim = UFUNCS.get(ufunc)
         if prim is not None and method == "__call__" and not kwargs:
-            trace = self._trace  # type: ignore[attr-defined]
+            trace = self._trace
             if trace.active:
                 # Only this tracer, or it and an untraced operand (``W @ x``):
                 # its trace is the one bind would find, so the search is skipped.
@@ -322,7 +372,9 @@ class ArrayFacade:
             return bind(prim, inputs, _NO_KWARGS)
         return self._array_ufunc_other(ufunc, method, inputs, kwargs)
 
-    def _array_ufunc_other(self, ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    def _array_ufunc_other(
+        self, ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         """Ufuncs without rules, with keywords, and ufunc methods (reduce, at)."""
         if not kwargs and method == "__call__":
             return _ufunc(ufunc, *inputs)
@@ -343,7 +395,9 @@ class ArrayFacade:
             )
         return _ufunc(ufunc, *inputs)
 
-    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+    def __array_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         impl = FUNCTIONS.get(func)
         if impl is not None:
             return impl(*args, **kwargs)
@@ -364,7 +418,7 @@ class ArrayFacade:
     __rpow__ = _operator("__rpow__", np.power, reflected=True)
 
     __matmul__ = _operator("__matmul__", np.matmul, reflected=False)
-    __rmatmul__ = _operator("__rmatmul__", np.matmul, reflected=True)
+    __rmatmul__ = _sparse_aware(_operator("__rmatmul__", np.matmul, reflected=True))
     __floordiv__ = _operator("__floordiv__", np.floor_divide, reflected=False)
     __rfloordiv__ = _operator("__rfloordiv__", np.floor_divide, reflected=True)
     __mod__ = _operator("__mod__", np.remainder, reflected=False)
@@ -388,8 +442,8 @@ class ArrayFacade:
 
     __ge__ = _comparison("__ge__", np.greater_equal)
 
-    __eq__ = _comparison("__eq__", np.equal)  # type: ignore[assignment]
-    __ne__ = _comparison("__ne__", np.not_equal)  # type: ignore[assignment]
+    __eq__ = _comparison("__eq__", np.equal)
+    __ne__ = _comparison("__ne__", np.not_equal)
 
     __hash__ = None  # type: ignore[assignment]  # like ndarray
 
@@ -398,10 +452,14 @@ class ArrayFacade:
         return _function(np.ndarray.__getitem__)(self, idx)
 
     # -- methods -----------------------------------------------------------
-    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):
+    def sum(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
         return _function(np.sum)(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
 
-    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):
+    def mean(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
         return _function(np.mean)(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
 
     def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
@@ -410,7 +468,9 @@ class ArrayFacade:
     def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
         return _function(np.min)(self, axis=axis, out=out, keepdims=keepdims)
 
-    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False):
+    def prod(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
         return _function(np.prod)(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
 
     def reshape(self, *shape: Any, order: str = "C") -> Any:
@@ -460,7 +520,7 @@ class ArrayFacade:
             "cr.stop_gradient(x) if the plain value is what you want."
         )
 
-    __reduce__ = __reduce_ex__
+    __reduce__ = __reduce_ex__  # type: ignore[assignment]  # refuses either way
 
     def _in_place(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(

@@ -29,7 +29,7 @@ from .. import tree
 from .trace import Tracer, raise_leaked, strip
 
 
-def top_trace(leaves: list) -> Any:
+def top_trace(leaves: list[Any]) -> Any:
     """The highest trace among ``leaves`` (None when nothing is traced)."""
     top = None
     for a in leaves:
@@ -46,7 +46,7 @@ def zeros_like(x: Any) -> np.ndarray:
     return np.zeros(np.shape(v), dtype=np.result_type(v))
 
 
-def fill(cts: list, like: list) -> list:
+def fill(cts: list[Any], like: list[Any]) -> list[Any]:
     """``cts`` with zeros shaped like ``like`` in place of each ``None``."""
     return [zeros_like(o) if c is None else c for c, o in zip(cts, like)]
 
@@ -66,7 +66,7 @@ class CustomCall:
     ``plain`` (see the module docstring).
     """
 
-    def __init__(self, args: tuple, trace: Any) -> None:
+    def __init__(self, args: tuple[Any, ...], trace: Any) -> None:
         self.trace = trace
         self.leaves, self.treedef = tree.flatten(args)
         self.values = [self._own(a) for a in self.leaves]
@@ -76,27 +76,29 @@ class CustomCall:
     def _own(self, a: Any) -> Any:
         return a._value if isinstance(a, Tracer) and a._trace is self.trace else a
 
-    def args(self, leaves: list | None = None) -> tuple:
+    def args(self, leaves: list[Any] | None = None) -> tuple[Any, ...]:
         """The arguments rebuilt from ``leaves`` (by default the unwrapped values)."""
         return self.treedef.unflatten(self.values if leaves is None else leaves)  # type: ignore[no-any-return]
 
-    def linearize(self) -> tuple[list, Any, Any]:  # pragma: no cover - see subclasses
+    def linearize(self) -> tuple[list[Any], Any, Any]:  # pragma: no cover - see subclasses
         raise NotImplementedError
 
-    def push(self, tangents: list, batch_ndim: int) -> tuple[list, Any, list]:  # pragma: no cover
+    def push(  # pragma: no cover
+        self, tangents: list[Any], batch_ndim: int
+    ) -> tuple[list[Any], Any, list[Any]]:
         raise NotImplementedError
 
     def plain(self) -> Any:  # pragma: no cover - see subclasses
         raise NotImplementedError
 
 
-def loop_over_batch(pull: Any, out_leaves: list, inputs: list) -> Any:
+def loop_over_batch(pull: Any, out_leaves: list[Any], inputs: list[Any]) -> Any:
     """A pull-back that takes one cotangent at a time (a user's rule), made to
     take a batch of them on leading axes (``jacrev``): the default batching
     rule, a loop, stacking the results."""
     ndims = [np.ndim(strip(o)) for o in out_leaves]
 
-    def looped(gs: list) -> list:
+    def looped(gs: list[Any]) -> list[Any]:
         k, g = next((k, g) for k, g in enumerate(gs) if g is not None)
         if g.ndim == ndims[k]:
             return pull(gs)  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ carry no tangent at all — the symbolic zero — so nothing is allocated for th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from .array_facade import MaskedArray, refuse_masked
 from .custom_call import is_float
 from .primitive import Primitive, rule_at
 from .trace import Trace, Tracer, bind, refuse_complex
+
+if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
+    from .trace import Args, Kwargs
 
 
 class ForwardTracer(Tracer):
@@ -50,7 +53,7 @@ class ForwardTrace(Trace):
         super().__init__()
         self.batch_ndim = batch_ndim
 
-    def process_primitive(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def process_primitive(self, prim: Primitive, args: Args, kwargs: Kwargs) -> Any:
         """Apply ``prim`` and its JVP rules; return its tracer(s) (or plain
         values where no tangent flows). The hot path first: one traced
         argument of this trace among at most two; ``_general`` does the rest."""
@@ -118,7 +121,7 @@ class ForwardTrace(Trace):
 
     process_custom_jvp = process_custom_vjp
 
-    def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def _general(self, prim: Primitive, args: Args, kwargs: Kwargs) -> Any:
         # The rest of process_primitive: any arguments, keywords, levels, results.
         vals = list(args)
         tangents = []

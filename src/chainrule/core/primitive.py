@@ -137,7 +137,7 @@ class ConstantRule:
         self.applies = applies
         prim.constant_rules[1 if reflected else 0] = self
 
-    def arguments(self, x: Any, c: Any) -> tuple:
+    def arguments(self, x: Any, c: Any) -> tuple[Any, ...]:
         """The operands in the order the primitive takes them."""
         return (c, x) if self.reflected else (x, c)
 

@@ -105,7 +105,7 @@ def mirror(numpy_module: Any, namespace: str) -> dict[str, Any]:
     return out
 
 
-def populate(module_globals: dict, numpy_module: Any, namespace: str) -> None:
+def populate(module_globals: dict[str, Any], numpy_module: Any, namespace: str) -> None:
     """Fill a ``chainrule.numpy...`` module: every name of ``numpy_module``
     with rules (see ``mirror``), ``DIFFERENTIABLE`` listing them, and a module
     ``__getattr__`` through which every other name falls to NumPy's own."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +24,10 @@ from .custom_call import is_float, loop_over_batch
 from .primitive import Primitive, rule_at
 from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
-_NO_KWARGS: dict = {}
+if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
+    from .trace import Args, Kwargs
+
+_NO_KWARGS: dict[str, Any] = {}
 
 
 class ReverseTracer(Tracer):
@@ -51,7 +54,7 @@ class ReverseTrace(Trace):
         self.tape.append(None)
         return ReverseTracer(value, self, len(self.tape) - 1)
 
-    def process_primitive(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def process_primitive(self, prim: Primitive, args: Args, kwargs: Kwargs) -> Any:
         """Apply ``prim``, record one tape entry for it, return its tracer(s).
 
         The commonest calls are written out first, each a few lines that do
@@ -161,8 +164,8 @@ class ReverseTrace(Trace):
             return out_tree.unflatten(out_leaves)
         n_all = len(out_leaves)
 
-        def vjp(gs: tuple) -> list:
-            full: list = [None] * n_all
+        def vjp(gs: tuple[Any, ...]) -> list[Any]:
+            full: list[Any] = [None] * n_all
             for k, g in zip(floats, gs):
                 full[k] = g
             return pull(full)  # type: ignore[no-any-return]
@@ -180,7 +183,7 @@ class ReverseTrace(Trace):
     process_custom_jvp = process_custom_vjp  # transposed by the call itself
     process_checkpoint = process_custom_vjp  # recomputed by the call's pull-back
 
-    def _general(self, prim: Primitive, args: tuple | list, kwargs: dict) -> Any:
+    def _general(self, prim: Primitive, args: Args, kwargs: Kwargs) -> Any:
         # The rest of process_primitive: any number of arguments, keywords,
         # tracers of several levels, several results.
         vals = list(args)
@@ -248,19 +251,19 @@ _NUMBERS = frozenset({float, int, np.float64})
 _PLAIN = frozenset({np.ndarray, np.float64, float})
 
 
-class _Results(list):
+class _Results(list[Any]):
     """The parents of a multi-result entry, with where its result slots are:
     ``first`` and the ``n_out`` that follow."""
 
     __slots__ = ("first", "n_out")
 
-    def __init__(self, parents: list, first: int, n_out: int) -> None:
+    def __init__(self, parents: list[Any], first: int, n_out: int) -> None:
         super().__init__(parents)
         self.first = first
         self.n_out = n_out
 
 
-def backward(tape: list, seeds: list[tuple[int, Any]], consume: bool = False) -> list:
+def backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool = False) -> list[Any]:
     """Propagate cotangents from ``seeds`` (tape index, cotangent) to every
     entry; returns the list of accumulated cotangents, in which only the
     input slots are still filled (others are released as soon as used).
@@ -280,7 +283,7 @@ def backward(tape: list, seeds: list[tuple[int, Any]], consume: bool = False) ->
             gc.enable()
 
 
-def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
+def _backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool) -> list[Any]:
     cts: list[Any] = [None] * len(tape)
     owned: set[int] = set()
     for index, g in seeds:
@@ -344,11 +347,11 @@ def _backward(tape: list, seeds: list[tuple[int, Any]], consume: bool) -> list:
                 else:
                     _accumulate(cts, owned, p, c)
                 c = None
-        g = vjps = contributions = None
+        g = vjps = contributions = None  # type: ignore[assignment]  # drop the references
     return cts
 
 
-def _accumulate(cts: list, owned: set[int], i: int, c: Any) -> None:
+def _accumulate(cts: list[Any], owned: set[int], i: int, c: Any) -> None:
     """Fan-out: add a cotangent contribution to slot ``i``.
 
     The first contribution is stored as given (it may be shared with other

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import gc
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from . import registry as _registry
+
+# The arguments of a primitive call as bind receives them (for annotations).
+Args: TypeAlias = "tuple[Any, ...] | list[Any]"
+Kwargs: TypeAlias = "dict[str, Any]"
+_TraceT = TypeVar("_TraceT", bound="Trace")  # `with BatchTrace(n) as t`: t is a BatchTrace
 
 _depth: ContextVar[int] = ContextVar("chainrule_trace_depth", default=0)
 
@@ -128,7 +133,7 @@ class Trace:
 
     # A trace is entered once, as the new innermost level, for one run of a
     # transform (a class, not @contextmanager: this is on every transform call).
-    def __enter__(self) -> Trace:
+    def __enter__(self: _TraceT) -> _TraceT:
         if not _registry.rules_loaded:  # the first transform loads the rules
             _registry.ensure_rules()
         depth = _depth.get() + 1
@@ -151,7 +156,7 @@ class Trace:
             _restore_gen0(self._gen0)
 
     # -- the door: every NumPy call on a value of this trace arrives here ------
-    def process_primitive(self, prim: Any, args: tuple | list, kwargs: dict) -> Any:
+    def process_primitive(self, prim: Any, args: Args, kwargs: Kwargs) -> Any:
         """Apply ``prim`` to ``args`` (some of them this trace's tracers, the
         others plain values or tracers of lower levels) and follow the result.
 
@@ -162,7 +167,7 @@ class Trace:
         """
         raise NotImplementedError  # pragma: no cover
 
-    def process_nondiff(self, fn: Any, args: tuple | list, kwargs: dict) -> Any:
+    def process_nondiff(self, fn: Any, args: Args, kwargs: Kwargs) -> Any:
         """A NumPy callable without a derivative (``np.argmax``, ``np.less``,
         a comparison operator) called on values of this trace. By default it
         runs on the plain values and its result is not followed: nothing
@@ -203,7 +208,7 @@ untraced: Any = None
 
 # The entry of every primitive call, defined before the facade is imported: the
 # facade's operators and protocols call bind, and array_facade imports it from here.
-def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
+def bind(prim: Any, args: Args, kwargs: Kwargs) -> Any:
     """Apply ``prim`` to ``args``: hand it to the highest trace among the
     arguments, or evaluate it directly when no argument is traced."""
     top = None
@@ -221,7 +226,7 @@ def bind(prim: Any, args: tuple | list, kwargs: dict) -> Any:
     return top.process_primitive(prim, args, kwargs)
 
 
-def nondiff(fn: Any, args: tuple | list, kwargs: dict) -> Any:
+def nondiff(fn: Any, args: Args, kwargs: Kwargs) -> Any:
     """Call the non-differentiable ``fn``: through the highest trace among the
     arguments (any depth of lists, tuples, dicts), or directly."""
     top = _top_of_tree(args, None)
@@ -273,12 +278,11 @@ def raise_leaked(trace: Trace) -> None:
     )
 
 
-from .array_facade import (  # noqa: E402  (see above)
-    ArrayFacade,
-    conversion_refused,
-    strip,  # noqa: F401  (re-exported)
-    strip_tree,  # noqa: F401  (re-exported)
-)
+# E402: see above. `name as name` re-exports (the rules import these from here).
+from .array_facade import ArrayFacade as ArrayFacade  # noqa: E402
+from .array_facade import conversion_refused  # noqa: E402
+from .array_facade import strip as strip  # noqa: E402
+from .array_facade import strip_tree as strip_tree  # noqa: E402
 
 
 class Tracer(ArrayFacade):
