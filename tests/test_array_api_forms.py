@@ -42,6 +42,11 @@ CASES = {
     "block-2x2": (lambda m: np.block([[m, 2.0 * m[:, :1]], [np.ones((1, 3)), m[:1, :1]]]), M),
     "block-1d": (lambda v: np.block([v, 1.0, v[:2] ** 2]), V),
     "block-promotes": (lambda v: np.block([[v], [v**2]]), V),
+    "resize-grow": (lambda v: np.resize(v, (3, 4)), V),
+    "resize-shrink": (lambda m: np.resize(m, 4), M),
+    "compress": (lambda m: np.compress([True, False, True], m, axis=1), M),
+    "compress-flat": (lambda m: np.compress([False, True, True, False, True], m), M),
+    "extract": (lambda m: np.extract(np.eye(3) == 0, m), M),
     "linalg.cond": (lambda m: np.linalg.cond(m), M),
     "linalg.cond-2": (lambda m: np.linalg.cond(m, -2), M),
     "linalg.cond-fro": (lambda m: np.linalg.cond(m, "fro"), M),
@@ -118,3 +123,8 @@ def test_ldexp_nextafter_heaviside():
     np.testing.assert_allclose(
         cr.grad(lambda v: np.sum(np.heaviside(v, 0.5) * v))(x), np.heaviside(x, 0.5)
     )
+
+
+def test_the_compress_method_is_refused_not_swapped():
+    with pytest.raises(TypeError, match=r"np\.compress\(condition, x, axis\)"):
+        cr.grad(lambda v: np.sum(v.compress([True, False, True, False, True])))(V)

@@ -104,9 +104,6 @@ _NUMPY = {
     "use np.linspace(x.min(), x.max(), n + 1), which differentiates",
     "trim_zeros": "which entries are cut depends on which values are zero: slice x[i:j] "
     "with plain indices",
-    "extract": "a selection by a mask of unknown size: use x[mask] with a plain mask",
-    "compress": "a selection by a mask of unknown size: use x[mask] (or np.take) with a plain mask",
-    "resize": "repeats data to a new size: use np.tile or np.concatenate, then reshape",
     "sort_complex": "sorts complex values lexicographically: use np.sort on x.real, "
     "np.argsort on cr.stop_gradient(x) and np.take",
     "asarray_chkfinite": "converts to a plain NumPy array: use chainrule.numpy.asarray "

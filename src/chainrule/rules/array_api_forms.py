@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..core.registry import implements
+from ..core.trace import Tracer, strip
 from ..errors import conversion_error
 
 _NO_VALUE = np._NoValue  # NumPy's "argument not given"
@@ -179,3 +180,44 @@ def block(arrays: Any) -> Any:
         return np.reshape(a, (1,) * (ndim - len(shape)) + tuple(shape))
 
     return build(arrays, 0)
+
+
+@implements(np.resize)
+def resize(a: Any, new_shape: Any) -> Any:
+    """Differentiable ``numpy.resize``: ``a``'s entries repeated in order to fill ``new_shape``."""
+    shape = (new_shape,) if isinstance(new_shape, (int, np.integer)) else tuple(new_shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("all elements of `new_shape` must be non-negative")
+    flat = np.reshape(a, (-1,))
+    size, total = int(np.size(strip(a))), int(np.prod(shape))
+    if size == 0 or total == 0:
+        return np.zeros(shape, dtype=np.result_type(strip(a))) * np.sum(flat)
+    reps = -(-total // size)
+    return np.reshape(np.tile(flat, reps)[:total], shape)
+
+
+@implements(np.compress)
+def compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
+    """Differentiable ``numpy.compress``: the entries where the (plain) condition holds."""
+    if out is not None:
+        raise conversion_error("Writing the result of numpy.compress into out=")
+    if isinstance(condition, Tracer):
+        # x.compress(cond) reaches here with the arguments swapped (the method
+        # forwards as np.compress(x, cond)): refuse rather than select wrongly.
+        raise TypeError(
+            "a traced condition for numpy.compress: for a traced x write "
+            "np.compress(condition, x, axis), not x.compress(condition)"
+        )
+    cond = np.asarray(condition, dtype=bool)
+    if cond.ndim != 1:
+        raise ValueError("condition must be a 1-d array")
+    if axis is None:
+        a, axis = np.reshape(a, (-1,)), 0
+    return np.take(a, np.nonzero(cond)[0], axis=axis)
+
+
+@implements(np.extract)
+def extract(condition: Any, arr: Any) -> Any:
+    """Differentiable ``numpy.extract``: ``arr``'s entries where the (plain) condition holds."""
+    cond = np.ravel(np.asarray(strip(condition))).astype(bool)
+    return np.take(np.reshape(arr, (-1,)), np.nonzero(cond)[0])
