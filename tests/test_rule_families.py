@@ -26,6 +26,9 @@ def _matrix(x):
 
 FAMILIES = {
     "arrange": lambda x: np.concatenate([x, x[::-1] ** 2]),
+    "array_api_forms": lambda x: (
+        np.linalg.trace(np.reshape(x, (2, 3)) @ np.reshape(x, (3, 2))) + np.nanvar(x)
+    ),
     # cr.vmap's rules for the primitives (batch on axis 0), differentiated through.
     "batching_rules": lambda x: cr.vmap(lambda r: np.sin(r) * r + np.sum(r**2))(
         np.reshape(x, (2, 3))
@@ -37,6 +40,7 @@ FAMILIES = {
     "creation": lambda x: np.linspace(x[0], x[1], 4),
     "editing": lambda x: np.insert(x, 1, x[0] ** 2),
     "elementwise": lambda x: np.sin(x) * np.exp(x) / (1.0 + x),
+    "elementwise_more": lambda x: np.ldexp(x, 2) ** 2 + np.heaviside(x - 1.0, x),
     "fft": lambda x: np.abs(np.fft.rfft(x)) ** 2,
     "linalg": lambda x: np.linalg.det(_matrix(x)),
     "nondiff": lambda x: x * np.sign(x - 1.0) + np.argmax(x),
