@@ -532,14 +532,7 @@ def test_no_stale_replay_when_masks_orders_and_ties_change(name, no_safety_net):
 # its first-call value. Fixed in core/staging.py by returning NotImplemented
 # from Watched.__array_ufunc__/__array_function__ when a tracer is among the
 # operands (the tracer's protocol then takes the call, mask still recorded).
-_WATCHED_FIRST = {
-    ("clip", "jacrev(grad)"),
-    ("where", "jacfwd(jacrev)"),
-    ("at-multiply", "jacrev(grad)"),
-    ("at-set-mask", "jacrev(grad)"),
-    ("select", "jacrev(grad)"),
-    ("select", "jacfwd(jacrev)"),
-}
+_WATCHED_FIRST: set[tuple[str, str]] = set()  # none left since that fix
 
 
 @pytest.mark.parametrize(
@@ -568,7 +561,6 @@ def test_no_stale_replay_at_second_order_reverse(name, order, no_safety_net):
             np.testing.assert_allclose(jg(x), g(x), rtol=RTOL, atol=1e-12, err_msg=f"{name} at {x}")
 
 
-@pytest.mark.xfail(reason="Watched operand first beside a tracer (core/staging.py)", strict=True)
 def test_integer_outputs_of_a_rule_times_a_traced_value(no_safety_net):
     # np.unique's counts are handed back unwrapped (recorded); counts[0] * x has
     # the unwrapped value first, so the same core dispatch freezes it.

@@ -211,6 +211,10 @@ class Watched(np.ndarray):
         self._p = None
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if _find_tracer(inputs) or _find_tracer(kwargs):
+            # A traced operand takes the call (this value stays recorded in
+            # it); answering here would freeze this value at its first call.
+            return NotImplemented
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         return _watched_call(fn, name, inputs, kwargs)
@@ -220,6 +224,8 @@ class Watched(np.ndarray):
     ) -> Any:
         if func in _METADATA:
             return func(*_plain_tree(args), **_plain_tree(kwargs))
+        if _find_tracer(args) or _find_tracer(kwargs):
+            return NotImplemented  # as in __array_ufunc__: the traced operand takes it
         return _watched_call(func, _fn_name(func), args, kwargs)
 
     def _convert(self, kind: str) -> Any:
