@@ -108,7 +108,7 @@ def _method_entries(refused: dict[str, str]) -> list[Entry]:
     forwards to a rule (``x.cumsum()`` is ``np.cumsum``'s), refused ones, unknown."""
     import numpy as np
 
-    from .core.registry import FUNCTIONS, ensure_rules
+    from .core.registry import FUNCTIONS, NONDIFF, ensure_rules
     from .core.trace import Tracer
 
     ensure_rules()
@@ -124,6 +124,8 @@ def _method_entries(refused: dict[str, str]) -> list[Entry]:
             forwarded is not None and not hasattr(forwarded, "__chainrule_refused__")
         ):
             out.append(Entry("ndarray", name, "method", True, True))
+        elif getattr(np, name, None) in NONDIFF:  # x.argmax() is np.argmax(x)
+            out.append(Entry("ndarray", name, "non-differentiable", False, False))
         else:
             out.append(Entry("ndarray", name, "unknown", False, False))
     return out

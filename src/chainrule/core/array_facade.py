@@ -540,7 +540,13 @@ class ArrayFacade:
         fn = getattr(np, name, None)
         if fn is not None and fn in FUNCTIONS and hasattr(np.ndarray, name):
             impl = FUNCTIONS[fn]
+            if name == "compress":  # the method takes (condition), the function (condition, a)
+                return lambda condition, *args, **kwargs: impl(condition, self, *args, **kwargs)
             return lambda *args, **kwargs: impl(self, *args, **kwargs)
+        if fn is not None and fn in NONDIFF and hasattr(np.ndarray, name):
+            # x.argmax(), x.argsort(), x.round(), ...: the function, through the
+            # trace's non-differentiable door like np.argmax(x).
+            return lambda *args, **kwargs: fn(self, *args, **kwargs)
         if hasattr(np.ndarray, name):
             raise no_rule_error(f"ndarray.{name}")
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")

@@ -148,10 +148,6 @@ _POLYNOMIAL = {
 
 _METHODS = {
     **dict.fromkeys("all any".split(), BOOLEAN),
-    **dict.fromkeys(
-        "argmax argmin argpartition argsort nonzero searchsorted".split(),
-        INTEGER + " (or use the np. function of the same name)",
-    ),
     **dict.fromkeys("dump tofile".split(), IO),
     **dict.fromkeys(
         "dumps tobytes tolist item".split(),
@@ -164,8 +160,6 @@ _METHODS = {
     "getfield": "reinterprets raw bytes: nothing to differentiate",
     "view": "reinterprets raw bytes: use x.astype(...) or np.reshape",
     "to_device": "moves data between devices: traced values live on the CPU",
-    "compress": "a selection by a mask of unknown size: use x[mask] with a plain mask",
-    "round": "piecewise constant, and the method is not routed yet: use np.round(x, decimals)",
 }
 
 REFUSED: dict[str, str] = {
