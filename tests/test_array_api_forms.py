@@ -125,6 +125,9 @@ def test_ldexp_nextafter_heaviside():
     )
 
 
-def test_the_compress_method_is_refused_not_swapped():
-    with pytest.raises(TypeError, match=r"np\.compress\(condition, x, axis\)"):
-        cr.grad(lambda v: np.sum(v.compress([True, False, True, False, True])))(V)
+def test_the_compress_method_selects_like_numpys():
+    # x.compress(condition) takes the condition first in np.compress; the
+    # method must not swap them (it would select by the values).
+    cond = [True, False, True, False, True]
+    g = cr.grad(lambda v: np.sum(v.compress(cond) ** 2))(V)
+    np.testing.assert_allclose(g, 2 * V * np.array(cond, dtype=float))

@@ -10,8 +10,8 @@ import numpy as np
 from ..core.trace import strip
 from .elementwise import binary
 
-# x2 is an integer exponent: no derivative in it.
-binary(np.ldexp, lambda y: np.exp2(strip(y)), None)
+# x2 is an integer exponent: no derivative in it; 2**x2 overflows for large x2.
+binary(np.ldexp, lambda y: np.exp2(strip(y)), None, zero_safe=True)
 # Moving by one ulp is piecewise constant in x2 (the direction) and slope 1 in x1.
 binary(np.nextafter, 1, None)
 # The step is flat in x1 away from 0; at x1 == 0 the value is x2 itself.
