@@ -44,7 +44,8 @@ def test_every_refusal_has_a_reason_and_names_a_real_callable():
         assert len(why) > 20, qualified
         namespace, _, name = qualified.rpartition(".")
         if namespace == "ndarray":
-            assert hasattr(np.ndarray, name), qualified
+            # A method of another NumPy release may be missing (tostring before 2.3).
+            assert hasattr(np.ndarray, name) or name in {"tostring"}, qualified
         else:
             module = importlib.import_module(namespace)
             # A name from another NumPy release may be missing; one present is callable.

@@ -86,7 +86,8 @@ _NUMPY = {
     **dict.fromkeys("bartlett blackman hamming hanning kaiser".split(), WINDOW),
     **dict.fromkeys("copyto fill_diagonal place put put_along_axis putmask".split(), IN_PLACE),
     **dict.fromkeys("asmatrix bmat matrix".split(), MATRIX),
-    **dict.fromkeys("intersect1d isin setdiff1d setxor1d union1d".split(), SETS),
+    # in1d: NumPy before 2.4 (isin's old name)
+    **dict.fromkeys("in1d intersect1d isin setdiff1d setxor1d union1d".split(), SETS),
     **dict.fromkeys("all any isneginf isposinf".split(), BOOLEAN),
     **dict.fromkeys("nanargmax nanargmin digitize bincount lexsort".split(), INTEGER),
     **dict.fromkeys("gcd lcm bitwise_count packbits unpackbits".split(), INTEGER_ONLY),
@@ -144,13 +145,15 @@ _POLYNOMIAL = {
     "chainrule.numpy.polynomial.polynomial (polyval, polyder, ...) on traced coefficients",
     "ABCPolyBase": "an abstract base class: use the functions of "
     "chainrule.numpy.polynomial.polynomial",
+    # NumPy before 2.4 re-exported this helper here
+    "normalize_axis_index": "checks an axis number: call it with plain ints",
 }
 
 _METHODS = {
     **dict.fromkeys("all any".split(), BOOLEAN),
     **dict.fromkeys("dump tofile".split(), IO),
     **dict.fromkeys(
-        "dumps tobytes tolist item".split(),
+        "dumps tobytes tostring tolist item".split(),  # tostring: NumPy before 2.3
         "gives plain Python data: call it on cr.stop_gradient(x)",
     ),
     **dict.fromkeys(
