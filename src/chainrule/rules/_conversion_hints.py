@@ -110,6 +110,24 @@ def _np_random() -> Any:
     return numpy.random
 
 
+PANDAS_HINT = (
+    "pandas cannot carry traced values: it converts them with np.asarray, which would drop "
+    "the derivative. Use NumPy arrays inside the differentiated function and build the "
+    "Series or DataFrame outside it, from the result."
+)
+
+
+def pandas_hint(frame: FrameType | None = None) -> str:
+    """The advice when pandas code (``pd.Series(x)``, ``series * x``) converts a traced value."""
+    if "pandas" not in sys.modules:
+        return ""
+    while frame is not None:
+        if (frame.f_globals.get("__name__") or "").startswith("pandas."):
+            return PANDAS_HINT
+        frame = frame.f_back
+    return ""
+
+
 def vectorize_hint(frame: FrameType | None = None) -> str:
     """The advice for ``np.vectorize`` (and ``np.frompyfunc``) converting a traced value."""
     while frame is not None:
@@ -184,7 +202,13 @@ def list_hint(frame: FrameType | None = None) -> str:
 
 def _hint() -> str:
     frame = sys._getframe(1)
-    return vectorize_hint(frame) or random_draw_hint(frame) or type_hint(frame) or list_hint(frame)
+    return (
+        pandas_hint(frame)
+        or vectorize_hint(frame)
+        or random_draw_hint(frame)
+        or type_hint(frame)
+        or list_hint(frame)
+    )
 
 
 if _hint not in CONVERSION_HINTS:

@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -81,27 +80,3 @@ def refused_output(leaf: Any, k: int, fname: str) -> TypeError | None:
         f"{k}); transforms return arrays, not {library} objects. {fix}, and build the "
         f"{kind} from the result outside the differentiated function."
     )
-
-
-_PANDAS_HINT = (
-    "pandas cannot carry traced values: it converts them with np.asarray, which would drop "
-    "the derivative. Use NumPy arrays inside the differentiated function and build the "
-    "Series or DataFrame outside it, from the result."
-)
-
-
-def explain_pandas(err: BaseException) -> None:
-    """Put the pandas sentence in front of the message of ``err``, a
-    ``ConversionError`` raised while the transform ran the user's function, when
-    pandas code made the conversion (``pd.Series(x)``, ``pd.DataFrame({"a": x})``,
-    ``series * x``): a pandas frame is then in its traceback.
-    """
-    if "pandas" not in sys.modules or not err.args or _PANDAS_HINT in str(err.args[0]):
-        return  # pandas cannot be involved, or an inner transform already said it
-    tb = err.__traceback__
-    while tb is not None:
-        module = tb.tb_frame.f_globals.get("__name__", "") or ""
-        if module.startswith("pandas."):
-            err.args = (f"{_PANDAS_HINT} {err.args[0]}", *err.args[1:])
-            return
-        tb = tb.tb_next

@@ -10,8 +10,7 @@ import numpy as np
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
 from ..core.trace import Tracer, boundary_state, restore_boundary, strip, tracing
-from ..errors import ConversionError
-from ._foreign import explain_pandas, refusal
+from ._foreign import refusal
 from ._inputs import (
     as_differentiable,
     check_callable,
@@ -52,11 +51,7 @@ def push_forward(
             call_args = list(args)
             for i, b in zip(traced, boxed):
                 call_args[i] = b
-            try:
-                result = fun(*call_args)
-            except ConversionError as err:
-                explain_pandas(err)
-                raise
+            result = fun(*call_args)
     finally:  # an interrupt must not leave the trace open (see boundary_state)
         restore_boundary(state)
     out, aux = split_aux(result, has_aux, fname)

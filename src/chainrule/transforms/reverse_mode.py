@@ -12,9 +12,8 @@ import numpy as np
 from .. import tree
 from ..core.reverse import ReverseTrace, backward
 from ..core.trace import GcPause, Tracer, boundary_state, restore_boundary, strip, tracing
-from ..errors import ConversionError
 from ..rules.shape import astype
-from ._foreign import explain_pandas, refusal
+from ._foreign import refusal
 from ._inputs import (
     ArgNums,
     as_differentiable,
@@ -131,11 +130,7 @@ def record(
         with tracing(trace):
             inputs = [trace.new_input(v) for v in leaves]
             traced_args = in_tree.unflatten(inputs)
-            try:
-                result = fun(*substitute(args, argnums, traced_args), **kwargs)
-            except ConversionError as err:
-                explain_pandas(err)
-                raise
+            result = fun(*substitute(args, argnums, traced_args), **kwargs)
     finally:  # an interrupt must not leave the trace open (see boundary_state)
         restore_boundary(state)
     out, aux = split_aux(result, has_aux, fname)
