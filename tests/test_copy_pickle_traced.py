@@ -1,9 +1,9 @@
 """copy, deepcopy and pickle of a traced value (issue #13).
 
-Traced values are immutable, so ``copy.copy`` and ``copy.deepcopy`` give the
-same value, whose derivative flows back like the original's (as ``x.copy()``
-and ``np.copy(x)`` do). Pickling would keep the number and lose the
-derivative, so it is refused with a message saying what to do.
+Traced values are immutable, so ``copy.copy`` gives the same value, whose
+derivative flows back like the original's (as ``x.copy()`` and ``np.copy(x)``
+do). ``copy.deepcopy`` and pickling are refused with a message saying what to
+do (issue #13), and what the messages suggest works.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import chainrule as cr
 X = np.array([1.0, -2.0, 0.5])
 
 
-@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy], ids=["copy", "deepcopy"])
+@pytest.mark.parametrize("copier", [copy.copy, lambda x: x.copy()], ids=["copy", "method"])
 def test_copies_are_differentiated_like_the_original(copier):
     def f(x):
         return np.sum(copier(x) * x**2)  # sum(x^3): gradient 3 x^2, Hessian diag(6 x)
@@ -31,11 +31,25 @@ def test_copies_are_differentiated_like_the_original(copier):
     np.testing.assert_allclose(cr.hessian(f)(X), np.diag(6 * X))
 
 
-def test_deepcopy_of_a_pytree_holding_traced_values():
+@pytest.mark.parametrize("transform", [cr.grad, cr.jacfwd], ids=["grad", "jacfwd"])
+@pytest.mark.parametrize(
+    "target", [lambda x: x, lambda x: {"w": x, "meta": [1, 2]}], ids=["leaf", "pytree"]
+)
+def test_deepcopy_is_refused_saying_what_to_do(transform, target):
+    def f(x):
+        copy.deepcopy(target(x))
+        return np.sum(x)
+
+    with pytest.raises(TypeError, match=r"copy\.deepcopy of a traced value is refused") as info:
+        transform(f)(X)
+    assert "cr.tree.map(lambda v: v, tree)" in str(info.value)
+
+
+def test_the_suggested_container_copy_is_differentiated():
     def f(x):
         state = {"w": x, "meta": [1, 2]}
-        twin = copy.deepcopy(state)
-        assert twin["meta"] is not state["meta"]  # the rest is still copied deeply
+        twin = cr.tree.map(lambda v: v, state)
+        assert twin is not state and twin["meta"] is not state["meta"]
         return np.sum(twin["w"] * state["w"])
 
     np.testing.assert_allclose(cr.grad(f)(X), 2 * X)

@@ -509,7 +509,13 @@ class ArrayFacade:
         return self
 
     def __deepcopy__(self, memo: Any) -> Any:
-        return self
+        raise TypeError(
+            "copy.deepcopy of a traced value is refused: a deep copy would have to duplicate "
+            "the recording the value belongs to. Traced values are immutable, so use the value "
+            "itself (or x.copy(), which is differentiated); to copy a container holding traced "
+            "values, rebuild it with cr.tree.map(lambda v: v, tree), which makes new "
+            "containers and keeps the values traced."
+        )
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError(
