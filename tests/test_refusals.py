@@ -121,3 +121,45 @@ def test_plain_numpy_calls_on_lists_name_the_chainrule_numpy_form():
     # The rewrites the messages name work.
     np.testing.assert_allclose(cr.grad(lambda x: cnp.mean([x[0], x[1]]))(X), [0.5, 0.5, 0.0])
     np.testing.assert_allclose(cr.grad(lambda x: np.sum(A2 @ x[:2]))(X), [2.0, 2.0, 0.0])
+
+
+def test_a_refused_ufunc_states_its_reason():
+    # Ufuncs reach core's error builder (not a registered wrapper): it looks the
+    # reason up in the table the rule modules fill.
+    with pytest.raises(NoRuleError, match=r"numpy\.frexp \(the exponent is an integer"):
+        cr.grad(lambda x: np.sum(np.frexp(x)[0]))(X)
+    with pytest.raises(NoRuleError, match=r"numpy\.spacing \(the gap to the next float"):
+        cr.jvp(lambda x: np.spacing(x), (X,), (X,))
+
+
+def test_a_refused_method_states_its_reason():
+    with pytest.raises(NoRuleError, match=r"ndarray\.view \(reinterprets raw bytes: use x\.astype"):
+        cr.grad(lambda x: np.sum(x.view()))(X)
+    with pytest.raises(NoRuleError, match=r"ndarray\.tobytes \(gives plain Python data"):
+        cr.grad(lambda x: x.tobytes())(X)
+
+
+def test_every_refused_ufunc_raises_its_own_reason():
+    for qualified, why in refusals.REFUSED.items():
+        namespace, _, name = qualified.rpartition(".")
+        uf = getattr(np, name, None) if namespace == "numpy" else None
+        if not isinstance(uf, np.ufunc):
+            continue
+        args = (X,) * uf.nin
+
+        def f(x, uf=uf, args=args):
+            out = uf(*([x] + list(args[1:])))
+            return out
+
+        with pytest.raises(NoRuleError) as info:
+            cr.jvp(f, (X,), (X,))
+        assert f"{qualified} ({why})" in str(info.value), qualified
+
+
+def test_a_rule_free_name_without_a_reason_keeps_the_generic_message():
+    from chainrule.errors import no_rule_error
+
+    msg = str(no_rule_error("numpy.not_a_function"))
+    assert msg.startswith("chainrule has no derivative rule for numpy.not_a_function, and")
+    # a caller's own detail wins over the table's reason
+    assert "(my detail)" in str(no_rule_error("numpy.frexp", "my detail"))

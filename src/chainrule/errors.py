@@ -60,7 +60,25 @@ def conversion_error(what: str) -> ConversionError:
     )
 
 
+# Qualified name ("numpy.frexp", "ndarray.tofile", "scipy.special.hyp2f1") -> why
+# there is no derivative and what to write instead. Filled by the rule modules
+# (rules/_refusals.py) when they load, so that an error raised for a ufunc or an
+# ndarray method (which reach core, not a registered wrapper) states its reason
+# too, without core importing the rules.
+REFUSAL_REASONS: dict[str, str] = {}
+
+
 def no_rule_error(name: str, detail: str = "") -> NoRuleError:
+    """The error for ``name`` met by a traced value: its refusal reason when
+    one is registered (and no more specific ``detail`` is given).
+
+    >>> REFUSAL_REASONS["numpy.example"] = "an example"
+    >>> "numpy.example (an example)" in str(no_rule_error("numpy.example"))
+    True
+    >>> del REFUSAL_REASONS["numpy.example"]
+    """
+    if not detail:
+        detail = REFUSAL_REASONS.get(name, "")
     extra = f" ({detail})" if detail else ""
     return NoRuleError(
         f"chainrule has no derivative rule for {name}{extra}, and it was called on a traced "

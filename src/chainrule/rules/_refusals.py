@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..core.registry import FUNCTIONS
-from ..errors import no_rule_error
+from ..errors import REFUSAL_REASONS, no_rule_error
 
 TYPE = "a type, not a function of values: convert with x.astype(...) instead"
 IO = "reads or writes files: nothing to differentiate"
@@ -88,7 +88,7 @@ _NUMPY = {
     **dict.fromkeys("asmatrix bmat matrix".split(), MATRIX),
     # in1d: NumPy before 2.4 (isin's old name)
     **dict.fromkeys("in1d intersect1d isin setdiff1d setxor1d union1d".split(), SETS),
-    **dict.fromkeys("all any isneginf isposinf".split(), BOOLEAN),
+    **dict.fromkeys("isneginf isposinf".split(), BOOLEAN),
     **dict.fromkeys("nanargmax nanargmin digitize bincount lexsort".split(), INTEGER),
     **dict.fromkeys("gcd lcm bitwise_count packbits unpackbits".split(), INTEGER_ONLY),
     # the values move with the data, but the result is not smooth in them
@@ -150,7 +150,6 @@ _POLYNOMIAL = {
 }
 
 _METHODS = {
-    **dict.fromkeys("all any".split(), BOOLEAN),
     **dict.fromkeys("dump tofile".split(), IO),
     **dict.fromkeys(
         "dumps tobytes tostring tolist item".split(),  # tostring: NumPy before 2.3
@@ -208,11 +207,9 @@ def _traced(obj: Any, tracer: type) -> bool:
     return isinstance(obj, (list, tuple)) and any(_traced(o, tracer) for o in obj)
 
 
-# Kept out of the registry: cr.vmap's batch answers these on plain values
-# (np.any(zero) in the rules' fast paths).
 # fftfreq stays NumPy's own object (cnp.fft.fftfreq is np.fft.fftfreq): NumPy does
 # not dispatch it, and its arguments are plain numbers.
-_UNWRAPPED = {"numpy.all", "numpy.any", "numpy.fft.fftfreq", "numpy.fft.rfftfreq"}
+_UNWRAPPED = {"numpy.fft.fftfreq", "numpy.fft.rfftfreq"}
 
 
 def _register() -> None:
@@ -235,3 +232,5 @@ def _register() -> None:
 
 
 _register()
+# Ufuncs and ndarray methods reach core's own error builder, which looks here.
+REFUSAL_REASONS.update(REFUSED)
