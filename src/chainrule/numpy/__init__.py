@@ -23,6 +23,7 @@ and tuples holding traced values where NumPy accepts an array, and ``r_`` and
 
 from __future__ import annotations
 
+import builtins as _builtins
 import functools as _functools
 from typing import Any
 
@@ -35,6 +36,10 @@ from ..rules.shape import astype as _astype
 from ..rules.shape import reshape as _reshape
 from ..rules.shape import stack as _stack
 from . import fft, linalg
+
+# This module's globals become NumPy's names (any, all, sum, ...): the
+# builtins are spelled out where this file uses them.
+_any = _builtins.any
 
 # Every NumPy name with rules, DIFFERENTIABLE (their list), and a module
 # __getattr__ through which everything else is NumPy's own object (whose
@@ -62,7 +67,7 @@ def _traced_dtype(obj: Any) -> Any:
 def _array(obj: Any, dtype: Any) -> Any:
     if isinstance(obj, _Tracer):
         return obj
-    if isinstance(obj, (list, tuple)) and any(_contains_tracer(o) for o in obj):
+    if isinstance(obj, (list, tuple)) and _any(_contains_tracer(o) for o in obj):
         return _stack([_array(o, dtype) for o in obj])
     # Plain pieces take the traced values' dtype, so that [x32, 1.0] stays float32
     # (a float64 piece would promote the whole array).
@@ -86,7 +91,7 @@ def array(obj: Any, dtype: Any = None) -> Any:
     array([[1., 1.],
            [1., 1.]])
     """
-    if isinstance(obj, (list, tuple)) and any(_contains_tracer(o) for o in obj):
+    if isinstance(obj, (list, tuple)) and _any(_contains_tracer(o) for o in obj):
         out = _array(obj, _traced_dtype(obj))
         return out if dtype is None else _astype(out, dtype)
     return obj if isinstance(obj, _Tracer) else _np.array(obj, dtype=dtype)
@@ -98,7 +103,7 @@ asarray = array
 def _contains_tracer(obj: Any) -> bool:
     if isinstance(obj, _Tracer):
         return True
-    return isinstance(obj, (list, tuple)) and any(_contains_tracer(o) for o in obj)
+    return isinstance(obj, (list, tuple)) and _any(_contains_tracer(o) for o in obj)
 
 
 # Functions taking a sequence of arrays, whose pieces may differ in shape
@@ -164,7 +169,7 @@ class _Concatenator:
         items = key if isinstance(key, tuple) else (key,)
         if not _contains_tracer(list(items)):
             return self._plain[key]
-        if any(isinstance(i, str) for i in items):
+        if _any(isinstance(i, str) for i in items):
             raise ValueError(
                 "chainrule.numpy's r_/c_ take no string directives with traced pieces: "
                 "use cnp.concatenate or cnp.stack with axis= instead"
