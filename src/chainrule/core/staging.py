@@ -63,7 +63,9 @@ class Equation:
     constant. ``multiple``: ``fn`` returns a tuple, one value per ``outs``.
     ``kind``: "prim" (a differentiable primitive) or "nondiff"."""
 
-    __slots__ = ("fn", "name", "args", "kwargs", "outs", "multiple", "kind", "infix", "_ins")
+    __slots__ = (
+        "fn", "name", "args", "kwargs", "outs", "multiple", "kind", "infix", "weak", "_ins"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -85,6 +87,9 @@ class Equation:
         # "+", "*", ...: fn is that Python operator on two operands, one of them
         # NumPy-typed when traced (so a replay may spell it as the operator)
         self.infix: str | None = None
+        # int/float/bool/complex: the result is a weakly typed Python number
+        # (a Python operator on Python numbers), which a replay makes it again
+        self.weak: type | None = None
         self._ins: list[int] | None = None
 
     def inputs(self) -> list[int]:
@@ -185,6 +190,42 @@ class StagedTracer(Tracer):
 
     def __len__(self) -> int:
         return len(self._plain)
+
+
+_PY_NUMBER_TYPES = (int, float, bool, complex)
+
+
+def _python_operator(name: str) -> Any:
+    """``StagedTracer``'s operator ``name``: the same call as a tracer's, but a
+    Python operator between weakly typed values (Python numbers passed as
+    arguments, see ``StagingTrace.new_var``) gives a weakly typed result, as
+    ``2.0 * s`` gives a Python float eagerly (``np.multiply(2.0, s)`` gives a
+    strongly typed ``np.float64``: not weak)."""
+    base = getattr(Tracer, name)
+
+    def method(self: Any, *o: Any) -> Any:
+        tr = self._trace
+        if tr._weak and (
+            not o
+            or type(o[0]) in _PY_NUMBER_TYPES
+            or (type(o[0]) is StagedTracer and o[0]._trace is tr)
+        ):
+            tr._py_op = True
+            try:
+                return base(self, *o)
+            finally:
+                tr._py_op = False
+        return base(self, *o)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in (
+    "__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ __pow__ "
+    "__rpow__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __neg__ __abs__"
+).split():
+    setattr(StagedTracer, _name, _python_operator(_name))
 
 
 class Watched(np.ndarray):
@@ -479,6 +520,8 @@ class Program:
             outs = ", ".join(f"v{o}" for o in e.outs)
             args = [show(a) for a in e.args] + [f"{k}={show(v)}" for k, v in e.kwargs.items()]
             tag = "" if e.kind == "prim" else "   # not differentiable"
+            if e.weak is not None:
+                tag += f"   # a Python {e.weak.__name__} (weakly typed)"
             lines.append(f"  {outs} = {e.name}({', '.join(args)}){tag}")
         lines.append("  return " + ", ".join(show(o) for o in self.out_leaves))
         if consts:
@@ -546,6 +589,28 @@ def user_frame() -> tuple[str, int]:
 _SCALARS = (int, float, bool, complex, str, type(None))
 
 
+def _python_type(x: Any) -> type:
+    """The Python number type of a scalar result."""
+    if type(x) in _PY_NUMBER_TYPES:
+        return type(x)
+    return {"b": bool, "i": int, "u": int, "f": float, "c": complex}.get(x.dtype.kind, float)
+
+
+def _numpy_scalar(v: Any) -> Any:
+    """A Python number as the NumPy scalar that stands for it while staging
+    (NumPy scalars have identities the staging trace can follow)."""
+    t = type(v)
+    if t is bool:
+        return np.bool_(v)
+    if t is int:
+        return np.int64(v)
+    if t is float:
+        return np.float64(v)
+    if t is complex:
+        return np.complex128(v)
+    return v
+
+
 def _key_of(t: Any, keep: list[Any]) -> Any:
     """A hashable key of an argument template, for common-subexpression elimination."""
     tt = type(t)
@@ -600,7 +665,10 @@ class StagingTrace(Trace):
             if _open_count == 0:
                 _trace_module.untraced = None
 
-    __slots__ = ("body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars", "tainted", "big")
+    __slots__ = (
+        "body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars", "tainted", "big", "_weak",
+        "_py_op",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__()
@@ -615,15 +683,26 @@ class StagingTrace(Trace):
         self._int_vars: list[bool] = []  # by variable: an integer or boolean value
         self.tainted: str | None = None  # why this trace cannot be replayed, if it cannot
         self.big: set[int] = set()  # variables holding arrays worth freeing early
+        # Weakly typed variables -> their Python type: Python numbers passed as
+        # arguments, and Python operators on them only. A replay holds them as
+        # Python numbers, and so does every computation here, so that
+        # float32_array * s stays float32 as NumPy's rules for Python scalars say.
+        self._weak: dict[int, type] = {}
+        self._py_op = False  # the call being recorded is a Python operator (see above)
 
     def taint(self, why: str) -> None:
         """Mark the program as not replayable (a value escaped the recording)."""
         if self.tainted is None:
             self.tainted = why
 
-    def new_var(self, plain: Any) -> StagedTracer:
+    def new_var(self, plain: Any, weak: type | None = None) -> StagedTracer:
+        """A new variable whose first-call value is ``plain``; ``weak``: the
+        Python type of a weakly typed one (``plain`` is then a NumPy scalar,
+        so that code unwrapping it is still followed)."""
         var = self.n_vars
         self.n_vars += 1
+        if weak is not None:
+            self._weak[var] = weak
         tv = type(plain)
         if tv is np.ndarray:
             self._int_vars.append(plain.dtype.kind in "biu")
@@ -662,13 +741,15 @@ class StagingTrace(Trace):
         if isinstance(x, Tracer):
             if x._trace is not self:  # pragma: no cover - staging is the outermost level
                 raise RuntimeError("cr.jit: a value of another transform reached the staging trace")
-            return Var(x._var), x._plain
+            w = self._weak.get(x._var) if self._weak else None
+            return Var(x._var), (x._plain if w is None else w(x._plain))
         tx = type(x)
         if tx is Watched:
             if x._v is None or x._st is not self:
                 self.taint("an unwrapped staged array derived in a way not recorded")
                 return x, x.view(np.ndarray)
-            return Var(x._v), x._p
+            w = self._weak.get(x._v) if self._weak else None
+            return Var(x._v), (x._p if w is None else w(x._p))
         if tx is np.ndarray or isinstance(x, np.generic):
             var = self._by_id.get(id(x))
             if var is None and tx is np.ndarray and x.base is not None:
@@ -681,7 +762,10 @@ class StagingTrace(Trace):
                     and b.__array_interface__["data"][0] == x.__array_interface__["data"][0]
                 ):
                     var = None
-            return (x if var is None else Var(var)), x
+            if var is None:
+                return x, x
+            w = self._weak.get(var) if self._weak else None
+            return Var(var), (x if w is None else w(x))
         if tx in (list, tuple):
             pairs = [self._template(v) for v in x]
             return tx(p[0] for p in pairs), tx(p[1] for p in pairs)
@@ -695,6 +779,11 @@ class StagingTrace(Trace):
     ) -> Any:
         keep: list[Any] = []
         ins: list[Any] | None = None
+        py_op = self._py_op
+        self._py_op = False  # (the calls the operator makes are not the operator)
+        weak = self._weak
+        weak_in = False  # some operand is weakly typed
+        all_weak = True  # every operand is weakly typed (a weak var or a Python number)
         if not kwargs:
             # The common call, written out: staged values and Python scalars.
             ins = []
@@ -706,7 +795,13 @@ class StagingTrace(Trace):
                 if ta is StagedTracer and a._trace is self:
                     v = a._var
                     targs_l.append(Var(v))
-                    vargs_l.append(a._plain)
+                    w = weak.get(v) if weak else None
+                    if w is None:
+                        vargs_l.append(a._plain)
+                        all_weak = False
+                    else:
+                        vargs_l.append(w(a._plain))
+                        weak_in = True
                     ins.append(v)
                     parts.append(v)
                 elif ta is float:
@@ -725,8 +820,11 @@ class StagingTrace(Trace):
             vargs: Any = vargs_l
             tkw: Any = {}
             vkw: Any = {}
-            key: Any = (fn, tuple(parts))
+            # a Python operator on weak values only: a weak result (a Python number)
+            weak_out = py_op and weak_in and all_weak and not multiple
+            key: Any = (fn, tuple(parts), True) if weak_out else (fn, tuple(parts))
         else:
+            weak_out = False
             targs, vargs = self._template(tuple(args))
             tkw, vkw = self._template(kwargs) if kwargs else ({}, {})
             try:
@@ -744,11 +842,18 @@ class StagingTrace(Trace):
         if multiple:
             outs = [self.new_var(a) for a in ans]
             result: Any = tuple(outs)
+        elif weak_out and isinstance(ans, (*_PY_NUMBER_TYPES, np.generic)):
+            wt = _python_type(ans)
+            outs = [self.new_var(_numpy_scalar(wt(ans)), wt)]
+            result = outs[0]
         else:
+            weak_out = False
             outs = [self.new_var(ans)]
             result = outs[0]
         eqn = Equation(fn, name, targs, tkw, [o._var for o in outs], multiple, kind)
         eqn._ins = ins
+        if weak_out:
+            eqn.weak = self._weak[outs[0]._var]
         self.body.append(eqn)
         if key is not None:
             self._cse[key] = (result, keep)
@@ -767,15 +872,19 @@ class StagingTrace(Trace):
             if op is None:
                 op = _INFIX_CACHE[prim] = _infix_of(prim.impl) or ""
             if op:
-                a, b = args
-                a = a._plain if type(a) is StagedTracer else a
-                b = b._plain if type(b) is StagedTracer else b
-                if isinstance(a, _NUMPY_VALUES) or isinstance(b, _NUMPY_VALUES):
+                if self._numpy_typed(args[0]) or self._numpy_typed(args[1]):
                     self.body[-1].infix = op
         if len(self.body) > n_eqns and self._depends_on_ints(self.body[-1]):
             for o in out if prim.multiple_results else (out,):
                 self.body.append(Guard("shape", o._var, np.shape(o._plain)))
         return out
+
+    def _numpy_typed(self, a: Any) -> bool:
+        """Whether an operand is a NumPy value in a replay (a weakly typed
+        variable is a Python number there)."""
+        if type(a) is StagedTracer:
+            return a._var not in self._weak and isinstance(a._plain, _NUMPY_VALUES)
+        return isinstance(a, _NUMPY_VALUES)
 
     def process_nondiff(self, fn: Any, args: Args, kwargs: Kwargs) -> Any:
         return self._nondiff(fn, _fn_name(fn), args, kwargs, False)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.reverse import real_cotangent
 from ..core.staging import Watched, _watched_call
 from ..core.trace import ArrayFacade, is_complex, strip
@@ -102,6 +103,10 @@ def mul0(g: Any, d: Any) -> Any:
                 return g * d
         elif np.isfinite(dv).all():  # a strided view: ravel would copy
             return g * d
+    elif is_foreign(dv):  # Dask, CuPy: the same product, without asking for a value
+        with np.errstate(invalid="ignore"):
+            r = g * d
+        return _zero_where_nan(g, r, lazy=True)
     elif isinstance(dv, int) or np.all(np.isfinite(strip(dv))):
         return g * d
     with np.errstate(invalid="ignore"):  # the 0 * inf about to be replaced
@@ -109,10 +114,12 @@ def mul0(g: Any, d: Any) -> Any:
     return _zero_where_nan(g, r)
 
 
-def _zero_where_nan(g: Any, r: Any) -> Any:
+def _zero_where_nan(g: Any, r: Any, lazy: bool = False) -> Any:
     rv = strip(r)
     zero = (strip(g) == 0) & np.isnan(rv)
-    if not np.any(zero):
+    # A lazy (Dask) or device (CuPy) array is not asked whether any is zero:
+    # that would compute it, or wait for the device.
+    if not lazy and not is_foreign(rv) and not np.any(zero):
         return r  # a genuine NaN (of a NaN derivative at a nonzero cotangent) stays
     if not isinstance(r, ArrayFacade) and np.ndim(rv) == 0:
         return rv.dtype.type(0) if hasattr(rv, "dtype") else type(rv)(0)
@@ -172,7 +179,8 @@ def as_array(x: Any, dtype: Any = None) -> Any:
     """``np.asarray(x, dtype)`` that keeps an unwrapped staged value (``cr.jit``'s
     ``Watched`` view) as it is: a mask or index a rule computes from it is then
     recorded in the staged program instead of frozen at the first call's value."""
-    if type(x) is Watched:
+    if type(x) is Watched or (type(x) is not np.ndarray and is_foreign(x)):
+        # A Dask or CuPy array stays what it is too (np.asarray would compute it).
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
     return np.asarray(x, dtype=dtype)
 

@@ -151,7 +151,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     array([0., 0.])
     """
     nd = ndim_of(x)
-    if np.size(strip(x)) == 0:  # no elements: a constant, with nothing to differentiate
+    if 0 in shape_of(x):  # no elements: a constant, with nothing to differentiate
         return np.linalg.norm(strip(x), ord, axis, keepdims)
     if axis is None:
         if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):

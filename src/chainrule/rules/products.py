@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.primitive import EachArgument, Primitive
 from ..core.registry import NONDIFF, UFUNCS, implements
 from ..core.trace import is_traced, strip
@@ -384,7 +385,7 @@ NONDIFF.add(np.einsum_path)
 
 
 def _operand(x: Any) -> Any:
-    return x if is_traced(x) else np.asarray(x)
+    return x if is_traced(x) or is_foreign(x) else np.asarray(x)
 
 
 @implements(np.einsum)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
+from ..core.batching import Batched
 from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
@@ -108,7 +110,7 @@ def sqrt_zero_grad(v: Any) -> Any:
     ``inf``: the convention for ``std`` at zero variance and for norms at the
     zero vector (never ``0 * inf``). NaN and ``inf`` pass through as in NumPy."""
     zero = strip(v) == 0
-    if not np.any(zero):
+    if not is_foreign(zero) and not np.any(zero):  # asked of NumPy values only (no compute)
         return np.sqrt(v)
     return where(zero, np.zeros((), dtype=strip(v).dtype), np.sqrt(where(zero, 1.0, v)))
 
@@ -176,6 +178,13 @@ def mean(
 
 
 # --- max and min: the cotangent goes to the winners, split evenly among ties ---
+def _keep_batch(v: Any) -> Any:
+    """``as_array(v)``, except that a value carrying cr.vmap's batch (a
+    ``Batched`` mark) stays marked: the tie shares of a batched ``x`` are then
+    computed per example by the mark's own NumPy protocol."""
+    return v if type(v) is Batched else as_array(v)
+
+
 def _extreme(name: str, numpy_fn: Any, skip_nan: bool = False) -> tuple[Primitive, Any]:
     method = None if skip_nan else name  # ndarray.max / .min skip numpy.max's Python wrapper
 
@@ -190,7 +199,7 @@ def _extreme(name: str, numpy_fn: Any, skip_nan: bool = False) -> tuple[Primitiv
         """1/k at each of the k elements equal to the extreme, 0 elsewhere
         (NaN never equals the extreme, so with ``skip_nan`` NaNs get 0, and an
         all-NaN slice passes nothing on)."""
-        xv, av = as_array(strip(x)), as_array(strip(ans))
+        xv, av = _keep_batch(strip(x)), _keep_batch(strip(ans))
         hits = xv == av.reshape(kshape)
         count = hits.sum(axis=axes, keepdims=True)
         return hits / (np.maximum(count, 1) if skip_nan else count)

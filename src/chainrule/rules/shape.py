@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign, library, namespace
+from ..core.batching import Batched
 from ..core.primitive import EachArgument, Primitive
 from ..core.registry import FUNCTIONS, implements
 from ..core.trace import Tracer, strip, strip_tree
@@ -213,18 +215,73 @@ def _move_batch_first(x: Any, nb: int) -> Any:
     return np.moveaxis(x, tuple(range(-nb, 0)), tuple(range(nb))) if nb else x
 
 
+def _batch_marked(idx: tuple) -> bool:
+    """Whether an integer index carries cr.vmap's batch (a ``Batched`` mark:
+    ``x[y]`` with a batched ``y`` but a plain ``x`` reaches the implementation
+    directly, since ``bind`` sees no batched argument)."""
+    return any(type(i) is Batched for i in idx)
+
+
 def _getitem_impl(x: Any, idx: tuple, nb: int, accumulate: bool) -> Any:
+    if accumulate and _batch_marked(idx):  # integer arrays only: accumulate says so
+        from .batching_rules import getitem_marked
+
+        r = getitem_marked(x, idx, nb)
+        if r is not None:
+            return r
     return _move_batch_first(_move_batch_last(x, nb)[idx], nb)
 
 
 def _untake_impl(g: Any, idx: tuple, shape: tuple, out_ndim: int, accumulate: bool) -> Any:
     """The transpose of ``x[idx]``: scatter ``g`` into zeros of ``shape``."""
+    if accumulate and _batch_marked(idx):
+        from .batching_rules import untake_marked
+
+        r = untake_marked(g, idx, shape, out_ndim)
+        if r is not None:
+            return r
     nb = g.ndim - out_ndim
+    if type(g) is not np.ndarray and is_foreign(g):
+        return _untake_foreign(g, idx, shape, nb, accumulate)
     z = np.zeros(shape + g.shape[:nb], dtype=g.dtype)
     if accumulate:
         np.add.at(z, idx, _move_batch_last(g, nb))
     else:
         z[idx] = _move_batch_last(g, nb)
+    return _move_batch_first(z, nb)
+
+
+def _untake_foreign(g: Any, idx: tuple, shape: tuple, nb: int, accumulate: bool) -> Any:
+    """``_untake_impl`` for a Dask or CuPy cotangent: zeros of its own kind (never
+    NumPy's), assigned into only while they are this function's own fresh array."""
+    lead = g.shape[:nb]
+    moved = _move_batch_last(g, nb)
+    z = np.zeros_like(g, shape=shape + lead)
+    if not accumulate:
+        if any(item is None for item in idx):
+            # Dask assigns only through indices without new axes: drop the unit
+            # axes that x[..., None, ...] made (basic indices only get here).
+            new, k = [], 0
+            for item in idx:
+                if item is None:
+                    new.append(k)
+                if not isinstance(item, (int, np.integer)):
+                    k += 1
+            moved = np.squeeze(moved, axis=tuple(new))
+            idx = tuple(item for item in idx if item is not None)
+        z[idx] = moved
+    elif library(g) != "dask":
+        np.add.at(z, idx, moved)  # CuPy's ufunc.at
+    else:  # Dask has no ufunc.at: sum repeated positions with bincount, per batch column
+        size = int(np.prod(shape))
+        pos = np.arange(size).reshape(shape)[idx].ravel()  # where each entry of g goes
+        ns = namespace(g)
+        where_to = ns.from_array(pos, chunks=-1)
+        cols = np.reshape(moved, (pos.size, int(np.prod(lead))))
+        sums = [
+            np.bincount(where_to, weights=cols[:, j], minlength=size) for j in range(cols.shape[1])
+        ]
+        z = np.reshape(np.stack(sums, axis=-1), shape + lead).astype(g.dtype)
     return _move_batch_first(z, nb)
 
 

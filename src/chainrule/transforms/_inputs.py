@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from .. import tree
+from .._backends import is_foreign
+from .._backends import zeros as _zeros_like
 from ..core.trace import Tracer, strip
 from ._foreign import refusal, refused_output
 
@@ -66,11 +68,20 @@ def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
         err = refusal(leaf, where, fname)
         if err is not None:
             raise err
+        if is_foreign(leaf):
+            # A Dask or CuPy array: traced as it is (never converted), its
+            # derivative made of arrays of its own kind.
+            dtype, value = leaf.dtype, leaf
+            return _checked_dtype(value, dtype, where, fname)
         raise TypeError(
             f"{fname}: {where} is a {type(leaf).__name__}, which is neither an array, a float, "
             "nor a pytree container (tuple, list, dict, namedtuple, None). Pass arrays, or "
             "register the class with cr.tree.register(cls, flatten, unflatten)."
         )
+    return _checked_dtype(value, dtype, where, fname)
+
+
+def _checked_dtype(value: Any, dtype: np.dtype, where: str, fname: str) -> Any:
     if dtype.kind in "biu":
         raise TypeError(
             f"{fname}: cannot differentiate with respect to {where}, which has integer dtype "
@@ -173,8 +184,12 @@ def check_callable(fun: Callable[..., Any], fname: str) -> None:
         raise TypeError(f"{fname} expects a function as its first argument, got {fun!r}")
 
 
-def zeros_for(value: Any, lead: tuple[int, ...] = ()) -> np.ndarray:
+def zeros_for(value: Any, lead: tuple[int, ...] = ()) -> Any:
+    """Zeros shaped like ``value`` (after ``lead`` batch axes), of its kind:
+    an ndarray for NumPy values and numbers, a Dask array for a Dask value."""
     v = strip(value)
+    if type(v) is not np.ndarray and is_foreign(v):
+        return _zeros_like(lead + v.shape, v.dtype, like=v)
     return np.zeros(lead + np.shape(v), dtype=np.result_type(v))
 
 
@@ -191,7 +206,7 @@ _OUTPUT_LEAF_TYPES = (np.ndarray, np.generic, float, int, bool, complex)
 def check_output_leaves(leaves: list[Any], fname: str) -> None:
     """Outputs must be arrays or numbers (in pytree containers)."""
     for k, leaf in enumerate(leaves):
-        if not isinstance(leaf, (Tracer, *_OUTPUT_LEAF_TYPES)):
+        if not isinstance(leaf, (Tracer, *_OUTPUT_LEAF_TYPES)) and not is_foreign(leaf):
             err = refused_output(leaf, k, fname)
             if err is not None:
                 raise err

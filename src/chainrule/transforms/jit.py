@@ -25,7 +25,16 @@ import numpy as np
 
 from .. import tree
 from ..core import trace as _trace
-from ..core.staging import CONVERT, Equation, Guard, Program, StagingTrace, Var, same
+from ..core.staging import (
+    CONVERT,
+    Equation,
+    Guard,
+    Program,
+    StagingTrace,
+    Var,
+    _numpy_scalar,
+    same,
+)
 
 
 class RetraceWarning(UserWarning):
@@ -188,6 +197,10 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
                 conv = bind(CONVERT[e.kind], "f")
                 lines.append(f"if not same({conv}({v}), {bind(e.value, 'c')}): return MISS")
             continue
+        if e.weak is not None:  # a Python number again, as the eager code has it
+            args = ", ".join(show(a) for a in e.args)
+            lines.append(f"v{e.outs[0]} = {bind(e.weak, 'f')}({bind(e.fn, 'f')}({args}))")
+            continue
         if e.infix is not None:
             lines.append(f"v{e.outs[0]} = {show(e.args[0])} {e.infix} {show(e.args[1])}")
             continue
@@ -249,6 +262,8 @@ def _interpret(program: Program, *inputs: Any) -> Any:
                 return MISS
             continue
         ans = e.fn(*get(e.args), **get(e.kwargs))
+        if e.weak is not None:
+            ans = e.weak(ans)
         if e.multiple:
             for o, a in zip(e.outs, ans):
                 env[o] = a
@@ -333,9 +348,7 @@ class Jitted:
             return self.fun(*args, **kwargs)
         paths = self._cache.get(key)
         if paths:
-            inputs = [leaves[i] for i in dyn]
-            if any(k in _PY_NUMBERS for k in key[1]):  # staged as NumPy scalars (see _stage)
-                inputs = [_numpy_scalar(v) for v in inputs]
+            inputs = [leaves[i] for i in dyn]  # Python numbers as they are: weakly typed
             for compiled in list(paths):
                 if compiled is EAGER:
                     return self.fun(*args, **kwargs)
@@ -415,9 +428,13 @@ class Jitted:
             with StagingTrace() as trace:
                 staged = list(leaves)
                 for i in dyn:
-                    # Python numbers as NumPy scalars, so that code unwrapping
-                    # them still refers to the variable (see staging.Watched)
-                    staged[i] = trace.new_var(_numpy_scalar(leaves[i]))
+                    # Python numbers: weakly typed, standing as NumPy scalars so
+                    # that code unwrapping them still refers to the variable
+                    # (see staging.Watched), computed with as Python numbers
+                    leaf = leaves[i]
+                    t = type(leaf)
+                    weak = t if t in _PY_NUMBERS else None
+                    staged[i] = trace.new_var(_numpy_scalar(leaf), weak)
                 full_args, full_kwargs = self._rebuild(args, kwargs, treedef, staged)
                 out = self.fun(*full_args, **full_kwargs)
                 out_leaves, out_tree = tree.flatten(out)
@@ -485,20 +502,9 @@ def _agree(a: Any, b: Any) -> bool:
     return True
 
 
-_PY_NUMBERS = (int, float, complex)
+_PY_NUMBERS = (int, float, complex, bool)
 # A cache entry saying: this signature cannot be staged, call the function.
 EAGER: Any = object()
-
-
-def _numpy_scalar(v: Any) -> Any:
-    t = type(v)
-    if t is int:
-        return np.int64(v)
-    if t is float:
-        return np.float64(v)
-    if t is complex:
-        return np.complex128(v)
-    return v
 
 
 def _random_state() -> Any:
