@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.batching import Batched
 from ..core.primitive import EachArgument, Primitive
 from ..core.registry import implements
 from ..core.staging import Watched
@@ -827,7 +828,11 @@ def _along_axis_index(shape: tuple, indices: np.ndarray, axis: int) -> tuple:
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """Differentiable ``numpy.take_along_axis``; repeats add up in the cotangent."""
     arr = _array(arr)
-    indices = _int_array(indices, "`indices`")
+    marked = strip_tree(indices)
+    if type(marked) is Batched and marked.dtype.kind in "iu":
+        indices = marked  # carries cr.vmap's batch (np.argsort of a batched value): keep it
+    else:
+        indices = _int_array(indices, "`indices`")
     if axis is None:
         if indices.ndim != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")

@@ -342,124 +342,62 @@ def _fancy_marked(idx: tuple, traces: tuple) -> Any:
     return ars + tuple(lined), sizes
 
 
-def _wrap_getitem_impl(impl: Any) -> Any:
-    def getitem_impl(x: Any, idx: tuple, nb: int, acc: bool) -> Any:
-        marked, traces = _marks_of(idx)
-        if traces is None:
-            return impl(x, idx, nb, acc)
-        fancy, sizes = _fancy_marked(marked, traces)
-        if fancy is None:
-            return impl(x, idx, nb, acc)
-        k = len(sizes)
-        x = np.broadcast_to(_plain(x), tuple(sizes) + np.shape(x))
-        if nb:  # leading tangent axes of x: after the batch axes, as the index expects
-            x = np.moveaxis(x, tuple(range(k, k + nb)), tuple(range(-nb, 0)))
-        r = x[fancy]
-        if nb:
-            r = np.moveaxis(r, tuple(range(-nb, 0)), tuple(range(k, k + nb)))
-        return _b.mark_as(r, traces)
-
-    return getitem_impl
-
-
-def _wrap_untake_impl(impl: Any) -> Any:
-    def untake_impl(g: Any, idx: tuple, shape: tuple, out_ndim: int, acc: bool) -> Any:
-        marked, traces = _marks_of(idx)
-        if traces is None:
-            return impl(g, idx, shape, out_ndim, acc)
-        fancy, sizes = _fancy_marked(marked, traces)
-        if fancy is None:
-            return impl(g, idx, shape, out_ndim, acc)
-        k = len(sizes)
-        if type(g) is _b.Batched and g._traces == traces:
-            gv = g.view(np.ndarray)
-        else:
-            gv = np.broadcast_to(_plain(g), tuple(sizes) + np.shape(g))
-        nb = gv.ndim - k - out_ndim
-        lead = gv.shape[k : k + nb]
-        if nb:
-            gv = np.moveaxis(gv, tuple(range(k, k + nb)), tuple(range(-nb, 0)))
-        z = np.zeros(tuple(sizes) + tuple(shape) + lead, dtype=gv.dtype)
-        np.add.at(z, fancy, gv)
-        if nb:
-            z = np.moveaxis(z, tuple(range(-nb, 0)), tuple(range(k, k + nb)))
-        return _b.mark_as(z, traces)
-
-    return untake_impl
+def getitem_marked(x: Any, idx: tuple, nb: int) -> Any:
+    """``x[idx]`` (shape.getitem_p's implementation) for an unbatched ``x`` and
+    an index carrying batch marks (the cotangent of ``x[y]`` with a batched
+    ``y`` is often a constant, so ``bind`` sees no batched argument): one
+    advanced index over the batch axes and the example's; None when the
+    index is not of that form (the plain implementation then applies)."""
+    marked, traces = _marks_of(idx)
+    if traces is None:
+        return None
+    fancy, sizes = _fancy_marked(marked, traces)
+    if fancy is None:
+        return None
+    k = len(sizes)
+    x = np.broadcast_to(_plain(x), tuple(sizes) + np.shape(x))
+    if nb:  # leading tangent axes of x: after the batch axes, as the index expects
+        x = np.moveaxis(x, tuple(range(k, k + nb)), tuple(range(-nb, 0)))
+    r = x[fancy]
+    if nb:
+        r = np.moveaxis(r, tuple(range(-nb, 0)), tuple(range(k, k + nb)))
+    return _b.mark_as(r, traces)
 
 
-def _marked_share(ans: Any, x: Any, axes: tuple, skip_nan: bool) -> Any:
-    """max/min's tie shares (1/k at each of k winners) for a batched ``x``:
-    computed on the marks, whose NumPy calls batch (the rule's own version
-    converts with np.asarray, which drops the mark)."""
-    from ._util import keepdims_shape
-
-    xv, av = strip(x), strip(ans)
-    hits = xv == np.reshape(av, keepdims_shape(tuple(np.shape(xv)), axes))
-    count = np.sum(hits, axis=axes, keepdims=True)
-    return hits / (np.maximum(count, 1) if skip_nan else count)
-
-
-def _batched_extreme_rules(prim: Any, skip_nan: bool) -> None:
-    """Give max/min-like primitives rules that also work on batched values
-    (vmap of their derivative); other values keep the original rules."""
-    from ._util import batch_lead, keepdims_shape
-
-    vjp0, jvp0 = prim.vjp[0], prim.jvp[0]
-
-    def vjp(ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
-        if type(strip(x)) is not _b.Batched:
-            return vjp0(ans, x, axes, keepdims)
-        k = keepdims_shape(tuple(np.shape(x)), axes)
-        w, n = _marked_share(ans, x, axes, skip_nan), np.ndim(ans)
-        return lambda g: np.reshape(g, batch_lead(g, n) + k) * w
-
-    def jvp(t: Any, ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
-        if type(strip(x)) is not _b.Batched:
-            return jvp0(t, ans, x, axes, keepdims)
-        return np.sum(t * _marked_share(ans, x, axes, skip_nan), axis=axes, keepdims=keepdims)
-
-    prim.vjp[0] = vjp  # in place: short_vjp is the same list
-    prim.jvp[0] = jvp
+def untake_marked(g: Any, idx: tuple, shape: tuple, out_ndim: int) -> Any:
+    """The transpose of ``getitem_marked`` (shape.untake_p's implementation for
+    an index carrying batch marks), or None when it does not apply."""
+    marked, traces = _marks_of(idx)
+    if traces is None:
+        return None
+    fancy, sizes = _fancy_marked(marked, traces)
+    if fancy is None:
+        return None
+    k = len(sizes)
+    if type(g) is _b.Batched and g._traces == traces:
+        gv = g.view(np.ndarray)
+    else:
+        gv = np.broadcast_to(_plain(g), tuple(sizes) + np.shape(g))
+    nb = gv.ndim - k - out_ndim
+    lead = gv.shape[k : k + nb]
+    if nb:
+        gv = np.moveaxis(gv, tuple(range(k, k + nb)), tuple(range(-nb, 0)))
+    z = np.zeros(tuple(sizes) + tuple(shape) + lead, dtype=gv.dtype)
+    np.add.at(z, fancy, gv)
+    if nb:
+        z = np.moveaxis(z, tuple(range(-nb, 0)), tuple(range(k, k + nb)))
+    return _b.mark_as(z, traces)
 
 
-def _batched_take_along_axis(original: Any) -> Any:
-    """np.take_along_axis whose indices carry the batch (``np.argsort`` of a
-    batched value): the same fancy index, with the batched indices kept as a
-    mark so that the indexing rules batch it (the original converts them
-    with np.asarray, which drops the batch)."""
-    from ..core.registry import FUNCTIONS
-
-    def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
-        marked = strip(indices) if isinstance(indices, _b.BatchTracer) else indices
-        if type(marked) is not _b.Batched or axis is None or marked.dtype.kind not in "iu":
-            return original(arr, indices, axis)
-        shape = tuple(np.shape(arr))
-        n = len(shape)
-        if marked.ndim != n:
-            raise ValueError("`indices` and `arr` must have the same number of dimensions")
-        grid: list[Any] = [
-            np.arange(k).reshape((1,) * i + (k,) + (1,) * (n - i - 1)) for i, k in enumerate(shape)
-        ]
-        grid[axis % n] = marked
-        return FUNCTIONS[np.ndarray.__getitem__](arr, tuple(grid))
-
-    return take_along_axis
-
-
-def install() -> None:
-    """Fill core.batching's tables (called by chainrule.transforms.vmap)."""
+def _register() -> None:
+    """Fill core.batching's tables: run once, when the rule families load
+    (chainrule.rules.load), like every other registration. Nothing else is
+    replaced: the primitives' implementations and derivative rules are the
+    same objects with or without vmap (shape.getitem_p's implementation and
+    max/min's tie shares handle batch marks themselves)."""
     from . import arrange, fft, linalg, products, reductions, shape, stable
     from . import elementwise as ew
 
-    # An index that carries the batch, met with an unbatched operand (the
-    # cotangent of x[y] with a batched y is often a constant): bind sees no
-    # batched argument, so the implementations themselves batch it.
-    shape.getitem_p.impl = _wrap_getitem_impl(shape.getitem_p.impl)
-    shape.untake_p.impl = _wrap_untake_impl(shape.untake_p.impl)
-    from ..core.registry import FUNCTIONS
-
-    FUNCTIONS[np.take_along_axis] = _batched_take_along_axis(FUNCTIONS[np.take_along_axis])
     R = _b.BATCH_RULES
     R[shape.reshape_p] = _reshape
     R[shape.transpose_p] = _transpose
@@ -512,13 +450,6 @@ def install() -> None:
     from .signal import conv_window_p
 
     R[conv_window_p] = elementwise  # 1-d operands, broadcast over leading axes
-    for p, skip_nan in (
-        (reductions.max_p, False),
-        (reductions.min_p, False),
-        (reductions.nanmax_p, True),
-        (reductions.nanmin_p, True),
-    ):
-        _batched_extreme_rules(p, skip_nan)
     _b.FAMILY_RULES[:] = [
         (lambda p: p in set(UFUNCS.values()) and p is not products.matmul_p, elementwise)
     ]
@@ -529,3 +460,6 @@ def install() -> None:
     N[np.argmax] = _nondiff_axis(None)
     N[np.argmin] = _nondiff_axis(None)
     N[np.argsort] = _nondiff_axis(-1)
+
+
+_register()

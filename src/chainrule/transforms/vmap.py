@@ -18,18 +18,6 @@ from .. import tree
 from ..core import batching as _b
 from ..core.trace import Tracer, boundary_state, restore_boundary
 
-_installed: list[Any] = []
-
-
-def _install() -> None:
-    if not _installed:
-        from ..core.registry import ensure_rules
-        from ..rules import batching_rules
-
-        ensure_rules()
-        batching_rules.install()
-        _installed.append(True)
-
 
 def _prefix_leaves(spec: Any, value: Any, what: str) -> list[Any]:
     """``spec`` (a pytree prefix of ``value`` whose leaves are ints or None)
@@ -97,7 +85,6 @@ def vmap(
 
     @functools.wraps(fun)
     def mapped(*args: Any, **kwargs: Any) -> Any:
-        _install()
         if isinstance(in_axes, (tuple, list)):
             if len(in_axes) != len(args):
                 raise ValueError(
