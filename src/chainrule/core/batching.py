@@ -330,12 +330,12 @@ def is_batched(a: Any, trace: BatchTrace) -> bool:
     return (isinstance(a, Tracer) and a._trace is trace) or type(a) is Batched
 
 
-def _warn_once(name: str) -> None:
+def _warn_once(name: str, why: str = "has no batching rule") -> None:
     if name in _warned:
         return
     _warned.add(name)
     warnings.warn(
-        f"cr.vmap: {name} has no batching rule, so it runs once per example in a Python "
+        f"cr.vmap: {name} {why}, so it runs once per example in a Python "
         "loop (the result is right, only slower). Vectorise that step by hand, or report it.",
         BatchingFallbackWarning,
         stacklevel=4,
@@ -459,17 +459,29 @@ class BatchTrace(Trace):
     def process_custom_vjp(self, call: Any) -> Any:
         """A function with its own derivative rule. With nothing below
         differentiating, only its value matters: it runs batched like any
-        code. Under a derivative (``grad(vmap(f))``) the rule must be used,
-        and it was written for one example: the call is looped over the batch,
-        each example reaching the lower trace with its rule."""
+        code, or once per example when it branches on its values (a solver's
+        iterations: ``BatchedControlFlowError``). Under a derivative
+        (``grad(vmap(f))``) the rule must be used, and it was written for one
+        example: the call is looped over the batch, each example reaching the
+        lower trace with its rule."""
         # (call.nested reads ``_value``, which here is the plain mark: look below it)
+        rule = call.rule
         if not any(
             isinstance(a, Tracer) and (a._trace is not self or isinstance(a._bv, Tracer))
             for a in call.leaves
         ):
-            return call.plain()
-        rule = call.rule
-        _warn_once(f"{getattr(rule, '__name__', 'a custom rule')} (custom_vjp/custom_jvp)")
+            try:
+                return call.plain()
+            except BatchedControlFlowError:
+                # The function branches on its values (a solver's iterations, as
+                # in cr.optim.root): it runs once per example instead, which is
+                # always right.
+                _warn_once(
+                    f"{getattr(rule, '__name__', 'a custom rule')} (custom_vjp/custom_jvp)",
+                    "branches on batched values",
+                )
+        else:
+            _warn_once(f"{getattr(rule, '__name__', 'a custom rule')} (custom_vjp/custom_jvp)")
         outs = []
         for b in range(self.size):
             leaves = [
