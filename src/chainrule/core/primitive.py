@@ -52,6 +52,7 @@ class Primitive:
         "constant_rules",
         "multiple_results",
         "short_vjp",
+        "direct",
     )
 
     def __init__(
@@ -78,6 +79,10 @@ class Primitive:
         # ConstantRules by the position of the traced operand when the other
         # is a Python number: [x (op) c, c (op) x] (see ConstantRule).
         self.constant_rules: list[Any] = [None, None]
+        # Optional shortcuts of ``vjp`` for the traces' short paths, by argument
+        # position: ``(bwd, keep)`` (see ``set_direct``), or None where only the
+        # VJP maker applies. None as a whole when no position has one.
+        self.direct: list[Any] | None = None
         # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
         # computes the value and the tangent together when only argument
         # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
@@ -91,6 +96,7 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def defvjp(self, *makers: Any) -> Primitive:
+        self.direct = None  # shortcuts of the makers replaced: set them again after
         self.vjp = makers[0] if isinstance(makers[0], EachArgument) else list(makers)
         if type(self.vjp) is list and not self.multiple_results:
             if len(self.vjp) < 2:
@@ -101,6 +107,28 @@ class Primitive:
     def defjvp(self, *rules: Any) -> Primitive:
         self.jvp = rules[0] if isinstance(rules[0], EachArgument) else list(rules)
         return self
+
+
+# What a direct backward step keeps from the forward pass (``set_direct``).
+KEEP_ANS, KEEP_X, KEEP_C, KEEP_NOTHING, KEEP_X_AND_C = range(5)
+
+
+def set_direct(prim: Primitive, position: int, bwd: Callable[[Any, Any], Any], keep: int) -> None:
+    """Give ``prim`` a direct backward step for argument ``position``.
+
+    A VJP maker builds a closure per call (``lambda g: g * cos(x)``), which
+    for scalar code costs as much as the arithmetic. A direct step is the
+    same computation as a plain function ``bwd(g, saved)``: the reverse trace
+    records ``(parent, bwd, saved)`` and calls it in the backward pass, so no
+    closure is made. ``saved`` is the result (``KEEP_ANS``) or the traced
+    argument's value (``KEEP_X``) — only what ``bwd`` needs, as for the
+    makers. It must give exactly what ``prim.vjp[position](ans, *args)(g)``
+    gives when ``position`` is the only traced argument;
+    tests/test_fast_paths.py compares the two on random programs.
+    """
+    if prim.direct is None:
+        prim.direct = [None, None]
+    prim.direct[position] = (bwd, keep)
 
 
 class ConstantRule:
@@ -116,9 +144,14 @@ class ConstantRule:
     ``jvp(t, ans, x, c)`` the tangent of the result. ``applies(c)``, when
     given, says whether these rules hold for this constant (``x / 0.0`` and
     ``x ** 0.5`` take the general path, which handles their infinities).
+
+    ``bwd`` and ``keep``, when given, are a direct backward step equivalent to
+    ``vjp`` (see ``set_direct``), with ``keep`` one of ``KEEP_ANS``,
+    ``KEEP_X``, ``KEEP_C`` (the constant), ``KEEP_NOTHING`` (``saved`` is
+    None) or ``KEEP_X_AND_C`` (the pair).
     """
 
-    __slots__ = ("prim", "reflected", "op", "vjp", "jvp", "applies")
+    __slots__ = ("prim", "reflected", "op", "vjp", "jvp", "applies", "bwd", "keep")
 
     def __init__(
         self,
@@ -128,6 +161,8 @@ class ConstantRule:
         vjp: VjpMaker,
         jvp: JvpRule,
         applies: Callable[[Any], bool] | None = None,
+        bwd: Callable[[Any, Any], Any] | None = None,
+        keep: int = KEEP_NOTHING,
     ) -> None:
         self.prim = prim
         self.reflected = reflected  # the constant is the left operand
@@ -135,6 +170,8 @@ class ConstantRule:
         self.vjp = vjp
         self.jvp = jvp
         self.applies = applies
+        self.bwd = bwd
+        self.keep = keep
         prim.constant_rules[1 if reflected else 0] = self
 
     def arguments(self, x: Any, c: Any) -> tuple[Any, ...]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .array_facade import MaskedArray, refuse_masked
 from .custom_call import is_float, loop_over_batch
-from .primitive import Primitive, rule_at
+from .primitive import KEEP_ANS, KEEP_C, KEEP_NOTHING, KEEP_X, Primitive, rule_at
 from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
 if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
@@ -75,6 +75,15 @@ class ReverseTrace(Trace):
             ans = prim.impl(v) if type(v) in _PLAIN else bind(prim, (v,), _NO_KWARGS)
             if not prim.complex_ok:
                 refuse_complex(prim, ans, v)
+            direct = prim.direct
+            if direct is not None and (
+                not prim.real_cotangents or type(ans) is np.float64 or dtype_kind(ans) != "c"
+            ):
+                # No closure: the step and what it needs (core.primitive.set_direct).
+                bwd, keep = direct[0]
+                tape = self.tape
+                tape.append((x._index, bwd, ans if keep == KEEP_ANS else v))
+                return ReverseTracer(ans, self, len(tape) - 1)
             vjp = maker(ans, v)
         elif n == 2:
             a, b = args
@@ -91,7 +100,18 @@ class ReverseTrace(Trace):
                 v = x._value
                 ans = rule.op(v, c)  # a traced v of a lower level handles itself
                 tape = self.tape
-                tape.append((x._index, rule.vjp(ans, v, c)))
+                bwd = rule.bwd
+                if bwd is None:
+                    tape.append((x._index, rule.vjp(ans, v, c)))
+                else:  # no closure (core.primitive.set_direct)
+                    keep = rule.keep
+                    if keep == KEEP_NOTHING:
+                        saved = None
+                    elif keep == KEEP_C:
+                        saved = c
+                    else:
+                        saved = ans if keep == KEEP_ANS else v if keep == KEEP_X else (v, c)
+                    tape.append((x._index, bwd, saved))
                 return ReverseTracer(ans, self, len(tape) - 1)
             if rule is not None:
                 pass  # a number its ConstantRule does not cover (x / 0.0): general rules
@@ -147,8 +167,8 @@ class ReverseTrace(Trace):
             vjp = maker(ans, *vals)
         # One traced argument, ours (its value, if a tracer of a lower level, was
         # handed down through bind above).
-        if prim.real_cotangents:
-            vjp = _real_part_if_needed(vjp, ans, v)
+        if prim.real_cotangents and (type(ans) is not np.ndarray or ans.dtype.kind == "c"):
+            vjp = _real_part_if_needed(vjp, ans, v)  # (a real ndarray result needs nothing)
         tape = self.tape
         tape.append((x._index, vjp))
         return ReverseTracer(ans, self, len(tape) - 1)
@@ -299,19 +319,21 @@ def _backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool) -> l
         cts[i] = None
         if consume:
             tape[i] = None
-        parents, vjps = entry
+        parents = entry[0]
         # No local here may outlive its iteration holding a stored cotangent:
         # the next contribution to a slot is added in place only into an
         # array that the slot alone holds (_exclusive). ``g`` and ``c`` are
         # reassigned before any later accumulation.
         if type(parents) is int:  # the common entry: one parent, one VJP
-            c = vjps(g)
+            # (parent, vjp) or, from a direct step, (parent, bwd, saved)
+            c = entry[1](g) if len(entry) == 2 else entry[1](g, entry[2])
             if c is not None:
                 if cts[parents] is None:
                     cts[parents] = c
                 else:
                     _accumulate(cts, owned, parents, c)
             continue
+        vjps = entry[1]
         if type(parents) is _Results:
             # Several results: all their cotangents are final once the walk
             # reaches any of their slots; the ones never set stay None, the

@@ -19,7 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import ConstantRule, Primitive
+from ..core.primitive import (
+    KEEP_ANS,
+    KEEP_C,
+    KEEP_NOTHING,
+    KEEP_X,
+    KEEP_X_AND_C,
+    ConstantRule,
+    Primitive,
+    set_direct,
+)
 from ..core.registry import CONSTANT_RULES, REAL_ONLY, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
@@ -92,7 +101,15 @@ def unary_primitive(
     def jvp(t: Any, ans: Any, x: Any) -> Any:
         return mul(t, deriv(*pick(ans, x)))
 
-    return Primitive(name, impl).defvjp(vjp).defjvp(jvp)
+    prim = Primitive(name, impl).defvjp(vjp).defjvp(jvp)
+    # The same products as the makers above, without a closure per call.
+    if names == ("x",) or names == ("ans",):
+        keep = KEEP_X if names == ("x",) else KEEP_ANS
+        if zero_safe:
+            set_direct(prim, 0, lambda g, saved: mul(g, deriv(saved)), keep)
+        else:
+            set_direct(prim, 0, lambda g, saved: g * deriv(saved), keep)
+    return prim
 
 
 def unary(ufunc: Any, deriv: Callable[..., Any], *, zero_safe: bool = False) -> Primitive:
@@ -264,9 +281,17 @@ unary(np.reciprocal, lambda ans: -ans * ans, zero_safe=True)
 
 # --- a Python number as the other operand (ConstantRule): x + 1.0, 2 * x ---------
 def _constant(
-    name: str, ufunc: Any, reflected: bool, op: Any, vjp: Any, jvp: Any, applies: Any = None
+    name: str,
+    ufunc: Any,
+    reflected: bool,
+    op: Any,
+    vjp: Any,
+    jvp: Any,
+    applies: Any = None,
+    direct: tuple[Any, int] = (None, KEEP_NOTHING),
 ) -> None:
-    CONSTANT_RULES[name] = ConstantRule(UFUNCS[ufunc], reflected, op, vjp, jvp, applies)
+    rule = ConstantRule(UFUNCS[ufunc], reflected, op, vjp, jvp, applies, *direct)
+    CONSTANT_RULES[name] = rule
 
 
 _INF = math.inf
@@ -294,9 +319,28 @@ def _reflected(op: Any) -> Any:
     return lambda x, c: op(c, x)
 
 
+# The direct steps (bwd(g, saved), see core.primitive.set_direct) repeat the
+# makers' products; the makers stay for the general path.
+_PASS = (lambda g, saved: g, KEEP_NOTHING)
 for _name, _reflect in (("__add__", False), ("__radd__", True)):
-    _constant(_name, np.add, _reflect, operator.add, lambda ans, x, c: _identity, _same_tangent)
-_constant("__sub__", np.subtract, False, operator.sub, lambda ans, x, c: _identity, _same_tangent)
+    _constant(
+        _name,
+        np.add,
+        _reflect,
+        operator.add,
+        lambda ans, x, c: _identity,
+        _same_tangent,
+        direct=_PASS,
+    )
+_constant(
+    "__sub__",
+    np.subtract,
+    False,
+    operator.sub,
+    lambda ans, x, c: _identity,
+    _same_tangent,
+    direct=_PASS,
+)
 _constant(
     "__rsub__",
     np.subtract,
@@ -304,6 +348,7 @@ _constant(
     _reflected(operator.sub),
     lambda ans, x, c: operator.neg,
     _negate_tangent,
+    direct=(lambda g, saved: -g, KEEP_NOTHING),
 )
 
 
@@ -314,8 +359,20 @@ def _scale_vjp(ans: Any, x: Any, c: Any, inf: float = _INF) -> Callable[[Any], A
     return lambda g: mul0(g, c)
 
 
+def _scale_bwd(g: Any, c: Any, inf: float = _INF) -> Any:
+    return g * c if -inf < c < inf else mul0(g, c)
+
+
 for _name, _reflect in (("__mul__", False), ("__rmul__", True)):
-    _constant(_name, np.multiply, _reflect, operator.mul, _scale_vjp, _scaled_tangent)
+    _constant(
+        _name,
+        np.multiply,
+        _reflect,
+        operator.mul,
+        _scale_vjp,
+        _scaled_tangent,
+        direct=(_scale_bwd, KEEP_C),
+    )
 # x / c is x * (1 / c), as the general rule has it. A c whose reciprocal is not
 # finite (0, nan, inf, subnormal) goes there too: it keeps zero cotangents zero.
 _SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max
@@ -327,6 +384,7 @@ _constant(
     lambda ans, x, c: _scaled_by(1.0 / c),
     lambda t, ans, x, c: t * (1.0 / c),
     applies=lambda c: _SMALLEST_INVERTIBLE < abs(c) < math.inf,
+    direct=(lambda g, c: g * (1.0 / c), KEEP_C),  # 1 / c is finite here
 )
 _constant(
     "__rtruediv__",
@@ -482,6 +540,7 @@ _constant(
     lambda ans, x, c: lambda g: mul0(g, _power_dx(x, c)),
     lambda t, ans, x, c: mul0(t, _power_dx(x, c)),
     applies=lambda c: c >= 1,
+    direct=(lambda g, xc: mul0(g, _power_dx(*xc)), KEEP_X_AND_C),
 )
 
 
