@@ -341,3 +341,109 @@ def test_notebook_shows_the_listing_without_graphviz(monkeypatch, which):
     assert shown._repr_svg_() is None  # Jupyter then tries the next format
     assert shown._repr_html_() == f"<pre>{html_escaped(str(shown))}</pre>"
     assert shown._repr_markdown_() == f"```text\n{shown}\n```"
+
+
+# -- staged programs (cr.jit(f).lower(x)) -------------------------------------
+
+W3 = np.array([[0.5, -1.0, 0.25], [1.5, 0.75, -0.5], [0.1, 0.2, 0.3]])
+
+
+def branchy(x, s):
+    y = np.tanh(W3 @ x) * s
+    if np.sum(y) > 0:  # a guard
+        return np.sum(y[np.argmax(y)] * y)  # argmax: not differentiable
+    return -np.sum(y)
+
+
+def test_staged_program_listing_line_by_line():
+    p = cr.jit(branchy).lower(np.array([1.0, 0.5, -0.25]), 2.0)
+    assert lines(cr.graph(p)) == [
+        "staged program of branchy: 2 inputs, 9 equations (2 not differentiable), "
+        "2 guards, 1 output",
+        "input v0 float64[3]",
+        "input v1 float64[] a Python float",
+        "v2 = matmul(c0, v0) float64[3]",
+        "v3 = tanh(v2) float64[3]",
+        "v4 = multiply(v3, v1) float64[3]",
+        "v5 = sum(v4, (-1,), False) float64[]",
+        "v6 = greater(v5, 0) bool[] not differentiable",
+        "guard bool(v6) == True",
+        "v7 = argmax(v4) int64[] not differentiable",
+        "v8 = getitem(v4, (v7,), 0, True) float64[]",
+        "guard shape(v8) == ()",
+        "v9 = multiply(v8, v4) float64[3]",
+        "v10 = sum(v9, (-1,), False) float64[]",
+        "output v10",
+        "constants:",
+        "c0: float64[3,3]",
+    ]
+    # lower()'s own printout is the same listing
+    assert str(p) == str(cr.graph(p))
+    assert repr(cr.graph(p)) == "<chainrule StagedGraph of branchy: 9 equations, 2 guards>"
+
+
+def test_staged_program_dot_has_guards_and_nondifferentiable_nodes(tmp_path):
+    p = cr.jit(branchy).lower(np.array([1.0, 0.5, -0.25]), 2.0)
+    dot = p.to_dot()
+    assert dot == cr.graph(p).to_dot()
+    assert dot.startswith("digraph chainrule {") and dot.endswith("}\n")
+    guards = re.findall(r'label="guard\\n([^"]*)", shape=diamond', dot)
+    assert guards == ["bool(v6) == True", "shape(v8) == ()"]
+    dashed = re.findall(r'label="(v\d+ = \w+)\\n[^"]*", shape=box, style="filled,dashed"', dot)
+    assert dashed == ["v6 = greater", "v7 = argmax"]
+    # the argmax feeds the indexing, which feeds the output (bold)
+    nodes = dict(re.findall(r'  (e\d+) \[label="(v\d+) =', dot))
+    by_var = {v: n for n, v in nodes.items()}
+    assert f"  {by_var['v7']} -> {by_var['v8']};" in dot
+    assert re.search(rf'  {by_var["v10"]} \[label="v10 = sum[^;]*bold', dot)
+    assert "shape=note" in dot  # the closed-over matrix
+    assert p.save(tmp_path / "p.dot").read_text() == dot
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+def test_staged_program_svg(tmp_path):
+    p = cr.jit(cr.grad(lambda x: np.sum(np.maximum(x, 0.0) ** 2))).lower(np.ones(3))
+    root = ET.parse(p.save(tmp_path / "p.svg")).getroot()
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    texts = [" ".join(t.itertext()) for t in root.iterfind(".//svg:g[@class='node']", ns)]
+    assert len(texts) == 1 + len(p.body) + len(p.constants())
+    assert p._repr_svg_().lstrip().startswith("<?xml")
+    assert "<svg" in p._repr_html_()
+
+
+def test_staged_program_without_graphviz(monkeypatch):
+    p = cr.jit(lambda x: np.sum(x * 2.0)).lower(np.ones(2))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert p._repr_svg_() is None
+    assert p._repr_html_().startswith("<pre>staged program of &lt;lambda&gt;")
+    assert p._repr_markdown_().startswith("```text\nstaged program of <lambda>: 1 input, 2 eq")
+
+
+def test_graph_refuses_what_is_neither_function_nor_program():
+    with pytest.raises(TypeError, match=r"function or a staged program \(cr\.jit\(f\)\.lower"):
+        cr.graph(3.0)
+
+
+def test_user_module_registry_names_values_in_library_modules(monkeypatch):
+    import importlib
+
+    graph_module = importlib.import_module("chainrule.graph")  # the module, not cr.graph
+
+    # A function whose code lies in chainrule's directory: its locals do not name
+    # values until its module is registered (the CLI registers its lecture model).
+    source = "def f(theta):\n    doubled = theta * 2.0\n    return np.sum(doubled)\n"
+    path = Path(graph_module.__file__).parent / "_registry_probe.py"
+    namespace = {"np": np, "__name__": "chainrule._registry_probe"}
+    exec(compile(source, str(path), "exec"), namespace)
+    f = namespace["f"]
+    monkeypatch.setattr(graph_module, "_USER_MODULES", set())
+    assert "doubled" not in str(cr.graph(f)(np.ones(2)))
+    graph_module.register_user_module("chainrule._registry_probe")
+    assert "doubled = multiply(theta, 2)" in " ".join(str(cr.graph(f)(np.ones(2))).split())
+    with pytest.raises(TypeError, match="expects a module name"):
+        graph_module.register_user_module("")
+
+
+def test_graph_module_does_not_name_the_cli():
+    text = (Path(cr.__file__).parent / "graph.py").read_text()
+    assert "cli" not in text.lower().replace("click", "")

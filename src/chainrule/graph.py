@@ -30,6 +30,7 @@ import numpy as np
 from . import tree
 from .core.primitive import Primitive
 from .core.reverse import ReverseTrace, ReverseTracer
+from .core.staging import Equation, Guard, Program, Var
 from .core.trace import Tracer, strip
 from .transforms._inputs import as_differentiable
 
@@ -135,11 +136,14 @@ class _GraphTrace(ReverseTrace):
         return out
 
 
-def graph(fun: Callable) -> Callable[..., Graph]:
+def graph(fun: Any) -> Any:
     """Record the computational graph of ``fun`` at given arguments.
 
     Every floating-point argument (or pytree leaf) is an input of the graph;
-    other arguments are constants.
+    other arguments are constants. Given a staged program instead of a
+    function (``cr.graph(cr.jit(f).lower(x))``), it returns that program's
+    :class:`StagedGraph`: every staged equation, the non-differentiable ones
+    and the guards included.
 
     >>> import chainrule as cr, numpy as np
     >>> X, Y = np.ones((4, 2)), np.zeros(4)
@@ -157,8 +161,12 @@ def graph(fun: Callable) -> Callable[..., Graph]:
       risk     = divide(v3, 4)               float64[]
       output risk
     """
+    if isinstance(fun, Program):
+        return StagedGraph(fun)
     if not callable(fun):
-        raise TypeError(f"graph expects a function, got {fun!r}")
+        raise TypeError(
+            f"graph expects a function or a staged program (cr.jit(f).lower(x)), got {fun!r}"
+        )
 
     def record(*args: Any) -> Graph:
         return _record(fun, args)
@@ -232,8 +240,27 @@ def _visible_arrays(fun: Callable) -> dict[int, str]:
 
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
-# chainrule modules written as user code (the demo's model): their local names name values.
-_USER_MODULES = {"chainrule.cli.lecture"}
+# Modules inside chainrule's own directory that are written as user code (an
+# example model): their local variable names name values. Empty here: the
+# floors above register theirs (see ``register_user_module``).
+_USER_MODULES: set[str] = set()
+
+
+def register_user_module(name: str) -> None:
+    """Let the local variable names of module ``name`` name graph values.
+
+    Frames of chainrule's own modules are skipped when ``cr.graph`` looks for
+    the names of values (their parameter names say nothing about the user's
+    code). A module shipped inside chainrule's directory but written as user
+    code (an example model) registers itself here so that its local names
+    (``residual``, ``sum_of_squares``) show in listings.
+
+    >>> from chainrule.graph import register_user_module
+    >>> register_user_module("mypackage.model")
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register_user_module expects a module name, got {name!r}")
+    _USER_MODULES.add(name)
 
 
 def _run_watching_locals(fun: Callable, args: list, trace: _GraphTrace, names: dict) -> Any:
@@ -681,6 +708,197 @@ class JVPGraph(_Picture):
             for source, term in self.terms(v):
                 lines.append(f'  t{source} -> t{v.index} [label="{_wrap(term)}", fontsize=10];')
         return "\n".join(lines + ["}"]) + "\n"
+
+
+class StagedGraph(_Picture):
+    """A program staged by ``cr.jit`` (``cr.graph(cr.jit(f).lower(x))``): its
+    inputs, every equation in the order it runs (non-differentiable calls and
+    comparisons marked), the guards a replay checks, the constants and the
+    outputs. ``str(s)`` is the listing, ``s.to_dot()`` / ``s.save(path)`` the
+    picture: inputs as green ellipses, equations as boxes (grey and dashed when
+    not differentiable), guards as red diamonds, constants as notes.
+
+    >>> import chainrule as cr, numpy as np
+    >>> def f(x):
+    ...     if np.sum(x) > 0:
+    ...         return np.sin(x)
+    ...     return -x
+    >>> print(cr.graph(cr.jit(f).lower(np.ones(2))))  # doctest: +NORMALIZE_WHITESPACE
+    staged program of f: 1 input, 3 equations (1 not differentiable), 1 guard, 1 output
+      input  v0  float64[2]
+      v1 = sum(v0, (-1,), False)  float64[]
+      v2 = greater(v1, 0)         bool[]      not differentiable
+      guard  bool(v2) == True
+      v3 = sin(v0)                float64[2]
+      output v3
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.name = getattr(program, "name", "") or "a function"
+        # (shape, dtype) of each variable where the program was described
+        # while staging (``lower()``), else empty
+        self.types: list[tuple[tuple[int, ...], str]] = list(getattr(program, "types", ()))
+        self.consts = {id(c): f"c{k}" for k, c in enumerate(program.constants())}
+
+    def _type(self, var: int) -> str:
+        if var < len(self.types):
+            shape, dtype = self.types[var]
+            return f"{dtype}[{','.join(map(str, shape))}]"
+        return ""
+
+    def _arg(self, t: Any) -> str:
+        if type(t) is Var:
+            return repr(t)
+        if id(t) in self.consts:
+            return self.consts[id(t)]
+        if type(t) is list:
+            return "[" + ", ".join(self._arg(v) for v in t) + "]"
+        if type(t) is tuple:
+            return "(" + ", ".join(self._arg(v) for v in t) + ("," if len(t) == 1 else "") + ")"
+        if type(t) is dict:
+            return "{" + ", ".join(f"{k!r}: {self._arg(v)}" for k, v in t.items()) + "}"
+        return _short(t)
+
+    def _call(self, e: Equation) -> str:
+        args = [self._arg(a) for a in e.args] + [f"{k}={self._arg(v)}" for k, v in e.kwargs.items()]
+        return f"{e.name}({', '.join(args)})"
+
+    @staticmethod
+    def _guard(g: Guard) -> str:
+        if g.kind == "shape":
+            return f"shape(v{g.var}) == {g.value!r}"
+        return f"{g.kind}(v{g.var}) == {g.value!r}"
+
+    def __str__(self) -> str:
+        p = self.program
+        eqns, guards = p.equations, p.guards
+        nondiff = sum(1 for e in eqns if e.kind != "prim")
+        head = (
+            f"staged program of {self.name}: {_count(p.n_in, 'input')}, "
+            f"{_count(len(eqns), 'equation')} ({nondiff} not differentiable), "
+            f"{_count(len(guards), 'guard')}, {_count(len(p.out_leaves), 'output')}"
+        )
+        rows: list[tuple[str, str, str]] = []
+        for i in range(p.n_in):
+            weak = getattr(p, "weak", {}).get(i)
+            rows.append(
+                (f"input  v{i}", self._type(i), f"a Python {weak.__name__}" if weak else "")
+            )
+        for e in p.body:
+            if type(e) is Guard:
+                rows.append((f"guard  {self._guard(e)}", "", ""))
+                continue
+            outs = ", ".join(f"v{o}" for o in e.outs)
+            note = "not differentiable" if e.kind != "prim" else ""
+            if e.weak is not None:
+                note = f"a Python {e.weak.__name__}"
+            types = ", ".join(t for t in (self._type(o) for o in e.outs) if t)
+            rows.append((f"{outs} = {self._call(e)}", types, note))
+        w1 = max([len(r[0]) for r in rows if not r[0].startswith("guard")] + [1])
+        w2 = max([len(r[1]) for r in rows] + [1])
+        lines = [head]
+        for a, b, c in rows:
+            if a.startswith("guard"):
+                lines.append(f"  {a}")
+            else:
+                lines.append(f"  {a:<{w1}}  {b:<{w2}}  {c}".rstrip())
+        for o in p.out_leaves:
+            lines.append(f"  output {self._arg(o)}")
+        consts = p.constants()
+        if consts:
+            lines.append("constants:")
+            for c in consts:
+                lines.append(f"  {self.consts[id(c)]}: {_describe_constant(c)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        p = self.program
+        return (
+            f"<chainrule StagedGraph of {self.name}: {_count(len(p.equations), 'equation')}, "
+            f"{_count(len(p.guards), 'guard')}>"
+        )
+
+    def to_dot(self) -> str:
+        """Graphviz source of the staged program."""
+        p = self.program
+        lines = _dot_header(f"staged program of {self.name} (cr.jit)")
+        producer: dict[int, str] = {}  # variable -> the node that gives it
+        outputs = {o.id for o in p.out_leaves if type(o) is Var}
+        for i in range(p.n_in):
+            producer[i] = f"n{i}"
+            lines.append(
+                f'  n{i} [label="v{i}\\n{_esc(self._type(i))}", shape=ellipse, '
+                'style=filled, fillcolor="#d8ecd0"];'
+            )
+        consts: dict[int, str] = {}
+
+        def edges(e: Any, node: str) -> None:
+            seen = set()
+            for v in e.inputs():
+                if v in producer and v not in seen:
+                    seen.add(v)
+                    lines.append(f"  {producer[v]} -> {node};")
+            if type(e) is Equation:
+                for c in _constants_in((e.args, e.kwargs)):
+                    key = consts.setdefault(id(c), f"k{len(consts)}")
+                    lines.append(f"  {key} -> {node};")
+
+        for k, e in enumerate(p.body):
+            node = f"e{k}"
+            if type(e) is Guard:
+                lines.append(
+                    f'  {node} [label="guard\\n{_esc(self._guard(e))}", shape=diamond, '
+                    'style=filled, fillcolor="#f6c6c6", color="#a02020"];'
+                )
+                edges(e, node)
+                continue
+            outs = ", ".join(f"v{o}" for o in e.outs)
+            types = ", ".join(t for t in (self._type(o) for o in e.outs) if t)
+            label = f"{outs} = {e.name}" + (f"\\n{_esc(types)}" if types else "")
+            if e.kind != "prim":
+                style = ', style="filled,dashed", fillcolor="#eeeeee", fontcolor=gray25'
+            elif any(o in outputs for o in e.outs):
+                style = ', style="filled,bold", fillcolor="#fde2c8"'
+            else:
+                style = ""
+            lines.append(f'  {node} [label="{label}", shape=box{style}];')
+            edges(e, node)
+            for o in e.outs:
+                producer[o] = node
+        for c in p.constants():
+            key = consts.get(id(c))
+            if key is not None:
+                text = f"{self.consts.get(id(c), 'const')}: {_describe_constant(c)}"
+                lines.append(
+                    f'  {key} [label="{_esc(text)}", shape=note, color=gray50, fontcolor=gray30];'
+                )
+        return "\n".join(lines + ["}"]) + "\n"
+
+
+def _constants_in(t: Any) -> list[Any]:
+    found: list[Any] = []
+
+    def walk(x: Any) -> None:
+        if isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, np.bool_):
+            found.append(x)
+        elif type(x) in (list, tuple):
+            for v in x:
+                walk(v)
+        elif type(x) is dict:
+            for v in x.values():
+                walk(v)
+
+    walk(t)
+    return found
+
+
+def _describe_constant(c: Any) -> str:
+    if np.ndim(c) == 0 or np.size(c) <= 4:
+        return (
+            f"{np.asarray(c).dtype}[{','.join(map(str, np.shape(c)))}] {np.asarray(c).tolist()!r}"
+        )
+    return f"{c.dtype}[{','.join(map(str, c.shape))}]"
 
 
 def _sum_terms(terms: list[str]) -> str:

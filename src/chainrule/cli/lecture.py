@@ -11,6 +11,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.graph import register_user_module
+
+# The local names below are the user's: cr.graph is to show them.
+register_user_module(__name__)
+
 
 def make_risk(X: np.ndarray, Y: np.ndarray) -> Callable:
     """The empirical risk R(theta) = (1/N) |X theta - Y|^2 on the data (X, Y).

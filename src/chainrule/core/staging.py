@@ -667,7 +667,7 @@ class StagingTrace(Trace):
 
     __slots__ = (
         "body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars", "tainted", "big", "_weak",
-        "_py_op",
+        "_py_op", "types",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -689,6 +689,8 @@ class StagingTrace(Trace):
         # float32_array * s stays float32 as NumPy's rules for Python scalars say.
         self._weak: dict[int, type] = {}
         self._py_op = False  # the call being recorded is a Python operator (see above)
+        # (shape, dtype) of each variable, when asked for (a program to show)
+        self.types: list[tuple[tuple[int, ...], str]] | None = None
 
     def taint(self, why: str) -> None:
         """Mark the program as not replayable (a value escaped the recording)."""
@@ -703,6 +705,8 @@ class StagingTrace(Trace):
         self.n_vars += 1
         if weak is not None:
             self._weak[var] = weak
+        if self.types is not None:
+            self.types.append((np.shape(plain), str(np.result_type(plain))))
         tv = type(plain)
         if tv is np.ndarray:
             self._int_vars.append(plain.dtype.kind in "biu")

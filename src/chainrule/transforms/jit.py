@@ -97,6 +97,54 @@ def _is_dynamic(leaf: Any) -> bool:
     return type(leaf) in (np.ndarray, float, int, bool, complex) or isinstance(leaf, np.generic)
 
 
+class Lowered(Program):
+    """A staged program as ``Jitted.lower`` gives it: a ``Program`` that also
+    knows its function's name and the shape and dtype of every variable, and
+    shows as ``cr.graph`` shows graphs (``str``, ``to_dot``, ``save``, a
+    picture in a notebook), through ``chainrule.graph.StagedGraph``."""
+
+    def __init__(self, program: Program, name: str, types: list[Any]) -> None:
+        super().__init__(
+            program.n_in,
+            program.body,
+            program.n_vars,
+            program.out_tree,
+            program.out_leaves,
+            program.big,
+        )
+        self.name = name
+        self.types = types
+        self.weak: dict[int, type] = {}  # weakly typed variables (Python numbers)
+
+    def picture(self) -> Any:
+        """This program's ``StagedGraph`` (what ``cr.graph(program)`` gives)."""
+        from ..graph import StagedGraph  # the display floor, loaded when asked for
+
+        return StagedGraph(self)
+
+    def __str__(self) -> str:
+        return str(self.picture())
+
+    __repr__ = __str__
+
+    def to_dot(self) -> str:
+        """Graphviz source of the program (see ``StagedGraph``)."""
+        return str(self.picture().to_dot())
+
+    def save(self, path: Any) -> Any:
+        """Write the picture: ``.dot``, ``.svg``, ``.png`` or ``.pdf`` (see ``cr.graph``)."""
+        return self.picture().save(path)
+
+    def _repr_svg_(self) -> str | None:
+        return self.picture()._repr_svg_()  # type: ignore[no-any-return]
+
+    def _repr_html_(self) -> str:
+        return self.picture()._repr_html_()  # type: ignore[no-any-return]
+
+    def _repr_markdown_(self) -> str:
+        return self.picture()._repr_markdown_()  # type: ignore[no-any-return]
+
+
 class Compiled:
     """One staged path: the program and its compiled replay."""
 
@@ -421,11 +469,14 @@ class Jitted:
         leaves: list[Any],
         treedef: Any,
         dyn: list[int],
+        describe: bool = False,
     ) -> tuple[Compiled | None, Any]:
         state = _trace.boundary_state()
         random_before = _random_state()
         try:
             with StagingTrace() as trace:
+                if describe:
+                    trace.types = []
                 staged = list(leaves)
                 for i in dyn:
                     # Python numbers: weakly typed, standing as NumPy scalars so
@@ -455,6 +506,9 @@ class Jitted:
         program = _prune(
             Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms, frozenset(trace.big))
         )
+        if describe:
+            program = Lowered(program, getattr(self.fun, "__name__", ""), trace.types or [])
+            program.weak = dict(trace._weak)
         trace.body = []
         trace._by_id.clear()
         trace._keep.clear()
@@ -462,19 +516,27 @@ class Jitted:
         return Compiled(program), out_tree.unflatten(values)
 
     # -- inspection -------------------------------------------------------
-    def lower(self, *args: Any, **kwargs: Any) -> Program:
-        """The program staged for these arguments (printable: equations,
-        guards, constants). Does not touch the cache."""
+    def lower(self, *args: Any, **kwargs: Any) -> Lowered:
+        """The program staged for these arguments: printable (equations,
+        guards, constants), and drawn as ``cr.graph`` draws graphs
+        (``.to_dot()``, ``.save("p.svg")``, a picture in a notebook; see
+        ``chainrule.graph.StagedGraph``). Does not touch the cache.
+
+        >>> import numpy as np, chainrule as cr
+        >>> p = cr.jit(lambda x: np.sum(x * 2.0)).lower(np.ones(3))
+        >>> [e.name for e in p.equations]
+        ['multiply', 'sum']
+        """
         key, leaves, treedef, dyn = self._split(args, kwargs)
         if key is None:
             raise TypeError("cr.jit(...).lower takes plain arrays, not traced values")
-        compiled, _ = self._stage(args, kwargs, leaves, treedef, dyn)
+        compiled, _ = self._stage(args, kwargs, leaves, treedef, dyn, describe=True)
         if compiled is None:
             raise TypeError(
                 "cr.jit: this function cannot be staged for these arguments (a value left the "
                 "recording); calls run it eagerly"
             )
-        program: Program = compiled.program
+        program: Lowered = compiled.program  # type: ignore[assignment]  # describe=True
         return program
 
     def cache_size(self) -> int:
