@@ -84,6 +84,12 @@ class Batched(np.ndarray):
             axis = kwargs.pop("axis", 0)
             if axis is None:
                 return ufunc.reduce(x.view(np.ndarray), axis=None, **kwargs)
+            # per example: the example's axes come after the batch axes
+            k, nd = len(x._traces), x.ndim
+            axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+            if all(-nd <= a < nd for a in axes) and "where" not in kwargs:
+                shifted = tuple(a % nd + k for a in axes)
+                return mark_as(ufunc.reduce(x.view(np.ndarray), axis=shifted, **kwargs), x._traces)
             return through_trace(_ReduceCall(ufunc, kwargs), (x, axis), {})
         plain = [unmark(a) for a in inputs]
         return getattr(ufunc, method)(*plain, **kwargs)
@@ -98,6 +104,17 @@ class Batched(np.ndarray):
         if func in _WHOLE_BATCH_TESTS and kwargs.get("axis") is None:
             # a test of the whole batch (the rules' fast-path checks: np.any(zero))
             return func(*[unmark(a) for a in args], **kwargs)
+        if func in _LIKE and args and type(args[0]) is Batched and kwargs.get("shape") is None:
+            # an array shaped like each example: the batch's shape, still marked
+            return mark_as(func(unmark(args[0]), *args[1:], **kwargs), args[0]._traces)
+        if func is np.unique:
+            raise NotImplementedError(
+                "np.unique under cr.vmap: its result's length is the number of distinct "
+                "values of each example, so it has no batched form. Call it outside vmap "
+                "(or loop over the examples in Python)."
+            )
+        if func is np.linalg.lstsq:  # NumPy's lstsq takes one matrix, not a stack
+            return _lstsq_per_example(*args, **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:
             traces, aligned = _align_plain(args)
             return mark_as(np.where(*aligned), traces)
@@ -190,7 +207,32 @@ def through_trace(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     return unwrap(out)
 
 
+def _lstsq_per_example(a: Any, b: Any, rcond: Any = None) -> Any:
+    """``np.linalg.lstsq`` of marked operands, one example at a time (the
+    check chainrule's lstsq makes of the rank, and its residuals for wide
+    matrices). ``rank`` is the smallest over the batch: a plain int, equal to
+    every example's when all have full rank, and below full rank (so
+    refused, as the loop would be) when any example is rank-deficient."""
+    marked = [v for v in (a, b) if type(v) is Batched]
+    traces = max((v._traces for v in marked), key=len)
+    lead = _shape(next(v for v in marked if v._traces == traces))[: len(traces)]
+    out: list[list[Any]] = [[], [], [], []]
+    for i in np.ndindex(*lead):
+        # an operand batched by fewer (outer) traces has fewer leading axes
+        ai, bi = (unmark(v)[i[: len(v._traces)]] if type(v) is Batched else v for v in (a, b))
+        for part, r in zip(out, np.linalg.lstsq(ai, bi, rcond)):
+            part.append(r)
+    x, res, rank, sv = out
+    shape = tuple(lead)
+
+    def stacked(parts: list[Any]) -> Any:
+        return mark_as(np.stack(parts).reshape(shape + np.shape(parts[0])), traces)
+
+    return stacked(x), stacked(res), int(min(rank)), stacked(sv)
+
+
 _PER_EXAMPLE = {np.shape, np.ndim, np.size}
+_LIKE = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
 _in_progress: set[Any] = set()
 _WHOLE_BATCH_TESTS = {np.any, np.all, np.isfinite, np.count_nonzero}
 

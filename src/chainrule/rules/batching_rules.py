@@ -389,6 +389,15 @@ def untake_marked(g: Any, idx: tuple, shape: tuple, out_ndim: int) -> Any:
     return _b.mark_as(z, traces)
 
 
+def _per_example(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+    """A primitive NumPy itself runs on one matrix at a time (lstsq): one call
+    per example, as a rule (no warning: there is no stacked form to use)."""
+    outs = []
+    for b in range(size):
+        outs.append(bind(prim, [v[b] if d else v for v, d in zip(vals, batched)], kwargs))
+    return np.stack(outs)
+
+
 def _register() -> None:
     """Fill core.batching's tables: run once, when the rule families load
     (chainrule.rules.load), like every other registration. Nothing else is
@@ -447,6 +456,20 @@ def _register() -> None:
         if p is not None:
             R[p] = first_only
     R[reductions.shift_p] = first_only  # acts on the last axis
+    R[linalg.lstsq_p] = _per_example
+    from . import bessel, statistics
+
+    R[statistics.order_stat_p] = first_only  # the last axis; the orders are not batched
+    for p in (
+        bessel.i0_p,
+        bessel.i1_p,
+        ew.sinc_p,
+        stable.sigmoid_p,
+        stable.softplus_p,
+        stable.log1mexp_p,
+        stable.xlogy_p,
+    ):
+        R[p] = elementwise
     from .signal import conv_window_p
 
     R[conv_window_p] = elementwise  # 1-d operands, broadcast over leading axes

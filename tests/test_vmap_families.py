@@ -1,0 +1,123 @@
+"""cr.vmap over every rule family (the representatives of
+tests/test_rule_families.py), with a batch axis other than 0 and a shared
+(in_axes=None) argument: values, vmap(grad) and grad(vmap) equal the loop over
+examples. And the functions issue #17 names: np.median, np.linalg.lstsq,
+x.min()/x.max() methods (also with cr.at)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from test_rule_families import FAMILIES, X
+
+import chainrule as cr
+
+# np.unique's output length is per example: no batched form, a clear error
+UNBATCHABLE = {"unique"}
+
+XB = X[:, None] * (1.0 + 0.05 * np.arange(3))  # 3 examples on axis 1: distinct, positive
+W = 0.01 * np.arange(6.0)  # shared by every example
+
+
+def _loop(fn, w, xb):
+    return np.stack([fn(w, xb[:, b]) for b in range(xb.shape[1])])
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_rule_family_under_vmap(family):
+    f = FAMILIES[family]
+
+    def g(w, x):
+        return f(x + w)
+
+    def total(w, x):
+        return np.sum(np.sin(g(w, x)))
+
+    if family in UNBATCHABLE:
+        with pytest.raises(NotImplementedError, match="no batched form"):
+            cr.vmap(g, in_axes=(None, 1))(W, XB)
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = cr.vmap(g, in_axes=(None, 1), out_axes=-1)(W, XB)
+        np.testing.assert_allclose(np.moveaxis(got, -1, 0), _loop(g, W, XB), rtol=1e-10, atol=1e-12)
+        dx = cr.vmap(cr.grad(total, argnums=1), in_axes=(None, 1), out_axes=1)(W, XB)
+        ref = _loop(cr.grad(total, argnums=1), W, XB)
+        np.testing.assert_allclose(dx, ref.T, rtol=1e-9, atol=1e-11)
+        dw = cr.grad(lambda w: np.sum(cr.vmap(total, in_axes=(None, 1))(w, XB)))(W)
+        np.testing.assert_allclose(dw, ref.sum(0), rtol=1e-9, atol=1e-11)
+    fallbacks = [w for w in caught if issubclass(w.category, cr.BatchingFallbackWarning)]
+    assert not fallbacks, [str(w.message) for w in fallbacks]
+
+
+def test_median_under_vmap():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((5, 4, 7))
+    for axis in (None, 0, -1):
+        f = lambda x, axis=axis: np.median(x, axis=axis)  # noqa: E731
+        np.testing.assert_allclose(cr.vmap(f, in_axes=1)(A), [f(A[:, b]) for b in range(4)])
+    ties = np.array([[3.0, 1.0, 3.0, 2.0], [1.0, 4.0, 2.0, 3.0], [5.0, 5.0, 5.0, 1.0]])
+    g = cr.vmap(cr.grad(np.median))(ties)
+    # even count: half to each middle element; ties split their share evenly
+    np.testing.assert_allclose(
+        g, [[0.25, 0, 0.25, 0.5], [0, 0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3, 0]]
+    )
+    np.testing.assert_allclose(g, [cr.grad(np.median)(t) for t in ties])
+    h = cr.vmap(cr.grad(lambda x: np.median(x**2)))(A[:, 0])
+    np.testing.assert_allclose(h, [cr.grad(lambda x: np.median(x**2))(a) for a in A[:, 0]])
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (3, 3), (3, 5)])
+def test_lstsq_under_vmap(shape):
+    rng = np.random.default_rng(4)
+    m, n = shape
+    A = rng.standard_normal((4, m, n))
+    B = rng.standard_normal((4, m))
+    C = rng.standard_normal((m, 2))  # shared right-hand side (a matrix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)
+        x = cr.vmap(lambda a, b: np.linalg.lstsq(a, b)[0])(A, B)
+        full = cr.vmap(np.linalg.lstsq, in_axes=(0, None))(A, C)
+        loss = lambda a, b: np.sum(np.sin(np.linalg.lstsq(a, b)[0]))  # noqa: E731
+        ga, gb = cr.vmap(cr.grad(loss, argnums=(0, 1)))(A, B)
+        gA = cr.grad(lambda A: np.sum(cr.vmap(loss, in_axes=(0, None))(A, B[0])))(A)
+    np.testing.assert_allclose(x, [np.linalg.lstsq(a, b)[0] for a, b in zip(A, B)], rtol=1e-12)
+    refs = [np.linalg.lstsq(a, C) for a in A]
+    for k in (0, 1, 3):  # solution, residuals (tall only), singular values
+        np.testing.assert_allclose(full[k], np.stack([r[k] for r in refs]), rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(full[2], [min(m, n)] * 4)
+    for b in range(4):
+        ra, rb = cr.grad(loss, argnums=(0, 1))(A[b], B[b])
+        np.testing.assert_allclose(ga[b], ra, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(gb[b], rb, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(gA[b], cr.grad(loss)(A[b], B[0]), rtol=1e-10, atol=1e-13)
+    # one entry against central differences
+    eps, e = 1e-6, np.zeros((m, n))
+    e[1, 0] = eps
+    fd = (loss(A[2] + e, B[2]) - loss(A[2] - e, B[2])) / (2 * eps)
+    np.testing.assert_allclose(ga[2][1, 0], fd, rtol=1e-6, atol=1e-9)
+
+
+def test_lstsq_rank_deficient_example_is_refused_under_vmap():
+    A = np.stack([np.eye(3), np.diag([1.0, 1.0, 0.0])])
+    with pytest.raises(NotImplementedError, match="rank-deficient"):
+        cr.vmap(cr.grad(lambda a: np.sum(np.linalg.lstsq(a, np.ones(3))[0])))(A)
+
+
+def test_min_max_methods_on_batched_values():
+    X4 = np.array([[1.0, 3.0, 3.0, -2.0], [0.5, 0.5, 2.0, 2.0]])
+    f = lambda x: x.max() - 2.0 * x.min() + x.reshape(2, 2).max(axis=0).sum()  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)
+        np.testing.assert_allclose(cr.vmap(f)(X4), [f(x) for x in X4])
+        g = cr.vmap(cr.grad(f))(X4)
+        np.testing.assert_allclose(g, [cr.grad(f)(x) for x in X4])
+        # ties share: x.max() of row 0 is split between entries 1 and 2 (both also
+        # win a column of the reshaped max); the min, -2, is entry 3
+        np.testing.assert_allclose(g[0], [0.0, 0.5 + 1.0, 0.5 + 1.0, -2.0])
+        at = lambda x: cr.at(x)[1:3].set(x.max() + x.min())  # noqa: E731
+        np.testing.assert_allclose(cr.vmap(at)(X4), [at(x) for x in X4])
+        ga = cr.vmap(cr.grad(lambda x: np.sum(at(x) ** 2)))(X4)
+        np.testing.assert_allclose(ga, [cr.grad(lambda x: np.sum(at(x) ** 2))(x) for x in X4])
