@@ -45,7 +45,8 @@ def is_foreign(x: Any) -> bool:
     module = cls.__module__ or ""
     if module.split(".")[0] in _REFUSED_LIBRARIES or module.startswith("chainrule."):
         return False
-    return isinstance(getattr(x, "dtype", None), np.dtype) and type(getattr(x, "shape", None)) is tuple
+    shape = getattr(x, "shape", None)
+    return isinstance(getattr(x, "dtype", None), np.dtype) and type(shape) is tuple
 
 
 def library(x: Any) -> str:

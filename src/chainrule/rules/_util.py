@@ -119,7 +119,9 @@ def _zero_where_nan(g: Any, r: Any, lazy: bool = False) -> Any:
     zero = (strip(g) == 0) & np.isnan(rv)
     # A lazy (Dask) or device (CuPy) array is not asked whether any is zero:
     # that would compute it, or wait for the device.
-    if not lazy and not is_foreign(rv) and not np.any(zero):
+    if lazy or is_foreign(rv):
+        return np.where(zero, np.zeros((), dtype=rv.dtype), r)
+    if not np.any(zero):
         return r  # a genuine NaN (of a NaN derivative at a nonzero cotangent) stays
     if not isinstance(r, ArrayFacade) and np.ndim(rv) == 0:
         return rv.dtype.type(0) if hasattr(rv, "dtype") else type(rv)(0)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.registry import implements
 from ..core.trace import Tracer, is_traced, strip
 from ._util import shape_of
@@ -48,6 +49,8 @@ def full_like(
     """
     plain = strip(a)
     if not isinstance(fill_value, Tracer):
+        if is_foreign(plain) and order == "K" and subok is True:  # Dask's takes neither
+            return _np_full_like(plain, fill_value, dtype=dtype, shape=shape, **kwargs)
         return _np_full_like(
             plain, fill_value, dtype=dtype, order=order, subok=subok, shape=shape, **kwargs
         )

@@ -48,7 +48,9 @@ def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
     if not _inexact(av.dtype):  # the values are cast to arr's integer dtype
         return np.insert(av, strip(obj), vv, axis=axis)
     labels = np.arange(av.size).reshape(av.shape)
-    value_labels = (av.size + np.arange(np.size(vv))).reshape(np.shape(vv))
+    # vv.size: np.size of a Dask array would compute it
+    n_values = vv.size if hasattr(vv, "size") else np.size(vv)
+    value_labels = (av.size + np.arange(n_values)).reshape(np.shape(vv))
     where = np.insert(labels, strip(obj), value_labels, axis=axis)
     if vv.dtype != av.dtype:
         values = values.astype(av.dtype)

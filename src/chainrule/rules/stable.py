@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.primitive import Primitive
 from ..core.registry import export
 from ..core.trace import is_traced, strip
@@ -39,7 +40,10 @@ def _plain(x: Any) -> Any:
 def _shift(a: Any, axes: tuple) -> Any:
     """The maximum over ``axes`` (kept), 0 where it is not finite: subtracting
     it makes every ``exp`` at most 1 without changing the result."""
-    m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)
+    if is_foreign(strip(a)) and 0 not in shape_of(a):  # Dask's max takes no initial=
+        m = np.max(a, axis=axes, keepdims=True)
+    else:
+        m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0.0)
 
 

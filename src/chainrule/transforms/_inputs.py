@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import tree
-from .._backends import is_foreign
+from .._backends import is_foreign, namespace
 from .._backends import zeros as _zeros_like
 from ..core.trace import Tracer, strip
 from ._foreign import refusal, refused_output
@@ -191,6 +191,28 @@ def zeros_for(value: Any, lead: tuple[int, ...] = ()) -> Any:
     if type(v) is not np.ndarray and is_foreign(v):
         return _zeros_like(lead + v.shape, v.dtype, like=v)
     return np.zeros(lead + np.shape(v), dtype=np.result_type(v))
+
+
+def as_tangent(t: Any, dtype: np.dtype) -> Any:
+    """A tangent (or cotangent) given by the user, as an array of ``dtype``: a
+    Dask or CuPy array keeps its kind (``np.asarray`` would compute it, or copy
+    it to the host), anything else becomes an ndarray."""
+    if type(t) is not np.ndarray and is_foreign(t):
+        return t if t.dtype == dtype else t.astype(dtype)
+    return np.asarray(t, dtype=dtype)
+
+
+def like_input(ct: Any, leaf: Any) -> Any:
+    """The gradient ``ct`` of input ``leaf`` in the input's kind: a Dask input
+    whose cotangent came out of NumPy values only (``w * r`` with a NumPy ``r``)
+    gets a Dask array with its own chunks, so a gradient is as lazy as its input.
+    (For the reverse transforms to call on each gradient leaf.)"""
+    v = strip(leaf)
+    if type(ct) is np.ndarray and type(v) is not np.ndarray and is_foreign(v):
+        if hasattr(v, "chunks"):
+            return namespace(v).from_array(ct, chunks=v.chunks)
+        return namespace(v).asarray(ct)
+    return ct
 
 
 def finish(ct: Any) -> Any:
