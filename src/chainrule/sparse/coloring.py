@@ -250,15 +250,11 @@ WORD = 62
 _SPREAD = 8
 
 
-def _row_edges(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The positions in ``indices`` of the edges of ``rows`` (concatenated),
-    each row's offset in them, and each row's length."""
-    starts = indptr[rows]
-    lens = indptr[rows + 1] - starts
-    seg = np.zeros(len(rows), dtype=np.int64)
-    np.cumsum(lens[:-1], out=seg[1:])
-    pos = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - seg, lens)
-    return pos, seg, lens
+def _row_edges(graph: Any, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The neighbours of ``rows`` (concatenated), each row's offset in them,
+    and each row's length (SciPy's row indexing: one pass in C)."""
+    sub = graph[rows]
+    return sub.indices, sub.indptr[:-1], np.diff(sub.indptr)
 
 
 def _or_rows(values: np.ndarray, seg: np.ndarray, lens: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -298,8 +294,7 @@ def _peeling_order(graph: Any) -> np.ndarray:
     """Remove, round by round, every vertex whose remaining degree is at most
     1.5 times the mean remaining degree (least degree first within a round);
     colour in the reverse order of removal."""
-    indptr, indices = graph.indptr, graph.indices
-    degree = np.diff(indptr).astype(np.int64)
+    degree = np.diff(graph.indptr).astype(np.int64)
     alive = np.ones(graph.shape[0], dtype=bool)
     removed = []
     while alive.any():
@@ -309,8 +304,8 @@ def _peeling_order(graph: Any) -> np.ndarray:
         batch = batch[np.argsort(degree[batch], kind="stable")]
         removed.append(batch)
         alive[batch] = False
-        pos, _, _ = _row_edges(indptr, batch)
-        degree -= np.bincount(indices[pos], minlength=len(degree))
+        nbr, _, _ = _row_edges(graph, batch)
+        degree -= np.bincount(nbr, minlength=len(degree))
     return np.concatenate(removed)[::-1] if removed else np.arange(0)
 
 
@@ -318,15 +313,13 @@ def _speculative(graph: Any, rank: np.ndarray, rng: np.random.Generator) -> np.n
     """Colour all vertices in rounds: each uncoloured vertex takes the first
     colour at or above a random offset that no coloured neighbour has; where
     two neighbours took the same colour, the later in ``rank`` drops it."""
-    indptr, indices = graph.indptr, graph.indices
     n = graph.shape[0]
     colors = np.full(n, -1, dtype=np.int64)
     bits = np.zeros(n, dtype=np.int64)  # 1 << colour, 0 while uncoloured
     tentative = np.full(n, -1, dtype=np.int64)
     todo = np.arange(n)
     while todo.size:
-        pos, seg, lens = _row_edges(indptr, todo)
-        nbr = indices[pos]
+        nbr, seg, lens = _row_edges(graph, todo)
         taken = _or_rows(bits[nbr], seg, lens, np.zeros(todo.size, dtype=np.int64))
         offset = rng.integers(0, _SPREAD, todo.size)
         pick = _lowest_clear_bit(taken | ((np.int64(1) << offset) - 1))
@@ -350,8 +343,13 @@ def _speculative(graph: Any, rank: np.ndarray, rng: np.random.Generator) -> np.n
 
 def _speculative_best(graph: Any, orderings: tuple[str, ...]) -> np.ndarray:
     best = None
-    for kind in dict.fromkeys(orderings):
-        colors = _speculative(graph, _ranks(graph, kind), np.random.default_rng(18))
+    seen: list[np.ndarray] = []
+    for kind in orderings:
+        rank = _ranks(graph, kind)
+        if any(np.array_equal(rank, r) for r in seen):  # largest-first on a regular graph
+            continue
+        seen.append(rank)
+        colors = _speculative(graph, rank, np.random.default_rng(18))
         if best is None or colors.max(initial=-1) < best.max(initial=-1):
             best = colors
     return best  # type: ignore[return-value]
@@ -372,7 +370,6 @@ def iterated_greedy(
     >>> iterated_greedy(path, np.array([0, 1, 2, 0])).tolist()  # a path needs two
     [0, 1, 0, 1]
     """
-    indptr, indices = graph.indptr, graph.indices
     n = len(colors)
     best = colors = np.asarray(colors, dtype=np.int64)
     if n == 0:
@@ -391,10 +388,9 @@ def iterated_greedy(
         place = np.empty(k, dtype=np.int64)
         place[classes] = np.arange(k)
         order = np.argsort(place[colors], kind="stable")
-        pos, seg, lens = _row_edges(indptr, order)
-        nbr = indices[pos]
+        nbr, seg, lens = _row_edges(graph, order)
         bounds = np.concatenate([[0], np.cumsum(sizes[classes])])
-        ebounds = np.append(seg, pos.size)
+        ebounds = np.append(seg, nbr.size)
         new = np.full(n, -1, dtype=np.int64)
         bits = np.zeros(n, dtype=np.int64)
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
