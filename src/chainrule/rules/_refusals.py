@@ -114,15 +114,7 @@ _NUMPY = {
     "broadcast_shapes": "works on shapes: pass x.shape",
     "poly1d": "the legacy polynomial class converts coefficients with np.array: use "
     "np.polyval(p, x)",
-    "nanmedian": "not yet differentiable: use np.median on x[~np.isnan(x)] (plain mask)",
-    "nanpercentile": "not yet differentiable: use np.percentile on x[~np.isnan(x)] (plain mask)",
-    "nanquantile": "not yet differentiable: use np.quantile on x[~np.isnan(x)] (plain mask)",
-    "vecdot": "not yet differentiable: use np.sum(np.conj(a) * b, axis=-1)",
-    "matvec": "not yet differentiable: use (A @ v[..., None])[..., 0]",
-    "vecmat": "not yet differentiable: use (np.conj(v)[..., None, :] @ A)[..., 0, :]",
     "frexp": "the exponent is an integer, the mantissa jumps at powers of two: use np.log2",
-    "modf": "not yet differentiable: use (x - np.trunc(x), np.trunc(x))",
-    "divmod": "not yet differentiable: use (np.floor_divide(a, b), np.remainder(a, b))",
     "spacing": "the gap to the next float is piecewise constant: use "
     "np.spacing(cr.stop_gradient(x))",
 }

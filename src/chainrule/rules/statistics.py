@@ -1,4 +1,4 @@
-"""Statistics: var, std, average, median, quantile, percentile.
+"""Statistics: var, std, average, median, quantile, percentile and their nan- versions.
 
 ``var``, ``std`` and ``average`` are compositions of differentiable
 reductions. The order statistics behind ``median``/``quantile``/``percentile``
@@ -191,10 +191,13 @@ def _nan_slices(y: Any) -> Any:
     return np.isnan(yv).any(axis=-1)
 
 
-def _finish(r: Any, y: Any, q_ndim: int, kshape: tuple, keepdims: bool) -> Any:
-    """``r`` of shape ``kept + q.shape`` -> NaN for NaN slices, q's axes first,
-    reduced axes kept as 1 with ``keepdims``."""
-    nans = _nan_slices(y)
+def _finish(
+    r: Any, y: Any, q_ndim: int, kshape: tuple, keepdims: bool, nan_slices: bool = True
+) -> Any:
+    """``r`` of shape ``kept + q.shape`` -> NaN for NaN slices (unless the NaNs
+    were skipped, ``nan_slices=False``), q's axes first, reduced axes kept as 1
+    with ``keepdims``."""
+    nans = _nan_slices(y) if nan_slices else False
     if np.any(nans):
         mask = np.reshape(nans, nans.shape + (1,) * q_ndim)
         r = where(mask, np.array(np.nan, dtype=strip(r).dtype), r)
@@ -285,7 +288,7 @@ def _positions(n: int, q: Any, method: str) -> tuple[Any, Any, Any]:
         if np.issubdtype(hv.dtype, np.integer):
             return as_intp(np.clip(hv, 0, n - 1)), None, None
         gamma = h - np.floor(hv)
-        if np.any(edge):
+        if np.any(strip(edge)):  # a test of the whole batch under cr.vmap
             gamma = where(edge, 0.0, gamma)
         return lo, hi, gamma
     if method in ("lower", "higher", "nearest"):
@@ -333,6 +336,7 @@ def _quantile(
     keepdims: bool,
     weights: Any,
     weak: bool,
+    skip_nan: bool = False,
 ) -> Any:
     if out is not None:
         raise conversion_error(f"Writing the result of numpy.{name} into out=")
@@ -355,8 +359,11 @@ def _quantile(
     shape = shape_of(a)
     axes = normalize_axes(axis, len(shape))
     if count_of(shape, axes) == 0:  # NumPy's answer, with nothing to differentiate
-        return np.quantile(strip(a), strip(q), axis, None, False, method, keepdims)  # type: ignore[call-overload]
+        plain = np.nanquantile if skip_nan else np.quantile
+        return plain(strip(a), strip(q), axis, None, False, method, keepdims)  # type: ignore[call-overload]
     y, _, _ = axes_last(a, axes)
+    if skip_nan:
+        return _nan_quantile(y, q, qv, method, weak, keepdims_shape(shape, axes), keepdims)
     n = shape_of(y)[-1]
     lo, hi, gamma = _positions(n, q, method)
     ylo = reshape(order_stat_p(y, np.ravel(lo)), shape_of(y)[:-1] + np.shape(lo))
@@ -418,3 +425,101 @@ def percentile(
     weak = type(q) in (int, float)  # NumPy's weak promotion of a Python number
     q = q / 100 if is_traced(q) else np.true_divide(q, 100)
     return _quantile("percentile", a, q, axis, out, method, keepdims, weights, weak)
+
+
+# --- the NaN-skipping versions --------------------------------------------------
+def _nan_quantile(
+    y: Any, q: Any, qv: Any, method: str, weak: bool, kshape: tuple, keepdims: Any
+) -> Any:
+    """Quantiles of each row of ``y`` (shape ``kept + (n,)``) over its non-NaN
+    entries. Sorting puts NaN last, so a row with ``m`` numbers has them as its
+    first ``m`` order statistics, and the quantile of those is taken with NumPy's
+    positions for a sample of ``m`` (a row of its own length each); an all-NaN
+    row gives NaN, and NaN entries never receive a derivative."""
+    yv = strip(y)
+    kept = shape_of(y)[:-1]
+    q_nd = np.ndim(qv)
+    # counted from y itself (not its plain values) so that under cr.vmap the
+    # counts stay per example
+    m = np.reshape(np.sum(np.logical_not(np.isnan(y)), axis=-1), kept + (1,) * q_nd)
+    lo, hi, gamma = _positions(m, q, method)  # each kept + q.shape
+    full = kept + np.shape(qv)
+
+    def pick(k: Any) -> Any:  # k: one index per row and q, shape ``full`` already
+        return reshape(order_stat_p(y, np.reshape(k, kept + (-1,))), full)
+
+    ylo = pick(lo)
+    if gamma is None:
+        r = ylo
+    else:
+        if weak:
+            gamma = (
+                astype(gamma, yv.dtype) if is_traced(gamma) else np.asarray(gamma, dtype=yv.dtype)
+            )
+        r = _lerp(ylo, pick(hi), gamma)
+    if np.any(strip(m) == 0):
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=4)
+    return _finish(r, y, q_nd, kshape, keepdims_flag(keepdims), nan_slices=False)
+
+
+@implements(np.nanquantile)
+@plain_falls_through(np.nanquantile)
+def nanquantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: Any = np._NoValue,
+    *,
+    weights: Any = None,
+) -> Any:
+    """Differentiable ``numpy.nanquantile``: ``quantile`` of the non-NaN entries
+    of each slice, every ``method``; NaN entries get no derivative, an all-NaN
+    slice gives NaN. For the continuous methods ``q`` is differentiable too.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.grad(lambda x: np.nanquantile(x, 0.5))(np.array([4.0, np.nan, 1.0, 3.0]))
+    array([0., 0., 0., 1.])
+    """
+    weak = type(q) in (int, float)
+    return _quantile("nanquantile", a, q, axis, out, method, keepdims, weights, weak, True)
+
+
+@implements(np.nanpercentile)
+@plain_falls_through(np.nanpercentile)
+def nanpercentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: Any = np._NoValue,
+    *,
+    weights: Any = None,
+) -> Any:
+    """Differentiable ``numpy.nanpercentile``: ``nanquantile`` at ``q / 100``."""
+    weak = type(q) in (int, float)
+    q = q / 100 if is_traced(q) else np.true_divide(q, 100)
+    return _quantile("nanpercentile", a, q, axis, out, method, keepdims, weights, weak, True)
+
+
+@implements(np.nanmedian)
+@plain_falls_through(np.nanmedian)
+def nanmedian(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    keepdims: Any = np._NoValue,
+) -> Any:
+    """Differentiable ``numpy.nanmedian``: the median of the non-NaN entries of
+    each slice (half the derivative to each middle element of an even count).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.grad(np.nanmedian)(np.array([3.0, np.nan, 1.0, 4.0, 2.0]))
+    array([0.5, 0. , 0. , 0. , 0.5])
+    """
+    return _quantile("nanmedian", a, 0.5, axis, out, "linear", keepdims, None, True, True)

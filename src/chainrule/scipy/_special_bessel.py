@@ -5,9 +5,11 @@ with Bessel functions again, so every order works:
 ``J_v' = (J_{v-1} - J_{v+1})/2`` (likewise ``Y``), ``I_v' = (I_{v-1} + I_{v+1})/2``,
 ``K_v' = -(K_{v-1} + K_{v+1})/2``; ``J_0' = -J_1``, ``I_0' = I_1``, ``K_0' = -K_1``.
 The scaled ``ive = I_v e^{-|Re z|}`` and ``kve = K_v e^z`` add the derivative of
-their factor. For complex ``z`` (``jv``, ``yv``, ``iv``, ``kv``, ``kve`` accept
-it) the same formulas are the complex derivative; ``ive`` is not holomorphic
-(``|Re z|``), so it is differentiated for real ``z`` only.
+their factor; ``jve``/``yve`` (``J_v``, ``Y_v`` times ``e^{-|Im z|}``) have the
+unscaled recurrence for real ``z``, where their factor is 1. For complex ``z``
+(``jv``, ``yv``, ``iv``, ``kv``, ``kve`` accept it) the same formulas are the
+complex derivative; ``ive``, ``jve`` and ``yve`` are not holomorphic
+(``|Re z|``, ``|Im z|``), so they are differentiated for real ``z`` only.
 
 The order is a label, not a variable: a traced order raises ``NoRuleError``
 naming the function and its order argument (SciPy has no closed form for the
@@ -81,6 +83,16 @@ j1_p: Primitive = _unary("j1", sc.j1, lambda x: 0.5 * (j0_p(x) - jv_p(2.0, x)))
 y0_p = _unary("y0", sc.y0, lambda x: -y1_p(x))
 y1_p: Primitive = _unary("y1", sc.y1, lambda x: 0.5 * (y0_p(x) - yv_p(2.0, x)))
 
+# The exponentially scaled jve = J_v e^{-|Im z|}, yve = Y_v e^{-|Im z|}: for real z
+# the factor is 1, so the recurrence is the same; for complex z |Im z| is not
+# holomorphic, so (like ive) they are differentiated for real z only.
+jve_p: Primitive = _ordered(
+    "jve", sc.jve, lambda x, y: 0.5 * (jve_p(x - 1.0, y) - jve_p(x + 1.0, y))
+)
+yve_p: Primitive = _ordered(
+    "yve", sc.yve, lambda x, y: 0.5 * (yve_p(x - 1.0, y) - yve_p(x + 1.0, y))
+)
+
 # --- modified, first kind ------------------------------------------------------------------
 iv_p: Primitive = _ordered("iv", sc.iv, lambda x, y: 0.5 * (iv_p(x - 1.0, y) + iv_p(x + 1.0, y)))
 ive_p: Primitive = _ordered(
@@ -109,6 +121,8 @@ SCIPY_UFUNCS = {
     sc.jv: jv_p,
     sc.yv: yv_p,
     sc.yn: yn_p,
+    sc.jve: jve_p,
+    sc.yve: yve_p,
     sc.j0: j0_p,
     sc.j1: j1_p,
     sc.y0: y0_p,
@@ -156,7 +170,15 @@ def _export_unary(name: str, prim: Primitive) -> None:
     export(name, _NS)(fn)
 
 
-for _name, _prim in (("jv", jv_p), ("yv", yv_p), ("iv", iv_p), ("ive", ive_p), ("kv", kv_p)):
+for _name, _prim in (
+    ("jv", jv_p),
+    ("yv", yv_p),
+    ("jve", jve_p),
+    ("yve", yve_p),
+    ("iv", iv_p),
+    ("ive", ive_p),
+    ("kv", kv_p),
+):
     _export_ordered(_name, _prim)
 _export_ordered("kve", kve_p)
 _export_ordered("yn", yn_p, arg="n")

@@ -1,0 +1,39 @@
+"""Derivative checks for functions of one complex (or real) array, shared by the
+rule sweeps: forward mode against central differences along a random direction
+of the argument's dtype, reverse mode through the pairing ``Re(sum(u * J v))``
+of the complex convention (docs/design.md), and the same for the JVP and VJP
+maps themselves up to ``order``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule as cr
+
+
+def like(x, rng):
+    """A random array of ``x``'s shape and dtype (complex parts both random)."""
+    x = np.asarray(x)
+    v = rng.standard_normal(x.shape)
+    if x.dtype.kind == "c":
+        v = v + 1j * rng.standard_normal(x.shape)
+    return v.astype(x.dtype)
+
+
+def check_one(f, x, order=2, eps=1e-6, rtol=1e-6, atol=1e-7, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x)
+    v = like(x, rng)
+    numeric = (np.asarray(f(x + eps * v)) - np.asarray(f(x - eps * v))) / (2 * eps)
+    _, t = cr.jvp(f, (x,), (v,))
+    np.testing.assert_allclose(t, numeric, rtol=rtol, atol=atol, err_msg="forward mode")
+    out, vjp_fn = cr.vjp(f, x)
+    u = like(out, rng)
+    (ct,) = vjp_fn(u)
+    assert np.asarray(ct).dtype == x.dtype, "a cotangent has its input's dtype"
+    lhs = np.real(np.sum(np.asarray(ct) * v))
+    rhs = np.real(np.sum(u * numeric))
+    np.testing.assert_allclose(lhs, rhs, rtol=rtol, atol=atol, err_msg="reverse mode")
+    if order > 1:
+        check_one(lambda a: cr.jvp(f, (a,), (v,))[1], x, order - 1, eps, rtol, atol, seed + 1)
+        check_one(lambda a: cr.vjp(f, a)[1](u)[0], x, order - 1, eps, rtol, atol, seed + 2)
