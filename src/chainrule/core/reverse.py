@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # annotations only: the committed trace.py may not define the
     from .trace import Args, Kwargs
 
 _NO_KWARGS: dict[str, Any] = {}
+_new = object.__new__
 
 
 class ReverseTracer(Tracer):
@@ -83,7 +84,9 @@ class ReverseTrace(Trace):
                 bwd, keep = direct[0]
                 tape = self.tape
                 tape.append((x._index, bwd, ans if keep == KEEP_ANS else v))
-                return ReverseTracer(ans, self, len(tape) - 1)
+                out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                out._value, out._trace, out._index = ans, self, len(tape) - 1
+                return out
             vjp = maker(ans, v)
         elif n == 2:
             a, b = args
@@ -112,7 +115,9 @@ class ReverseTrace(Trace):
                     else:
                         saved = ans if keep == KEEP_ANS else v if keep == KEEP_X else (v, c)
                     tape.append((x._index, bwd, saved))
-                return ReverseTracer(ans, self, len(tape) - 1)
+                out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                out._value, out._trace, out._index = ans, self, len(tape) - 1
+                return out
             if rule is not None:
                 pass  # a number its ConstantRule does not cover (x / 0.0): general rules
             elif isinstance(a, Tracer):
@@ -136,7 +141,9 @@ class ReverseTrace(Trace):
                         vjp_b = _real_part_if_needed(vjp_b, ans, vb)
                     tape = self.tape
                     tape.append(([a._index, b._index], [vjp_a, vjp_b]))
-                    return ReverseTracer(ans, self, len(tape) - 1)
+                    out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                    out._value, out._trace, out._index = ans, self, len(tape) - 1
+                    return out
                 x, c, i = a, b, 0
             else:
                 x, c, i = b, a, 1
@@ -171,7 +178,9 @@ class ReverseTrace(Trace):
             vjp = _real_part_if_needed(vjp, ans, v)  # (a real ndarray result needs nothing)
         tape = self.tape
         tape.append((x._index, vjp))
-        return ReverseTracer(ans, self, len(tape) - 1)
+        out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+        out._value, out._trace, out._index = ans, self, len(tape) - 1
+        return out
 
     def process_custom_vjp(self, call: Any) -> Any:
         """A function with its own derivative (core/custom_call.py): one entry
