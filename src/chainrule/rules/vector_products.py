@@ -12,9 +12,9 @@ cotangent with the other operand, the plain operand gets the cotangent against
 ``conj`` of the conjugated one. Rules call the ufuncs (and matmul) again, so they
 are differentiated to any order.
 
-They exist only in NumPy >= 2.2; on older releases this module registers
-nothing. Keywords (``axis=``, ``axes=``) on traced operands are refused by the
-ufunc dispatch, naming them.
+NumPy 2.0 has ``vecdot``; ``matvec`` and ``vecmat`` exist from NumPy 2.2 on, and
+each is registered only where it exists. Keywords (``axis=``, ``axes=``) on
+traced operands are refused by the ufunc dispatch, naming them.
 """
 
 from __future__ import annotations
@@ -73,58 +73,59 @@ def _batch_rule(cores: tuple[int, int]) -> Callable[..., Any]:
     return rule
 
 
-def _register() -> None:
-    vecdot, matvec, vecmat = np.vecdot, np.matvec, np.vecmat  # type: ignore[attr-defined]
-
+# NumPy 2.0 has vecdot; matvec and vecmat came with 2.2: each is registered
+# where this NumPy has it.
+def _vecdot(vecdot: Any) -> None:
     # vecdot(a, b): cores (1, 1), result core 0
-    def vecdot_vjp_a(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
+    def vjp_a(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
         shape, nd = shape_of(a), ndim_of(ans) + 1
         return lambda g: unbroadcast(_conj(np.expand_dims(g, -1) * b), shape, nd)
 
-    def vecdot_vjp_b(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
+    def vjp_b(ans: Any, a: Any, b: Any) -> Callable[[Any], Any]:
         shape, nd = shape_of(b), ndim_of(ans) + 1
         return lambda g: unbroadcast(np.expand_dims(g, -1) * _conj(a), shape, nd)
 
-    vecdot_p = Primitive("vecdot", vecdot)
-    vecdot_p.defvjp(vecdot_vjp_a, vecdot_vjp_b)
-    vecdot_p.defjvp(_tangent_in(vecdot, (1, 1), 0), _tangent_in(vecdot, (1, 1), 1))
+    _install(vecdot, (1, 1), vjp_a, vjp_b)
 
+
+def _matvec(matvec: Any) -> None:
     # matvec(A, v): cores (2, 1), result core 1
-    def matvec_vjp_A(ans: Any, A: Any, v: Any) -> Callable[[Any], Any]:
+    def vjp_A(ans: Any, A: Any, v: Any) -> Callable[[Any], Any]:
         shape, nd = shape_of(A), ndim_of(ans) + 1
         return lambda g: unbroadcast(np.expand_dims(g, -1) * np.expand_dims(v, -2), shape, nd)
 
-    def matvec_vjp_v(ans: Any, A: Any, v: Any) -> Callable[[Any], Any]:
+    def vjp_v(ans: Any, A: Any, v: Any) -> Callable[[Any], Any]:
+        # sum_i g_i A_ij: A transposed against g, written with matmul (any NumPy 2)
         shape, nd = shape_of(v), ndim_of(ans)
-        return lambda g: unbroadcast(matvec(np.swapaxes(A, -1, -2), g), shape, nd)
+        return lambda g: unbroadcast(np.matmul(np.expand_dims(g, -2), A)[..., 0, :], shape, nd)
 
-    matvec_p = Primitive("matvec", matvec)
-    matvec_p.defvjp(matvec_vjp_A, matvec_vjp_v)
-    matvec_p.defjvp(_tangent_in(matvec, (2, 1), 0), _tangent_in(matvec, (2, 1), 1))
+    _install(matvec, (2, 1), vjp_A, vjp_v)
 
+
+def _vecmat(vecmat: Any) -> None:
     # vecmat(v, A): cores (1, 2), result core 1
-    def vecmat_vjp_v(ans: Any, v: Any, A: Any) -> Callable[[Any], Any]:
+    def vjp_v(ans: Any, v: Any, A: Any) -> Callable[[Any], Any]:
         shape, nd = shape_of(v), ndim_of(ans)
-        return lambda g: unbroadcast(_conj(matvec(A, g)), shape, nd)
+        return lambda g: unbroadcast(_conj(np.matmul(A, np.expand_dims(g, -1))[..., 0]), shape, nd)
 
-    def vecmat_vjp_A(ans: Any, v: Any, A: Any) -> Callable[[Any], Any]:
+    def vjp_A(ans: Any, v: Any, A: Any) -> Callable[[Any], Any]:
         shape, nd = shape_of(A), ndim_of(ans) + 1
         return lambda g: unbroadcast(
             np.expand_dims(_conj(v), -1) * np.expand_dims(g, -2), shape, nd
         )
 
-    vecmat_p = Primitive("vecmat", vecmat)
-    vecmat_p.defvjp(vecmat_vjp_v, vecmat_vjp_A)
-    vecmat_p.defjvp(_tangent_in(vecmat, (1, 2), 0), _tangent_in(vecmat, (1, 2), 1))
-
-    allow_complex(vecdot_p, matvec_p, vecmat_p)
-    _b.BATCH_RULES[vecdot_p] = _batch_rule((1, 1))
-    _b.BATCH_RULES[matvec_p] = _batch_rule((2, 1))
-    _b.BATCH_RULES[vecmat_p] = _batch_rule((1, 2))
-    UFUNCS[vecdot] = vecdot_p
-    UFUNCS[matvec] = matvec_p
-    UFUNCS[vecmat] = vecmat_p
+    _install(vecmat, (1, 2), vjp_v, vjp_A)
 
 
-if hasattr(np, "vecdot") and hasattr(np, "matvec") and hasattr(np, "vecmat"):
-    _register()
+def _install(ufunc: Any, cores: tuple[int, int], vjp0: Any, vjp1: Any) -> None:
+    prim = Primitive(ufunc.__name__, ufunc)
+    prim.defvjp(vjp0, vjp1)
+    prim.defjvp(_tangent_in(ufunc, cores, 0), _tangent_in(ufunc, cores, 1))
+    allow_complex(prim)
+    _b.BATCH_RULES[prim] = _batch_rule(cores)
+    UFUNCS[ufunc] = prim
+
+
+for _name, _add in (("vecdot", _vecdot), ("matvec", _matvec), ("vecmat", _vecmat)):
+    if hasattr(np, _name):
+        _add(getattr(np, _name))
