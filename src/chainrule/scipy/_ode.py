@@ -22,6 +22,7 @@ tangents, so chainrule transposes it for reverse mode:
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -33,10 +34,16 @@ from ..core.trace import is_traced
 from ..custom import custom_jvp, custom_vjp
 from ..transforms import jacfwd, vjp
 from ..transforms.jit import jit
+from ..transforms.vmap import vmap
+from . import _rk
 
 _STIFF = ("BDF", "Radau", "LSODA")
 #: Forward sensitivities while the number of columns (state + parameters) is at most this.
 AUTO_FORWARD_MAX = 10
+#: Systems with at most this many entries in ``[f_y | f_p]`` take Jacobians at many
+#: points per call (the stage points of a whole solve, or of one adjoint step)
+#: instead of one product per right-hand-side evaluation.
+BATCH_JACOBIAN_MAX = 1024
 
 
 class _Problem:
@@ -95,7 +102,11 @@ class _Staged:
     def __call__(self, *args: Any) -> Any:
         if self.staged is not None and not _any_traced(*args):
             try:
-                return self.staged(*args)
+                # A fresh context: outside every transform, so that cr.jit replays
+                # (inside one it would run fn inline, traced at every call). The
+                # arguments are plain, and fn closes over no traced value
+                # (_check_closure), so nothing of the outer transforms is lost.
+                return contextvars.Context().run(self.staged, *args)
             except Exception:  # the plain call below raises the user's error, if any
                 self.staged = None
         return self.fn(*args)
@@ -105,6 +116,47 @@ def _scipy_jac(f: Callable, p: Any) -> Callable:
     """``jac(t, y)`` for SciPy's stiff methods: chainrule's forward Jacobian in ``y``."""
     jac_y = _Staged(jacfwd(lambda y, t, p: f(t, y, p)))
     return lambda t, y: np.asarray(jac_y(y, t, p))
+
+
+def _fresh(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)`` outside every transform (see ``_Staged``)."""
+    return contextvars.Context().run(fn, *args)
+
+
+class _Jacobians:
+    """``f_y`` and ``f_p`` of ``f(t, y, p)`` at many points per call: chainrule's
+    forward Jacobian mapped over the points (``cr.vmap``), staged with ``cr.jit``
+    for a fixed number of points; a loop over the points where ``f`` cannot be
+    mapped (Python branches on ``t`` or ``y``)."""
+
+    def __init__(self, f: Callable, n_p: int) -> None:
+        def jac(y: Any, t: Any, p: Any) -> Any:
+            return jacfwd(lambda y, p: f(t, y, p), argnums=(0, 1))(y, p)
+
+        self.mapped: Callable | None = vmap(jac, in_axes=(0, 0, None))
+        self.single = _Staged(jac)
+        self.staged: dict[int, Callable] = {}
+
+    def at(self, ts: np.ndarray, ys: np.ndarray, p: Any, stage: bool = False) -> tuple:
+        """``(f_y, f_p)`` at the points ``(ts[i], ys[i])``, stacked; ``stage``: the
+        same number of points comes again and again (stage it once)."""
+        if self.mapped is not None:
+            try:
+                if stage:
+                    fn = self.staged.get(ts.shape[0])
+                    if fn is None:
+                        fn = self.staged[ts.shape[0]] = jit(self.mapped)
+                    jy, jp = _fresh(fn, ys, ts, p)
+                else:
+                    jy, jp = _fresh(self.mapped, ys, ts, p)
+                return np.asarray(jy), np.asarray(jp)
+            except Exception:  # e.g. a Python branch on t: one point at a time
+                self.mapped = None
+        pairs = [self.single(ys[i], ts[i], p) for i in range(ts.shape[0])]
+        return (
+            np.array([np.asarray(a) for a, _ in pairs]),
+            np.array([np.asarray(b) for _, b in pairs]),
+        )
 
 
 class _Solver:
@@ -125,6 +177,7 @@ class _Solver:
         self.last: tuple | None = None
         self.stats: Any = None
         self.s_cache: tuple | None = None
+        self._jacobians: _Jacobians | None = None
         self.core = custom_jvp(self._solve)
         self.core.defjvp(self._rule)
 
@@ -151,20 +204,51 @@ class _Solver:
     def _solve(self, y0: Any, p: Any, t0: Any, t1: Any, te: Any) -> Any:
         key = (y0, p, t0, t1, te)
         if self.last is not None and all(a is b for a, b in zip(self.last[0], key)):
-            return self.last[1].y
+            return self.last[2]
         f = self.f
+        te = np.asarray(te, dtype=float)
+        cls = _rk.record_class(self.method)
+        if cls is not None:
+            # Every step kept: the checkpoint of the adjoint, and the stage points
+            # of the forward sensitivities.
+            _check_t_eval(te, float(t0), float(t1))
+            opts = {k: v for k, v in self.options.items() if k not in _NOT_RK}
+            rec = _rk.RkRecord(
+                cls,
+                lambda t, y: np.asarray(f(t, y, p), dtype=float),
+                float(t0),
+                float(t1),
+                np.asarray(y0, dtype=float),
+                opts,
+            )
+            y = np.transpose(rec.dense(te)) if te.shape[0] else np.zeros((rec.y.shape[1], 0))
+            self.last = (key, rec, y)
+            self.stats = rec
+            return y
         sol = self._run(
-            lambda t, y: f(t, y, p),
-            t0,
-            t1,
-            y0,
-            np.asarray(te, dtype=float),
-            self.how == "adjoint",
-            self.jac_for(p),
+            lambda t, y: f(t, y, p), t0, t1, y0, te, self.how == "adjoint", self.jac_for(p)
         )
-        self.last = (key, sol, None)
+        self.last = (key, sol, sol.y)
         self.stats = sol
         return sol.y
+
+    def dense(self) -> Callable:
+        """The last forward solution as a function of times (rows of states)."""
+        assert self.last is not None
+        held = self.last[1]
+        if isinstance(held, _rk.RkRecord):
+            return held.dense
+        sol = held.sol
+        return lambda ts: np.transpose(sol(np.asarray(ts, dtype=float)))
+
+    def batched(self, n: int) -> bool:
+        """Whether Jacobians are taken at many points per call (a small system)."""
+        return n * (n + self.n_p) <= BATCH_JACOBIAN_MAX
+
+    def jacobians(self) -> _Jacobians:
+        if self._jacobians is None:
+            self._jacobians = _Jacobians(self.f, self.n_p)
+        return self._jacobians
 
     def _sensitivity_solver(self, n: int) -> _Solver:
         """The augmented system ``z = [y, S]``, ``S = [dy/dy0 | dy/dp]`` (``n x (n + n_p)``)."""
@@ -191,6 +275,17 @@ class _Solver:
     def sensitivities(self, y0: Any, p: Any, t0: Any, t1: Any, te: Any) -> tuple[Any, Any]:
         """``Y`` (n, m) and ``S`` (n, m, n + n_p), differentiable when the inputs are traced."""
         n = np.shape(y0)[0]
+        if (
+            not _any_traced(y0, p, t0, t1, te)
+            and _rk.record_class(self.method) is not None
+            and self.batched(n)
+        ):
+            y = self._solve(y0, p, t0, t1, te)
+            assert self.last is not None
+            rec = self.last[1]
+            tau, z = rec.stage_points()
+            jy, jp = self.jacobians().at(tau, z, p)
+            return y, rec.sensitivities(jy, jp, np.asarray(te, dtype=float))
         aug = self._sensitivity_solver(n)
         z0 = np.concatenate(
             [y0 * 1.0, np.reshape(np.concatenate([np.eye(n), np.zeros((n, self.n_p))], 1), (-1,))]
@@ -222,6 +317,22 @@ class _Solver:
         out = s @ d
         fte = _rhs_at(f, te, y, p)
         return out + fte * dte[None, :] if n else out
+
+
+# solve_ivp's options that are not the solver class's (or not the explicit methods').
+_NOT_RK = ("jac", "jac_sparsity", "lband", "uband", "min_step", "dense_output", "events")
+
+
+def _check_t_eval(te: np.ndarray, t0: float, t1: float) -> None:
+    """solve_ivp's own checks of ``t_eval`` (the recorded solve skips solve_ivp)."""
+    if te.ndim != 1:
+        raise ValueError("`t_eval` must be 1-dimensional.")
+    lo, hi = min(t0, t1), max(t0, t1)
+    if np.any(te < lo) or np.any(te > hi):
+        raise ValueError("Values in `t_eval` are not within `t_span`.")
+    d = np.diff(te)
+    if (t1 >= t0 and np.any(d <= 0)) or (t1 < t0 and np.any(d >= 0)):
+        raise ValueError("Values in `t_eval` are not properly sorted.")
 
 
 def _rhs_at(f: Callable, te: Any, y: Any, p: Any) -> Any:
@@ -283,97 +394,152 @@ class _LinearMap:
 
 
 def _adjoint(solver: _Solver, y0: Any, p: Any, t0: Any, te: Any, g: np.ndarray) -> tuple:
-    """One backward sweep of ``[lam, mu]`` from the last observation to ``t0`` on the
-    dense forward solution, the cotangent of each observation added at its time."""
-    assert solver.last is not None
-    sol = solver.last[1].sol
-    f, n_p = solver.f, solver.n_p
+    """One backward solve of ``[lam, mu]`` (``lam' = -f_y^T lam``, ``mu' = -f_p^T lam``)
+    from the last observation to ``t0`` on the dense forward solution, by the same
+    method and tolerances, the cotangent of each observation added at its time."""
     n = np.shape(y0)[0]
     te = np.asarray(te, dtype=float)
-
-    def pullback(t: Any, y: Any, p: Any, lam: Any) -> Any:
-        return vjp(lambda y, p: f(t, y, p), y, p)[1](lam)
-
-    staged = _Staged(pullback)
-
-    def rhs(t: float, a: np.ndarray) -> np.ndarray:
-        vy, vp = staged(t, sol(t), p, a[:n])
-        return -np.concatenate([np.asarray(vy), np.asarray(vp)])
-
-    def jac(t: float, a: np.ndarray) -> np.ndarray:
-        jy = np.asarray(jacfwd(lambda y: f(t, y, p))(sol(t)))
-        out = np.zeros((n + n_p, n + n_p))
-        out[:n, :n] = -jy.T
-        return out
-
-    opts = dict(solver.options)
-    if solver.method in _STIFF and "jac" not in opts:
-        opts["jac"] = jac
-    opts.pop("first_step", None)
-
-    def sweep(a: np.ndarray, t_from: float, t_to: float, step: float | None) -> tuple:
-        if step is not None:
-            step = min(step, abs(t_to - t_from))
-        seg = _si.solve_ivp(rhs, (t_from, t_to), a, method=solver.method, first_step=step, **opts)
-        if seg.status < 0:
-            raise RuntimeError(f"the adjoint solve failed: {seg.message}")
-        return seg.y[:, -1], _last_step(seg.t)
-
-    a = np.zeros(n + n_p)
-    m = te.shape[0]
-    t = float(t0) if m == 0 else te[-1]
-    runge_kutta = _runge_kutta(solver.method)
-    if runge_kutta is not None:
-        return _one_sweep(runge_kutta, rhs, opts, a, t, float(t0), te, g, n)
-    step = None
-    for i in range(m - 1, -1, -1):
-        if te[i] != t:
-            a, step = sweep(a, t, te[i], step)
-            t = te[i]
-        a[:n] += g[:, i]
-    if t != float(t0):
-        a, _ = sweep(a, t, float(t0), step)
-    return a[:n], a[n:]
+    cls = _solver_class(solver.method)
+    rhs = _AdjointRhs(solver, solver.dense(), p, n, _stage_nodes(cls))
+    opts = {k: v for k, v in solver.options.items() if k not in ("first_step", "jac")}
+    if solver.method in _STIFF:
+        opts["jac"] = rhs.jac
+    else:
+        opts = {k: v for k, v in opts.items() if k not in _NOT_RK}
+    t = float(t0) if te.shape[0] == 0 else float(te[-1])
+    # Outside every transform: the staged Jacobians and products replay directly.
+    return _fresh(_sweep, cls, rhs, opts, t, float(t0), te, g, n, solver.n_p)
 
 
-def _runge_kutta(method: Any) -> Any:
-    """SciPy's explicit Runge-Kutta class for ``method``, or None for the others."""
+def _solver_class(method: Any) -> Any:
+    cls = getattr(_si, method, None) if isinstance(method, str) else method
+    if not (isinstance(cls, type) and issubclass(cls, _si.OdeSolver)):
+        raise ValueError(f"solve_ivp: unknown method {method!r}")
+    return cls
+
+
+def _stage_nodes(cls: Any) -> np.ndarray | None:
+    """Where in a step an explicit Runge-Kutta method evaluates the right-hand side
+    after its first stage (fractions of the step, the first stage's first)."""
     from scipy.integrate._ivp.rk import RungeKutta
 
-    cls = getattr(_si, method, None) if isinstance(method, str) else method
-    return cls if isinstance(cls, type) and issubclass(cls, RungeKutta) else None
+    if not issubclass(cls, RungeKutta):
+        return None
+    c = [float(v) for v in cls.C[1 : cls.n_stages]] + [1.0]
+    nodes = [c[0]] + sorted({v for v in c[1:] if v != c[0]})
+    return np.array(nodes)
 
 
-def _one_sweep(
+class _AdjointRhs:
+    """The adjoint system's right-hand side ``-[f_y^T lam, f_p^T lam]`` at
+    ``(t, y(t))`` and its Jacobian (for the stiff methods).
+
+    Small systems take ``f_y`` and ``f_p`` themselves, by time: ``y(t)`` comes
+    from the forward solution, so an explicit Runge-Kutta step's stage times are
+    known once its first stage asks (``t_k + c_i h``), and the Jacobians at all of
+    them come from one call; each stage is then two small products. Implicit
+    methods ask again and again at the same times (Newton iterations): a cache
+    by time. Large systems take one vector-Jacobian product per call."""
+
+    CACHE = 24
+
+    def __init__(
+        self, solver: _Solver, dense: Callable, p: Any, n: int, nodes: np.ndarray | None
+    ) -> None:
+        self.dense, self.p, self.n, self.n_p, self.nodes = dense, p, n, solver.n_p, nodes
+        self.ode: Any = None
+        self.in_step = False
+        self.by_jacobian = solver.batched(n)
+        self.cache: list[tuple[float, np.ndarray, np.ndarray]] = []
+        f = solver.f
+        if self.by_jacobian:
+            self.jacobians = solver.jacobians()
+        else:
+
+            def pullback(t: Any, y: Any, p: Any, lam: Any) -> Any:
+                return vjp(lambda y, p: f(t, y, p), y, p)[1](lam)
+
+            self.pullback = _Staged(pullback)
+            self.jac_y = _Staged(jacfwd(lambda y, t, p: f(t, y, p)))
+            self.jac_last: tuple | None = None
+
+    def jac_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        tol = 1e-13 * max(1.0, abs(t))
+        for tt, jy, jp in reversed(self.cache):
+            if abs(tt - t) <= tol:
+                return jy, jp
+        ode, nodes = self.ode, self.nodes
+        if self.in_step and nodes is not None and ode is not None and t != ode.t:
+            # the first evaluation of a step is its second stage, at t_k + c_1 h
+            times = ode.t + nodes * ((t - ode.t) / nodes[0])
+            times[0] = t
+        else:
+            times = np.full(1 if nodes is None else nodes.shape[0], t)
+        jy, jp = self.jacobians.at(times, self.dense(times), self.p, stage=True)
+        self.cache.extend(zip(times.tolist(), jy, jp))
+        del self.cache[: -self.CACHE]
+        return jy[0], jp[0]
+
+    def __call__(self, t: float, a: np.ndarray) -> np.ndarray:
+        n = self.n
+        if self.by_jacobian:
+            jy, jp = self.jac_at(t)
+            lam = a[:n]
+            return -np.concatenate([lam @ jy, lam @ jp])
+        y = self.dense(np.array([t]))[0]
+        vy, vp = self.pullback(t, y, self.p, a[:n])
+        return -np.concatenate([np.asarray(vy), np.asarray(vp)])
+
+    def jac(self, t: float, a: np.ndarray) -> np.ndarray:
+        n = self.n
+        out = np.zeros((n + self.n_p, n + self.n_p))
+        if self.by_jacobian:
+            jy, jp = self.jac_at(t)
+            out[:n, :n] = -jy.T
+            out[n:, :n] = -jp.T
+        else:  # (the mu rows left out: Newton needs only an approximate Jacobian)
+            if self.jac_last is None or self.jac_last[0] != t:
+                y = self.dense(np.array([t]))[0]
+                self.jac_last = (t, np.asarray(self.jac_y(y, t, self.p)))
+            out[:n, :n] = -self.jac_last[1].T
+        return out
+
+
+def _sweep(
     cls: Any,
-    rhs: Callable,
+    rhs: _AdjointRhs,
     opts: dict,
-    a: np.ndarray,
     t: float,
     t0: float,
     te: np.ndarray,
     g: np.ndarray,
     n: int,
+    n_p: int,
 ) -> tuple:
-    """The adjoint sweep as one explicit Runge-Kutta integration: the solver stops
-    at each observation (its ``t_bound``), takes the jump in ``lam`` and goes on
-    with its step size (the first-same-as-last derivative recomputed)."""
+    """The backward solve as one integration by one solver object: it stops at each
+    observation (its ``t_bound``), the adjoint state takes the jump there, and the
+    solver goes on with its step size (and, for the implicit methods, its Jacobian
+    and factorizations; the multistep methods restart their history at order 1,
+    as at any discontinuity)."""
     m = te.shape[0]
     stops = [(float(te[i]), i) for i in range(m - 2, -1, -1)] + [(t0, -1)]
-    a = a.copy()
+    a = np.zeros(n + n_p)
     if m:
         a[:n] += g[:, m - 1]
-    opts = {k: v for k, v in opts.items() if k not in ("jac", "jac_sparsity", "lband", "uband")}
     ode: Any = None
     for target, i in stops:
         if target != t:
             if ode is None:
                 ode = cls(rhs, t, a, target, **opts)
+                rhs.ode = ode
             else:
-                ode.t_bound, ode.status = target, "running"
-                ode.y, ode.f = a, rhs(t, a)
+                _jump(ode, rhs, a, t, target)
             while ode.status == "running":
-                ode.step()
+                rhs.in_step = True
+                try:
+                    ode.step()
+                finally:
+                    rhs.in_step = False
             if ode.status == "failed":
                 raise RuntimeError("the adjoint solve failed: its step size fell too small")
             a, t = np.array(ode.y, dtype=float), target
@@ -382,13 +548,27 @@ def _one_sweep(
     return a[:n], a[n:]
 
 
-def _last_step(ts: np.ndarray) -> float | None:
-    """The last accepted step, to start the next stretch of the backward sweep
-    where this one ended (without a new search for the first step)."""
-    if ts.shape[0] < 2:
-        return None
-    # The last step is often cut short by the segment's end: take the larger of the last two.
-    return float(np.max(np.abs(np.diff(ts[-3:]))))
+def _jump(ode: Any, rhs: _AdjointRhs, a: np.ndarray, t: float, target: float) -> None:
+    """Go on from ``(t, a)`` (the state after a jump) to the new ``t_bound``."""
+    ode.t_bound, ode.status, ode.t, ode.y = target, "running", t, a
+    if isinstance(ode, _si.LSODA):
+        # ODEPACK restarts its history (istate 1), with the last step as first step.
+        solver = ode._lsoda_solver
+        integrator = solver._integrator
+        integrator.first_step = float(integrator.rwork[10])
+        solver.set_initial_value(a, t)
+        integrator.rwork[0] = target
+        integrator.call_args[4] = integrator.rwork
+        return
+    f = ode.fun(t, a)
+    if isinstance(ode, _si.BDF):
+        ode.D[0] = a
+        ode.D[1] = f * ode.h_abs * ode.direction
+        ode.order, ode.n_equal_steps, ode.LU = 1, 0, None
+        return
+    ode.f = f
+    if isinstance(ode, _si.Radau):
+        ode.sol = None  # its Newton guess extrapolates the last step: not across a jump
 
 
 # --- the public functions ---------------------------------------------------------------
