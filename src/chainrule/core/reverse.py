@@ -304,11 +304,13 @@ def backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool = Fals
     the tape not yet walked.
     """
     gc_on = gc.isenabled()
+    if not gc_on:  # already held off (value_and_grad's GcPause) or off by the user
+        return _backward(tape, seeds, consume)
     try:
         with GcPause():
             return _backward(tape, seeds, consume)
     finally:  # the collector back on after an interrupt too (see trace.boundary_state)
-        if gc_on and not gc.isenabled():
+        if not gc.isenabled():
             gc.enable()
 
 

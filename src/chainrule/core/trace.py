@@ -292,12 +292,6 @@ class Tracer(ArrayFacade):
     __slots__ = ("_value", "_trace")
 
 
-def tracing(trace: Trace) -> Trace:
-    """``with tracing(trace):`` is ``with trace:`` (kept for the transforms that
-    spell it so)."""
-    return trace
-
-
 def is_traced(x: Any) -> bool:
     """True for a tracer of any level."""
     return isinstance(x, Tracer)

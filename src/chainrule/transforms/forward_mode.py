@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
-from ..core.trace import Tracer, boundary_state, restore_boundary, strip, tracing
+from ..core.trace import Tracer, boundary_state, restore_boundary, strip
 from ._foreign import refusal
 from ._inputs import (
     as_differentiable,
@@ -44,7 +44,7 @@ def push_forward(
     state = boundary_state()
     try:
         trace = ForwardTrace(batch_ndim)
-        with tracing(trace):
+        with trace:
             boxed = in_tree.unflatten(
                 [ForwardTracer(v, trace, t) for v, t in zip(leaves, tangents)]
             )

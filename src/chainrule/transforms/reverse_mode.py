@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import tree
 from ..core.reverse import ReverseTrace, backward
-from ..core.trace import GcPause, Tracer, boundary_state, restore_boundary, strip, tracing
+from ..core.trace import GcPause, Tracer, boundary_state, restore_boundary, strip
 from ..rules.shape import astype
 from ._foreign import refusal
 from ._inputs import (
@@ -127,7 +127,7 @@ def record(
     state = boundary_state()
     try:
         trace = ReverseTrace()
-        with tracing(trace):
+        with trace:
             inputs = [trace.new_input(v) for v in leaves]
             traced_args = in_tree.unflatten(inputs)
             result = fun(*substitute(args, argnums, traced_args), **kwargs)
