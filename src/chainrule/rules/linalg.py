@@ -1513,39 +1513,69 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._
     return pinv_p(a, bool(hermitian), tuple(kwargs.items()), full)
 
 
-def _lstsq_vjp_a(ans: Any, a: Any, b: Any, rcond: Any):
-    p = np.linalg.pinv(a)
-    return lambda g: _pinv_vjp_formula(g @ _mT(b), p, a)
+# At a rank-deficient ``a`` the solution is the minimum-norm one, ``pinv(a) b`` with
+# pinv's cut-off set to lstsq's: its derivative is that of the fixed-rank
+# pseudo-inverse (as for pinv, through A_r = A P A), times b.
+def _lstsq_pinv(a: Any, cut: float, full_rank: bool) -> tuple[Any, Any]:
+    """-> (P, the matrix the pinv formulas take): pinv(a) with lstsq's cut-off."""
+    p = np.linalg.pinv(a, rcond=cut)
+    return p, (a if full_rank else _rank_r(a, p, False))
 
 
-def _lstsq_jvp_a(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
-    return _pinv_jvp_formula(t, np.linalg.pinv(a), a) @ b
+def _lstsq_vjp_a(ans: Any, a: Any, b: Any, cut: float, full_rank: bool):
+    p, ar = _lstsq_pinv(a, cut, full_rank)
+    return lambda g: _pinv_vjp_formula(g @ _mT(b), p, ar, full_rank)
 
 
-def _lstsq_vjp_b(ans: Any, a: Any, b: Any, rcond: Any):
-    p = np.linalg.pinv(a)
+def _lstsq_jvp_a(t: Any, ans: Any, a: Any, b: Any, cut: float, full_rank: bool) -> Any:
+    p, ar = _lstsq_pinv(a, cut, full_rank)
+    return _pinv_jvp_formula(t, p, ar, full_rank) @ b
+
+
+def _lstsq_vjp_b(ans: Any, a: Any, b: Any, cut: float, full_rank: bool):
+    p = np.linalg.pinv(a, rcond=cut)
     return lambda g: _mT(p) @ g
 
 
-def _lstsq_jvp_b(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
-    return np.linalg.pinv(a) @ t
+def _lstsq_jvp_b(t: Any, ans: Any, a: Any, b: Any, cut: float, full_rank: bool) -> Any:
+    return np.linalg.pinv(a, rcond=cut) @ t
 
 
-# lstsq_p(a, b, rcond): the solution x of numpy.linalg.lstsq for a matrix b (M, K).
-lstsq_p = Primitive("lstsq", lambda a, b, rcond: np.linalg.lstsq(a, b, rcond)[0])
+# lstsq_p(a, b, cut, full_rank): the solution x of numpy.linalg.lstsq for a matrix b
+# (M, K); cut is lstsq's relative cut-off on the singular values (its rcond resolved),
+# full_rank whether every singular value passed it at the point.
+lstsq_p = Primitive("lstsq", lambda a, b, cut, full_rank: np.linalg.lstsq(a, b, cut)[0])
 lstsq_p.defvjp(_lstsq_vjp_a, _lstsq_vjp_b)
 lstsq_p.defjvp(_lstsq_jvp_a, _lstsq_jvp_b)
+
+
+def _lstsq_cut(rcond: Any, a: Any) -> float:
+    """lstsq's cut-off as a number: ``rcond=None`` is eps times max(M, N); a
+    negative one is LAPACK's machine precision."""
+    eps = float(np.finfo(np.result_type(strip(a).dtype, np.float64)).eps)
+    if rcond is None:
+        return eps * max(shape_of(a)[-2:])
+    return float(rcond) if rcond >= 0 else eps
 
 
 @implements(np.linalg.lstsq)
 def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     """Differentiable ``numpy.linalg.lstsq``: returns ``(x, residuals, rank, s)``.
 
-    ``x`` is differentiable for ``a`` of full rank (tall, square or wide: the
-    minimum-norm solution), through the derivative of the pseudo-inverse; a
-    rank-deficient ``a`` raises ``NotImplementedError``. ``residuals`` (the
-    squared residual norms, present when ``a`` is tall and of full rank) and
-    the singular values ``s`` are differentiable too; ``rank`` is an integer.
+    ``x`` is differentiable for every ``a`` (tall, square or wide): the
+    minimum-norm solution ``pinv(a) b``. At a rank-deficient ``a`` the rank is
+    lstsq's own, taken with its ``rcond`` at the point, and the derivative is
+    that of the minimum-norm solution at that fixed rank (as for ``pinv``):
+    exact along every direction that keeps the rank. ``residuals`` (the squared
+    residual norms, present when ``a`` is tall and of full rank) and the singular
+    values ``s`` are differentiable too; ``rank`` is an integer.
+
+    >>> import chainrule as cr, numpy as np
+    >>> a = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])  # rank 1
+    >>> b = np.array([2.0, 2.0, 5.0])
+    >>> np.round(cr.jacfwd(lambda b: np.linalg.lstsq(a, b)[0])(b), 12)
+    array([[0.25, 0.25, 0.  ],
+           [0.25, 0.25, 0.  ]])
     """
     if not (is_traced(a) or is_traced(b)):
         return np.linalg.lstsq(a, b, rcond)
@@ -1555,15 +1585,12 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
         raise no_rule_error("numpy.linalg.lstsq with a complex right-hand side")
     _, res0, rank, _ = np.linalg.lstsq(strip(a), strip(b), rcond)
     m, n = shape_of(a)[-2:]
-    if rank < min(m, n):
-        raise no_rule_error(
-            "numpy.linalg.lstsq with a rank-deficient matrix",
-            "the derivative is implemented for full-rank matrices",
-        )
+    cut = _lstsq_cut(rcond, a)
+    full = bool(rank == min(m, n))
     vector = ndim_of(b) == 1
     b2 = expand_dims(b, -1) if vector else b
-    x = lstsq_p(a, b2, rcond)
-    if m > n:
+    x = lstsq_p(a, b2, cut, full)
+    if m > n and full:  # NumPy gives residuals only then
         res = np.sum((b2 - a @ x) ** 2, axis=-2)
     else:
         res = res0
