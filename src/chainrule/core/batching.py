@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -352,6 +353,11 @@ NONDIFF_RULES: dict[Any, Any] = {}
 # by rules/batching_rules.py: a list of ``(test, rule)``.
 FAMILY_RULES: list[tuple[Any, Any]] = []
 _warned: set[str] = set()
+# Rules of primitives that are pure elementwise functions (filled by
+# rules/batching_rules.py): their results on one large batched operand are
+# reused (BatchTrace.process_primitive), from this many elements on.
+REUSABLE: set[Any] = set()
+_REUSE_MIN_SIZE = 1024
 
 # Functions of shapes and dtypes only: asked of one example, they answer as
 # for one example (np.shape of a batched value is an example's shape).
@@ -388,28 +394,55 @@ def _example(v: Any, b: int) -> Any:
     return v[b]
 
 
+def stack_examples(outs: list[Any]) -> Any:
+    """Results computed one example at a time, stacked on a new leading axis:
+    the last step of the default batching rule, shared by every loop over a
+    batch (``vmap``'s fallback and ``custom_call.loop_over_batch``, the
+    cotangent batches of ``jacrev``). A result that is a tuple or list is
+    stacked position by position; ``None`` (a symbolic zero) stays ``None``
+    where every example has it, and is zeros beside the others' arrays."""
+    first = outs[0]
+    if not isinstance(first, (tuple, list)):
+        return np.stack(outs)
+    cols: list[Any] = []
+    for k in range(len(first)):
+        col = [o[k] for o in outs]
+        known = next((c for c in col if c is not None), None)
+        if known is None:
+            cols.append(None)
+            continue
+        if any(c is None for c in col):
+            zero = np.zeros(np.shape(strip(known)), dtype=np.result_type(strip(known)))
+            col = [zero if c is None else c for c in col]
+        cols.append(np.stack(col))
+    return type(first)(cols)
+
+
 def loop_rule(
     call: Any, name: str, vals: list[Any], batched: list[Any], kwargs: dict[str, Any], size: int
 ) -> Any:
-    """The fallback: ``call`` once per example, results stacked on axis 0."""
+    """The default batching rule of a primitive missing from ``BATCH_RULES``:
+    ``call`` once per example, results stacked on axis 0 (``stack_examples``),
+    with one ``BatchingFallbackWarning`` per name."""
     _warn_once(name)
     outs = []
     for b in range(size):
         args = [_example(v, b) if d else v for v, d in zip(vals, batched)]
         outs.append(call(args, kwargs))
-    if isinstance(outs[0], tuple):
-        return tuple(np.stack([o[k] for o in outs]) for k in range(len(outs[0])))
-    return np.stack(outs)
+    return stack_examples(outs)
 
 
 class BatchTrace(Trace):
     """One run of ``vmap``'s function: the batch size and the rules."""
 
-    __slots__ = ("size",)
+    __slots__ = ("size", "_reuse")
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
+        # (primitive, id of the batched operand) -> (weak reference to it, the
+        # result): see process_primitive.
+        self._reuse: dict[Any, Any] = {}
 
     def _unpack(self, args: Any) -> tuple[list[Any], list[Any]]:
         vals, batched = [], []
@@ -431,13 +464,24 @@ class BatchTrace(Trace):
         return vals, batched
 
     def process_primitive(self, prim: Any, args: Args, kwargs: Kwargs) -> Any:
-        vals, batched = self._unpack(args)
         rule = BATCH_RULES.get(prim)
         if rule is None:
             for test, family_rule in FAMILY_RULES:
                 if test(prim):
                     rule = BATCH_RULES[prim] = family_rule
                     break
+        if len(args) == 1 and not kwargs and rule in REUSABLE:
+            # A pure elementwise function of one batched array, asked again of
+            # the same array: reverse mode asks sin's derivative, cos(x), of an
+            # x whose cos the function itself computed (and cos's, sin(x)). On a
+            # large batch these are the costliest operations, so the first
+            # result is kept for as long as its operand lives and given again.
+            x = args[0]
+            if isinstance(x, Tracer) and x._trace is self:
+                v = x._bv
+                if type(v) is np.ndarray and v.size >= _REUSE_MIN_SIZE:
+                    return BatchTracer(self._reused(prim, v), self)
+        vals, batched = self._unpack(args)
         if rule is None:
             ans = loop_rule(
                 lambda a, k: bind(prim, a, k), prim.name, vals, batched, kwargs, self.size
@@ -447,6 +491,24 @@ class BatchTrace(Trace):
         if prim.multiple_results:
             return tuple(self.wrap(r) for r in ans)
         return self.wrap(ans)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        super().__exit__(*exc_info)
+        self._reuse.clear()  # the results go now (and no cycle through the callbacks stays)
+
+    def _reused(self, prim: Any, v: np.ndarray) -> Any:
+        key = (prim, id(v))
+        hit = self._reuse.get(key)
+        if hit is not None and hit[0]() is v:
+            return hit[1]
+        ans = bind(prim, [v], {})
+        table = self._reuse
+
+        def forget(_: Any, key: Any = key) -> None:  # the operand is gone, and its id free
+            table.pop(key, None)
+
+        table[key] = (weakref.ref(v, forget), ans)
+        return ans
 
     def wrap(self, value: Any) -> Any:
         if type(value) is Batched:  # a rule's result computed on marks

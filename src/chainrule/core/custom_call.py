@@ -95,7 +95,12 @@ class CustomCall:
 def loop_over_batch(pull: Any, out_leaves: list[Any], inputs: list[Any]) -> Any:
     """A pull-back that takes one cotangent at a time (a user's rule), made to
     take a batch of them on leading axes (``jacrev``): the default batching
-    rule, a loop, stacking the results."""
+    rule, a loop stacking the results with ``core.batching.stack_examples``
+    (the same default ``vmap`` uses for a primitive without a rule). An
+    example whose cotangent of an input is a symbolic zero gets zeros shaped
+    like the other examples' (``inputs``, the traced inputs, fix nothing more)."""
+    from .batching import stack_examples
+
     ndims = [np.ndim(strip(o)) for o in out_leaves]
 
     def looped(gs: list[Any]) -> list[Any]:
@@ -103,11 +108,6 @@ def loop_over_batch(pull: Any, out_leaves: list[Any], inputs: list[Any]) -> Any:
         if g.ndim == ndims[k]:
             return pull(gs)  # type: ignore[no-any-return]
         rows = [looped([None if h is None else h[b] for h in gs]) for b in range(g.shape[0])]
-        return [
-            None
-            if all(r[j] is None for r in rows)
-            else np.stack([zeros_like(inputs[j]) if r[j] is None else r[j] for r in rows])
-            for j in range(len(rows[0]))
-        ]
+        return stack_examples(rows)  # type: ignore[no-any-return]
 
     return looped

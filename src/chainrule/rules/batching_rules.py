@@ -48,7 +48,29 @@ def aligned(vals: list, batched: list) -> list:
 def elementwise(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
     if len(vals) == 1:
         return bind(prim, [_plain(vals[0])], kwargs)
+    if prim is _multiply and not kwargs:
+        one = _times_one(vals)
+        if one is not None:
+            return one
     return bind(prim, aligned(vals, batched), kwargs)
+
+
+_multiply: Any = None  # UFUNCS[np.multiply], set by _register
+
+
+def _times_one(vals: list) -> Any:
+    """The batched operand of ``1.0 * x`` itself (no copy): reverse mode's
+    first cotangent is an unbatched 1.0, and each rule multiplies by it. Only
+    where the product would have ``x``'s dtype, and only for plain arrays
+    (nothing written in place into values of this trace)."""
+    a, b = vals
+    if type(a) is np.ndarray:
+        a, b = b, a
+    if type(b) is not np.ndarray or b.dtype != np.float64:
+        return None
+    if (type(a) is float or type(a) is np.float64) and a == 1.0:
+        return b
+    return None
 
 
 def same(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
@@ -473,6 +495,9 @@ def _register() -> None:
     from .signal import conv_window_p
 
     R[conv_window_p] = elementwise  # 1-d operands, broadcast over leading axes
+    _b.REUSABLE.add(elementwise)
+    global _multiply
+    _multiply = UFUNCS[np.multiply]
     _b.FAMILY_RULES[:] = [
         (lambda p: p in set(UFUNCS.values()) and p is not products.matmul_p, elementwise)
     ]

@@ -177,6 +177,10 @@ def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any) -> 
                     raise ValueError(
                         f"vmap out_axes {oa} is out of range for a result of {nd} axes"
                     )
+                if type(v) is np.ndarray and any(
+                    type(x) is np.ndarray and np.may_share_memory(v, x) for x, _ in fixed
+                ):
+                    v = v.copy()  # the user's input itself (x, or 1.0 * x): a new array
                 results.append(np.moveaxis(v, 0, oa) if oa % nd else v)
             return tree.unflatten(out_def, results)
     finally:
