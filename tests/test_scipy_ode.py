@@ -273,3 +273,182 @@ def test_hessian_against_finite_differences_of_scipy():
         ]
     )
     close(hess, fd, rtol=1e-5)  # the difference quotient's own error is ~1e-7
+
+
+# --- every method, both sensitivities, 100 x rtol ----------------------------------------
+METHODS = ["RK23", "RK45", "DOP853", "BDF", "Radau", "LSODA"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_forward_and_adjoint_within_100_rtol(method, fd_grads):
+    # the reference: differences of SciPy's RK45 at rtol 1e-11 (the same solution,
+    # far tighter than any of the differentiated solves)
+    fd = fd_grads[0]
+    g_fwd = cr.grad(lambda p: loss(Y0, p, "forward", method=method))(P)
+    g_adj = cr.grad(lambda p: loss(Y0, p, "adjoint", method=method))(P)
+    close(g_fwd, fd)
+    close(g_adj, fd)
+    close(g_adj, g_fwd)
+
+
+class CountingBDF(si.BDF):
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        type(self).made += 1
+        super().__init__(*args, **kwargs)
+
+
+class CountingRadau(si.Radau):
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        type(self).made += 1
+        super().__init__(*args, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [CountingBDF, CountingRadau])
+def test_the_adjoint_is_one_backward_solve(cls):
+    # One solver object for the forward solve and one for the backward sweep over
+    # all four observations (jumps at each), not one per stretch.
+    def f(p):
+        r = csi.solve_ivp(
+            osc,
+            (0.0, 2.0),
+            Y0,
+            method=cls,
+            t_eval=TE,
+            args=(p,),
+            sensitivity="adjoint",
+            rtol=1e-8,
+            atol=1e-12,
+        )
+        return np.sum(r.y**2)
+
+    cls.made = 0
+    g = cr.grad(f)(P)
+    assert cls.made == 2
+    g_fwd = cr.grad(
+        lambda p: np.sum(
+            csi.solve_ivp(
+                osc,
+                (0.0, 2.0),
+                Y0,
+                method=cls.__mro__[1].__name__,
+                t_eval=TE,
+                args=(p,),
+                sensitivity="forward",
+                rtol=1e-8,
+                atol=1e-12,
+            ).y
+            ** 2
+        )
+    )(P)
+    close(g, g_fwd)
+
+
+def test_rk_forward_sensitivities_reuse_the_primal_solve(monkeypatch):
+    # value_and_grad by forward sensitivities: one recorded RK45 solve, no second one.
+    from chainrule.scipy import _rk
+
+    made = []
+    original = _rk.RkRecord.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_rk.RkRecord, "__init__", counting)
+    value, g = cr.value_and_grad(lambda p: loss(Y0, p, "forward"))(P)
+    assert len(made) == 1
+    assert value == pytest.approx(loss(Y0, P), rel=1e-12)
+
+
+def test_right_hand_side_with_a_python_branch_on_t(fd_grads):
+    # cr.vmap cannot map a Python `if` on t: the Jacobians are taken one point at a time.
+    def kinked(t, y, p):
+        drive = 0.3 * np.cos(t) if t < 1.0 else 0.3 * np.cos(t) + 0.0 * y[0]
+        return np.stack([y[1], -p[0] * np.sin(y[0]) - p[1] * y[1] + drive])
+
+    def kinked_loss(p, how):
+        r = csi.solve_ivp(
+            kinked, (0.0, 2.0), Y0, t_eval=TE, args=(p,), sensitivity=how, rtol=RTOL, atol=1e-12
+        )
+        return np.sum(np.sin(r.y) * np.arange(1.0, 1.0 + r.y.size).reshape(r.y.shape))
+
+    for how in ("forward", "adjoint"):
+        close(cr.grad(kinked_loss)(P, how), fd_grads[0])
+
+
+def large_problem(n, seed=0):
+    rng = np.random.default_rng(seed)
+    a = -np.eye(n) + 0.1 * rng.standard_normal((n, n)) / np.sqrt(n)
+    w = rng.standard_normal((n, n)) / np.sqrt(n)
+    return a, w, 0.1 * rng.standard_normal(n), rng.standard_normal(n)
+
+
+def test_many_parameters_adjoint_by_products_matches_forward_and_differences():
+    # benchmarks/ode_large.py's system at n = 24: n (n + n_p) > BATCH_JACOBIAN_MAX, so
+    # the adjoint takes one staged vector-Jacobian product per evaluation.
+    from chainrule.scipy import _ode
+
+    n = 24
+    assert n * 2 * n > _ode.BATCH_JACOBIAN_MAX
+    a, w, p, y0 = large_problem(n)
+
+    def rhs(t, y, p):
+        return a @ y + np.tanh(w @ y + p)
+
+    te = np.array([0.5, 1.0])
+
+    def loss_p(p, how):
+        r = csi.solve_ivp(
+            rhs, (0.0, 1.0), y0, t_eval=te, args=(p,), sensitivity=how, rtol=RTOL, atol=1e-12
+        )
+        return np.sum(r.y**2)
+
+    def plain(p):
+        r = si.solve_ivp(rhs, (0.0, 1.0), y0, t_eval=te, args=(p,), rtol=1e-11, atol=1e-13)
+        return np.sum(r.y**2)
+
+    g_adj = cr.grad(loss_p)(p, "adjoint")
+    g_fwd = cr.grad(loss_p)(p, "forward")
+    # a few coordinates of the reference are enough
+    fd = fd4(lambda q: plain(np.concatenate([q, p[4:]])), p[:4])
+    close(g_adj[:4], fd)
+    close(g_adj, g_fwd)
+
+
+def test_hessian_every_sensitivity_within_100_rtol():
+    # Second order at rtol 1e-6 (agreement 1e-4) against differences of SciPy's gradient
+    # by differences: the reference's error (~1e-6) is then well inside the bound.
+    rtol = 1e-6
+
+    def f(p, how):
+        return loss(Y0, p, how, rtol=rtol)
+
+    ref = np.stack(
+        [
+            (fd4(lambda p: scipy_loss(Y0, p), P + e) - fd4(lambda p: scipy_loss(Y0, p), P - e))
+            / 2e-3
+            for e in np.eye(2) * 1e-3
+        ],
+        axis=1,
+    )
+    for how in ("forward", "adjoint"):
+        close(cr.hessian(lambda p, how=how: f(p, how))(P), ref, rtol=100 * rtol)
+    close(cr.jacfwd(cr.grad(lambda p: f(p, "adjoint")))(P), ref, rtol=100 * rtol)
+
+
+@pytest.mark.parametrize("how", ["forward", "adjoint"])
+def test_odeint_gradient_within_100_rtol(how):
+    t = np.linspace(0.0, 2.0, 5)
+
+    def traj(p, **kw):
+        return csi.odeint(lambda y, t, p: osc(t, y, p), Y0, t, args=(p,), **kw)
+
+    def plain(p):
+        return np.sum(np.sin(si.odeint(lambda y, t: osc(t, y, p), Y0, t, rtol=1e-12, atol=1e-13)))
+
+    g = cr.grad(lambda p: np.sum(np.sin(traj(p, rtol=RTOL, atol=1e-12, sensitivity=how))))(P)
+    close(g, fd4(plain, P))

@@ -38,6 +38,15 @@ from ..transforms.vmap import vmap
 from . import _rk
 
 _STIFF = ("BDF", "Radau", "LSODA")
+
+
+def _is_stiff(method: Any) -> bool:
+    """The implicit methods (by name or SciPy class, subclasses too): they take ``jac``."""
+    if isinstance(method, str):
+        return method in _STIFF
+    return isinstance(method, type) and issubclass(method, (_si.BDF, _si.Radau, _si.LSODA))
+
+
 #: Forward sensitivities while the number of columns (state + parameters) is at most this.
 AUTO_FORWARD_MAX = 10
 #: Systems with at most this many entries in ``[f_y | f_p]`` take Jacobians at many
@@ -186,7 +195,7 @@ class _Solver:
         self, fun: Callable, t0: Any, t1: Any, y0: Any, te: Any, dense: bool, jac: Callable | None
     ) -> Any:
         opts = dict(self.options)
-        if jac is not None and self.method in _STIFF and "jac" not in opts:
+        if jac is not None and _is_stiff(self.method) and "jac" not in opts:
             opts["jac"] = jac
         sol = _si.solve_ivp(
             fun,
@@ -402,7 +411,7 @@ def _adjoint(solver: _Solver, y0: Any, p: Any, t0: Any, te: Any, g: np.ndarray) 
     cls = _solver_class(solver.method)
     rhs = _AdjointRhs(solver, solver.dense(), p, n, _stage_nodes(cls))
     opts = {k: v for k, v in solver.options.items() if k not in ("first_step", "jac")}
-    if solver.method in _STIFF:
+    if _is_stiff(solver.method):
         opts["jac"] = rhs.jac
     else:
         opts = {k: v for k, v in opts.items() if k not in _NOT_RK}
@@ -598,7 +607,7 @@ def _choose(how: str, n: int, n_p: int) -> str:
 
 
 def _auto_jac(fun: Callable, method: Any, options: dict) -> dict:
-    if method in _STIFF and options.get("jac") is None:
+    if _is_stiff(method) and options.get("jac") is None:
         jac_y = jacfwd(lambda y, t, *a: fun(t, y, *a))
         options = dict(options, jac=lambda t, y, *a: np.asarray(jac_y(np.asarray(y), t, *a)))
     return options
@@ -665,7 +674,7 @@ def solve_ivp(
                 f"solve_ivp: {bad} is not supported when differentiating; pass t_eval "
                 "with the times you need instead"
             )
-    if "jac" in options and method not in _STIFF:
+    if "jac" in options and not _is_stiff(method):
         options.pop("jac")
     # The augmented systems are evaluated one state at a time.
     options.pop("vectorized", None)
