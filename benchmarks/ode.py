@@ -6,12 +6,15 @@ Lotka-Volterra (alpha, beta, gamma, delta = 1.5, 1, 3, 1; y0 = (1, 1); t in
 ``cr.value_and_grad`` in the 4 parameters with ``sensitivity="auto"`` (forward
 sensitivities here) and ``"adjoint"``; targets 4x and 10x the plain solve.
 
+Timings are medians of ``--repeat`` alternated runs.
+
     python benchmarks/ode.py [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import numpy as np
@@ -41,32 +44,43 @@ def loss(p, how):
     return np.sum((r.y - DATA) ** 2)
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
     p1 = P * 1.05
-    base = best(
-        lambda: si.solve_ivp(lotka_volterra, (0.0, 10.0), Y0, t_eval=T_EVAL, args=(p1,), **TOL),
-        repeat,
-    )
-    print(f"scipy.integrate.solve_ivp (plain):     {base * 1e3:8.2f} ms")
+    runs = {
+        "plain": lambda: si.solve_ivp(
+            lotka_volterra, (0.0, 10.0), Y0, t_eval=T_EVAL, args=(p1,), **TOL
+        )
+    }
     grads = {}
-    for how, target in (("auto", 4.0), ("forward", None), ("adjoint", 10.0)):
+    for how in ("auto", "forward", "adjoint"):
         vg = cr.value_and_grad(loss)
-        grads[how] = vg(p1, how)[1]
-        t = best(lambda how=how, vg=vg: vg(p1, how), repeat)
+        grads[how] = vg(p1, how)[1]  # warm: the staged Jacobians
+        runs[how] = lambda how=how, vg=vg: vg(p1, how)
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(repeat):  # alternated, so that load drifts hit every variant alike
+        for k, fn in runs.items():
+            times[k].append(timed(fn))
+    base = statistics.median(times["plain"])
+    print(f"medians of {repeat} alternated runs")
+    print(f"scipy.integrate.solve_ivp (plain):       {base * 1e3:8.2f} ms")
+    for how, target in (("auto", 4.0), ("forward", None), ("adjoint", 10.0)):
+        t = statistics.median(times[how])
         goal = f"(target <= {target:g}x)" if target else ""
         print(f"value_and_grad, sensitivity={how!r:10} {t * 1e3:8.2f} ms  {t / base:6.1f}x {goal}")
+    ratios = {
+        how: sorted(round(t / b, 1) for t, b in zip(times[how], times["plain"]))
+        for how in ("auto", "adjoint")
+    }
+    print(f"per-run ratios (sorted): {ratios}")
     diff = np.max(np.abs(grads["forward"] - grads["adjoint"])) / np.max(np.abs(grads["forward"]))
     print(f"forward vs adjoint gradient, max relative difference: {diff:.1e}")
 
