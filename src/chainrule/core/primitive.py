@@ -113,6 +113,13 @@ class Primitive:
 KEEP_ANS, KEEP_X, KEEP_C, KEEP_NOTHING, KEEP_X_AND_C = range(5)
 
 
+def pass_through(g: Any, saved: Any) -> Any:
+    """The direct step of ``x + c``: the cotangent passes unchanged. The
+    reverse trace recognises it and records ``(parent,)``, with no call at all
+    in the backward pass."""
+    return g
+
+
 def set_direct(prim: Primitive, position: int, bwd: Callable[[Any, Any], Any], keep: int) -> None:
     """Give ``prim`` a direct backward step for argument ``position``.
 

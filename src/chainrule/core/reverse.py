@@ -21,7 +21,15 @@ import numpy as np
 
 from .array_facade import MaskedArray, refuse_masked
 from .custom_call import is_float, loop_over_batch
-from .primitive import KEEP_ANS, KEEP_C, KEEP_NOTHING, KEEP_X, Primitive, rule_at
+from .primitive import (
+    KEEP_ANS,
+    KEEP_C,
+    KEEP_NOTHING,
+    KEEP_X,
+    Primitive,
+    pass_through,
+    rule_at,
+)
 from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
 
 if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
@@ -106,6 +114,8 @@ class ReverseTrace(Trace):
                 bwd = rule.bwd
                 if bwd is None:
                     tape.append((x._index, rule.vjp(ans, v, c)))
+                elif bwd is pass_through:  # x + c: the cotangent as it is
+                    tape.append((x._index,))
                 else:  # no closure (core.primitive.set_direct)
                     keep = rule.keep
                     if keep == KEEP_NOTHING:
@@ -336,8 +346,10 @@ def _backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool) -> l
         # array that the slot alone holds (_exclusive). ``g`` and ``c`` are
         # reassigned before any later accumulation.
         if type(parents) is int:  # the common entry: one parent, one VJP
-            # (parent, vjp) or, from a direct step, (parent, bwd, saved)
-            c = entry[1](g) if len(entry) == 2 else entry[1](g, entry[2])
+            # (parent, vjp); from a direct step (parent, bwd, saved), or (parent,)
+            # when the cotangent passes unchanged (core.primitive.pass_through)
+            n = len(entry)
+            c = entry[1](g) if n == 2 else entry[1](g, entry[2]) if n == 3 else g
             if c is not None:
                 if cts[parents] is None:
                     cts[parents] = c

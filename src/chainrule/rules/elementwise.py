@@ -3,7 +3,8 @@
 An elementwise function's Jacobian is diagonal, so both its VJP (``g * d``)
 and its JVP (``t * d``) come from the same elementwise derivative ``d``. Each
 entry below gives ``d`` as a lambda whose parameter names say what it needs:
-``x`` (and ``y``) are the inputs, ``ans`` is the output. The engine keeps only
+``x`` (and ``y``) are the inputs, ``ans`` is the output; a NumPy ufunc stands
+for a function of ``x`` (``unary(np.sin, np.cos)``). The engine keeps only
 what is named, so ``exp`` (``lambda ans: ans``) keeps its output and ``sin``
 its input, never both. Binary functions broadcast; the cotangent is summed
 back to each operand's shape in one place (``unbroadcast``).
@@ -27,6 +28,7 @@ from ..core.primitive import (
     KEEP_X_AND_C,
     ConstantRule,
     Primitive,
+    pass_through,
     set_direct,
 )
 from ..core.registry import CONSTANT_RULES, REAL_ONLY, UFUNCS, implements
@@ -38,10 +40,18 @@ from .shape import astype, where
 _NAMES = ("ans", "x", "y")
 
 
+def _parameters(deriv: Any) -> tuple[str, ...]:
+    """The names ``deriv`` takes; a NumPy ufunc (``unary(np.sin, np.cos)``) is a
+    function of ``x``, called without a lambda around it."""
+    if isinstance(deriv, np.ufunc):
+        return ("x",)
+    code = deriv.__code__
+    return tuple(code.co_varnames[: code.co_argcount])
+
+
 def _picker(deriv: Callable[..., Any]) -> Callable[..., tuple]:
     """Return ``pick(ans, x[, y])`` -> the arguments ``deriv`` asks for, by name."""
-    code = deriv.__code__
-    names = code.co_varnames[: code.co_argcount]
+    names = _parameters(deriv)
     unknown = set(names) - set(_NAMES)
     if unknown:
         raise ValueError(f"derivative parameters must be among {_NAMES}, got {names}")
@@ -67,7 +77,7 @@ def unary_primitive(
     """
     pick = _picker(deriv)
     mul = mul0 if zero_safe else _mul
-    names = deriv.__code__.co_varnames[: deriv.__code__.co_argcount]
+    names = _parameters(deriv)
 
     # Micro-optimisation: the two common shapes of derivative get closures
     # that call it directly, without the picker.
@@ -321,7 +331,7 @@ def _reflected(op: Any) -> Any:
 
 # The direct steps (bwd(g, saved), see core.primitive.set_direct) repeat the
 # makers' products; the makers stay for the general path.
-_PASS = (lambda g, saved: g, KEEP_NOTHING)
+_PASS = (pass_through, KEEP_NOTHING)
 for _name, _reflect in (("__add__", False), ("__radd__", True)):
     _constant(
         _name,
@@ -437,7 +447,7 @@ binary(np.fmod, 1, lambda ans, x, y: -_quotient(ans, x, y), zero_safe=True)
 # Derivatives that overflow for large arguments are zero-safe like those infinite at a point.
 unary(np.exp, lambda ans: ans, zero_safe=True)
 unary(np.exp2, lambda ans: ans * _LN2, zero_safe=True)
-unary(np.expm1, lambda x: np.exp(x), zero_safe=True)
+unary(np.expm1, np.exp, zero_safe=True)
 unary(np.log, lambda x: 1.0 / x, zero_safe=True)
 unary(np.log2, lambda x: 1.0 / (x * _LN2), zero_safe=True)
 unary(np.log10, lambda x: 1.0 / (x * _LN10), zero_safe=True)
@@ -468,7 +478,7 @@ binary(
 )
 
 # --- trigonometric and hyperbolic --------------------------------------------
-unary(np.sin, lambda x: np.cos(x))
+unary(np.sin, np.cos)
 unary(np.cos, lambda x: -np.sin(x))
 unary(np.tan, lambda ans: 1.0 + ans * ans)
 unary(np.arcsin, lambda x: 1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
@@ -490,8 +500,8 @@ binary(
     lambda x, y: _over_r2(-x, x, y),
     zero_safe=True,  # 1 / r overflows near the origin
 )
-unary(np.sinh, lambda x: np.cosh(x), zero_safe=True)
-unary(np.cosh, lambda x: np.sinh(x), zero_safe=True)
+unary(np.sinh, np.cosh, zero_safe=True)
+unary(np.cosh, np.sinh, zero_safe=True)
 unary(np.tanh, lambda ans: 1.0 - ans * ans)
 unary(np.arcsinh, lambda x: 1.0 / (np.sqrt(x * x + 1.0) if _is_complex(x) else np.hypot(x, 1.0)))
 unary(np.arccosh, lambda x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), zero_safe=True)
