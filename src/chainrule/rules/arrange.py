@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.batching import Batched
 from ..core.primitive import EachArgument, Primitive
 from ..core.registry import implements
@@ -42,8 +43,9 @@ from .shape import (
 
 # --- helpers ----------------------------------------------------------------------
 def _array(a: Any) -> Any:
-    """A traced value as it is; anything else as a plain ndarray."""
-    return a if is_traced(a) else np.asarray(a)
+    """A traced value (or a Dask or CuPy array) as it is; anything else as a
+    plain ndarray."""
+    return a if is_traced(a) or is_foreign(a) else np.asarray(a)
 
 
 def _tree_array(v: Any) -> Any:
