@@ -420,6 +420,22 @@ def _per_example(prim: Any, vals: list, batched: list, kwargs: dict, size: int) 
     return np.stack(outs)
 
 
+def _order_stat(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+    """order_stat_p(y, ks): order statistics ``ks`` along y's last axis. Batched
+    orders (nanmedian: the count of non-NaN values differs per example) are
+    lined up with the batch axis; the implementation broadcasts them."""
+    y, ks = vals
+    if not batched[1]:
+        return same(prim, vals, batched, kwargs, size)
+    if batched[0]:
+        y = _plain(y)
+    else:
+        y = np.broadcast_to(y, (size,) + tuple(np.shape(y)))
+    ks = _plain(ks)
+    ks = np.reshape(ks, (size,) + (1,) * (np.ndim(y) - 2) + tuple(np.shape(ks)[1:]))
+    return bind(prim, [y, ks], kwargs)
+
+
 def _register() -> None:
     """Fill core.batching's tables: run once, when the rule families load
     (chainrule.rules.load), like every other registration. Nothing else is
@@ -481,7 +497,7 @@ def _register() -> None:
     R[linalg.lstsq_p] = _per_example
     from . import bessel, statistics
 
-    R[statistics.order_stat_p] = first_only  # the last axis; the orders are not batched
+    R[statistics.order_stat_p] = _order_stat
     for p in (
         bessel.i0_p,
         bessel.i1_p,
