@@ -367,7 +367,8 @@ class ArrayFacade:
                     return trace.process_primitive(prim, inputs, _NO_KWARGS)
                 if len(inputs) == 2:
                     a, b = inputs
-                    if not isinstance(a if b is self else b, ArrayFacade):
+                    o = a if b is self else b
+                    if type(o) is np.ndarray or not isinstance(o, ArrayFacade):
                         return trace.process_primitive(prim, inputs, _NO_KWARGS)
             return bind(prim, inputs, _NO_KWARGS)
         return self._array_ufunc_other(ufunc, method, inputs, kwargs)

@@ -83,7 +83,11 @@ def _plain(x: Any) -> Any:
 
 def _matmul_vjp_a(ans: Any, a: Any, b: Any):
     # x @ W, the commonest case, without the general bookkeeping (as _small_vjp_a)
-    if type(b) is np.ndarray and b.ndim == 2 and ndim_of(a) <= 2:  # a: the traced value
+    if (
+        type(b) is np.ndarray
+        and b.ndim == 2
+        and (a.ndim if type(a) is np.ndarray else ndim_of(a)) <= 2
+    ):
         return lambda g: g @ b.T
     a, b = _plain(a), _plain(b)
     a_nd, b_nd = a.ndim, b.ndim
@@ -113,7 +117,7 @@ def _general_vjp_a(ans: Any, a: Any, b: Any):
 def _matmul_vjp_b(ans: Any, a: Any, b: Any):
     # W @ x, the commonest case, without the general bookkeeping (as _small_vjp_b)
     if type(a) is np.ndarray and a.ndim == 2:
-        b_nd = ndim_of(b)  # b: the traced value
+        b_nd = b.ndim if type(b) is np.ndarray else ndim_of(b)  # b: the traced value
         if b_nd == 2:
             return lambda g: a.T @ g
         if b_nd == 1:
