@@ -352,8 +352,11 @@ def test_at_updates(method, in_axes):
     )(*args)
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-10, atol=1e-12)
-    if method in ("set", "add", "multiply"):  # min/max: see the limitation in docs/howto/vmap.md
-        check(cr.grad(total, argnums=1), *args, in_axes=in_axes)
+    # derivatives inside vmap too, ties of min/max included (their shares are
+    # counted per example: np.bincount of the batch's marks)
+    for argnum in (0, 1):
+        check(cr.grad(total, argnums=argnum), *args, in_axes=in_axes)
+        check(cr.jacfwd(total, argnums=argnum), *args, in_axes=in_axes)
 
 
 @settings(derandomize=True, max_examples=25, deadline=None)

@@ -127,3 +127,20 @@ def test_min_max_methods_on_batched_values():
         np.testing.assert_allclose(cr.vmap(at)(X4), [at(x) for x in X4])
         ga = cr.vmap(cr.grad(lambda x: np.sum(at(x) ** 2)))(X4)
         np.testing.assert_allclose(ga, [cr.grad(lambda x: np.sum(at(x) ** 2))(x) for x in X4])
+
+
+def test_at_max_ties_are_shared_per_example_inside_vmap():
+    X2 = np.array([[1.0, 2.0], [3.0, 0.0]])
+    V2 = np.array([[1.0, 1.0], [3.0, 2.0]])  # example 0: a 3-way tie; example 1: 2-way
+
+    def f(x, v):
+        return cr.at(x)[np.array([0, 0])].max(v)[0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)
+        gx, gv = cr.vmap(cr.grad(f, argnums=(0, 1)))(X2, V2)
+        tx, tv = cr.vmap(cr.jacfwd(f, argnums=(0, 1)))(X2, V2)
+    np.testing.assert_allclose(gx, [[1 / 3, 0.0], [0.5, 0.0]])
+    np.testing.assert_allclose(gv, [[1 / 3, 1 / 3], [0.5, 0.0]])
+    np.testing.assert_allclose(tx, gx)
+    np.testing.assert_allclose(tv, gv)

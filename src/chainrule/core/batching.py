@@ -80,6 +80,23 @@ class Batched(np.ndarray):
             if isinstance(ans, tuple):
                 return tuple(mark_as(a, traces) for a in ans)
             return mark_as(ans, traces)
+        if method == "__call__" and ufunc.nout == 1 and "out" in kwargs:
+            # np.divide(1.0, count, out=zeros, where=count > 0) on marks: the
+            # batched result, selected where asked, written into a batched out
+            out = kwargs.pop("out")
+            out = out[0] if isinstance(out, tuple) else out
+            where = kwargs.pop("where", True)
+            ans = self.__array_ufunc__(ufunc, method, *inputs, **kwargs)
+            if where is not True:
+                ans = np.where(where, ans, out)
+            target = unmark(out)
+            if type(out) is not Batched or _shape(target) != _shape(unmark(ans)):
+                raise TypeError(
+                    f"cr.vmap: numpy.{ufunc.__name__}(..., out=) of values that carry the "
+                    "batch needs an out that carries it too; write out = f(...) instead"
+                )
+            np.copyto(target, unmark(ans))
+            return out
         if method == "reduce" and len(inputs) == 1 and "out" not in kwargs:
             x = inputs[0]
             axis = kwargs.pop("axis", 0)
@@ -114,6 +131,8 @@ class Batched(np.ndarray):
                 "values of each example, so it has no batched form. Call it outside vmap "
                 "(or loop over the examples in Python)."
             )
+        if func is np.bincount:
+            return _bincount_per_example(*args, **kwargs)
         if func is np.linalg.lstsq:  # NumPy's lstsq takes one matrix, not a stack
             return _lstsq_per_example(*args, **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:
@@ -206,6 +225,24 @@ def through_trace(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         return o
 
     return unwrap(out)
+
+
+def _bincount_per_example(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """``np.bincount`` of marked indices or weights (a tie count computed from
+    the batch: cr.at's min/max): each example counted alone, as one bincount
+    with the examples' bins side by side. Every example gets as many bins as
+    the longest needs (a batch has one shape)."""
+    marked = [v for v in (x, weights) if type(v) is Batched]
+    traces = max((v._traces for v in marked), key=len)
+    lead = tuple(_shape(next(v for v in marked if v._traces == traces))[: len(traces)])
+    n = np.shape(x)[-1] if np.ndim(x) else 1
+    xv = np.broadcast_to(unmark(x), lead + (n,)).reshape(-1, n)
+    nbins = max(int(minlength), int(xv.max()) + 1 if xv.size else 0)
+    rows = xv.shape[0]
+    flat_x = (xv + (np.arange(rows) * nbins)[:, None]).ravel()
+    flat_w = None if weights is None else np.broadcast_to(unmark(weights), lead + (n,)).ravel()
+    counts = np.bincount(flat_x, weights=flat_w, minlength=rows * nbins)
+    return mark_as(counts.reshape(lead + (nbins,)), traces)
 
 
 def _lstsq_per_example(a: Any, b: Any, rcond: Any = None) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._backends import is_foreign, library, namespace
-from ..core.batching import Batched
+from ..core.batching import Batched, mark_as
 from ..core.primitive import EachArgument, Primitive
 from ..core.registry import FUNCTIONS, implements
 from ..core.trace import Tracer, strip, strip_tree
@@ -240,6 +240,9 @@ def _untake_impl(g: Any, idx: tuple, shape: tuple, out_ndim: int, accumulate: bo
         r = untake_marked(g, idx, shape, out_ndim)
         if r is not None:
             return r
+    if type(g) is Batched:  # g carries cr.vmap's batch (a tangent times a batched mask)
+        traces = g._traces
+        return mark_as(_untake_impl(g.view(np.ndarray), idx, shape, out_ndim, accumulate), traces)
     nb = g.ndim - out_ndim
     if type(g) is not np.ndarray and is_foreign(g):
         return _untake_foreign(g, idx, shape, nb, accumulate)
