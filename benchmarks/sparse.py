@@ -22,7 +22,7 @@ Reported, side by side:
 
 Every time is the median of ``--repeat`` runs, the competitors alternated.
 
-    python benchmarks/sparse.py [--repeat N] [--no-dense-bdf]
+    python benchmarks/sparse.py [--repeat N] [--dense-bdf] [--wall] [--only sizes|bdf]
 """
 
 from __future__ import annotations
@@ -272,7 +272,9 @@ def bdf_table(repeat: int, dense: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--no-dense-bdf", action="store_true")
+    parser.add_argument(
+        "--dense-bdf", action="store_true", help="also the dense default (about 100 s)"
+    )
     parser.add_argument("--only", choices=["sizes", "bdf"], default=None)
     parser.add_argument("--wall", action="store_true", help="wall-clock times, not CPU")
     args = parser.parse_args()
@@ -281,7 +283,7 @@ def main() -> None:
     if args.only != "bdf":
         sizes_table(args.repeat)
     if args.only != "sizes":
-        bdf_table(max(3, args.repeat // 2), not args.no_dense_bdf)
+        bdf_table(max(3, args.repeat // 2), args.dense_bdf)
 
 
 if __name__ == "__main__":
