@@ -197,8 +197,7 @@ def _finish(
     """``r`` of shape ``kept + q.shape`` -> NaN for NaN slices (unless the NaNs
     were skipped, ``nan_slices=False``), q's axes first, reduced axes kept as 1
     with ``keepdims``."""
-    nans = _nan_slices(y) if nan_slices else False
-    if np.any(nans):
+    if nan_slices and np.any(nans := _nan_slices(y)):
         mask = np.reshape(nans, nans.shape + (1,) * q_ndim)
         r = where(mask, np.array(np.nan, dtype=strip(r).dtype), r)
     kept_nd = ndim_of(r) - q_ndim
@@ -272,9 +271,10 @@ def _discrete_index(index: Any, pick_previous: Any) -> Any:
     return as_intp(np.maximum(res, 0))
 
 
-def _positions(n: int, q: Any, method: str) -> tuple[Any, Any, Any]:
+def _positions(n: Any, q: Any, method: str) -> tuple[Any, Any, Any]:
     """-> (lo, hi, gamma): the quantile is ``lerp(y[lo], y[hi], gamma)`` for the
-    sorted data ``y``; ``gamma`` is traced when ``q`` is (continuous methods),
+    sorted data ``y`` of ``n`` values (an int, or an array of counts, one per row,
+    for the NaN-skipping versions); ``gamma`` is traced when ``q`` is (continuous methods),
     ``None`` when the quantile is the single order statistic ``y[lo]``."""
     qv = strip(q)
     if method in _CONTINUOUS:
