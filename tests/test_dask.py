@@ -173,8 +173,20 @@ def test_pytree_of_dask_leaves():
     "leaf to _inputs.like_input: a cotangent made of NumPy values only stays an ndarray",
 )
 def test_gradient_of_a_dask_input_is_a_dask_array_even_from_numpy_cotangents():
-    g = cr.grad(lambda w: np.sum(w * Y**2))(lazy(W, 10))
+    g = cr.grad(lambda w: w @ Y**2)(lazy(W, 10))  # matmul's VJP: g * Y**2, NumPy alone
     _check_lazy_equal(g, Y**2)
+
+
+def test_sum_spreads_its_cotangent_in_the_values_kind():
+    # The seed (a NumPy 1.0) broadcast back over a Dask w: a lazy array chunked as
+    # w is, never a full-size NumPy array copied into the graph.
+    w = da.ones(40, chunks=10)  # no data in the graph
+    c = Y**2
+    g = cr.grad(lambda w: np.sum(w * c))(w)
+    assert g.chunks == w.chunks
+    held = [v for v in dict(g.__dask_graph__()).values() if isinstance(v, np.ndarray)]
+    assert sum(v.nbytes for v in held) < 2 * c.nbytes  # c and the 1-element seed only
+    _check_lazy_equal(g, c)
 
 
 def test_like_input_makes_the_inputs_kind():

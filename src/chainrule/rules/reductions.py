@@ -45,13 +45,20 @@ from ._util import (
 from .shape import astype, getitem, ravel, reshape, transpose, where
 
 
-def _spread(g: Any, ans_ndim: int, kshape: tuple, shape: tuple) -> Any:
+def _spread(g: Any, ans_ndim: int, kshape: tuple, shape: tuple, like: Any = None) -> Any:
     """Broadcast the cotangent of a reduction back over the reduced axes: a
     read-only view, except for small arrays, where a copy is cheaper to make
-    than numpy.broadcast_to's view."""
+    than numpy.broadcast_to's view. ``like``: the reduced value when it is a
+    Dask or CuPy array, whose kind (and chunks) a NumPy cotangent then takes."""
     lead = batch_lead(g, ans_ndim)
     g = g.reshape(lead + kshape)
     full = lead + shape
+    if like is not None and not is_foreign(strip(g)):
+        # A NumPy broadcast view meeting a Dask array would be copied into its
+        # graph at full size (hundreds of MB); zeros of like's kind plus the
+        # small g stay lazy, chunked as the value is.
+        zeros = np.zeros_like(like, dtype=strip(g).dtype, shape=None if not lead else full)
+        return zeros + g
     if type(g) is np.ndarray and math.prod(full) <= _COPY_BELOW:
         out = np.empty(full, g.dtype)
         out[...] = g
@@ -60,6 +67,12 @@ def _spread(g: Any, ans_ndim: int, kshape: tuple, shape: tuple) -> Any:
 
 
 _COPY_BELOW = 4096
+
+
+def _foreign_value(x: Any) -> Any:
+    """``x``'s plain value if it is a Dask or CuPy array, else None."""
+    v = strip(x)
+    return v if type(v) is not np.ndarray and is_foreign(v) else None
 
 
 def _check_plain_kwargs(name: str, out: Any, extra: dict) -> None:
@@ -124,13 +137,15 @@ def _sum(x: Any, axes: tuple, keepdims: bool) -> Any:
 
 
 sum_p = Primitive("sum", _sum)
-sum_p.defvjp(
-    lambda ans, x, axes, keepdims: (
-        lambda g, n=ndim_of(ans), k=keepdims_shape(shape_of(x), axes), s=shape_of(x): _spread(
-            g, n, k, s
-        )
-    )
-)
+
+
+def _sum_vjp(ans: Any, x: Any, axes: tuple, keepdims: bool) -> Any:
+    n, k, s = ndim_of(ans), keepdims_shape(shape_of(x), axes), shape_of(x)
+    like = _foreign_value(x)
+    return lambda g: _spread(g, n, k, s, like)
+
+
+sum_p.defvjp(_sum_vjp)
 sum_p.defjvp(lambda t, ans, x, axes, keepdims: np.sum(t, axis=axes, keepdims=keepdims))
 
 
