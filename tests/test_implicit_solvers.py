@@ -500,3 +500,58 @@ def test_fixed_point_vector_against_solver_differences():
 def test_fixed_point_not_converging_raises_with_scipys_message():
     with pytest.raises(RuntimeError, match="fixed_point: SciPy's fixed_point did not converge"):
         fixed_point(lambda x: x + 1.0, 0.0, method="iteration", maxiter=5)
+
+
+# ------------------------------------------- closed forms: 100 x the solve's tolerance
+
+
+def test_root_jacobian_and_hessian_within_100_tol():
+    # F(x, a) = [x0^2 + x1 - a0, x0 - x1^3 - a1 b]: F_x J = diag(1, b), and once more
+    # F_x x_kl = -[2 J0k J0l, -6 x1 J1k J1l]. Exact at the solution (Newton, tol 1e-14).
+    tol, b = 1e-14, 1.5
+    a = np.array([3.0, 0.5])
+    x = root_of_system(a, b)
+    fx = np.array([[2 * x[0], 1.0], [1.0, -3 * x[1] ** 2]])
+    jac = np.linalg.solve(fx, np.diag([1.0, b]))
+    second = np.stack(
+        [
+            -np.linalg.solve(fx, np.array([2 * jac[0] * jac[0, k], -6 * x[1] * jac[1] * jac[1, k]]))
+            for k in range(2)
+        ],
+        axis=-1,
+    )  # second[i, l, k]
+    assert rel_err(cr.jacfwd(root_of_system)(a), jac) < 100 * tol
+    assert rel_err(cr.jacrev(root_of_system)(a), jac) < 100 * tol
+    for i in range(2):
+        first = lambda a, i=i: root_of_system(a)[i]  # noqa: E731
+        assert rel_err(cr.hessian(first)(a), second[i]) < 100 * tol
+        assert rel_err(cr.jacfwd(cr.jacrev(first))(a), second[i]) < 100 * tol
+
+
+def test_fixed_point_jacobian_and_hessian_within_100_tol():
+    # x = tanh(W x + t): (I - D W) x_k = D e_k, D = diag(1 - x^2), and once more
+    # (I - D W) x_kl = -2 x x_k x_l / (1 - x^2) (elementwise).
+    rng = np.random.default_rng(2)
+    W = rng.normal(size=(4, 4)) / 4
+    xtol = 1e-15
+
+    def equilibrium(theta):
+        return fixed_point(
+            lambda x, t: np.tanh(W @ x + t), np.zeros(4), args=(theta,), xtol=xtol, method="del2"
+        )
+
+    theta = rng.normal(size=4)
+    x = equilibrium(theta)
+    assert rel_err(x, np.tanh(W @ x + theta)) < 1e-15
+    s = 1 - x**2
+    m = np.eye(4) - s[:, None] * W
+    jac = np.linalg.solve(m, np.diag(s))
+    second = np.stack(
+        [np.linalg.solve(m, -2 * x[:, None] * jac * jac[:, [k]] / s[:, None]) for k in range(4)],
+        axis=-1,
+    )  # second[i, l, k]
+    # 100 x xtol is 1e-13: the linear solves' rounding (~1e-15 x cond) stays inside it
+    assert rel_err(cr.jacfwd(equilibrium)(theta), jac) < 100 * xtol
+    assert rel_err(cr.jacrev(equilibrium)(theta), jac) < 100 * xtol
+    first = lambda t: equilibrium(t)[1]  # noqa: E731
+    assert rel_err(cr.hessian(first)(theta), second[1]) < 100 * xtol
