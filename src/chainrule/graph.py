@@ -728,7 +728,7 @@ class StagedGraph(_Picture):
       input  v0  float64[2]
       v1 = sum(v0, (-1,), False)  float64[]
       v2 = greater(v1, 0)         bool[]      not differentiable
-      guard  bool(v2) == True
+      guard bool(v2) == True
       v3 = sin(v0)                float64[2]
       output v3
     """
@@ -787,7 +787,7 @@ class StagedGraph(_Picture):
             )
         for e in p.body:
             if type(e) is Guard:
-                rows.append((f"guard  {self._guard(e)}", "", ""))
+                rows.append((f"guard {self._guard(e)}", "", ""))
                 continue
             outs = ", ".join(f"v{o}" for o in e.outs)
             note = "not differentiable" if e.kind != "prim" else ""

@@ -19,6 +19,7 @@ derivative end up in one straight-line program.
 
 from __future__ import annotations
 
+import math
 import operator
 import sys
 import threading
@@ -121,6 +122,28 @@ class Guard:
         return [self.var]
 
 
+def all_finite(x: Any) -> bool:
+    """``bool(np.all(np.isfinite(x)))``, mostly without the boolean array: the
+    guard a replay checks for derivative rules that take a careful path at
+    infinite or NaN values (``mul0``). A sum of squares (BLAS, small arrays) or
+    a sum (large ones) is finite when every entry is; only when it is not
+    (an entry is not finite, or the sum overflowed) is every entry tested."""
+    if type(x) is np.ndarray:
+        if x.dtype.char in "fdFD" and (x.flags.c_contiguous or x.flags.f_contiguous):
+            flat = x.ravel(order="K")  # a view
+            if flat.size < 8192:
+                s = np.vdot(flat, flat)
+            else:
+                with np.errstate(all="ignore"):  # an inf or NaN is what is looked for
+                    s = np.add.reduce(flat)
+            if math.isfinite(s.real) and math.isfinite(s.imag):
+                return True
+        return bool(np.isfinite(x).all())
+    if type(x) is float:
+        return math.isfinite(x)
+    return bool(np.all(np.isfinite(x)))
+
+
 CONVERT: dict[str, Callable[[Any], Any]] = {
     "bool": bool,
     "int": int,
@@ -129,6 +152,7 @@ CONVERT: dict[str, Callable[[Any], Any]] = {
     "index": operator.index,
     "item": lambda v: v.item(),
     "value": lambda v: v,  # a non-differentiable call that gave a Python number
+    "finite": all_finite,  # np.all(np.isfinite(v)), fused (see jit's optimisation)
 }
 
 
@@ -452,9 +476,11 @@ class Program:
         n_vars: int,
         out_tree: Any,
         out_leaves: list[Any],
-        big: frozenset[int] = frozenset(),
+        big: Any = frozenset(),
     ) -> None:
-        self.big = big  # variables holding large arrays (freed early by a replay)
+        # variables holding large arrays (freed early by a replay, their
+        # buffers reused): variable -> (shape, dtype)
+        self.big = big
         self.n_in = n_in
         self.body = body
         self.n_vars = n_vars
@@ -682,7 +708,8 @@ class StagingTrace(Trace):
         self._keep: list[Any] = []  # keeps those values (and so their ids) alive while tracing
         self._int_vars: list[bool] = []  # by variable: an integer or boolean value
         self.tainted: str | None = None  # why this trace cannot be replayed, if it cannot
-        self.big: set[int] = set()  # variables holding arrays worth freeing early
+        # variables holding arrays worth freeing early -> (shape, dtype)
+        self.big: dict[int, tuple[tuple[int, ...], Any]] = {}
         # Weakly typed variables -> their Python type: Python numbers passed as
         # arguments, and Python operators on them only. A replay holds them as
         # Python numbers, and so does every computation here, so that
@@ -711,7 +738,7 @@ class StagingTrace(Trace):
         if tv is np.ndarray:
             self._int_vars.append(plain.dtype.kind in "biu")
             if plain.size >= BIG:
-                self.big.add(var)
+                self.big[var] = (plain.shape, plain.dtype)
             self._by_id[id(plain)] = var
             self._keep.append(plain)
         elif isinstance(plain, np.generic):

@@ -50,6 +50,9 @@ CHECK_FIRST_REPLAY = True
 INTERPRET_ABOVE = 100_000
 
 
+_ONE_LEAF = tree.flatten(0)[1]
+
+
 class _Miss:
     """What a replay returns when a guard differs."""
 
@@ -148,10 +151,12 @@ class Lowered(Program):
 class Compiled:
     """One staged path: the program and its compiled replay."""
 
-    __slots__ = ("program", "run", "source", "checked")
+    __slots__ = ("program", "run", "source", "checked", "single", "unflatten")
 
     def __init__(self, program: Program) -> None:
         self.program = program
+        self.single = program.out_tree == _ONE_LEAF  # the result is out[0] itself
+        self.unflatten = program.out_tree.unflatten
         self.source = ""
         self.checked = False  # its first replay is compared with an eager run
         self.run: Callable[..., Any]
@@ -171,9 +176,10 @@ class Compiled:
 def _prune(program: Program) -> Program:
     """Dead-code elimination: keep the equations whose results reach an
     output or a guard."""
+    body = _fuse_finite_guards(program.body)
     live = {o.id for o in program.out_leaves if type(o) is Var}
     kept = []
-    for e in reversed(program.body):
+    for e in reversed(body):
         if type(e) is Guard:
             kept.append(e)
             live.add(e.var)
@@ -184,6 +190,28 @@ def _prune(program: Program) -> Program:
     return Program(
         program.n_in, kept, program.n_vars, program.out_tree, program.out_leaves, program.big
     )
+
+
+def _fuse_finite_guards(body: list[Any]) -> list[Any]:
+    """``guard bool(all(isfinite(x)))`` (what derivative rules ask before the
+    plain product, see rules/_util.mul0) as one ``guard finite(x)``, which
+    checks a sum instead of making a boolean array (``staging.all_finite``);
+    the two calls then feed nothing and are pruned."""
+    isfinite: dict[int, int] = {}  # isfinite(x)'s variable -> x
+    all_finite: dict[int, int] = {}  # all(isfinite(x))'s variable -> x
+    out = body
+    for k, e in enumerate(body):
+        if type(e) is Guard:
+            if e.kind == "bool" and e.value is True and e.var in all_finite:
+                if out is body:
+                    out = list(body)
+                out[k] = Guard("finite", all_finite[e.var], True)
+        elif len(e.args) == 1 and not e.kwargs and type(e.args[0]) is Var:
+            if e.fn is np.isfinite:
+                isfinite[e.outs[0]] = e.args[0].id
+            elif e.fn is np.all and e.args[0].id in isfinite:
+                all_finite[e.outs[0]] = isfinite[e.args[0].id]
+    return out
 
 
 def _compile(program: Program) -> tuple[Callable[..., Any], str]:
@@ -228,6 +256,7 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
     for v, k in last.items():
         if v >= program.n_in and v not in outputs and v in program.big:
             dead_after.setdefault(k, []).append(v)
+    reuse = _buffers_to_reuse(program, last, outputs) if REUSE_BUFFERS else {}
 
     lines = []
     for k, e in enumerate(program.body):
@@ -239,6 +268,8 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
                 lines.append(f"if {'not ' if e.value else ''}{v}: return MISS")
             elif e.kind == "shape":
                 lines.append(f"if shape({v}) != {e.value!r}: return MISS")
+            elif e.kind == "finite":
+                lines.append(f"if not {bind(CONVERT['finite'], 'f')}({v}): return MISS")
             elif e.kind in ("int", "index") and type(e.value) is int:
                 lines.append(f"if {e.kind}_({v}) != {e.value!r}: return MISS")
             else:
@@ -249,8 +280,17 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
             args = ", ".join(show(a) for a in e.args)
             lines.append(f"v{e.outs[0]} = {bind(e.weak, 'f')}({bind(e.fn, 'f')}({args}))")
             continue
+        eargs = e.args
+        if len(eargs) == 2 and program.big and (e.infix is not None or type(e.fn) is np.ufunc):
+            eargs = _scalar_for_broadcast(e, program.big)
+        into = reuse.get(k)
+        if into is not None:  # an elementwise ufunc writing into a dying temporary
+            fn = bind(_INFIX_UFUNCS[e.infix] if e.infix is not None else e.fn, "f")
+            args_text = ", ".join(show(a) for a in eargs)
+            lines.append(f"v{e.outs[0]} = {fn}({args_text}, out=v{into})")
+            continue
         if e.infix is not None:
-            lines.append(f"v{e.outs[0]} = {show(e.args[0])} {e.infix} {show(e.args[1])}")
+            lines.append(f"v{e.outs[0]} = {show(eargs[0])} {e.infix} {show(eargs[1])}")
             continue
         fn = bind(e.fn, "f")
         args = [show(a) for a in e.args]
@@ -278,6 +318,84 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
 
     replay = scope["_make"](MISS, same, np.shape, int, operator.index, *bound)
     return replay, source
+
+
+# Whether a replay writes elementwise results into temporaries that die there
+# (``out=``); tests switch it off to compare.
+REUSE_BUFFERS = True
+_INFIX_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide}
+
+
+def _buffers_to_reuse(program: Program, last: dict[int, int], outputs: set[int]) -> dict[int, int]:
+    """Equation index -> the variable whose array it may write its result into.
+
+    Safe where NumPy allows ``out=`` and nothing else can see the array: the
+    equation is an elementwise ufunc (or ``+ - * /`` on arrays) without
+    keywords; the variable is one of its operands, read for the last time
+    there, with the result's shape and dtype; and it is a temporary this
+    replay allocated (the fresh result of a ufunc or operator, never an input,
+    a constant or an output) that was never handed to another kind of call,
+    which might have made a view of it (a reshape, a transpose, an index)."""
+    big = program.big
+    reuse: dict[int, int] = {}
+    if not big:
+        return reuse
+    owned: set[int] = set()  # fresh temporaries no view can share
+    for k, e in enumerate(program.body):
+        if type(e) is Guard:
+            continue
+        fn = e.fn
+        if e.infix is None and not (type(fn) is np.ufunc and not e.multiple):
+            if owned:
+                owned.difference_update(e.inputs())
+            continue
+        o = e.outs[0]
+        meta = big.get(o)
+        if meta is None:
+            continue
+        if not e.kwargs and e.weak is None and e.infix != "@" and (e.infix or fn.signature is None):
+            for a in e.args:
+                if type(a) is Var and a.id in owned and last[a.id] == k and big[a.id] == meta:
+                    reuse[k] = a.id
+                    owned.discard(a.id)
+                    break
+        if o not in outputs:
+            owned.add(o)
+    return reuse
+
+
+def _scalar_for_broadcast(e: Equation, big: Any) -> tuple[Any, ...]:
+    """The arguments of a binary elementwise equation, with a constant that is
+    one value throughout (broadcast, or a derivative rule's scaled seed such as
+    ``mean``'s 1/N) replaced by that value as a NumPy scalar of its dtype, when
+    the other operand already has the result's shape: the same numbers and
+    dtype (a NumPy scalar promotes as an array does), without walking the
+    broadcast view."""
+    a, b = e.args
+    c, other = (a, b) if type(b) is Var else (b, a)
+    if type(c) is not np.ndarray or type(other) is not Var or e.outs[0] not in big:
+        return e.args
+    if c.ndim == 0 or c.size == 0:
+        return e.args
+    meta = big.get(other.id)
+    if meta is None or meta[0] != big[e.outs[0]][0]:
+        return e.args
+    value = c[(0,) * c.ndim]
+    if any(c.strides) and not _uniform(c, value):
+        return e.args
+    return (value, b) if c is a else (a, value)
+
+
+def _uniform(c: np.ndarray, value: Any) -> bool:
+    """Whether every entry of ``c`` is ``value``, bit for bit (signed zeros
+    alike; NaN never)."""
+    if c.dtype.kind not in "biufc":
+        return False
+    if not bool(np.all(c == value)):
+        return False
+    if c.dtype.kind in "fc" and value == 0:
+        return bool(np.all(np.signbit(c.real) == np.signbit(value.real)))
+    return True
 
 
 def _convert(kind: str, v: Any) -> Any:
@@ -342,6 +460,10 @@ class Jitted:
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = frozenset(static_argnames)
         self._cache: dict[Any, list[Compiled]] = {}
+        # (shape, dtype, shape, dtype, ...) of all-array positional calls -> the
+        # same path lists as _cache (see __call__)
+        self._fast: dict[Any, list[Compiled]] = {}
+        self._positional = not self.static_argnums and not self.static_argnames
         self._lock = threading.Lock()
         self._warned = False
         functools.update_wrapper(self, fun)
@@ -387,6 +509,29 @@ class Jitted:
         return full_args, full_kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast_key: Any = None
+        if not kwargs and self._positional:
+            # The common call, all arguments arrays: looked up by their shapes
+            # and dtypes alone (no pytree walk), in the same lists of paths.
+            parts: list[Any] = []
+            for a in args:
+                if type(a) is not np.ndarray:
+                    break
+                parts.append(a.shape)
+                parts.append(a.dtype)
+            else:
+                fast_key = tuple(parts)
+                paths = self._fast.get(fast_key)
+                if paths is not None and _trace._depth.get() == 0:
+                    for compiled in paths:
+                        if compiled is EAGER:
+                            return self.fun(*args)
+                        out = compiled.run(*args)
+                        if out is not MISS:
+                            result = out[0] if compiled.single else compiled.unflatten(out)
+                            if not compiled.checked and CHECK_FIRST_REPLAY:
+                                return self._check(paths, compiled, result, args, kwargs)
+                            return result
         if _trace._depth.get() > 0:
             # Inside another transform (or another jit's staging): run inline,
             # so that the outer level follows every operation.
@@ -402,9 +547,9 @@ class Jitted:
                     return self.fun(*args, **kwargs)
                 out = compiled.run(*inputs)
                 if out is not MISS:
-                    result = compiled.program.out_tree.unflatten(out)
+                    result = out[0] if compiled.single else compiled.unflatten(out)
                     if not compiled.checked and CHECK_FIRST_REPLAY:
-                        return self._check(key, compiled, result, args, kwargs)
+                        return self._check(paths, compiled, result, args, kwargs)
                     return result
             if len(paths) >= MAX_PATHS:
                 self._retrace_warning()
@@ -417,11 +562,13 @@ class Jitted:
             paths = self._cache.setdefault(key, [])
             if len(paths) < MAX_PATHS:
                 paths.append(entry)
+            if fast_key is not None:
+                self._fast[fast_key] = paths  # the same list: one cache, two ways in
         return result
 
     def _check(
         self,
-        key: Any,
+        paths: list[Any],
         compiled: Compiled,
         result: Any,
         args: tuple[Any, ...],
@@ -436,7 +583,7 @@ class Jitted:
         if _agree(result, expected):
             return result
         with self._lock:
-            self._cache[key] = [EAGER]
+            paths[:] = [EAGER]  # in place: the fast lookup holds the same list
         name = getattr(self.fun, "__qualname__", repr(self.fun))
         warnings.warn(
             f"cr.jit: the staged program of {name} gave a different result from the function "
@@ -503,9 +650,7 @@ class Jitted:
             raise _random_error("NumPy's global random state changed while the function was traced")
         if trace.tainted is not None:
             return None, out_tree.unflatten(values)
-        program = _prune(
-            Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms, frozenset(trace.big))
-        )
+        program = _prune(Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms, trace.big))
         if describe:
             program = Lowered(program, getattr(self.fun, "__name__", ""), trace.types or [])
             program.weak = dict(trace._weak)
