@@ -6,18 +6,23 @@ floating-point leaves of ``args``, raveled). Its JVP rule is linear in the
 tangents, so chainrule transposes it for reverse mode:
 
 * first order: the tangent map is a linear operator (a ``custom_vjp``) whose
-  forward product uses the sensitivity matrix ``S = dY/d(y0, p)`` from one
-  augmented solve (``S' = f_y S + f_p``, same solver and tolerances) and whose
+  forward product uses the sensitivity matrix ``S = dY/d(y0, p)`` and whose
   transpose is ``S^T g`` (``sensitivity="forward"``) or one backward adjoint
   solve (``sensitivity="adjoint"``: ``lam' = -f_y^T lam``, ``mu' = -f_p^T lam``,
   with the cotangent of each observation added at its time, on the dense
-  forward solution: one integration for the explicit Runge-Kutta methods,
-  stopping at each observation to take the jump; for BDF, Radau and LSODA, one
-  integration per stretch between observations, each started with the last
-  step size);
+  forward solution, by one solver object of the same method and tolerances that
+  stops at each observation for the jump). ``S`` comes, for RK23/RK45, from the
+  recorded primal solve (``_rk``: the Runge-Kutta formulas applied to the
+  tangent system on the same steps), else from one augmented solve
+  (``S' = f_y S + f_p``, same solver and tolerances);
 * when the primals are themselves traced (second and higher order), the
   tangent is ``S t`` with ``S`` from the augmented system solved by the same
   differentiable ``core``: forward sensitivities, to any order.
+
+A small right-hand side costs far more to differentiate through chainrule than
+to run, per call: small systems take their Jacobians at many points per call
+(every stage point of a recorded solve; every stage time of an adjoint step),
+and the programs called again and again are staged with ``cr.jit``.
 """
 
 from __future__ import annotations
@@ -628,9 +633,11 @@ def solve_ivp(
 
     ``fun(t, y, *args)`` is ordinary NumPy code. Derivatives: forward
     sensitivities (the state augmented with ``dy/d(y0, args)``, solved by the same
-    method and tolerances) or the adjoint method (one backward sweep on the dense
-    forward solution), chosen by ``sensitivity``: ``"auto"`` takes forward
-    sensitivities while ``len(y0)`` + the number of parameters is at most 10.
+    method: for RK23/RK45 on the steps of the primal solve, for the others with
+    their own error control) or the adjoint method (one backward solve by the same
+    method and tolerances on the dense forward solution), chosen by
+    ``sensitivity``: ``"auto"`` takes forward sensitivities while ``len(y0)`` +
+    the number of parameters is at most 10.
     Forward-mode products (``jvp``, ``jacfwd``) always use forward sensitivities;
     ``sensitivity`` picks how reverse-mode products are computed. Second and
     higher derivatives use forward sensitivities of the sensitivity system.
