@@ -1,7 +1,7 @@
 """np.nanmedian, np.nanquantile and np.nanpercentile: NumPy's values for every
 method, axis and keepdims, derivatives in both modes against finite differences
 (NaN entries get none), jacfwd == jacrev, a traced q for the continuous
-methods, second order and all-NaN slices."""
+methods, second order, all-NaN slices and cr.vmap."""
 
 from __future__ import annotations
 
@@ -130,3 +130,18 @@ def test_an_all_nan_slice_gives_nan_and_no_derivative():
     np.testing.assert_allclose(value, expect)
     assert np.isnan(value[2]) and np.isfinite(value[:2]).all()
     assert not np.any(J[2]) and not np.any(J[:, 2])
+
+
+@pytest.mark.parametrize("method", ["linear", "hazen", "closest_observation", "midpoint"])
+def test_under_vmap_each_row_counts_its_own_numbers(method):
+    # the counts differ per example (6, 4, 7 numbers): the positions are per example
+    # (order statistics at batched positions may run per example: a warning, not an error)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cr.BatchingFallbackWarning)
+        got = cr.vmap(lambda r: np.nanquantile(r, [0.4, 0.75], method=method))(X)
+        g = cr.vmap(cr.grad(lambda r: np.sum(np.nanquantile(r, [0.4, 0.75], method=method))))(X)
+        med = cr.vmap(np.nanmedian)(X)
+    np.testing.assert_allclose(got, np.nanquantile(X, [0.4, 0.75], axis=1, method=method).T)
+    loop = [cr.grad(lambda r: np.sum(np.nanquantile(r, [0.4, 0.75], method=method)))(x) for x in X]
+    np.testing.assert_allclose(g, np.stack(loop))
+    np.testing.assert_allclose(med, np.nanmedian(X, axis=1))

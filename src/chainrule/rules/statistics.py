@@ -259,7 +259,7 @@ def _neighbours(h: Any, n: int) -> tuple[Any, Any, Any]:
     the last beyond the end, both the first before the start) -> (lo, hi, edge)."""
     lo = np.floor(h)
     hi = lo + 1
-    edge = (h >= n - 1) | (h < 0)
+    edge = np.logical_or(h >= n - 1, h < 0)  # no | on traced booleans under cr.vmap
     lo = np.where(h >= n - 1, n - 1, np.where(h < 0, 0, lo))
     hi = np.where(h >= n - 1, n - 1, np.where(h < 0, 0, hi))
     return as_intp(lo), as_intp(hi), edge
@@ -283,7 +283,9 @@ def _positions(n: Any, q: Any, method: str) -> tuple[Any, Any, Any]:
         else:
             alpha, beta = _CONTINUOUS[method]
             h = n * q + (alpha + q * (1 - alpha - beta)) - 1
-        hv = as_array(strip(h))
+        hv = strip(h)
+        if not isinstance(hv, np.ndarray):  # an array (or cr.vmap's marked one) stays as is
+            hv = as_array(hv)
         lo, hi, edge = _neighbours(hv, n)
         if np.issubdtype(hv.dtype, np.integer):
             return as_intp(np.clip(hv, 0, n - 1)), None, None
@@ -301,7 +303,7 @@ def _positions(n: Any, q: Any, method: str) -> tuple[Any, Any, Any]:
         return np.minimum(idx, n - 1), None, None
     if method == "closest_observation":
         idx = _discrete_index(
-            n * as_array(qv) - 1 - 0.5, lambda g, i: (g == 0) & (np.floor(i) % 2 == 1)
+            n * as_array(qv) - 1 - 0.5, lambda g, i: np.logical_and(g == 0, np.floor(i) % 2 == 1)
         )
         return np.minimum(idx, n - 1), None, None
     if method == "midpoint":
