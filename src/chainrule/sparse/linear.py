@@ -1,4 +1,4 @@
-"""scipy.sparse matrices as constants: ``L @ x``, ``L.dot(x)`` and ``spsolve(A, x)``.
+"""scipy.sparse matrices as constants: ``L @ x``, ``x @ L``, ``L.dot(x)`` and ``spsolve(A, x)``.
 
 A constant sparse matrix is a linear map, so one primitive covers both: it
 applies a constant ``op`` (a matrix, or a factorised matrix's solve) to a
@@ -102,22 +102,50 @@ def _check_operand(a: Any, x: Any, fname: str) -> None:
 
 
 def matmul(a: Any, x: Any) -> Any:
-    """``a @ x`` for a constant ``scipy.sparse`` matrix ``a`` and a traced (or
-    plain) 1-D or 2-D ``x``; differentiable in ``x`` in both modes. Inside a
-    differentiated function plain ``a @ x`` and ``a.dot(x)`` come here too.
+    """``a @ x`` where one operand is a constant ``scipy.sparse`` matrix and the
+    other a traced (or plain) 1-D or 2-D array; differentiable in the array in
+    both modes, the sparse matrix on either side. Inside a differentiated
+    function plain ``L @ x`` and ``L.dot(x)`` come here too (and ``x @ L``
+    where core forwards it, see ``lmatmul``).
 
     >>> import numpy as np, scipy.sparse as sp, chainrule as cr
     >>> L = sp.csr_array(np.array([[2.0, 0.0], [1.0, 3.0]]))
     >>> cr.jacfwd(lambda u: cr.sparse.matmul(L, u))(np.ones(2))
     array([[2., 0.],
            [1., 3.]])
+    >>> cr.jacrev(lambda u: cr.sparse.matmul(u, L))(np.ones(2))  # u @ L = L.T @ u
+    array([[2., 1.],
+           [0., 3.]])
     """
     if not _is_sparse(a):
+        if _is_sparse(x):
+            return _right(a, x)
         return np.matmul(a, x)
     if not isinstance(x, Tracer):
         return a @ x
     _check_operand(a, x, "chainrule.sparse.matmul")
     return sparse_linear(_Matrix(a), x)
+
+
+def _right(x: Any, a: Any) -> Any:
+    """``x @ a`` for a constant sparse ``a``: ``(aᵀ xᵀ)ᵀ``, the same primitive
+    with the transposed matrix (a 1-D ``x`` needs no transposes)."""
+    if not isinstance(x, Tracer):
+        return x @ a
+    if np.ndim(x) not in (1, 2):
+        raise ValueError(
+            f"chainrule.sparse.matmul: the dense operand must be 1-D or 2-D, got shape "
+            f"{np.shape(x)}"
+        )
+    if np.shape(x)[-1] != a.shape[0]:
+        raise ValueError(
+            f"chainrule.sparse.matmul: dimension mismatch, operand {np.shape(x)} and matrix "
+            f"{a.shape}"
+        )
+    op = _Matrix(a.T)
+    if np.ndim(x) == 1:
+        return sparse_linear(op, x)
+    return np.transpose(sparse_linear(op, np.transpose(x)))
 
 
 def spsolve(a: Any, b: Any, permc_spec: str | None = None, use_umfpack: bool = True) -> Any:
@@ -177,6 +205,16 @@ def scipy_sparse_conversion(frame: FrameType | None) -> Any:
             "differentiable in the right-hand side."
         )
     return None
+
+
+def lmatmul(x: Any, a: Any) -> Any:
+    """``x @ a`` for a traced ``x``: the sparse primitive for a scipy.sparse
+    ``a`` (through ``matmul``), else ``NotImplemented`` (the usual matmul).
+    The hook for a traced value's ``__matmul__``, as ``rmatmul`` is for
+    ``__rmatmul__``."""
+    if "scipy.sparse" in _loaded() and _is_sparse(a):
+        return _right(x, a)
+    return NotImplemented
 
 
 def rmatmul(x: Any, a: Any) -> Any:
