@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign, library
 from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
@@ -122,6 +123,12 @@ def unique(
         )
     if np.issubdtype(strip(ar).dtype, np.object_):
         raise no_rule_error("numpy.unique of an object array")
+    if is_foreign(strip(ar)) and library(strip(ar)) == "dask":
+        raise NotImplementedError(
+            "numpy.unique of a Dask array inside a function being differentiated: its length "
+            "depends on the values, so Dask cannot give it lazily. Compute the array first "
+            "(x.compute()), or differentiate a function that does not need the unique values."
+        )
     u, index, inverse, counts = _differentiable_values(ar, axis, equal_nan, sorted)
     extra = [
         r
