@@ -141,6 +141,44 @@ def test_value_dependent_choice_takes_both_branches():
     np.testing.assert_array_equal(p, np.eye(3, dtype=bool) | np.eye(3, dtype=bool)[::-1])
 
 
+def test_sort_follows_the_permutation_at_the_point():
+    # np.sort's derivative follows the permutation that sorts the values at the
+    # point (stable among ties); that permutation is part of the traced path, so
+    # each sorted element depends on exactly the one input at its rank there.
+    x = np.array([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, -1.0, 2.0]])
+    for f in (lambda x: np.sort(x, axis=1), lambda x: np.sort(x, axis=None)):
+        p = detected(f, x)
+        np.testing.assert_array_equal(p, dense_nonzeros(f, x))
+        assert (p.sum(axis=0) == 1).all() and (p.sum(axis=1) == 1).all()  # a permutation
+    p = detected(lambda x: np.sort(x, axis=1), x)
+    order = np.argsort(x, axis=1, kind="stable") + 4 * np.arange(2)[:, None]
+    np.testing.assert_array_equal(np.flatnonzero(p), np.arange(8) * 8 + order.ravel())
+    assert p[0, 1] and p[1, 3]  # the tie 1.0, 1.0: the stable order, as jacfwd takes
+    # at another point the order, and so the pattern, is that point's
+    y = x[:, ::-1].copy()
+    assert not np.array_equal(detected(lambda x: np.sort(x, axis=1), y), p)
+    # a zero value at the point hides nothing: sort(z) = (z1, z0, z2), and
+    # sort(z)[1] * z[1] = z0 z1 depends on z1 although its derivative z0 is 0 here
+    z = np.array([0.0, -2.0, 1.0])
+    f = lambda x: np.sort(x) * x  # noqa: E731
+    want = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], bool)
+    np.testing.assert_array_equal(detected(f, z), want)
+    assert cr.jacfwd(f)(z)[1, 1] == 0.0
+    sj = cr.sparse_jacobian(lambda x: np.sort(x, axis=1) ** 2)
+    np.testing.assert_array_equal(
+        sj(x).toarray(), cr.jacfwd(lambda x: np.sort(x, axis=1) ** 2)(x).reshape(8, 8)
+    )
+
+
+def test_indexing_by_a_traced_argsort_takes_every_element_of_the_axis():
+    # x[np.argsort(x)] written out: the index is computed from traced values, so
+    # any element may land anywhere (conservative; np.sort is the exact form)
+    x = np.array([3.0, 1.0, 2.0])
+    p = detected(lambda x: x[np.argsort(x)], x)
+    assert p.all()
+    assert detected(lambda x: np.sort(x), x).sum() == 3
+
+
 def test_unknown_primitive_warns_and_is_dense():
     f = lambda x: np.fft.fft(x).real[:2] + x[:2]  # noqa: E731
     with pytest.warns(UserWarning, match="no sparsity rule for"):

@@ -17,11 +17,17 @@ patterns only, never on values, so no zero at the point hides a dependency:
   along axes: a 0/1 matrix from output to input elements times the pattern;
 * ``cumsum``: prefix unions; ``matmul``: Kronecker structures of the product;
   ``sparse_linear``: the operator's nonzero pattern;
-* a value-dependent choice (``np.where`` on a comparison of traced values,
-  indexing by ``argsort``): the union of every choice, so the pattern also
-  holds at nearby points;
-* linalg and sorts: dense (every output on every traced input of the call);
-  any other primitive: dense with a ``UserWarning`` naming it (once).
+* a value-dependent choice written in the user's code (``np.where`` on a
+  comparison of traced values, indexing by ``np.argsort(x)``): the union of
+  every choice, so the pattern also holds at points on the other side;
+* ``np.sort``: the permutation that sorts the values at the point (stable
+  among ties), the one its derivative follows: each sorted element depends on
+  the one input at its rank there. The order at the point is part of the
+  traced path, like a Python ``if`` on a value: exact for that path, and where
+  the order changes (another point) the pattern is that point's;
+* linalg and order statistics (``median``, ``quantile``): dense (every output
+  on every traced input of the call); any other primitive: dense with a
+  ``UserWarning`` naming it (once).
 """
 
 from __future__ import annotations
@@ -481,7 +487,9 @@ def jacobian_sparsity(fun: Callable[..., Any], argnums: Any = 0) -> Callable[...
     of bools, ``(out.size, in.size)`` (flattened, C order; several ``argnums``:
     their inputs one after the other). An entry is True when the output may
     depend on the input along the path the call takes; the values at the point
-    play no part, so a zero there hides nothing.
+    play no part, so a zero there hides nothing. The path is the point's:
+    Python branches on values and the order ``np.sort`` finds are those of
+    ``args`` (a pattern for other points: detect there too and take the union).
 
     Example:
         >>> import numpy as np, chainrule as cr
