@@ -14,9 +14,6 @@ from test_rule_families import FAMILIES, X
 
 import chainrule as cr
 
-# np.unique's output length is per example: no batched form, a clear error
-UNBATCHABLE = {"unique"}
-
 XB = X[:, None] * (1.0 + 0.05 * np.arange(3))  # 3 examples on axis 1: distinct, positive
 W = 0.01 * np.arange(6.0)  # shared by every example
 
@@ -35,10 +32,6 @@ def test_every_rule_family_under_vmap(family):
     def total(w, x):
         return np.sum(np.sin(g(w, x)))
 
-    if family in UNBATCHABLE:
-        with pytest.raises(NotImplementedError, match="no batched form"):
-            cr.vmap(g, in_axes=(None, 1))(W, XB)
-        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         got = cr.vmap(g, in_axes=(None, 1), out_axes=-1)(W, XB)
@@ -144,3 +137,31 @@ def test_at_max_ties_are_shared_per_example_inside_vmap():
     np.testing.assert_allclose(gv, [[1 / 3, 1 / 3], [0.5, 0.0]])
     np.testing.assert_allclose(tx, gx)
     np.testing.assert_allclose(tv, gv)
+
+
+def test_unique_under_vmap_when_every_example_has_as_many_values():
+    X2 = np.array([[3.0, 1.0, 3.0, 2.0], [5.0, 5.0, 0.0, 1.0]])  # 3 unique values each
+
+    def f(x):
+        return np.unique(x) ** 2
+
+    def loss(x):
+        return np.sum(np.sin(np.unique(x)) * np.arange(3.0))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)
+        np.testing.assert_allclose(cr.vmap(f)(X2), [[1.0, 4.0, 9.0], [0.0, 1.0, 25.0]])
+        g = cr.vmap(cr.grad(loss))(X2)
+        jf, jr = cr.vmap(cr.jacfwd(f))(X2), cr.vmap(cr.jacrev(f))(X2)
+        h = cr.vmap(cr.hessian(loss))(X2)
+        u, inv, cnt = cr.vmap(lambda x: np.unique(x, return_inverse=True, return_counts=True))(X2)
+    # a repeated value's cotangent is split evenly between its occurrences
+    np.testing.assert_allclose(g[0], [np.cos(3.0), 0.0, np.cos(3.0), np.cos(2.0)])
+    np.testing.assert_allclose(g, np.stack([cr.grad(loss)(x) for x in X2]), rtol=1e-12)
+    np.testing.assert_allclose(jf, np.stack([cr.jacfwd(f)(x) for x in X2]), rtol=1e-12)
+    np.testing.assert_allclose(jr, jf, rtol=1e-12)
+    np.testing.assert_allclose(h, np.stack([cr.hessian(loss)(x) for x in X2]), atol=1e-12)
+    np.testing.assert_array_equal(inv, [[2, 0, 2, 1], [2, 2, 0, 1]])
+    np.testing.assert_array_equal(cnt, [[1, 1, 2], [1, 1, 2]])
+    with pytest.raises(NotImplementedError, match="different numbers of unique values"):
+        cr.vmap(f)(np.array([[1.0, 1.0], [1.0, 2.0]]))

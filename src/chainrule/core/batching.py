@@ -109,6 +109,12 @@ class Batched(np.ndarray):
                 shifted = tuple(a % nd + k for a in axes)
                 return mark_as(ufunc.reduce(x.view(np.ndarray), axis=shifted, **kwargs), x._traces)
             return through_trace(_ReduceCall(ufunc, kwargs), (x, axis), {})
+        if method == "at":  # an index or values carrying the batch, into a plain array
+            raise TypeError(
+                f"cr.vmap: numpy.{ufunc.__name__}.at with an index or values that carry the "
+                "batch writes into an array that does not: build the result with cr.at(x) "
+                "or np.bincount instead"
+            )
         plain = [unmark(a) for a in inputs]
         return getattr(ufunc, method)(*plain, **kwargs)
 
@@ -125,12 +131,12 @@ class Batched(np.ndarray):
         if func in _LIKE and args and type(args[0]) is Batched and kwargs.get("shape") is None:
             # an array shaped like each example: the batch's shape, still marked
             return mark_as(func(unmark(args[0]), *args[1:], **kwargs), args[0]._traces)
+        if func in (np.array_equal, np.array_equiv, np.allclose) and all(
+            type(a) is Batched and a._traces == self._traces for a in args[:2]
+        ):  # one answer for the whole batch (a rule's check of its own result)
+            return func(*[unmark(a) for a in args], **kwargs)
         if func is np.unique:
-            raise NotImplementedError(
-                "np.unique under cr.vmap: its result's length is the number of distinct "
-                "values of each example, so it has no batched form. Call it outside vmap "
-                "(or loop over the examples in Python)."
-            )
+            return _unique_per_example(*args, **kwargs)
         if func is np.bincount:
             return _bincount_per_example(*args, **kwargs)
         if func is np.linalg.lstsq:  # NumPy's lstsq takes one matrix, not a stack
@@ -225,6 +231,47 @@ def through_trace(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         return o
 
     return unwrap(out)
+
+
+def per_example_marked(impl: Any, *args: Any) -> Any:
+    """``impl`` (a primitive's implementation) of arguments some of which are
+    batch marks: once per example, stacked and marked. For an implementation
+    reached with marks in its static arguments (np.unique's groups, computed
+    per example) but no tracer, so that no batching rule sees the call."""
+    marked = [a for a in args if type(a) is Batched]
+    traces = max((a._traces for a in marked), key=len)
+    lead = tuple(_shape(next(a for a in marked if a._traces == traces))[: len(traces)])
+    outs = [
+        impl(*(unmark(a)[i[: len(a._traces)]] if type(a) is Batched else a for a in args))
+        for i in np.ndindex(*lead)
+    ]
+    return mark_as(np.stack(outs).reshape(lead + np.shape(outs[0])), traces)
+
+
+def _unique_per_example(ar: Any, *args: Any, **kwargs: Any) -> Any:
+    """``np.unique`` of a batch mark, one example at a time: a batch has one
+    shape, so every example must have as many unique values (else a clear
+    error); the results (and index, inverse, counts) are stacked and marked."""
+    traces = ar._traces
+    plain = unmark(ar)
+    lead = _shape(plain)[: len(traces)]
+    outs = [np.unique(plain[i], *args, **kwargs) for i in np.ndindex(*lead)]
+    first = outs[0][0] if isinstance(outs[0], tuple) else outs[0]
+    sizes = {len(o[0] if isinstance(o, tuple) else o) for o in outs}
+    if len(sizes) > 1:
+        raise NotImplementedError(
+            f"np.unique under cr.vmap: the examples have different numbers of unique values "
+            f"({min(sizes)} to {max(sizes)}), and a batch has one shape. Call it outside vmap "
+            "(or loop over the examples in Python)."
+        )
+    del first
+
+    def stacked(parts: list[Any]) -> Any:
+        return mark_as(np.stack(parts).reshape(tuple(lead) + np.shape(parts[0])), traces)
+
+    if isinstance(outs[0], tuple):
+        return tuple(stacked([o[k] for o in outs]) for k in range(len(outs[0])))
+    return stacked(outs)
 
 
 def _bincount_per_example(x: Any, weights: Any = None, minlength: int = 0) -> Any:

@@ -436,6 +436,16 @@ def _order_stat(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -
     return bind(prim, [y, ks], kwargs)
 
 
+def _groups(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
+    """np.unique's primitives (x or t, then index/inverse/counts): act on the
+    axis -2 of stacks, so a batch of values with shared groups is ``same``;
+    groups that differ per example (np.unique of a batch) go one example at a
+    time (as a rule: there is no stacked form)."""
+    if any(batched[1:]):
+        return _per_example(prim, vals, batched, kwargs, size)
+    return same(prim, vals, batched, kwargs, size)
+
+
 def _register() -> None:
     """Fill core.batching's tables: run once, when the rule families load
     (chainrule.rules.load), like every other registration. Nothing else is
@@ -495,6 +505,10 @@ def _register() -> None:
             R[p] = first_only
     R[reductions.shift_p] = first_only  # acts on the last axis
     R[linalg.lstsq_p] = _per_example
+    from . import unique
+
+    for p in (unique.unique_p, unique.segment_mean_p, unique.spread_mean_p):
+        R[p] = _groups
     from . import bessel, statistics
 
     R[statistics.order_stat_p] = _order_stat

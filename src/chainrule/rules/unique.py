@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._backends import is_foreign, library
+from ..core.batching import Batched, per_example_marked
 from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
@@ -32,6 +33,8 @@ from .shape import moveaxis, reshape
 # --- the group mean and its transpose, on the axis -2 of (..., N, R) stacks --------------
 def _segment_mean_impl(t: np.ndarray, inverse: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``(..., N, R) -> (..., K, R)``: the mean over each group of rows."""
+    if type(inverse) is Batched:  # groups per example (np.unique under cr.vmap)
+        return per_example_marked(_segment_mean_impl, t, inverse, counts)
     rows = np.moveaxis(t, -2, 0)
     out = np.zeros((counts.shape[0],) + rows.shape[1:], dtype=np.result_type(t, 1.0))
     np.add.at(out, inverse, rows)
@@ -41,6 +44,8 @@ def _segment_mean_impl(t: np.ndarray, inverse: np.ndarray, counts: np.ndarray) -
 
 def _spread_mean_impl(g: np.ndarray, inverse: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``(..., K, R) -> (..., N, R)``: each row gets its group's share ``g_k / c_k``."""
+    if type(inverse) is Batched:
+        return per_example_marked(_spread_mean_impl, g, inverse, counts)
     return (g / counts[:, None])[..., inverse, :]
 
 
@@ -51,9 +56,16 @@ segment_mean_p.defjvp(lambda dt, ans, t, inv, cnt: segment_mean_p(dt, inv, cnt))
 spread_mean_p.defvjp(lambda ans, g, inv, cnt: lambda c: segment_mean_p(c, inv, cnt))
 spread_mean_p.defjvp(lambda dg, ans, g, inv, cnt: spread_mean_p(dg, inv, cnt))
 
+
 # unique_p(x, index, inverse, counts): rows ``index`` of the (N, R) array ``x`` -- the
 # exact unique values -- with the derivative of the group means (equal to them here).
-unique_p = Primitive("unique", lambda x, index, inv, cnt: x[..., index, :])
+def _unique_impl(x: np.ndarray, index: np.ndarray, inv: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    if type(index) is Batched:
+        return per_example_marked(_unique_impl, x, index, inv, cnt)
+    return x[..., index, :]
+
+
+unique_p = Primitive("unique", _unique_impl)
 unique_p.defvjp(lambda ans, x, index, inv, cnt: lambda g: spread_mean_p(g, inv, cnt))
 unique_p.defjvp(lambda t, ans, x, index, inv, cnt: segment_mean_p(t, inv, cnt))
 allow_complex(segment_mean_p, spread_mean_p, unique_p)
@@ -79,7 +91,8 @@ def _differentiable_values(ar: Any, axis: Any, equal_nan: bool, sorted_: bool) -
         equal_nan=equal_nan,
         **_sorted_kw(sorted_),
     )
-    inv = as_array(inverse).reshape(-1)
+    # (a batch mark, under cr.vmap, stays one: each example's inverse)
+    inv = (inverse if type(inverse) is Batched else as_array(inverse)).reshape(-1)
     if axis is None:
         u = reshape(unique_p(reshape(ar, (-1, 1)), index, inv, counts), (-1,))
     else:
