@@ -165,3 +165,23 @@ def test_unique_under_vmap_when_every_example_has_as_many_values():
     np.testing.assert_array_equal(cnt, [[1, 1, 2], [1, 1, 2]])
     with pytest.raises(NotImplementedError, match="different numbers of unique values"):
         cr.vmap(f)(np.array([[1.0, 1.0], [1.0, 2.0]]))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: np.nanmedian(x, axis=1),
+        lambda x: np.nanquantile(x, [0.3, 0.5], axis=-1),
+        lambda x: np.nanpercentile(x, 40.0),
+    ],
+)
+def test_nan_quantiles_along_an_axis_under_vmap(f):
+    A = np.random.default_rng(5).standard_normal((4, 3, 7))
+    A[1, 2, 2] = np.nan
+    A[3, 0, [1, 4, 5]] = np.nan  # the count of numbers differs per example and row
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)
+        got = cr.vmap(f)(A)
+        g = cr.vmap(cr.grad(lambda x: np.sum(f(x))))(A)
+    np.testing.assert_allclose(got, np.stack([f(x) for x in A]), rtol=1e-12)
+    np.testing.assert_allclose(g, np.stack([cr.grad(lambda x: np.sum(f(x)))(x) for x in A]))

@@ -431,8 +431,8 @@ def _order_stat(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -
         y = _plain(y)
     else:
         y = np.broadcast_to(y, (size,) + tuple(np.shape(y)))
-    ks = _plain(ks)
-    ks = np.reshape(ks, (size,) + (1,) * (np.ndim(y) - 2) + tuple(np.shape(ks)[1:]))
+    ks = _plain(ks)  # per example: one row of orders, or one per leading index of y
+    ks = _lift(ks, np.ndim(ks) - 1, np.ndim(y) - 1)
     return bind(prim, [y, ks], kwargs)
 
 
