@@ -85,3 +85,29 @@ def test_under_vmap():
 def test_complex_is_refused_as_numpy_does():
     with pytest.raises(TypeError):
         cr.grad(lambda z: np.abs(np.modf(z)[0]).sum())(np.array([1.5 + 1j]))
+
+
+def test_zero_cotangents_stay_zero_where_the_quotient_overflows():
+    # docs/conventions.md: a zero cotangent (or tangent) times an infinite or
+    # overflowing derivative is 0, never NaN; dr/db = -q overflows for a tiny b
+    a = np.array([1e300, 3.0, -2.5, 1e-310])
+    b = np.array([1e-310, 0.7, 1e-300, 2.0])
+
+    def masked(v):
+        q, r = np.divmod(v[:4], v[4:])
+        return np.sum(np.where(np.zeros(4, dtype=bool), r + q, 0.0))
+
+    v = np.concatenate([a, b])
+    with np.errstate(all="ignore"):
+        assert np.all(cr.grad(masked)(v) == 0.0)
+        assert np.all(cr.jacfwd(masked)(v) == 0.0)
+        J = cr.jacrev(lambda v: np.divmod(v[:4], v[4:])[1])(v)
+        Jf = cr.jacfwd(lambda v: np.divmod(v[:4], v[4:])[1])(v)
+    off = np.ones((4, 8), dtype=bool)
+    off[np.arange(4), np.arange(4)] = off[np.arange(4), 4 + np.arange(4)] = False
+    assert np.all(J[off] == 0.0) and np.all(Jf[off] == 0.0)
+    np.testing.assert_array_equal(J[~off], Jf[~off])
+    x = np.array([np.inf, -1e308, 0.0, 2.5])
+    with np.errstate(all="ignore"):
+        g = cr.grad(lambda x: np.sum(np.where(np.zeros(4, bool), np.modf(x)[0], 0.0)))(x)
+    assert np.all(g == 0.0)
