@@ -307,7 +307,15 @@ class CountingRadau(si.Radau):
         super().__init__(*args, **kwargs)
 
 
-@pytest.mark.parametrize("cls", [CountingBDF, CountingRadau])
+class CountingLSODA(si.LSODA):
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        type(self).made += 1
+        super().__init__(*args, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [CountingBDF, CountingRadau, CountingLSODA])
 def test_the_adjoint_is_one_backward_solve(cls):
     # One solver object for the forward solve and one for the backward sweep over
     # all four observations (jumps at each), not one per stretch.
@@ -452,3 +460,21 @@ def test_odeint_gradient_within_100_rtol(how):
 
     g = cr.grad(lambda p: np.sum(np.sin(traj(p, rtol=RTOL, atol=1e-12, sensitivity=how))))(P)
     close(g, fd4(plain, P))
+
+
+def test_odeint_hessian_within_100_rtol():
+    t = np.linspace(0.0, 2.0, 5)
+    rtol = 1e-6
+
+    def f(p):
+        ys = csi.odeint(lambda y, t, p: osc(t, y, p), Y0, t, args=(p,), rtol=rtol, atol=1e-12)
+        return np.sum(np.sin(ys))
+
+    def plain(p):
+        ys = si.odeint(lambda y, t: osc(t, y, p), Y0, t, rtol=1e-12, atol=1e-13)
+        return np.sum(np.sin(ys))
+
+    ref = np.stack(
+        [(fd4(plain, P + e) - fd4(plain, P - e)) / 2e-3 for e in np.eye(2) * 1e-3], axis=1
+    )
+    close(cr.hessian(f)(P), ref, rtol=100 * rtol)
