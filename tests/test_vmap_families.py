@@ -185,3 +185,24 @@ def test_nan_quantiles_along_an_axis_under_vmap(f):
         g = cr.vmap(cr.grad(lambda x: np.sum(f(x))))(A)
     np.testing.assert_allclose(got, np.stack([f(x) for x in A]), rtol=1e-12)
     np.testing.assert_allclose(g, np.stack([cr.grad(lambda x: np.sum(f(x)))(x) for x in A]))
+
+
+def test_full_svd_and_clustered_eigenvalues_under_vmap():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((3, 4, 3))
+    f = lambda a: np.sum(np.sin(np.linalg.svd(a, full_matrices=True)[0]))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cr.BatchingFallbackWarning)  # the complement batches
+        np.testing.assert_allclose(
+            cr.vmap(cr.grad(f))(A), np.stack([cr.grad(f)(a) for a in A]), rtol=1e-10, atol=1e-12
+        )
+    # repeated eigenvalues (a cluster in examples 0 and 1): the derivative map of the
+    # clusters differs per example and runs per example, right either way
+    E = np.stack([np.diag([1.0, 1.0, 2.0]), np.diag([3.0, 1.0, 3.0]), np.diag([1.0, 2.0, 3.0])])
+    g = lambda a: np.sum(np.linalg.eigvalsh(a) ** 3 * np.arange(1.0, 4.0))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cr.BatchingFallbackWarning)
+        got = cr.vmap(cr.grad(g))(E)
+    np.testing.assert_allclose(got, np.stack([cr.grad(g)(e) for e in E]), rtol=1e-12, atol=1e-12)
+    # the cluster {1, 1} of example 0 shares its cotangent: mean of 1*3 and 2*3
+    np.testing.assert_allclose(np.diag(got[0]), [4.5, 4.5, 36.0])

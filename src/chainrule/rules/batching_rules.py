@@ -505,6 +505,9 @@ def _register() -> None:
             R[p] = first_only
     R[reductions.shift_p] = first_only  # acts on the last axis
     R[linalg.lstsq_p] = _per_example
+    R[linalg.concat_p] = _joined  # the SVD's and QR's blocks
+    R[linalg.complement_p] = first_only  # matrices on the last two axes
+    R[linalg.eigvalsh_cluster_p] = first_only
     from . import unique
 
     for p in (unique.unique_p, unique.segment_mean_p, unique.spread_mean_p):
