@@ -692,8 +692,8 @@ class StagingTrace(Trace):
                 _trace_module.untraced = None
 
     __slots__ = (
-        "body", "n_vars", "_cse", "_by_id", "_keep", "_int_vars", "tainted", "big", "_weak",
-        "_py_op", "types",
+        "body", "n_vars", "_cse", "_by_id", "_keep", "_ints", "tainted", "big", "_weak",
+        "_py_op", "types", "saw_isfinite",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -706,7 +706,7 @@ class StagingTrace(Trace):
         # refers to the variable, not to a frozen constant.
         self._by_id: dict[int, int] = {}
         self._keep: list[Any] = []  # keeps those values (and so their ids) alive while tracing
-        self._int_vars: list[bool] = []  # by variable: an integer or boolean value
+        self._ints: set[int] = set()  # variables holding integer or boolean values
         self.tainted: str | None = None  # why this trace cannot be replayed, if it cannot
         # variables holding arrays worth freeing early -> (shape, dtype)
         self.big: dict[int, tuple[tuple[int, ...], Any]] = {}
@@ -718,6 +718,7 @@ class StagingTrace(Trace):
         self._py_op = False  # the call being recorded is a Python operator (see above)
         # (shape, dtype) of each variable, when asked for (a program to show)
         self.types: list[tuple[tuple[int, ...], str]] | None = None
+        self.saw_isfinite = False  # an isfinite call was recorded (see jit's guard fusion)
 
     def taint(self, why: str) -> None:
         """Mark the program as not replayable (a value escaped the recording)."""
@@ -729,25 +730,28 @@ class StagingTrace(Trace):
         Python type of a weakly typed one (``plain`` is then a NumPy scalar,
         so that code unwrapping it is still followed)."""
         var = self.n_vars
-        self.n_vars += 1
+        self.n_vars = var + 1
         if weak is not None:
             self._weak[var] = weak
         if self.types is not None:
             self.types.append((np.shape(plain), str(np.result_type(plain))))
         tv = type(plain)
-        if tv is np.ndarray:
-            self._int_vars.append(plain.dtype.kind in "biu")
+        if tv is np.float64:  # the commonest scalar
+            self._by_id[id(plain)] = var
+            self._keep.append(plain)
+        elif tv is np.ndarray:
+            if plain.dtype.kind in "biu":
+                self._ints.add(var)
             if plain.size >= BIG:
                 self.big[var] = (plain.shape, plain.dtype)
             self._by_id[id(plain)] = var
             self._keep.append(plain)
         elif isinstance(plain, np.generic):
-            self._int_vars.append(plain.dtype.kind in "biu")
+            if plain.dtype.kind in "biu":
+                self._ints.add(var)
             if tv is not np.bool_:  # np.True_/np.False_ are shared: not those
                 self._by_id[id(plain)] = var
                 self._keep.append(plain)
-        else:
-            self._int_vars.append(False)
         return StagedTracer(self, var, plain)
 
     def watch(self, var: int, plain: Any) -> Any:
@@ -873,18 +877,19 @@ class StagingTrace(Trace):
         if multiple:
             outs = [self.new_var(a) for a in ans]
             result: Any = tuple(outs)
+            out_vars = [o._var for o in outs]
         elif weak_out and isinstance(ans, (*_PY_NUMBER_TYPES, np.generic)):
             wt = _python_type(ans)
-            outs = [self.new_var(_numpy_scalar(wt(ans)), wt)]
-            result = outs[0]
+            result = self.new_var(_numpy_scalar(wt(ans)), wt)
+            out_vars = [result._var]
         else:
             weak_out = False
-            outs = [self.new_var(ans)]
-            result = outs[0]
-        eqn = Equation(fn, name, targs, tkw, [o._var for o in outs], multiple, kind)
+            result = self.new_var(ans)
+            out_vars = [result._var]
+        eqn = Equation(fn, name, targs, tkw, out_vars, multiple, kind)
         eqn._ins = ins
         if weak_out:
-            eqn.weak = self._weak[outs[0]._var]
+            eqn.weak = self._weak[out_vars[0]]
         self.body.append(eqn)
         if key is not None:
             self._cse[key] = (result, keep)
@@ -892,22 +897,25 @@ class StagingTrace(Trace):
 
     # -- the doors ---------------------------------------------------------
     def process_primitive(self, prim: Any, args: Args, kwargs: Kwargs) -> Any:
-        n_eqns = len(self.body)
-        if prim.name == "multiply" and len(args) == 2 and not kwargs:
+        body = self.body
+        n_eqns = len(body)
+        two = len(args) == 2 and not kwargs
+        if two and prim.name == "multiply":
             same_value = self._times_one(args)
             if same_value is not None:
                 return same_value
         out = self._record(prim.impl, prim.name, args, kwargs, prim.multiple_results, "prim")
-        if len(self.body) > n_eqns and len(args) == 2 and not kwargs:
+        if len(body) == n_eqns:  # shared with an earlier equation (CSE)
+            return out
+        if two:
             op = _INFIX_CACHE.get(prim)
             if op is None:
                 op = _INFIX_CACHE[prim] = _infix_of(prim.impl) or ""
-            if op:
-                if self._numpy_typed(args[0]) or self._numpy_typed(args[1]):
-                    self.body[-1].infix = op
-        if len(self.body) > n_eqns and self._depends_on_ints(self.body[-1]):
+            if op and (self._numpy_typed(args[0]) or self._numpy_typed(args[1])):
+                body[-1].infix = op
+        if self._ints and self._depends_on_ints(body[-1]):
             for o in out if prim.multiple_results else (out,):
-                self.body.append(Guard("shape", o._var, np.shape(o._plain)))
+                body.append(Guard("shape", o._var, np.shape(o._plain)))
         return out
 
     def _numpy_typed(self, a: Any) -> bool:
@@ -926,6 +934,8 @@ class StagingTrace(Trace):
         return self._nondiff(fn, name, args, kwargs, True)
 
     def _nondiff(self, fn: Any, name: str, args: Any, kwargs: dict[str, Any], plain: bool) -> Any:
+        if fn is np.isfinite:
+            self.saw_isfinite = True
         _, vargs = self._template(tuple(args))
         _, vkw = self._template(kwargs)
         probe = fn(*vargs, **vkw)  # to learn what kind of result it gives
@@ -1000,8 +1010,10 @@ class StagingTrace(Trace):
     def _depends_on_ints(self, eqn: Equation) -> bool:
         """Whether a staged integer or boolean value is an operand (an index,
         a mask, a repeat count): the result's shape may follow its values."""
-        flags = self._int_vars
+        ints = self._ints
+        if not ints:
+            return False
         for v in eqn.inputs():
-            if flags[v]:
+            if v in ints:
                 return True
         return False

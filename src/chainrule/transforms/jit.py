@@ -173,17 +173,19 @@ class Compiled:
         return run(*inputs)
 
 
-def _prune(program: Program) -> Program:
+def _prune(program: Program, fuse: bool = True) -> Program:
     """Dead-code elimination: keep the equations whose results reach an
-    output or a guard."""
-    body = _fuse_finite_guards(program.body)
+    output or a guard (after fusing finiteness guards, when ``fuse``)."""
+    body = _fuse_finite_guards(program.body) if fuse else program.body
     live = {o.id for o in program.out_leaves if type(o) is Var}
     kept = []
     for e in reversed(body):
         if type(e) is Guard:
             kept.append(e)
             live.add(e.var)
-        elif any(o in live for o in e.outs):
+            continue
+        outs = e.outs
+        if outs[0] in live if len(outs) == 1 else any(o in live for o in outs):
             kept.append(e)
             live.update(e.inputs())
     kept.reverse()
@@ -226,10 +228,12 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
             bound.append(obj)
         return name
 
+    inlined: list[Any] = [-1, ""]  # a variable whose expression is written in its place
+
     def show(t: Any) -> str:
         tt = type(t)
         if tt is Var:
-            return f"v{t.id}"
+            return inlined[1] if t.id == inlined[0] else f"v{t.id}"  # type: ignore[no-any-return]
         if tt is bool or tt is int or t is None or tt is str:
             return repr(t)
         if tt is float and t == t and t not in (float("inf"), float("-inf")):
@@ -244,22 +248,31 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
 
     # Where each value is last read: it is deleted right after, so that a
     # replay holds no more intermediates than the eager code would.
+    body = program.body
     last: dict[int, int] = {}
+    uses: dict[int, int] = {}
     outputs = {o.id for o in program.out_leaves if type(o) is Var}
-    for k, e in enumerate(program.body):
+    for k, e in enumerate(body):
         for v in e.inputs():
             last[v] = k
+            uses[v] = uses.get(v, 0) + 1
         if type(e) is Equation:
             for o in e.outs:
                 last.setdefault(o, k)
+    big = program.big
     dead_after: dict[int, list[int]] = {}
     for v, k in last.items():
-        if v >= program.n_in and v not in outputs and v in program.big:
+        if v >= program.n_in and v not in outputs and v in big:
             dead_after.setdefault(k, []).append(v)
     reuse = _buffers_to_reuse(program, last, outputs) if REUSE_BUFFERS else {}
 
+    # A small value read once, by the very next equation, is not stored: its
+    # call is written inside that equation's (fewer lines to compile, fewer
+    # locals to store and load). Only the next one: nothing runs in between.
+    n_body = len(body)
+    pending: tuple[int, str] | None = None  # (variable, expression) to inline next
     lines = []
-    for k, e in enumerate(program.body):
+    for k, e in enumerate(body):
         if k > 0 and (k - 1) in dead_after:
             lines.append("del " + ", ".join(f"v{v}" for v in sorted(dead_after[k - 1])))
         if type(e) is Guard:
@@ -276,28 +289,53 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
                 conv = bind(CONVERT[e.kind], "f")
                 lines.append(f"if not same({conv}({v}), {bind(e.value, 'c')}): return MISS")
             continue
+        inlined[:] = pending or (-1, "")  # show() writes its expression for that variable
+        arg = show
+        pending = None
+        o = e.outs[0]
         if e.weak is not None:  # a Python number again, as the eager code has it
-            args = ", ".join(show(a) for a in e.args)
-            lines.append(f"v{e.outs[0]} = {bind(e.weak, 'f')}({bind(e.fn, 'f')}({args}))")
+            args_text = ", ".join([arg(a) for a in e.args])
+            expr = f"{bind(e.weak, 'f')}({bind(e.fn, 'f')}({args_text}))"
+        else:
+            eargs = e.args
+            if len(eargs) == 2 and big and (e.infix is not None or type(e.fn) is np.ufunc):
+                eargs = _scalar_for_broadcast(e, big)
+            into = reuse.get(k)
+            if into is not None:  # an elementwise ufunc writing into a dying temporary
+                fn = bind(_INFIX_UFUNCS[e.infix] if e.infix is not None else e.fn, "f")
+                args_text = ", ".join([arg(a) for a in eargs])
+                expr = f"{fn}({args_text}, out=v{into})"
+            elif e.infix is not None:
+                expr = f"({arg(eargs[0])} {e.infix} {arg(eargs[1])})"
+            else:
+                args = [arg(a) for a in e.args]
+                if e.kwargs:
+                    for name, v in e.kwargs.items():
+                        text = arg(v)
+                        args.append(
+                            f"{name}={text}" if name.isidentifier() else f"**{{{name!r}: {text}}}"
+                        )
+                expr = f"{bind(e.fn, 'f')}({', '.join(args)})"
+        if (
+            not e.multiple
+            and uses.get(o) == 1
+            and o not in outputs
+            and o not in big
+            and k + 1 < n_body
+            and k not in dead_after
+            and type(body[k + 1]) is Equation
+            and o in body[k + 1].inputs()
+        ):
+            pending = (o, expr)
             continue
-        eargs = e.args
-        if len(eargs) == 2 and program.big and (e.infix is not None or type(e.fn) is np.ufunc):
-            eargs = _scalar_for_broadcast(e, program.big)
-        into = reuse.get(k)
-        if into is not None:  # an elementwise ufunc writing into a dying temporary
-            fn = bind(_INFIX_UFUNCS[e.infix] if e.infix is not None else e.fn, "f")
-            args_text = ", ".join(show(a) for a in eargs)
-            lines.append(f"v{e.outs[0]} = {fn}({args_text}, out=v{into})")
-            continue
-        if e.infix is not None:
-            lines.append(f"v{e.outs[0]} = {show(eargs[0])} {e.infix} {show(eargs[1])}")
-            continue
-        fn = bind(e.fn, "f")
-        args = [show(a) for a in e.args]
-        for k, v in e.kwargs.items():
-            args.append(f"{k}={show(v)}" if k.isidentifier() else f"**{{{k!r}: {show(v)}}}")
-        outs = ", ".join(f"v{o}" for o in e.outs) + ("," if e.multiple and len(e.outs) == 1 else "")
-        lines.append(f"{outs} = {fn}({', '.join(args)})")
+        if e.multiple:
+            outs = ", ".join(f"v{x}" for x in e.outs) + ("," if len(e.outs) == 1 else "")
+        else:
+            outs = f"v{o}"
+            if expr[0] == "(":  # an operator: no parentheses needed at the top
+                expr = expr[1:-1]
+        lines.append(f"{outs} = {expr}")
+    inlined[:] = (-1, "")
     rets = []
     for o in program.out_leaves:
         if type(o) is Var:
@@ -650,7 +688,10 @@ class Jitted:
             raise _random_error("NumPy's global random state changed while the function was traced")
         if trace.tainted is not None:
             return None, out_tree.unflatten(values)
-        program = _prune(Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms, trace.big))
+        program = _prune(
+            Program(len(dyn), trace.body, trace.n_vars, out_tree, atoms, trace.big),
+            fuse=trace.saw_isfinite,
+        )
         if describe:
             program = Lowered(program, getattr(self.fun, "__name__", ""), trace.types or [])
             program.weak = dict(trace._weak)
