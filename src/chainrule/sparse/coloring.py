@@ -229,7 +229,7 @@ def _best(graph: Any, colour: Any, orderings: tuple[str, ...]) -> np.ndarray:
             colors = colour(nbrs, order)
             if best is None or (colors.max(initial=-1) < best.max(initial=-1)):
                 best = colors
-    if colour is greedy and words and n:
+    if colour is greedy and words and n and best is not None:
         best = iterated_greedy(graph, best)
     return best  # type: ignore[return-value]
 

@@ -51,7 +51,7 @@ class SparsityPattern:
     (1, 'forward')
     """
 
-    __slots__ = ("pattern", "coloring", "mode")
+    __slots__ = ("pattern", "coloring", "mode", "_index")
 
     def __init__(self, pattern: Any, coloring: Any = None, mode: str = "auto") -> None:
         if mode not in (*_MODES, "star"):
@@ -73,6 +73,23 @@ class SparsityPattern:
             )
         self.coloring = coloring
         self.mode = mode
+        self._index: Any = None  # where each nonzero sits in the compressed product
+
+    def gather_index(self) -> np.ndarray:
+        """For each nonzero of ``pattern`` (CSR order), its position in the
+        flattened compressed product: ``(colour of its column, its row)`` in
+        forward mode, ``(colour of its row, its column)`` in reverse. Computed
+        once; every evaluation gathers with it."""
+        if self._index is None:
+            p = self.pattern
+            m, n = p.shape
+            rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+            cols = p.indices.astype(np.int64)
+            if self.mode == "reverse":
+                self._index = self.coloring[rows] * n + cols
+            else:
+                self._index = self.coloring[cols] * m + rows
+        return self._index
 
     @property
     def ncolors(self) -> int:
@@ -147,6 +164,15 @@ def _seeds(colors: np.ndarray, k: int, shape: tuple[int, ...], dtype: Any) -> np
     seeds = np.zeros((k, size), dtype=dtype)
     seeds[colors, np.arange(size)] = 1
     return seeds.reshape((k,) + shape)
+
+
+def _gathered(sp_: SparsityPattern, compressed: np.ndarray) -> Any:
+    """The Jacobian as a csr_array: each nonzero read from the compressed product."""
+    import scipy.sparse as sp
+
+    p = sp_.pattern
+    values = compressed.reshape(-1)[sp_.gather_index()]
+    return sp.csr_array((values, p.indices.copy(), p.indptr.copy()), shape=p.shape)
 
 
 def _decompress(pattern: Any, gather: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Any:
@@ -252,8 +278,7 @@ def _forward(fun: Any, args: tuple, nums: tuple, x: Any, sp_: SparsityPattern, f
         compressed = np.zeros((k, m), dtype=np.result_type(out))
     else:
         compressed = np.reshape(strip(t), (k, m))
-    colors = sp_.coloring
-    return _decompress(sp_.pattern, lambda i, j: compressed[colors[j], i])
+    return _gathered(sp_, compressed)
 
 
 def _reverse(fun: Any, args: tuple, nums: tuple, x: Any, sp_: SparsityPattern, fname: str) -> Any:
@@ -271,8 +296,7 @@ def _reverse(fun: Any, args: tuple, nums: tuple, x: Any, sp_: SparsityPattern, f
     if ct is None or isinstance(ct, Tracer):
         ct = np.zeros((k, n)) if ct is None else strip(ct)
     compressed = np.reshape(ct, (k, n))
-    colors = sp_.coloring
-    return _decompress(sp_.pattern, lambda i, j: compressed[colors[i], j])
+    return _gathered(sp_, compressed)
 
 
 def sparse_hessian(
