@@ -10,7 +10,7 @@ import sys
 import types
 from typing import Any
 
-from . import core, tree
+from . import core, rules, tree
 from .at import at
 from .check import check_grads
 from .checkpoint import checkpoint
@@ -40,6 +40,10 @@ from .transforms.jit import RetraceWarning, jit
 from .transforms.vmap import vmap
 
 __version__ = "0.1.0"
+
+# The rule families load when the first trace opens (core.registry.ensure_rules),
+# not here: they cost several times NumPy's own import.
+core.registry.RULE_LOADERS.append(rules.load)
 
 # Imported on first use, to keep ``import chainrule`` close to NumPy's own
 # import time: ``chainrule.numpy`` builds its namespace from every rule family,

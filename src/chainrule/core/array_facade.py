@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import conversion_error, no_rule_error
-from .registry import ATTRIBUTES, FUNCTIONS, NONDIFF, UFUNCS
+from .registry import ATTRIBUTES, FUNCTIONS, NONDIFF, UFUNC_LOADERS, UFUNCS
 
 
 def strip(x: Any) -> Any:
@@ -73,8 +73,8 @@ CONVERSIONS = {
 }
 
 # Extension point: functions returning a sentence to put in front of a
-# refused conversion's message, or "" (chainrule.scipy registers one naming
-# the chainrule.scipy function to call instead of a plain SciPy one).
+# refused conversion's message, or "" (chainrule.rules._scipy_hooks registers
+# one naming the chainrule.scipy function to call instead of a plain SciPy one).
 CONVERSION_HINTS: list[Any] = []
 
 
@@ -103,7 +103,7 @@ def _numpy_ma_on_stack() -> bool:
 
 def _ufunc(uf: Any, *args: Any) -> Any:
     prim = UFUNCS.get(uf)
-    if prim is None and _load_scipy_rules(uf):
+    if prim is None and any(load(uf) for load in UFUNC_LOADERS):
         prim = UFUNCS.get(uf)
     if prim is not None:
         return bind(prim, args, _NO_KWARGS)
@@ -112,26 +112,16 @@ def _ufunc(uf: Any, *args: Any) -> Any:
     raise no_rule_error(_ufunc_name(uf))
 
 
-def _load_scipy_rules(uf: Any) -> bool:
-    """SciPy's special functions are ufuncs too: the first time one meets a
-    tracer, load chainrule.scipy (which registers their rules) so plain
-    ``scipy.special.erf(x)`` just works. SciPy stays an optional import."""
-    special = sys.modules.get("scipy.special")
-    if special is None or "chainrule.scipy" in sys.modules:
-        return False
-    if getattr(special, uf.__name__, None) is not uf:
-        return False
-    import importlib
-
-    importlib.import_module("chainrule.scipy")
-    return True
-
-
-def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
+def _operator(name: str, ufunc: Any, reflected: bool, hooked: bool = False) -> Any:
     """The operator method ``name`` of a tracer ``x``: ``x (op) o``, or
     ``o (op) x`` when ``reflected``; the same primitive, through the same door
     (``process_primitive``), as ``ufunc(x, o)``. When ``o`` is not traced, ``x``'s
-    trace is the one ``bind`` would find, so the search is skipped."""
+    trace is the one ``bind`` would find, so the search is skipped.
+
+    ``hooked``: an operand that is neither an ndarray nor traced is first
+    offered to the hook ``registry.ATTRIBUTES[name]`` of an upper floor
+    (``x @ L`` and ``L @ x`` with a scipy.sparse ``L``, rules/_upper_floors.py),
+    which answers ``NotImplemented`` for operands it does not handle."""
     found: list[Any] = []  # the primitive, looked up once the rules are loaded
 
     def lookup() -> Any:
@@ -140,6 +130,11 @@ def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
             found.append(prim)
         return prim
 
+    def hook(self: Any, o: Any) -> Any:
+        if hooked and type(o) is not np.ndarray:
+            return ATTRIBUTES[name](self, o)
+        return NotImplemented
+
     if reflected:
 
         def method(self: Any, o: Any) -> Any:
@@ -147,6 +142,8 @@ def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
             if prim is None:
                 return _ufunc(ufunc, o, self)
             if not isinstance(o, ArrayFacade):
+                if hooked and (done := hook(self, o)) is not NotImplemented:
+                    return done
                 trace = self._trace
                 if trace.active:
                     return trace.process_primitive(prim, (o, self), _NO_KWARGS)
@@ -159,27 +156,14 @@ def _operator(name: str, ufunc: Any, reflected: bool) -> Any:
             if prim is None:
                 return _ufunc(ufunc, self, o)
             if not isinstance(o, ArrayFacade):
+                if hooked and (done := hook(self, o)) is not NotImplemented:
+                    return done
                 trace = self._trace
                 if trace.active:
                     return trace.process_primitive(prim, (self, o), _NO_KWARGS)
             return bind(prim, (self, o), _NO_KWARGS)
 
     method.__name__ = method.__qualname__ = name
-    return method
-
-
-def _sparse_aware(rmatmul: Any) -> Any:
-    """``L @ x`` with a constant scipy.sparse ``L`` (SciPy hands it over after
-    ``__array__``'s answer, see chainrule/sparse/linear.py); others as before."""
-
-    def method(self: Any, o: Any) -> Any:
-        if "scipy.sparse" in sys.modules and sys.modules["scipy.sparse"].issparse(o):
-            from ..sparse.linear import matmul
-
-            return matmul(o, self)
-        return rmatmul(self, o)
-
-    method.__name__ = method.__qualname__ = "__rmatmul__"
     return method
 
 
@@ -267,9 +251,7 @@ class ArrayFacade:
     def __array_namespace__(self, api_version: Any = None) -> Any:
         if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12"):
             raise ValueError(f"chainrule implements array API version 2024.12, not {api_version!r}")
-        from .. import array_api  # imports the rules; loaded on first use
-
-        return array_api
+        return ATTRIBUTES["__array_namespace__"]()  # chainrule.array_api, on first use
 
     @property
     def mT(self) -> Any:
@@ -300,12 +282,7 @@ class ArrayFacade:
     def __iter__(self) -> Any:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d traced array")
-        # One split of the whole array (np.unstack's rule), not one indexing
-        # primitive per row, whose cotangents would each be a full-size array.
-        # Imported, not looked up: NumPy 2.0 has no np.unstack.
-        from ..rules.arrange import unstack
-
-        return iter(unstack(self))
+        return ATTRIBUTES["__iter__"](self)  # one unstack (rules/_upper_floors.py)
 
     # -- conversions: each reaches the trace (a staging trace sees a guard) --
     def __bool__(self) -> bool:
@@ -319,12 +296,10 @@ class ArrayFacade:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         if _numpy_ma_on_stack():  # np.ma.array(x), np.ma.masked_where(c, x), m * x
             raise masked_error("A traced value was passed to np.ma")
-        if "scipy.sparse" in sys.modules:  # L @ x, spsolve(A, x): see chainrule/sparse/linear.py
-            from ..sparse.linear import scipy_sparse_conversion
-
-            answer = scipy_sparse_conversion(sys._getframe(1))
-            if answer is not None:
-                return answer
+        # L @ x or spsolve(A, x) with scipy.sparse (rules/_upper_floors.py)
+        answer = ATTRIBUTES["__array__"](sys._getframe(1))
+        if answer is not None:
+            return answer
         return self._trace.process_conversion("array", self)
 
     def __float__(self) -> float:
@@ -346,9 +321,10 @@ class ArrayFacade:
         return self._trace.process_conversion("tolist", self)
 
     def __setitem__(self, idx: Any, value: Any) -> None:
-        api = sys.modules.get("chainrule.array_api")  # loaded once array-API code asked
-        if api is not None and api.library_owns_update(sys._getframe(1)):
-            return api.rebind_setitem(self, idx, value)  # type: ignore[no-any-return]
+        # an array-API library's own write into an array it made (rules/_upper_floors.py)
+        done = ATTRIBUTES["__setitem__"](self, idx, value, sys._getframe(1))
+        if done is not NotImplemented:
+            return None
         raise TypeError(
             "Traced arrays are immutable: x[idx] = v cannot be differentiated in place. "
             "Use the functional update x = cr.at(x)[idx].set(v) (or x.at[idx].set(v)), which "
@@ -418,8 +394,8 @@ class ArrayFacade:
     __pow__ = _operator("__pow__", np.power, reflected=False)
     __rpow__ = _operator("__rpow__", np.power, reflected=True)
 
-    __matmul__ = _operator("__matmul__", np.matmul, reflected=False)
-    __rmatmul__ = _sparse_aware(_operator("__rmatmul__", np.matmul, reflected=True))
+    __matmul__ = _operator("__matmul__", np.matmul, reflected=False, hooked=True)
+    __rmatmul__ = _operator("__rmatmul__", np.matmul, reflected=True, hooked=True)
     __floordiv__ = _operator("__floordiv__", np.floor_divide, reflected=False)
     __rfloordiv__ = _operator("__rfloordiv__", np.floor_divide, reflected=True)
     __mod__ = _operator("__mod__", np.remainder, reflected=False)
@@ -562,13 +538,3 @@ class ArrayFacade:
 # The door of every trace (core/trace.py), imported last: trace.py builds its
 # Tracer on ArrayFacade, so each module needs the other's first half.
 from .trace import bind, nondiff  # noqa: E402
-
-
-def _scipy_hint() -> str | None:
-    """A plain SciPy call converting a traced value? Name the chainrule.scipy
-    function to call instead (only once chainrule.scipy has been imported)."""
-    scipy_mirror = sys.modules.get("chainrule.scipy")
-    return scipy_mirror.hint_for_current_call() if scipy_mirror is not None else None
-
-
-CONVERSION_HINTS.append(_scipy_hint)

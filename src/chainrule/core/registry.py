@@ -27,6 +27,12 @@ NONDIFF: set[Any] = set()
 REAL_ONLY: set[Any] = set()
 
 
+# Extension point: functions ``loader(ufunc) -> bool`` asked when a ufunc without
+# rules meets a traced value; one returning True may have registered its rules
+# (chainrule.rules._scipy_hooks imports chainrule.scipy for scipy.special's).
+UFUNC_LOADERS: list[Callable[[Any], bool]] = []
+
+
 # Extension point: properties of traced values that upper floors add, by name
 # (``x.at``, filled by chainrule.at), so that core imports nothing above it.
 ATTRIBUTES: dict[str, Callable[[Any], Any]] = {}
@@ -35,6 +41,11 @@ ATTRIBUTES: dict[str, Callable[[Any], Any]] = {}
 # True once every rule module is imported. Read on every transform call
 # (core.trace.Trace.__enter__), so a plain module global.
 rules_loaded = False
+
+# Extension point: what fills the tables, called once by ``ensure_rules``
+# (``chainrule/__init__.py`` registers ``chainrule.rules.load``: core imports
+# nothing above it).
+RULE_LOADERS: list[Callable[[], None]] = []
 
 
 def ensure_rules() -> None:
@@ -47,9 +58,8 @@ def ensure_rules() -> None:
     global rules_loaded
     if rules_loaded:
         return
-    from .. import rules  # the rule modules import this module
-
-    rules.load()
+    for load in RULE_LOADERS:
+        load()
     rules_loaded = True
 
 

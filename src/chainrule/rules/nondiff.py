@@ -37,4 +37,4 @@ NONDIFF.update(getattr(np, name) for name in _UFUNCS + _FUNCTIONS if hasattr(np,
 # The other answers NumPy names get besides a rule: refused with a reason
 # (histogram, vectorize, dtype classes...), and the hints that conversions
 # NumPy makes before our dispatch sees them (random draws) add to their error.
-from . import _conversion_hints, _refusals  # noqa: E402,F401
+from . import _conversion_hints, _refusals, _upper_floors  # noqa: E402,F401
