@@ -87,6 +87,8 @@ FAMILIES = {
     "cumsum": lambda x: np.cumsum(x, axis=1),
     "cumprod": lambda x: np.cumprod(x, axis=0),
     "sort": lambda x: np.sort(x, axis=1),
+    "median1": lambda x: np.median(x, axis=1),
+    "quantile0": lambda x: np.quantile(x, [0.25, 0.9], axis=0),
     # linalg: dense blocks
     "inv": lambda x: np.linalg.inv(x[:, :3] + 3 * np.eye(3)),
     "det": lambda x: np.linalg.det(x[:, 1:] + np.eye(3)) * x[0, 0],
@@ -168,6 +170,17 @@ def test_sort_follows_the_permutation_at_the_point():
     np.testing.assert_array_equal(
         sj(x).toarray(), cr.jacfwd(lambda x: np.sort(x, axis=1) ** 2)(x).reshape(8, 8)
     )
+
+
+def test_order_statistics_take_their_own_line_only():
+    # median / quantile along an axis: every element of that line (which one is
+    # picked depends on the values), nothing from the other lines
+    p = detected(lambda x: np.median(x, axis=1), X)
+    np.testing.assert_array_equal(p, np.kron(np.eye(3, dtype=bool), np.ones((1, 4), bool)))
+    q = detected(lambda x: np.quantile(x, [0.25, 0.9], axis=0), X)
+    column = np.tile(np.eye(4, dtype=bool), (1, 3))  # quantile of column j: x[:, j]
+    np.testing.assert_array_equal(q, np.vstack([column, column]))
+    assert detected(lambda x: np.median(x), X).all()
 
 
 def test_indexing_by_a_traced_argsort_takes_every_element_of_the_axis():

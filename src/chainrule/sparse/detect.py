@@ -25,9 +25,11 @@ patterns only, never on values, so no zero at the point hides a dependency:
   the one input at its rank there. The order at the point is part of the
   traced path, like a Python ``if`` on a value: exact for that path, and where
   the order changes (another point) the pattern is that point's;
-* linalg and order statistics (``median``, ``quantile``): dense (every output
-  on every traced input of the call); any other primitive: dense with a
-  ``UserWarning`` naming it (once).
+* order statistics (``median``, ``quantile``, ``percentile``): each result on
+  every element along its reduced axis (which element is chosen depends on the
+  values);
+* linalg: dense (every output on every traced input of the call); any other
+  primitive: dense with a ``UserWarning`` naming it (once).
 """
 
 from __future__ import annotations
@@ -300,6 +302,23 @@ def _einsum(ans: Any, vals: list, kwargs: dict, pats: dict, n: int) -> Any:
     return _union(out)
 
 
+def _order_stat(ans: Any, vals: list, kwargs: dict, pats: dict, n: int) -> Any:
+    """The ks-th smallest along the last axis: each result on every element of
+    its own line (which element it is depends on the values)."""
+    shape = np.shape(vals[0])
+    if 0 not in pats or len(shape) == 0:
+        return _dense_rule(ans, vals, kwargs, pats, n)
+    lines, length = math.prod(shape[:-1]), shape[-1]
+    per_line = np.size(ans) // max(lines, 1)
+    if per_line * lines != np.size(ans):
+        return _dense_rule(ans, vals, kwargs, pats, n)
+    out = np.arange(lines * per_line).reshape(lines, per_line, 1)
+    into = np.arange(lines * length).reshape(lines, 1, length)
+    rows, cols = np.broadcast_arrays(out, into)
+    r = _map_matrix(rows, cols, (lines * per_line, lines * length))
+    return _times(r, pats[0])
+
+
 def _sparse_linear(ans: Any, vals: list, kwargs: dict, pats: dict, n: int) -> Any:
     op, x = vals
     if 1 not in pats:
@@ -336,7 +355,7 @@ def _dense_warn(name: str, ans: Any, pats: dict, n: int) -> Any:
 
 _ELEMENTWISE = ("sigmoid softplus sinc log1mexp xlogy i0 i1 real imag angle conjugate").split()
 _DENSE = (
-    "order_stat inv solve det logdet cholesky eigh eigvalsh eig eigvals svd svdvals qr lstsq "
+    "inv solve det logdet cholesky eigh eigvalsh eig eigvals svd svdvals qr lstsq "
     "pinv expm sqrtm logm solve_triangular solve_banded solve_sylvester lu_factor adjugate "
     "adjugate_derivative eigvalsh_derivative svd_qr_complement scatter_extremum unique"
 ).split()
@@ -367,6 +386,7 @@ RULES: dict[str, Callable[..., Any]] = {
     "cumsum": _cumsum,
     "matmul": _matmul,
     "sparse_linear": _sparse_linear,
+    "order_stat": _order_stat,
 }
 RULES.update(dict.fromkeys(_ELEMENTWISE, _elementwise))
 RULES.update(dict.fromkeys(_DENSE, _dense_rule))
