@@ -222,3 +222,28 @@ def test_reuse_under_threads():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_long_programs_are_interpreted_until_compiling_pays(monkeypatch):
+    monkeypatch.setattr(jit_module, "COMPILE_LATER_ABOVE", 10)
+    monkeypatch.setattr(jit_module, "COMPILE_AFTER_REPLAYS", 3)
+
+    def f(x, y):
+        for _ in range(4):
+            x = np.sin(x) * y + 0.5
+        i = np.argmax(x)  # a guard's variable and a general call (a tuple index)
+        return x[i] * x, np.sum(x, axis=0)
+
+    g = cr.jit(cr.grad(lambda x, y: np.sum(f(x, y)[0]), argnums=(0, 1)))
+    eager = cr.grad(lambda x, y: np.sum(f(x, y)[0]), argnums=(0, 1))
+    x, y = RNG.standard_normal(3), RNG.standard_normal(3)
+    g(x, y)
+    compiled = next(c for paths in g._cache.values() for c in paths)
+    assert len(compiled.program.body) >= 10
+    for k in range(6):
+        xs = x + 0.01 * k
+        out = g(xs, y)
+        for a, b in zip(out, eager(xs, y)):
+            np.testing.assert_array_equal(a, b)  # the same calls in the same order
+        assert compiled.interpreted == min(k + 1, 4)  # then the compiled replay runs
+        assert (compiled.source != "") == (k >= 3)  # compiled at the 4th replay

@@ -48,6 +48,10 @@ MAX_PATHS = 32
 CHECK_FIRST_REPLAY = True
 # Above this many equations, compile() costs more than it saves: interpret.
 INTERPRET_ABOVE = 100_000
+# From this many equations on, a program is interpreted for its first
+# COMPILE_AFTER_REPLAYS replays, then compiled (see Compiled).
+COMPILE_LATER_ABOVE = 2_000
+COMPILE_AFTER_REPLAYS = 8
 
 
 _ONE_LEAF = tree.flatten(0)[1]
@@ -151,7 +155,9 @@ class Lowered(Program):
 class Compiled:
     """One staged path: the program and its compiled replay."""
 
-    __slots__ = ("program", "run", "source", "checked", "single", "unflatten")
+    __slots__ = (
+        "program", "run", "source", "checked", "single", "unflatten", "interpreted", "_interpret"
+    )  # fmt: skip
 
     def __init__(self, program: Program) -> None:
         self.program = program
@@ -160,17 +166,36 @@ class Compiled:
         self.source = ""
         self.checked = False  # its first replay is compared with an eager run
         self.run: Callable[..., Any]
-        if len(program.body) > INTERPRET_ABOVE:
-            self.run = functools.partial(_interpret, program)
+        self.interpreted = 0  # replays run by the interpreter so far
+        n = len(program.body)
+        if n > INTERPRET_ABOVE:
+            self.run = _interpreter(program)
+        elif n >= COMPILE_LATER_ABOVE:
+            # compile() costs about 5 us a line, the interpreter about 0.5 us
+            # an equation more than the compiled code on every replay: a long
+            # program is interpreted until it has been replayed often enough
+            # to pay for compiling it (so neither its first call nor its
+            # second pays for compile())
+            self._interpret: Callable[..., Any] | None = None  # prepared at the first replay
+            self.run = self._interpret_then_compile
         else:
             # compiled at its first replay: a function called once never pays
-            # for compile() (about 10 us an equation)
+            # for compile()
             self.run = self._compile_and_run
 
     def _compile_and_run(self, *inputs: Any) -> Any:
         run, source = _compile(self.program)
         self.run, self.source = run, source  # (two threads may both compile: harmless)
         return run(*inputs)
+
+    def _interpret_then_compile(self, *inputs: Any) -> Any:
+        self.interpreted += 1
+        if self.interpreted > COMPILE_AFTER_REPLAYS:
+            return self._compile_and_run(*inputs)
+        interpret = self._interpret
+        if interpret is None:
+            interpret = self._interpret = _interpreter(self.program)
+        return interpret(*inputs)
 
 
 def _prune(program: Program, fuse: bool = True) -> Program:
@@ -441,44 +466,104 @@ def _convert(kind: str, v: Any) -> Any:
     return convert(v)
 
 
-def _interpret(program: Program, *inputs: Any) -> Any:
-    """The program run by a loop (for very long programs)."""
-    env: list[Any] = [None] * program.n_vars
-    env[: program.n_in] = inputs
-
-    def get(t: Any) -> Any:
-        tt = type(t)
-        if tt is Var:
-            return env[t.id]
-        if tt in (list, tuple):
-            return tt(get(v) for v in t)
-        if tt is dict:
-            return {k: get(v) for k, v in t.items()}
-        return t
-
-    for e in program.body:
+def _interpreter(program: Program) -> Callable[..., Any]:
+    """The program run by a loop over prepared steps, without ``compile()``:
+    for very long programs, and for long ones until they have been replayed
+    often enough to pay for compiling (see ``Compiled``). Large temporaries
+    are dropped after their last use, as in the compiled replay."""
+    body = program.body
+    n_in = program.n_in
+    outputs = {o.id for o in program.out_leaves if type(o) is Var}
+    last: dict[int, int] = {}
+    for k, e in enumerate(body):
+        for v in e.inputs():
+            last[v] = k
+    free: dict[int, list[int]] = {}
+    for v, k in last.items():
+        if v >= n_in and v not in outputs and v in program.big:
+            free.setdefault(k, []).append(v)
+    steps: list[tuple[Any, ...]] = []
+    for k, e in enumerate(body):
+        drop = tuple(free.get(k, ()))
         if type(e) is Guard:
-            v = env[e.var]
-            if e.kind == "shape":
-                if np.shape(v) != e.value:
-                    return MISS
-            elif not same(_convert(e.kind, v), e.value):
-                return MISS
+            steps.append((_GUARD, e.kind, e.var, e.value, drop))
             continue
-        ans = e.fn(*get(e.args), **get(e.kwargs))
-        if e.weak is not None:
-            ans = e.weak(ans)
-        if e.multiple:
-            for o, a in zip(e.outs, ans):
-                env[o] = a
-        else:
-            env[e.outs[0]] = ans
-    out = [
-        env[o.id] if type(o) is Var else (o.copy() if type(o) is np.ndarray else o)
-        for o in program.out_leaves
-    ]
-    env.clear()
-    return out
+        args = e.args
+        kind = _CALL
+        if not e.kwargs and not e.multiple and e.weak is None:
+            if len(args) == 1 and type(args[0]) is Var:
+                kind, args = _CALL_V, args[0].id
+            elif len(args) == 2 and type(args[0]) is Var and type(args[1]) is Var:
+                kind, args = _CALL_VV, (args[0].id, args[1].id)
+            elif len(args) == 2 and type(args[0]) is Var and not _has_var(args[1]):
+                kind, args = _CALL_VC, (args[0].id, args[1])
+            elif len(args) == 2 and type(args[1]) is Var and not _has_var(args[0]):
+                kind, args = _CALL_CV, (args[0], args[1].id)
+        steps.append((kind, e.fn, args, e, drop))
+    out_leaves = program.out_leaves
+    n_vars = program.n_vars
+
+    def run(*inputs: Any) -> Any:
+        env: list[Any] = [None] * n_vars
+        env[:n_in] = inputs
+
+        def get(t: Any) -> Any:
+            tt = type(t)
+            if tt is Var:
+                return env[t.id]
+            if tt in (list, tuple):
+                return tt(get(v) for v in t)
+            if tt is dict:
+                return {k: get(v) for k, v in t.items()}
+            return t
+
+        for kind, fn, args, e, drop in steps:
+            if kind is _CALL_V:
+                env[e.outs[0]] = fn(env[args])
+            elif kind is _CALL_VC:
+                env[e.outs[0]] = fn(env[args[0]], args[1])
+            elif kind is _CALL_VV:
+                env[e.outs[0]] = fn(env[args[0]], env[args[1]])
+            elif kind is _CALL_CV:
+                env[e.outs[0]] = fn(args[0], env[args[1]])
+            elif kind is _GUARD:
+                v = env[args]  # (fn: the guard's kind, args: its variable, e: its value)
+                if fn == "shape":
+                    if np.shape(v) != e:
+                        return MISS
+                elif not same(_convert(fn, v), e):
+                    return MISS
+            else:
+                ans = fn(*get(args), **get(e.kwargs))
+                if e.weak is not None:
+                    ans = e.weak(ans)
+                if e.multiple:
+                    for o, a in zip(e.outs, ans):
+                        env[o] = a
+                else:
+                    env[e.outs[0]] = ans
+            for v in drop:
+                env[v] = None
+        return [
+            env[o.id] if type(o) is Var else (o.copy() if type(o) is np.ndarray else o)
+            for o in out_leaves
+        ]
+
+    return run
+
+
+_GUARD, _CALL, _CALL_V, _CALL_VV, _CALL_VC, _CALL_CV = "guard", "call", "v", "vv", "vc", "cv"
+
+
+def _has_var(t: Any) -> bool:
+    tt = type(t)
+    if tt is Var:
+        return True
+    if tt in (list, tuple):
+        return any(_has_var(v) for v in t)
+    if tt is dict:
+        return any(_has_var(v) for v in t.values())
+    return False
 
 
 class Jitted:
