@@ -478,3 +478,12 @@ def test_odeint_hessian_within_100_rtol():
         [(fd4(plain, P + e) - fd4(plain, P - e)) / 2e-3 for e in np.eye(2) * 1e-3], axis=1
     )
     close(cr.hessian(f)(P), ref, rtol=100 * rtol)
+
+
+def test_stage_jacobians_in_chunks_give_the_same_gradient(monkeypatch):
+    from chainrule.scipy import _ode
+
+    whole = cr.grad(lambda p: loss(Y0, p, "forward"))(P)
+    monkeypatch.setattr(_ode, "CHUNK_ENTRIES", 7 * 2 * 4)  # 7 points a call
+    chunked = cr.grad(lambda p: loss(Y0, p, "forward"))(P)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-13)

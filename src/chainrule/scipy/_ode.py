@@ -58,6 +58,8 @@ AUTO_FORWARD_MAX = 10
 #: points per call (the stage points of a whole solve, or of one adjoint step)
 #: instead of one product per right-hand-side evaluation.
 BATCH_JACOBIAN_MAX = 1024
+#: Jacobian entries per batched call at most (the points are split into chunks).
+CHUNK_ENTRIES = 1 << 20
 
 
 class _Problem:
@@ -161,9 +163,18 @@ class _Jacobians:
                     if fn is None:
                         fn = self.staged[ts.shape[0]] = jit(self.mapped)
                     jy, jp = _fresh(fn, ys, ts, p)
-                else:
-                    jy, jp = _fresh(self.mapped, ys, ts, p)
-                return np.asarray(jy), np.asarray(jp)
+                    return np.asarray(jy), np.asarray(jp)
+                # in chunks, so that a long solve's intermediates stay bounded
+                n, m = ys.shape[1], ys.shape[1] + int(np.size(p))
+                step = max(1, CHUNK_ENTRIES // (n * m))
+                parts = [
+                    _fresh(self.mapped, ys[i : i + step], ts[i : i + step], p)
+                    for i in range(0, ts.shape[0], step)
+                ]
+                return (
+                    np.concatenate([np.asarray(a) for a, _ in parts]),
+                    np.concatenate([np.asarray(b) for _, b in parts]),
+                )
             except Exception:  # e.g. a Python branch on t: one point at a time
                 self.mapped = None
         pairs = [self.single(ys[i], ts[i], p) for i in range(ts.shape[0])]
