@@ -526,3 +526,18 @@ def test_minimize_trust_constr_with_the_sparse_hessian():
     off = np.full(n - 1, -400.0)
     closed = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
     np.testing.assert_allclose(hess(np.ones(n)).toarray(), closed, rtol=1e-12)
+
+
+def test_auto_colours_a_symmetric_pattern_once(monkeypatch):
+    from chainrule.sparse import coloring
+
+    called = []
+    real = coloring.color_rows
+    monkeypatch.setattr(coloring, "color_rows", lambda p, *a: called.append(1) or real(p, *a))
+    sym = stencil_pattern(12, (-1, 0, 1))
+    pat = cr.SparsityPattern(sym, mode="auto")
+    assert pat.mode == "forward" and not called  # rows of a symmetric pattern are its columns
+    assert pat.ncolors == 3
+    lower = stencil_pattern(12, (-1, 0))  # not symmetric: both colourings
+    cr.SparsityPattern(lower, mode="auto")
+    assert called == [1]

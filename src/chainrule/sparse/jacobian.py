@@ -113,12 +113,21 @@ def _colour(pattern: Any, mode: str) -> tuple[str, np.ndarray]:
     if mode == "star":
         return mode, coloring.color_star(pattern)
     cols = coloring.color_columns(pattern) if mode != "reverse" else None
+    if mode == "auto" and _symmetric(pattern):
+        # the rows of a symmetric pattern are its columns: the same colours,
+        # and a tie goes forward
+        return "forward", cols  # type: ignore[return-value]
     rows = coloring.color_rows(pattern) if mode != "forward" else None
     if cols is None or (
         rows is not None and (rows.max(initial=-1) + 1) * REVERSE_COST < cols.max(initial=-1) + 1
     ):
         return "reverse", rows  # type: ignore[return-value]
     return "forward", cols
+
+
+def _symmetric(pattern: Any) -> bool:
+    m, n = pattern.shape
+    return bool(m == n and (pattern != pattern.T).nnz == 0)
 
 
 def _prepared(sparsity: Any, mode: str, fname: str) -> SparsityPattern:
@@ -205,7 +214,9 @@ def sparse_jacobian(
             ``"auto"`` colours both and takes reverse only when
             ``row colours * REVERSE_COST < column colours`` (``REVERSE_COST =
             1.0``: measured, a batched VJP costs about what a batched JVP
-            does on this engine, and it keeps a tape, so ties go forward).
+            does on this engine, and it keeps a tape, so ties go forward); a
+            structurally symmetric pattern is coloured once (its rows are its
+            columns) and goes forward.
 
     Returns:
         a function with ``fun``'s arguments returning the Jacobian; its
