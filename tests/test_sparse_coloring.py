@@ -335,10 +335,15 @@ def test_dense_and_sparse_inputs_and_explicit_zeros_give_one_pattern():
 
 @pytest.mark.slow
 def test_brusselator_256_colouring_time():
-    p = brusselator_pattern(256)  # 131,072 unknowns
-    start = time.perf_counter()
+    p = brusselator_pattern(256)  # 131,072 unknowns, 2.2 million edges in PᵀP
+    start, cpu = time.perf_counter(), time.process_time()
     colors = C.color_columns(p)
-    elapsed = time.perf_counter() - start
-    print(f"column colouring, Brusselator N=256: {ncolors(colors)} colours in {elapsed:.2f} s")
+    elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"column colouring, Brusselator N=256: {ncolors(colors)} colours in {elapsed:.2f} s "
+        f"({used:.2f} s CPU)"
+    )
     assert ncolors(colors) <= 12
     assert _valid_columns_vectorised(p, colors)
+    # issue #18: at most 1 s (CPU time: the wall clock of a shared machine swings)
+    assert used <= 1.0
