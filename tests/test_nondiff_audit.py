@@ -44,7 +44,7 @@ def _pos(rng):
 # only if its outputs cannot carry a derivative.
 UNARY = """isnan isinf isfinite signbit sign floor ceil rint trunc logical_not
 argmax argmin argsort nonzero flatnonzero argwhere count_nonzero shape ndim size
-zeros_like ones_like round around fix isreal iscomplex isrealobj iscomplexobj""".split()
+zeros_like ones_like round around fix isreal iscomplex isrealobj iscomplexobj all any""".split()
 BINARY = """greater greater_equal less less_equal equal not_equal logical_and logical_or
 logical_xor result_type isclose allclose array_equal array_equiv may_share_memory
 shares_memory""".split()
