@@ -2,8 +2,8 @@
 forward mode and finite differences must agree.
 
 Hypothesis draws the programs with a fixed seed (``derandomize=True``), so a
-failure reproduces; each bug found this way gets a named regression test in
-``test_regressions.py``.
+failure reproduces; each bug found this way gets a named test in the test
+file of its subject (``test_rule_edge_cases.py``, ``test_fanout_accumulation.py``, ...).
 """
 
 from __future__ import annotations
