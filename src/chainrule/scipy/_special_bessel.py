@@ -5,11 +5,12 @@ with Bessel functions again, so every order works:
 ``J_v' = (J_{v-1} - J_{v+1})/2`` (likewise ``Y``), ``I_v' = (I_{v-1} + I_{v+1})/2``,
 ``K_v' = -(K_{v-1} + K_{v+1})/2``; ``J_0' = -J_1``, ``I_0' = I_1``, ``K_0' = -K_1``.
 The scaled ``ive = I_v e^{-|Re z|}`` and ``kve = K_v e^z`` add the derivative of
-their factor; ``jve``/``yve`` (``J_v``, ``Y_v`` times ``e^{-|Im z|}``) have the
-unscaled recurrence for real ``z``, where their factor is 1. For complex ``z``
-(``jv``, ``yv``, ``iv``, ``kv``, ``kve`` accept it) the same formulas are the
-complex derivative; ``ive``, ``jve`` and ``yve`` are not holomorphic
-(``|Re z|``, ``|Im z|``), so they are differentiated for real ``z`` only.
+their factor. For complex ``z`` (``jv``, ``yv``, ``iv``, ``kv``, ``kve``, ``jve``,
+``yve`` accept it) the same formulas are the complex derivative; ``jve`` and
+``yve`` (``J_v``, ``Y_v`` times ``e^{-|Im z|}``) are not holomorphic, and their
+rules add the derivative of the scale in ``Im z`` (a real-linear term, under the
+complex convention of docs/design.md); ``ive`` (``|Re z|``) is differentiated
+for real ``z`` only.
 
 The order is a label, not a variable: a traced order raises ``NoRuleError``
 naming the function and its order argument (SciPy has no closed form for the
@@ -27,7 +28,7 @@ from ..core.primitive import Primitive
 from ..core.registry import UFUNCS, export
 from ..core.trace import strip
 from ..errors import no_rule_error
-from ..rules._util import allow_complex
+from ..rules._util import allow_complex, mul0, pad_batch, unbroadcast
 from ..rules.elementwise import binary_primitive, unary_primitive
 from ._special_rules import as_float
 
@@ -83,15 +84,46 @@ j1_p: Primitive = _unary("j1", sc.j1, lambda x: 0.5 * (j0_p(x) - jv_p(2.0, x)))
 y0_p = _unary("y0", sc.y0, lambda x: -y1_p(x))
 y1_p: Primitive = _unary("y1", sc.y1, lambda x: 0.5 * (y0_p(x) - yv_p(2.0, x)))
 
-# The exponentially scaled jve = J_v e^{-|Im z|}, yve = Y_v e^{-|Im z|}: for real z
-# the factor is 1, so the recurrence is the same; for complex z |Im z| is not
-# holomorphic, so (like ive) they are differentiated for real z only.
+# The exponentially scaled jve = J_v e^{-|Im z|}, yve = Y_v e^{-|Im z|}. The scale is
+# the same for every order, so F' = (F_{v-1} - F_{v+1}) / 2 holds for the scaled
+# functions too, times dz; the scale itself moves with Im z only (not holomorphic):
+# d F = F' dz - sign(Im z) F d(Im z). For real z the second term is 0.
 jve_p: Primitive = _ordered(
     "jve", sc.jve, lambda x, y: 0.5 * (jve_p(x - 1.0, y) - jve_p(x + 1.0, y))
 )
 yve_p: Primitive = _ordered(
     "yve", sc.yve, lambda x, y: 0.5 * (yve_p(x - 1.0, y) - yve_p(x + 1.0, y))
 )
+
+
+def _with_imaginary_scale(prim: Primitive) -> None:
+    """Add the derivative of ``e^{-|Im z|}`` to ``prim``'s rules in ``z`` (complex
+    ``z`` only): the tangent gains ``-s F Im(t)`` (``s = sign(Im z)``); its
+    transpose under the pairing ``Re(g t)`` gives the cotangent ``i Re(g s F)``."""
+    holo_vjp, holo_jvp = prim.vjp[1], prim.jvp[1]
+
+    def vjp(ans: Any, v: Any, z: Any) -> Any:
+        first = holo_vjp(ans, v, z)
+        if not np.iscomplexobj(strip(z)):
+            return first
+        c = np.sign(np.imag(strip(z))) * ans
+        shape, nd = np.shape(z), np.ndim(ans)
+        return lambda g: first(g) + 1j * unbroadcast(np.real(mul0(g, c)), shape, nd)
+
+    def jvp(t: Any, ans: Any, v: Any, z: Any) -> Any:
+        first = holo_jvp(t, ans, v, z)
+        if not np.iscomplexobj(strip(z)):
+            return first
+        c = np.sign(np.imag(strip(z))) * ans
+        return first - mul0(pad_batch(np.imag(t), np.ndim(z), np.ndim(ans)), c)
+
+    prim.vjp[1] = vjp
+    prim.jvp[1] = jvp
+    prim.direct = None  # the short paths would skip the added term
+
+
+_with_imaginary_scale(jve_p)
+_with_imaginary_scale(yve_p)
 
 # --- modified, first kind ------------------------------------------------------------------
 iv_p: Primitive = _ordered("iv", sc.iv, lambda x, y: 0.5 * (iv_p(x - 1.0, y) + iv_p(x + 1.0, y)))
@@ -113,8 +145,9 @@ k1_p: Primitive = _unary("k1", sc.k1, lambda x: -0.5 * (k0_p(x) + kv_p(2.0, x)))
 k0e_p = _unary("k0e", sc.k0e, lambda ans, x: ans - k1e_p(x))
 k1e_p: Primitive = _unary("k1e", sc.k1e, lambda ans, x: ans - 0.5 * (k0e_p(x) + kve_p(2.0, x)))
 
-# Holomorphic in z: the same formulas are the complex derivative.
-allow_complex(jv_p, yv_p, iv_p, kv_p, kve_p)
+# Holomorphic in z: the same formulas are the complex derivative (jve and yve
+# with the term of their scale added above).
+allow_complex(jv_p, yv_p, iv_p, kv_p, kve_p, jve_p, yve_p)
 
 #: SciPy ufunc -> primitive (installed by ``register``).
 SCIPY_UFUNCS = {
