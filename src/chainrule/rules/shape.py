@@ -279,7 +279,7 @@ def _untake_foreign(g: Any, idx: tuple, shape: tuple, nb: int, accumulate: bool)
         size = int(np.prod(shape))
         pos = np.arange(size).reshape(shape)[idx].ravel()  # where each entry of g goes
         ns = namespace(g)
-        cols = np.reshape(moved, (pos.size, int(np.prod(lead))))
+        cols: Any = np.reshape(moved, (pos.size, int(np.prod(lead))))  # a Dask array
         where_to = ns.from_array(pos, chunks=(cols.chunks[0],))
         sums = [
             np.bincount(where_to, weights=cols[:, j], minlength=size) for j in range(cols.shape[1])
