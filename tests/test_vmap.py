@@ -430,3 +430,27 @@ def test_keyword_arguments_are_mapped_over_axis_0():
     np.testing.assert_allclose(out, X.sum(1) * s)
     with pytest.raises(ValueError, match="different sizes"):
         cr.vmap(lambda x, scale: x * scale)(X, scale=np.ones(4))
+
+
+@settings(derandomize=True, max_examples=25, deadline=None)
+@given(programs(), st.integers(0, 2**16), st.integers(0, 3))
+def test_random_programs_with_mixed_in_axes(program, seed, axis):
+    """A mapped argument on some axis of its own and a shared one (in_axes None)."""
+    shape, steps = program
+    f = build(steps, shape)
+    axis = axis % (len(shape) + 1)
+    rng = np.random.default_rng(seed)
+    X = np.moveaxis(rng.uniform(-1.0, 1.0, size=(3,) + shape), 0, axis)
+    w = rng.uniform(0.5, 1.5, size=shape)
+
+    def g(w, x):
+        return f(x * w + 0.1)
+
+    got = cr.vmap(g, in_axes=(None, axis))(w, X)
+    ref = np.stack([g(w, np.take(X, b, axis=axis)) for b in range(3)])
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+    dw = cr.grad(lambda w: np.sum(cr.vmap(g, in_axes=(None, axis))(w, X)))(w)
+    ref_dw = sum(
+        cr.grad(lambda w, b=b: np.sum(g(w, np.take(X, b, axis=axis))))(w) for b in range(3)
+    )
+    np.testing.assert_allclose(dw, ref_dw, rtol=1e-9, atol=1e-11)
