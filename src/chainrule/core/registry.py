@@ -35,7 +35,7 @@ UFUNC_LOADERS: list[Callable[[Any], bool]] = []
 
 # Extension point: properties of traced values that upper floors add, by name
 # (``x.at``, filled by chainrule.at), so that core imports nothing above it.
-ATTRIBUTES: dict[str, Callable[[Any], Any]] = {}
+ATTRIBUTES: dict[str, Callable[..., Any]] = {}
 
 
 # True once every rule module is imported. Read on every transform call
