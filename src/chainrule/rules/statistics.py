@@ -502,7 +502,12 @@ def nanpercentile(
     *,
     weights: Any = None,
 ) -> Any:
-    """Differentiable ``numpy.nanpercentile``: ``nanquantile`` at ``q / 100``."""
+    """Differentiable ``numpy.nanpercentile``: ``nanquantile`` at ``q / 100``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.grad(lambda x: np.nanpercentile(x, 75))(np.array([4.0, np.nan, 1.0, 3.0, 2.0]))
+    array([0.25, 0.  , 0.  , 0.75, 0.  ])
+    """
     weak = type(q) in (int, float)
     q = q / 100 if is_traced(q) else np.true_divide(q, 100)
     return _quantile("nanpercentile", a, q, axis, out, method, keepdims, weights, weak, True)
