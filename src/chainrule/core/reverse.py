@@ -86,7 +86,9 @@ class ReverseTrace(Trace):
                 refuse_complex(prim, ans, v)
             direct = prim.direct
             if direct is not None and (
-                not prim.real_cotangents or type(ans) is np.float64 or dtype_kind(ans) != "c"
+                not prim.real_cotangents
+                or type(ans) is np.float64
+                or (ans.dtype.kind != "c" if type(ans) is np.ndarray else dtype_kind(ans) != "c")
             ):
                 # No closure: the step and what it needs (core.primitive.set_direct).
                 bwd, keep = direct[0]
