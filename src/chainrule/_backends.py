@@ -91,10 +91,3 @@ def ones(shape: tuple[int, ...], dtype: Any, like: Any) -> Any:
         return np.ones_like(like, dtype=dtype)
     return np.ones_like(like, dtype=dtype, shape=shape)
 
-
-def find_foreign(values: Any) -> Any:
-    """The first foreign array among ``values`` (any iterable), or None."""
-    for v in values:
-        if is_foreign(v):
-            return v
-    return None

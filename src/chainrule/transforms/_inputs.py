@@ -45,7 +45,8 @@ def normalize_argnums(argnums: ArgNums, nargs: int, fname: str) -> tuple[tuple[i
 
 def as_differentiable(leaf: Any, where: str, fname: str) -> Any:
     """Check one leaf of an argument being differentiated; returns it as a
-    NumPy value (Python floats become ``np.float64``)."""
+    NumPy value (Python floats become ``np.float64``), or as it is for a Dask
+    or CuPy array (see chainrule._backends)."""
     value: Any
     if isinstance(leaf, Tracer):
         dtype = strip(leaf).dtype
