@@ -90,4 +90,3 @@ def ones(shape: tuple[int, ...], dtype: Any, like: Any) -> Any:
     if tuple(shape) == like.shape:
         return np.ones_like(like, dtype=dtype)
     return np.ones_like(like, dtype=dtype, shape=shape)
-
