@@ -128,22 +128,11 @@ class Batched(np.ndarray):
         if func in _WHOLE_BATCH_TESTS and kwargs.get("axis") is None:
             # a test of the whole batch (the rules' fast-path checks: np.any(zero))
             return func(*[unmark(a) for a in args], **kwargs)
-        if func in _LIKE and args and type(args[0]) is Batched and kwargs.get("shape") is None:
-            # an array shaped like each example: the batch's shape, still marked
-            return mark_as(func(unmark(args[0]), *args[1:], **kwargs), args[0]._traces)
-        if func in (np.array_equal, np.array_equiv, np.allclose) and all(
-            type(a) is Batched and a._traces == self._traces for a in args[:2]
-        ):  # one answer for the whole batch (a rule's check of its own result)
-            return func(*[unmark(a) for a in args], **kwargs)
-        if func is np.unique:
-            return _unique_per_example(*args, **kwargs)
-        if func is np.bincount:
-            return _bincount_per_example(*args, **kwargs)
-        if func is np.linalg.lstsq:  # NumPy's lstsq takes one matrix, not a stack
-            return _lstsq_per_example(*args, **kwargs)
-        if func is np.where and len(args) == 3 and not kwargs:
-            traces, aligned = _align_plain(args)
-            return mark_as(np.where(*aligned), traces)
+        rule = MARK_RULES.get(func)
+        if rule is not None:
+            ans = rule(func, args, kwargs)
+            if ans is not NotImplemented:
+                return ans
         if (func in FUNCTIONS or func in NONDIFF) and func not in _in_progress:
             _in_progress.add(func)  # a rule stripping its marks again ends in NumPy's own
             try:
@@ -316,8 +305,54 @@ def _lstsq_per_example(a: Any, b: Any, rcond: Any = None) -> Any:
     return stacked(x), stacked(res), int(min(rank)), stacked(sv)
 
 
+def _like_rule(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """zeros_like & co. of a mark: shaped like each example, so like the batch,
+    still marked (NotImplemented, the generic path, when ``shape=`` is given)."""
+    if not args or type(args[0]) is not Batched or kwargs.get("shape") is not None:
+        return NotImplemented
+    return mark_as(func(unmark(args[0]), *args[1:], **kwargs), args[0]._traces)
+
+
+def _equal_rule(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """array_equal & co. of two marks of one batch: one answer for the whole
+    batch (a rule's check of its own result)."""
+    marks = args[:2]
+    if not all(type(a) is Batched for a in marks) or marks[0]._traces != marks[1]._traces:
+        return NotImplemented
+    return func(*[unmark(a) for a in args], **kwargs)
+
+
+def _where_rule(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if len(args) != 3 or kwargs:
+        return NotImplemented
+    traces, aligned = _align_plain(args)
+    return mark_as(np.where(*aligned), traces)
+
+
+def _per_example_rule(impl: Any) -> Any:
+    return lambda func, args, kwargs: impl(*args, **kwargs)
+
+
+# NumPy functions called on batch marks (plain values a rule stripped) that
+# need more than the generic path (the function's own batching through the
+# trace, or NumPy's on the plain arrays): ``rule(func, args, kwargs)`` -> the
+# marked result, or NotImplemented to take the generic path. With BATCH_RULES
+# (primitives) and NONDIFF_RULES (non-differentiable callables on tracers),
+# the places where batching behaviour is declared.
+MARK_RULES: dict[Any, Any] = {
+    np.zeros_like: _like_rule,
+    np.ones_like: _like_rule,
+    np.empty_like: _like_rule,
+    np.full_like: _like_rule,
+    np.array_equal: _equal_rule,
+    np.array_equiv: _equal_rule,
+    np.allclose: _equal_rule,
+    np.where: _where_rule,
+    np.unique: _per_example_rule(_unique_per_example),
+    np.bincount: _per_example_rule(_bincount_per_example),
+    np.linalg.lstsq: _per_example_rule(_lstsq_per_example),  # it takes one matrix
+}
 _PER_EXAMPLE = {np.shape, np.ndim, np.size}
-_LIKE = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
 _in_progress: set[Any] = set()
 _WHOLE_BATCH_TESTS = {np.any, np.all, np.isfinite, np.count_nonzero}
 

@@ -20,7 +20,9 @@ NONDIFF.update({np.all, np.any})
 
 def _batched(fn: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
     """``fn`` of a batched array (batch on axis 0) reducing each example alone."""
-    x = vals[0].view(np.ndarray) if len(vals) == 1 and batched[0] else None
+    # (a plain array, or a tracer of a lower level, grad(vmap(f)), whose own
+    # protocol then takes the call)
+    x = vals[0] if len(vals) == 1 and batched[0] else None
     where = kwargs.get("where", True)
     if type(where) is _b.Batched:  # a mask computed from the batch: batch on axis 0 too
         where = where.view(np.ndarray) if x is not None and where.ndim == x.ndim else None
