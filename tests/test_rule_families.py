@@ -43,6 +43,8 @@ FAMILIES = {
     "elementwise_more": lambda x: np.ldexp(x, 2) ** 2 + np.heaviside(x - 1.0, x),
     "fft": lambda x: np.abs(np.fft.rfft(x)) ** 2,
     "linalg": lambda x: np.linalg.det(_matrix(x)),
+    # booleans of traced values as constants
+    "logical_reductions": lambda x: x**2 * np.all(x > 0.7) + x * x.any(),
     "nondiff": lambda x: x * np.sign(x - 1.0) + np.argmax(x),
     "norms": lambda x: np.linalg.norm(x),
     "polynomials": lambda x: np.polyval(x, 0.7),
@@ -50,9 +52,11 @@ FAMILIES = {
     "reductions": lambda x: np.mean(x**2, axis=0) + np.max(x),
     "shape": lambda x: np.reshape(x, (2, 3)).T ** 2,
     "signal": lambda x: np.convolve(x, [1.0, -2.0, 0.5]),
+    "split_ufuncs": lambda x: np.modf(3.0 * x)[0] ** 2 + np.divmod(x, 0.7)[1],
     "stable": lambda x: cnp.logsumexp(x),
     "statistics": lambda x: np.var(x) + np.median(x),
     "unique": lambda x: np.unique(x) ** 2,
+    "vector_products": lambda x: np.vecdot(np.reshape(x, (2, 3)), x[:3] ** 2),
 }
 
 

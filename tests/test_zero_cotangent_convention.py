@@ -56,8 +56,15 @@ def _ensure_rules() -> None:
 _ensure_rules()
 # NumPy's own ufuncs: the table also holds scipy.special's once chainrule.scipy
 # is imported, which would make this list depend on the order tests import in.
+# Elementwise ones with one result: gufuncs (vecdot, matvec, ...) and modf/divmod
+# have their own checks (tests/test_vector_products.py, tests/test_split_ufuncs.py).
 _NUMPY_UFUNCS = [
-    u for u in registry.UFUNCS if isinstance(u, np.ufunc) and getattr(np, u.__name__, None) is u
+    u
+    for u in registry.UFUNCS
+    if isinstance(u, np.ufunc)
+    and getattr(np, u.__name__, None) is u
+    and u.signature is None
+    and u.nout == 1
 ]
 _UNARY = sorted((u for u in _NUMPY_UFUNCS if u.nin == 1), key=lambda u: u.__name__)
 # matmul sits in the table but is no elementwise function.
