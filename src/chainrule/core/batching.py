@@ -72,6 +72,9 @@ class Batched(np.ndarray):
     # line up with the other operands' axes as for one example, and the
     # result keeps the mark.
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if len(inputs) == 1 and method == "__call__" and not kwargs and ufunc.nout == 1:
+            # the commonest: a test of one stripped value (np.isfinite in mul0)
+            return mark_as(ufunc(self.view(np.ndarray)), self._traces)
         if any(isinstance(a, Tracer) for a in inputs):
             return NotImplemented  # the tracer's own protocol takes marks into account
         if method == "__call__" and "out" not in kwargs:
@@ -121,12 +124,14 @@ class Batched(np.ndarray):
     def __array_function__(  # type: ignore[override]  # NumPy passes a tuple and a dict
         self, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
+        if func in _WHOLE_BATCH_TESTS and kwargs.get("axis") is None and len(types) == 1:
+            # a test of the whole batch (the rules' fast-path checks: np.any(zero))
+            return func(*[unmark(a) for a in args], **kwargs)
         if any(issubclass(t, Tracer) for t in types):
             return NotImplemented
         if func in _PER_EXAMPLE:  # shapes answered for one example
             return func(*[_one_example(a) for a in args], **kwargs)
         if func in _WHOLE_BATCH_TESTS and kwargs.get("axis") is None:
-            # a test of the whole batch (the rules' fast-path checks: np.any(zero))
             return func(*[unmark(a) for a in args], **kwargs)
         rule = MARK_RULES.get(func)
         if rule is not None:

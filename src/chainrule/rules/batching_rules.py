@@ -23,6 +23,9 @@ from ..core.trace import bind, strip
 
 
 def _own_ndim(v: Any, d: bool) -> int:
+    t = type(v)
+    if t is float or t is int or t is complex:
+        return 0
     return (np.ndim(v) if not hasattr(v, "ndim") else v.ndim) - (1 if d else 0)
 
 
@@ -41,8 +44,9 @@ def _plain(v: Any) -> Any:
 
 def aligned(vals: list, batched: list) -> list:
     """Operands of a broadcasting operation with the batch axes lined up."""
-    nd = max(_own_ndim(v, d) for v, d in zip(vals, batched))
-    return [_plain(_lift(v, _own_ndim(v, d), nd)) if d else v for v, d in zip(vals, batched)]
+    owns = [_own_ndim(v, d) for v, d in zip(vals, batched)]
+    nd = max(owns)
+    return [_plain(_lift(v, o, nd)) if d else v for v, d, o in zip(vals, batched, owns)]
 
 
 def elementwise(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any:
@@ -52,6 +56,16 @@ def elementwise(prim: Any, vals: list, batched: list, kwargs: dict, size: int) -
         one = _times_one(vals)
         if one is not None:
             return one
+    if len(vals) == 2:
+        a, b = vals
+        ta, tb = type(a), type(b)
+        if (ta is np.ndarray and (tb is float or tb is int)) or (
+            tb is np.ndarray and (ta is float or ta is int)
+        ):  # a batched array and a Python number: nothing to line up
+            return bind(prim, vals, kwargs)
+        if ta is np.ndarray and tb is np.ndarray and batched[0] and batched[1]:
+            if a.ndim == b.ndim:  # both batched, examples of one rank: lined up already
+                return bind(prim, vals, kwargs)
     return bind(prim, aligned(vals, batched), kwargs)
 
 
