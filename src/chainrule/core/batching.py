@@ -289,9 +289,9 @@ def _bincount_per_example(x: Any, weights: Any = None, minlength: int = 0) -> An
 def _lstsq_per_example(a: Any, b: Any, rcond: Any = None) -> Any:
     """``np.linalg.lstsq`` of marked operands, one example at a time (the
     check chainrule's lstsq makes of the rank, and its residuals for wide
-    matrices). ``rank`` is the smallest over the batch: a plain int, equal to
-    every example's when all have full rank, and below full rank (so
-    refused, as the loop would be) when any example is rank-deficient."""
+    matrices). ``rank`` is the smallest over the batch, a plain int: every
+    example's when all have full rank; when one is rank-deficient, the whole
+    batch takes the fixed-rank path (whose formulas hold at full rank too)."""
     marked = [v for v in (a, b) if type(v) is Batched]
     traces = max((v._traces for v in marked), key=len)
     lead = _shape(next(v for v in marked if v._traces == traces))[: len(traces)]
