@@ -206,3 +206,21 @@ def test_full_svd_and_clustered_eigenvalues_under_vmap():
     np.testing.assert_allclose(got, np.stack([cr.grad(g)(e) for e in E]), rtol=1e-12, atol=1e-12)
     # the cluster {1, 1} of example 0 shares its cotangent: mean of 1*3 and 2*3
     np.testing.assert_allclose(np.diag(got[0]), [4.5, 4.5, 36.0])
+
+
+def test_lstsq_with_mixed_ranks_in_one_batch():
+    A = np.stack([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((3, 2))])  # ranks 2, 1
+    b = np.array([1.0, 2.0, 3.0])
+    x, res, rank, s = cr.vmap(lambda a: np.linalg.lstsq(a, b))(A)
+    np.testing.assert_allclose(x, [np.linalg.lstsq(a, b)[0] for a in A], rtol=1e-12)
+    np.testing.assert_allclose(s, [np.linalg.lstsq(a, b)[3] for a in A], rtol=1e-12)
+    assert res.shape == (2, 0)  # NumPy gives residuals at full rank only
+    np.testing.assert_array_equal(rank, [1, 1])  # the smallest rank of the batch
+    loss = lambda a: np.sum(np.linalg.lstsq(a, b)[0] ** 2)  # noqa: E731
+    try:
+        ref = np.stack([cr.grad(loss)(a) for a in A])
+    except NotImplementedError:  # rank-deficient derivatives refused: so is the batch
+        with pytest.raises(NotImplementedError):
+            cr.vmap(cr.grad(loss))(A)
+    else:
+        np.testing.assert_allclose(cr.vmap(cr.grad(loss))(A), ref, rtol=1e-10, atol=1e-12)

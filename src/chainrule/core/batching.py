@@ -302,6 +302,8 @@ def _lstsq_per_example(a: Any, b: Any, rcond: Any = None) -> Any:
         for part, r in zip(out, np.linalg.lstsq(ai, bi, rcond)):
             part.append(r)
     x, res, rank, sv = out
+    if len({np.shape(r) for r in res}) > 1:  # NumPy gives residuals at full rank only
+        res = [r[:0] for r in res if np.size(r) == 0] * len(res)
     shape = tuple(lead)
 
     def stacked(parts: list[Any]) -> Any:
