@@ -247,3 +247,20 @@ def test_long_programs_are_interpreted_until_compiling_pays(monkeypatch):
             np.testing.assert_array_equal(a, b)  # the same calls in the same order
         assert compiled.interpreted == min(k + 1, 4)  # then the compiled replay runs
         assert (compiled.source != "") == (k >= 3)  # compiled at the 4th replay
+
+
+def test_common_subexpressions_tell_equal_scalars_of_other_types_and_signs_apart():
+    def f(x):
+        # equal as Python values, not the same call: none may be shared
+        return [x * 0.0, x * -0.0, x + 1, x + 1.0, x + True, x * 0.0]
+
+    x = np.array([2.0, -3.0], dtype=np.float32)
+    jf = cr.jit(f)
+    for _ in range(2):
+        out, expected = jf(x), f(x)
+        for a, b in zip(out, expected):
+            assert a.dtype == b.dtype
+            assert a.tobytes() == b.tobytes()  # -0.0 stays -0.0
+    p = jf.lower(x)
+    assert len(p.equations) == 5  # only the repeated x * 0.0 is shared
+    assert p.out_leaves[0] is p.out_leaves[5] or p.out_leaves[0].id == p.out_leaves[5].id

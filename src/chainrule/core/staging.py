@@ -693,7 +693,7 @@ class StagingTrace(Trace):
 
     __slots__ = (
         "body", "n_vars", "_cse", "_by_id", "_keep", "_ints", "tainted", "big", "_weak",
-        "_py_op", "types", "saw_isfinite",
+        "_py_op", "types", "saw_isfinite", "_vars",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -719,6 +719,7 @@ class StagingTrace(Trace):
         # (shape, dtype) of each variable, when asked for (a program to show)
         self.types: list[tuple[tuple[int, ...], str]] | None = None
         self.saw_isfinite = False  # an isfinite call was recorded (see jit's guard fusion)
+        self._vars: list[Var] = []  # one Var object per variable (keys compare them by identity)
 
     def taint(self, why: str) -> None:
         """Mark the program as not replayable (a value escaped the recording)."""
@@ -731,6 +732,7 @@ class StagingTrace(Trace):
         so that code unwrapping it is still followed)."""
         var = self.n_vars
         self.n_vars = var + 1
+        self._vars.append(Var(var))
         if weak is not None:
             self._weak[var] = weak
         if self.types is not None:
@@ -821,15 +823,19 @@ class StagingTrace(Trace):
         all_weak = True  # every operand is weakly typed (a weak var or a Python number)
         if not kwargs:
             # The common call, written out: staged values and Python scalars.
+            # The key of a call is its function and template (one Var object
+            # per variable), plus the exact type and bits of each scalar (1,
+            # 1.0 and True, 0.0 and -0.0 are equal but not the same call).
             ins = []
             targs_l: list[Any] = []
             vargs_l: list[Any] = []
-            parts: list[Any] = []
+            scalars: list[Any] | None = None
+            vars_ = self._vars
             for a in args:
                 ta = type(a)
                 if ta is StagedTracer and a._trace is self:
                     v = a._var
-                    targs_l.append(Var(v))
+                    targs_l.append(vars_[v])
                     w = weak.get(v) if weak else None
                     if w is None:
                         vargs_l.append(a._plain)
@@ -838,15 +844,18 @@ class StagingTrace(Trace):
                         vargs_l.append(w(a._plain))
                         weak_in = True
                     ins.append(v)
-                    parts.append(v)
                 elif ta is float:
                     targs_l.append(a)
                     vargs_l.append(a)
-                    parts.append((float, a.hex()))
+                    if scalars is None:
+                        scalars = []
+                    scalars.append(a.hex())
                 elif ta in _SCALARS:
                     targs_l.append(a)
                     vargs_l.append(a)
-                    parts.append((ta, a))
+                    if scalars is None:
+                        scalars = []
+                    scalars.append(ta)
                 else:
                     ins = None
                     break
@@ -857,7 +866,9 @@ class StagingTrace(Trace):
             vkw: Any = {}
             # a Python operator on weak values only: a weak result (a Python number)
             weak_out = py_op and weak_in and all_weak and not multiple
-            key: Any = (fn, tuple(parts), True) if weak_out else (fn, tuple(parts))
+            key: Any = (fn, targs) if scalars is None else (fn, targs, tuple(scalars))
+            if weak_out:
+                key = (key, True)
         else:
             weak_out = False
             targs, vargs = self._template(tuple(args))
@@ -892,7 +903,7 @@ class StagingTrace(Trace):
             eqn.weak = self._weak[out_vars[0]]
         self.body.append(eqn)
         if key is not None:
-            self._cse[key] = (result, keep)
+            self._cse[key] = (result, keep) if keep else (result,)
         return result
 
     # -- the doors ---------------------------------------------------------

@@ -784,6 +784,7 @@ class Jitted:
         trace._by_id.clear()
         trace._keep.clear()
         trace._cse.clear()
+        trace._vars.clear()
         return Compiled(program), out_tree.unflatten(values)
 
     # -- inspection -------------------------------------------------------
