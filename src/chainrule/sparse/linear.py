@@ -105,8 +105,8 @@ def matmul(a: Any, x: Any) -> Any:
     """``a @ x`` where one operand is a constant ``scipy.sparse`` matrix and the
     other a traced (or plain) 1-D or 2-D array; differentiable in the array in
     both modes, the sparse matrix on either side. Inside a differentiated
-    function plain ``L @ x`` and ``L.dot(x)`` come here too (and ``x @ L``
-    where core forwards it, see ``lmatmul``).
+    function plain ``L @ x``, ``L.dot(x)`` and ``x @ L`` come here too (core's
+    operator hooks, ``rmatmul`` and ``lmatmul``).
 
     >>> import numpy as np, scipy.sparse as sp, chainrule as cr
     >>> L = sp.csr_array(np.array([[2.0, 0.0], [1.0, 3.0]]))
