@@ -350,7 +350,9 @@ def _speculative_best(graph: Any, orderings: tuple[str, ...]) -> np.ndarray:
             continue
         seen.append(rank)
         colors = _speculative(graph, rank, np.random.default_rng(18))
-        if best is None or colors.max(initial=-1) < best.max(initial=-1):
+        # on a tie the later ordering: smallest-last and incidence-degree are
+        # the stronger heuristics, and their seeds recolour better
+        if best is None or colors.max(initial=-1) <= best.max(initial=-1):
             best = colors
     return best  # type: ignore[return-value]
 
