@@ -264,3 +264,20 @@ def test_common_subexpressions_tell_equal_scalars_of_other_types_and_signs_apart
     p = jf.lower(x)
     assert len(p.equations) == 5  # only the repeated x * 0.0 is shared
     assert p.out_leaves[0] is p.out_leaves[5] or p.out_leaves[0].id == p.out_leaves[5].id
+
+
+def test_a_variable_is_guarded_finite_once():
+    A = RNG.standard_normal((6, 6))
+
+    def f(y):
+        return np.sum(np.tanh(A @ y) ** 2)
+
+    h = cr.jit(lambda x, v: cr.hvp(f, (x,), (v,))[1])
+    x, v = RNG.standard_normal(6), RNG.standard_normal(6)
+    guards = [(g.kind, g.var) for g in h.lower(x, v).guards]
+    assert ("finite", guards[0][1]) in guards
+    assert len(set(guards)) == len(guards)
+    np.testing.assert_array_equal(h(x, v), cr.hvp(f, (x,), (v,))[1])
+    t = np.tanh(A @ x)
+    expected = A.T @ ((2 - 6 * t**2) * (1 - t**2) * (A @ v))  # the closed form
+    np.testing.assert_allclose(h(x, v), expected, rtol=1e-10)

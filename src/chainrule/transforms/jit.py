@@ -223,22 +223,26 @@ def _fuse_finite_guards(body: list[Any]) -> list[Any]:
     """``guard bool(all(isfinite(x)))`` (what derivative rules ask before the
     plain product, see rules/_util.mul0) as one ``guard finite(x)``, which
     checks a sum instead of making a boolean array (``staging.all_finite``);
-    the two calls then feed nothing and are pruned."""
+    the two calls then feed nothing and are pruned. A variable already
+    guarded finite is not checked again (rules ask it once per use)."""
     isfinite: dict[int, int] = {}  # isfinite(x)'s variable -> x
     all_finite: dict[int, int] = {}  # all(isfinite(x))'s variable -> x
+    checked: set[int] = set()  # variables already guarded finite: a repeat is dropped
     out = body
     for k, e in enumerate(body):
         if type(e) is Guard:
             if e.kind == "bool" and e.value is True and e.var in all_finite:
                 if out is body:
                     out = list(body)
-                out[k] = Guard("finite", all_finite[e.var], True)
+                x = all_finite[e.var]
+                out[k] = None if x in checked else Guard("finite", x, True)
+                checked.add(x)
         elif len(e.args) == 1 and not e.kwargs and type(e.args[0]) is Var:
             if e.fn is np.isfinite:
                 isfinite[e.outs[0]] = e.args[0].id
             elif e.fn is np.all and e.args[0].id in isfinite:
                 all_finite[e.outs[0]] = isfinite[e.args[0].id]
-    return out
+    return out if out is body else [e for e in out if e is not None]
 
 
 def _compile(program: Program) -> tuple[Callable[..., Any], str]:
