@@ -74,7 +74,7 @@ class Equation:
         name: str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        outs: list[int],
+        outs: tuple[int, ...] | list[int],
         multiple: bool,
         kind: str,
     ) -> None:
@@ -881,29 +881,31 @@ class StagingTrace(Trace):
         if key is not None:
             found = self._cse.get(key)
             if found is not None:
-                return found[0]
+                return found
         ans = fn(*vargs, **vkw)
         if isinstance(ans, Tracer):  # pragma: no cover - an impl that re-entered tracing
             raise RuntimeError(f"cr.jit: {name} returned a traced value")
         if multiple:
             outs = [self.new_var(a) for a in ans]
             result: Any = tuple(outs)
-            out_vars = [o._var for o in outs]
+            out_vars: Any = tuple([o._var for o in outs])
         elif weak_out and isinstance(ans, (*_PY_NUMBER_TYPES, np.generic)):
             wt = _python_type(ans)
             result = self.new_var(_numpy_scalar(wt(ans)), wt)
-            out_vars = [result._var]
+            out_vars = (result._var,)
         else:
             weak_out = False
             result = self.new_var(ans)
-            out_vars = [result._var]
+            out_vars = (result._var,)
         eqn = Equation(fn, name, targs, tkw, out_vars, multiple, kind)
         eqn._ins = ins
         if weak_out:
             eqn.weak = self._weak[out_vars[0]]
         self.body.append(eqn)
         if key is not None:
-            self._cse[key] = (result, keep) if keep else (result,)
+            self._cse[key] = result
+            if keep:  # the arrays whose ids the key holds: alive while tracing
+                self._keep.extend(keep)
         return result
 
     # -- the doors ---------------------------------------------------------
