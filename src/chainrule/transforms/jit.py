@@ -262,7 +262,10 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
     def show(t: Any) -> str:
         tt = type(t)
         if tt is Var:
-            return inlined[1] if t.id == inlined[0] else f"v{t.id}"  # type: ignore[no-any-return]
+            if t.id == inlined[0]:
+                expression: str = inlined[1]
+                return expression
+            return f"v{t.id}"
         if tt is bool or tt is int or t is None or tt is str:
             return repr(t)
         if tt is float and t == t and t not in (float("inf"), float("-inf")):
@@ -375,9 +378,9 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
             rets.append(show(o))
     lines.append("return [" + ", ".join(rets) + "]")
     params = ", ".join(f"v{i}" for i in range(program.n_in))
-    body = "\n".join("        " + ln for ln in lines)
+    text = "\n".join("        " + ln for ln in lines)
     free = ", ".join(["MISS", "same", "shape", "int_", "index_", *(names[id(o)] for o in bound)])
-    source = f"def _make({free}):\n    def replay({params}):\n{body}\n    return replay\n"
+    source = f"def _make({free}):\n    def replay({params}):\n{text}\n    return replay\n"
     code = compile(source, "<cr.jit program>", "exec")
     scope: dict[str, Any] = {}
     exec(code, scope)  # noqa: S102 - our own generated source, no user text
