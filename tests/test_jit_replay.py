@@ -281,3 +281,18 @@ def test_a_variable_is_guarded_finite_once():
     t = np.tanh(A @ x)
     expected = A.T @ ((2 - 6 * t**2) * (1 - t**2) * (A @ v))  # the closed form
     np.testing.assert_allclose(h(x, v), expected, rtol=1e-10)
+
+
+def test_one_valued_constant_matrices_stay_matrices_in_products():
+    ones = np.ones((40, 40))
+
+    def f(x):
+        # a one-valued constant in a matrix product must stay a matrix; in
+        # an elementwise product it may become a scalar
+        return ones @ x + np.full((40, 40), 0.5) * x
+
+    jf = cr.jit(f)
+    x = RNG.standard_normal((40, 40))
+    for _ in range(3):
+        np.testing.assert_array_equal(jf(x), f(x))
+        x = x + 1.0

@@ -330,7 +330,15 @@ def _compile(program: Program) -> tuple[Callable[..., Any], str]:
             expr = f"{bind(e.weak, 'f')}({bind(e.fn, 'f')}({args_text}))"
         else:
             eargs = e.args
-            if len(eargs) == 2 and big and (e.infix is not None or type(e.fn) is np.ufunc):
+            if (
+                len(eargs) == 2
+                and big
+                and not e.kwargs
+                and (
+                    e.infix in _INFIX_UFUNCS  # + - * /, not @
+                    or (type(e.fn) is np.ufunc and e.fn.signature is None and e.fn.nin == 2)
+                )
+            ):
                 eargs = _scalar_for_broadcast(e, big)
             into = reuse.get(k)
             if into is not None:  # an elementwise ufunc writing into a dying temporary
