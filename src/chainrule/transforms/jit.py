@@ -169,7 +169,7 @@ class Compiled:
         self.interpreted = 0  # replays run by the interpreter so far
         n = len(program.body)
         if n > INTERPRET_ABOVE:
-            self.run = _interpreter(program)
+            self.run = self._prepare_interpreter  # at the first replay, not while staging
         elif n >= COMPILE_LATER_ABOVE:
             # compile() costs about 5 us a line, the interpreter about 0.5 us
             # an equation more than the compiled code on every replay: a long
@@ -182,6 +182,10 @@ class Compiled:
             # compiled at its first replay: a function called once never pays
             # for compile()
             self.run = self._compile_and_run
+
+    def _prepare_interpreter(self, *inputs: Any) -> Any:
+        self.run = _interpreter(self.program)
+        return self.run(*inputs)
 
     def _compile_and_run(self, *inputs: Any) -> Any:
         run, source = _compile(self.program)
