@@ -11,7 +11,9 @@ against the general path (``general_paths_only``), in the situations where a
 shortcut could differ: fan-out onto a passed-on cotangent, higher order with
 saved values that are tracers, complex results of real arguments, float32,
 NumPy scalars, repeated pull-backs, nesting with checkpoint, custom rules,
-``jit`` and ``vmap``. The ``xfail(strict=True)`` cases are the bugs found.
+``jit`` and ``vmap``. Four cases were bugs when written (vmap results aliasing
+each other, twice; scikit-learn's copy of array_api_extra's ``at``; the collector
+held off in a custom rule's backward function) and pass since their fixes.
 """
 
 from __future__ import annotations
@@ -440,24 +442,12 @@ def test_vmap_of_grad_and_grad_of_vmap_with_direct_steps():
     np.testing.assert_allclose(cr.vmap(cr.hessian(deep))(xs), hs, rtol=1e-12, atol=1e-13)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vmap returns one array for two results: reverse mode's first cotangent is an "
-    "unbatched 1.0 and the batched multiply's _times_one (rules/batching_rules.py) gives "
-    "1.0 * ans as ans itself, so exp's direct step g * ans is the value array; vmap's "
-    "output copy (transforms/vmap.py _run) only checks aliasing with its inputs",
-)
 def test_vmap_value_and_grad_results_do_not_share_memory():
     v, g = cr.vmap(cr.value_and_grad(np.exp))(X)
     np.testing.assert_allclose(g, np.exp(X))
     assert not np.shares_memory(v, g)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vmap's results alias each other: y and y * 1.0 (the 1.0 shortcut), and sin(x) "
-    "asked twice of a large batch (the reuse table) come back as the same array",
-)
 def test_vmap_results_never_alias_each_other():
     def two(x):
         y = np.exp(x)
@@ -577,14 +567,6 @@ def test_array_api_extra_writes_of_scipys_copy_are_rebound():
     _owned_update(extra.at)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="scikit-learn 1.9 vendors array_api_extra's at in the module "
-    "sklearn.externals.array_api_extra._at, which chainrule.array_api.library_owns_update "
-    "does not recognise (it matches only names ending in array_api_extra._lib._at), so the "
-    "library's own x[idx] = v is refused as a user's in-place write",
-)
 def test_array_api_extra_writes_of_sklearns_copy_are_rebound():
     extra = pytest.importorskip("sklearn.externals.array_api_extra")
     _owned_update(extra.at)
@@ -685,12 +667,6 @@ def test_the_collector_runs_inside_the_users_forward_function():
     assert _peak_mib(f, X) < 8.0  # 3e5 cycles held at once would be about 16 MiB
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a custom_vjp's bwd is the user's code, but it runs inside core.reverse.backward's "
-    "GcPause (or value_and_grad's): the cyclic garbage it makes is held until the pass ends "
-    "(issue #12: pause the collector only around the engine's own bookkeeping)",
-)
 def test_the_collector_runs_inside_a_custom_rules_backward_function():
     @cr.custom_vjp
     def doubled(x):

@@ -98,7 +98,7 @@ def library_owns_update(frame: Any) -> builtins.bool:
     array_api_extra's ``at`` (SciPy's and scikit-learn's copies) and
     scikit-learn's ``_fill_diagonal`` (zeroing a distance matrix it computed)."""
     module = frame.f_globals.get("__name__", "")
-    if module.endswith("array_api_extra._lib._at"):
+    if module.endswith(("array_api_extra._lib._at", "array_api_extra._at")):  # SciPy's, sklearn's
         return True
     return module == "sklearn.utils._array_api" and frame.f_code.co_name == "_fill_diagonal"
 

@@ -30,7 +30,16 @@ from .primitive import (
     pass_through,
     rule_at,
 )
-from .trace import GcPause, Trace, Tracer, bind, dtype_kind, is_complex, refuse_complex
+from .trace import (
+    GcPause,
+    GcResume,
+    Trace,
+    Tracer,
+    bind,
+    dtype_kind,
+    is_complex,
+    refuse_complex,
+)
 
 if TYPE_CHECKING:  # annotations only: the committed trace.py may not define them yet
     from .trace import Args, Kwargs
@@ -209,7 +218,8 @@ class ReverseTrace(Trace):
             full: list[Any] = [None] * n_all
             for k, g in zip(floats, gs):
                 full[k] = g
-            return pull(full)  # type: ignore[no-any-return]
+            with GcResume():  # the user's backward function, not the engine's work
+                return pull(full)  # type: ignore[no-any-return]
 
         tape = self.tape
         first = len(tape)

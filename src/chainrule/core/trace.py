@@ -68,6 +68,25 @@ class GcPause:
             gc.enable()
 
 
+class GcResume:
+    """Run user code that the engine calls from inside its own bookkeeping (a
+    ``custom_vjp``'s backward function, called by the backward pass) with the
+    collector on again, where only the engine paused it: the user's code may
+    make cyclic garbage of its own. The pause holds again afterwards."""
+
+    __slots__ = ("_resumed",)
+
+    def __enter__(self) -> GcResume:
+        self._resumed = not gc.isenabled() and _engine_paused.get()
+        if self._resumed:
+            gc.enable()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._resumed:
+            gc.disable()
+
+
 # While the user's function runs under a transform, the collector's youngest
 # generation is collected every _TRACING_GEN0 container allocations instead of
 # CPython's 700. Each primitive allocates a few (tracer, tape entry, closure),

@@ -143,6 +143,13 @@ def vmap(
     return mapped
 
 
+def _owner(a: np.ndarray) -> int:
+    """The identity of the array owning ``a``'s memory (views share their owner)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return id(a)
+
+
 def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any) -> Any:
     state = boundary_state()
     try:
@@ -156,6 +163,7 @@ def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any) -> 
             leaves, out_def = tree.flatten(out)
             oaxes = _prefix_leaves(out_axes, out, "out_axes")
             results = []
+            owners: set[int] = set()  # the memory of the writable results handed back so far
             for leaf, oa in zip(leaves, oaxes):
                 if isinstance(leaf, Tracer) and leaf._trace is trace:
                     v = leaf._bv
@@ -177,10 +185,14 @@ def _run(fun: Any, treedef: Any, fixed: list[Any], size: int, out_axes: Any) -> 
                     raise ValueError(
                         f"vmap out_axes {oa} is out of range for a result of {nd} axes"
                     )
-                if type(v) is np.ndarray and any(
-                    type(x) is np.ndarray and np.may_share_memory(v, x) for x, _ in fixed
-                ):
-                    v = v.copy()  # the user's input itself (x, or 1.0 * x): a new array
+                if type(v) is np.ndarray and v.flags.writeable:
+                    if _owner(v) in owners or any(
+                        type(x) is np.ndarray and np.may_share_memory(v, x) for x, _ in fixed
+                    ):
+                        # the user's input itself (x, or 1.0 * x), or an array already
+                        # returned (y and y * 1.0, the value and exp's gradient): a new array
+                        v = v.copy()
+                    owners.add(_owner(v))
                 results.append(np.moveaxis(v, 0, oa) if oa % nd else v)
             return tree.unflatten(out_def, results)
     finally:
