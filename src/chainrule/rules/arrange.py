@@ -335,7 +335,13 @@ def _hub_vjp(ans: Any, x: Any, axis: int, bounds: tuple, squeeze: bool):
         lead = batch_lead(some, len(shape) - (1 if squeeze else 0))
         dtype = np.result_type(*[strip(v).dtype for v in parts.values()])
         if not any(is_traced(v) for v in parts.values()):
-            out = np.zeros(lead + shape, dtype=dtype)
+            # Zeros of a Dask or CuPy piece's kind when there is one (assigning
+            # it into a NumPy array would compute it, or copy it to the host).
+            like = next((v for v in parts.values() if is_foreign(v)), None)
+            if like is None:
+                out = np.zeros(lead + shape, dtype=dtype)
+            else:
+                out = np.zeros_like(like, dtype=dtype, shape=lead + shape)
             for i, v in parts.items():
                 out[_piece_index(axis, bounds[i], bounds[i + 1], squeeze)] = v
             return out

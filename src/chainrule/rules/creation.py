@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
 from .reductions import plain_falls_through
@@ -58,14 +59,16 @@ def linspace(
         # piecewise constant: NumPy's plain result
         return _numpy_linspace(strip(start), strip(stop), num, endpoint, retstep, dtype, axis)
     # NumPy computes in the promoted type of the endpoints, then casts to dtype.
-    dt = np.linspace(strip(start), strip(stop), 0).dtype
+    # (numpy.linspace's own rule; asking np.linspace itself would compute a Dask end)
+    dt = np.result_type(strip(start), strip(stop), float(num))
     div = (num - 1) if endpoint else num
     start, stop = _cast(_arr(start), dt), _cast(_arr(stop), dt)
     delta = stop - start
     y = np.arange(0, num, dtype=dt).reshape((-1,) + (1,) * np.ndim(strip(delta)))
     if div > 0:
         step = delta / div
-        if np.any(strip(step) == 0):  # NumPy's path for subnormal steps
+        # NumPy's path for subnormal steps (not asked of a Dask or CuPy step)
+        if not is_foreign(strip(step)) and np.any(strip(step) == 0):
             y = (y / div) * delta
         else:
             y = y * step
