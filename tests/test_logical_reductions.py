@@ -70,3 +70,16 @@ def test_under_vmap_a_plain_where_mask_applies_to_each_example():
         out2 = cr.vmap(lambda r: np.all(r, where=np.array([True, False, True])))(X)
     np.testing.assert_array_equal(out, [True, True])
     np.testing.assert_array_equal(out2, [True, True])
+
+
+def test_a_batched_where_mask_is_taken_per_example_under_vmap():
+    X = np.arange(12.0).reshape(3, 4) - 2.0
+    for f in (
+        lambda r: np.all(r, where=r > 1),
+        lambda r: np.any(r > 0, where=r < 5),
+        lambda r: np.all(r < 9, axis=0, where=r > -1),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BatchingFallbackWarning)
+            got = cr.vmap(f)(X)
+        np.testing.assert_array_equal(got, [f(x) for x in X])

@@ -649,8 +649,19 @@ class BatchTrace(Trace):
             k: (v._bv if isinstance(v, Tracer) and v._trace is self else v)
             for k, v in kwargs.items()
         }
-        if any(isinstance(v, Tracer) and v._trace is self for v in kwargs.values()):
-            rule = None  # a batched keyword: only the loop knows what it means
+        keyed = [k for k, v in kwargs.items() if isinstance(v, Tracer) and v._trace is self]
+        if keyed:  # a batched keyword (where=x > 0): only the loop knows what it means
+            n = len(vals)
+            return self.wrap(
+                loop_rule(
+                    lambda a, k: fn(*a[:n], **k, **dict(zip(keyed, a[n:]))),
+                    getattr(fn, "__name__", str(fn)),
+                    vals + [kvals[k] for k in keyed],  # sliced per example like the arguments
+                    batched + [True] * len(keyed),
+                    {k: v for k, v in kvals.items() if k not in keyed},
+                    self.size,
+                )
+            )
         else:
             rule = NONDIFF_RULES.get(fn)
             if rule is None and isinstance(fn, np.ufunc):

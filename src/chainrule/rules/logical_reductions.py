@@ -25,7 +25,8 @@ def _batched(fn: Any, vals: list, batched: list, kwargs: dict, size: int) -> Any
     x = vals[0] if len(vals) == 1 and batched[0] else None
     where = kwargs.get("where", True)
     if type(where) is _b.Batched:  # a mask computed from the batch: batch on axis 0 too
-        where = where.view(np.ndarray) if x is not None and where.ndim == x.ndim else None
+        w = where.view(np.ndarray)  # its .ndim is one example's; the view's counts the batch
+        where = w if x is not None and w.ndim == x.ndim else None
     if x is None or where is None or set(kwargs) - {"axis", "keepdims", "where"}:
         # a positional axis, or a mask of another rank: the loop knows what they mean
         return _b.loop_rule(lambda a, k: fn(*a, **k), fn.__name__, vals, batched, kwargs, size)
