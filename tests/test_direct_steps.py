@@ -106,3 +106,12 @@ def test_a_program_of_direct_steps_matches_finite_differences():
         [(cr.grad(f)(x + eps * e) - cr.grad(f)(x - eps * e)) / (2 * eps) for e in np.eye(3)]
     )
     np.testing.assert_allclose(h, hfd, rtol=1e-6, atol=1e-8)
+
+
+def test_a_pull_back_never_hands_back_the_callers_own_cotangent():
+    # x + 1.0 and the identity pass the cotangent on unchanged: the caller gets a copy
+    x, v = np.ones(3), np.arange(3.0)
+    for f in (lambda x: x + 1.0, lambda x: x, lambda x: 1.0 + x - 0.5):
+        (ct,) = cr.vjp(f, x)[1](v)
+        np.testing.assert_array_equal(ct, v)
+        assert not np.shares_memory(ct, v)

@@ -109,6 +109,8 @@ class Recording:
                     ct = astype(ct, dtype)
             if not lead and (type(ct) is not np.ndarray or self.bare_numbers is not None):
                 ct = gradient_leaf(ct, self.bare_numbers is not None and self.bare_numbers[k])
+            if type(ct) is np.ndarray and any(ct is c for c in cts):
+                ct = ct.copy()  # the caller's own cotangent passed straight through (x + 1.0)
             result.append(finish(ct))
         return result
 
