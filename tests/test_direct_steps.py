@@ -115,3 +115,14 @@ def test_a_pull_back_never_hands_back_the_callers_own_cotangent():
         (ct,) = cr.vjp(f, x)[1](v)
         np.testing.assert_array_equal(ct, v)
         assert not np.shares_memory(ct, v)
+
+
+def test_the_dot_method_with_a_scipy_sparse_matrix_is_x_at_L():
+    sp = pytest.importorskip("scipy.sparse")
+    L = sp.random(5, 4, density=0.5, random_state=0, format="csr")
+    u = np.arange(5.0)
+    f = lambda u: np.sum(u.dot(L) ** 2)  # noqa: E731
+    dense = L.toarray()
+    np.testing.assert_allclose(cr.grad(f)(u), 2 * dense @ (u @ dense), rtol=1e-12)
+    t = np.linspace(-1.0, 1.0, 5)
+    np.testing.assert_allclose(cr.jvp(f, (u,), (t,))[1], 2 * (u @ dense) @ (t @ dense))

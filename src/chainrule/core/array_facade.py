@@ -459,6 +459,10 @@ class ArrayFacade:
         return _function(np.transpose)(self, _axes_arg(axes))
 
     def dot(self, other: Any) -> Any:
+        if type(other) is not np.ndarray and not isinstance(other, ArrayFacade):
+            done = ATTRIBUTES["__matmul__"](self, other)  # x.dot(L), L scipy.sparse: x @ L
+            if done is not NotImplemented:
+                return done
         return _function(np.dot)(self, other)
 
     def astype(self, dtype: Any, *args: Any, **kwargs: Any) -> Any:
