@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import tree
+from .core.batching import stack_examples
 from .core.custom_call import CustomCall, fill, top_trace
 from .core.custom_call import zeros_like as _zeros_like
 from .core.trace import strip
@@ -116,10 +117,9 @@ def _per_batch(batch_ndim: int, tangents: list, fn: Callable) -> list:
             for p in probe
         ]
     rows = [fn([None if t is None else t[b] for t in tangents]) for b in range(size)]
-    return [
-        None if rows[0][k] is None else np.stack([row[k] for row in rows])
-        for k in range(len(rows[0]))
-    ]
+    # the default batching rule's stacking: an output without a tangent in some
+    # rows only (a symbolic zero there) gets zeros in those rows
+    return list(stack_examples([list(row) for row in rows]))
 
 
 def _enter(fun: Callable, args: tuple, has_rule: bool, kind: str, how: str) -> Any:
