@@ -79,3 +79,21 @@ def test_first_call_benchmark_script_quick_mode(capsys):
         for key in ("eager", "first call", "compile", "interpreted replay", "compiled replay"):
             assert r[key] > 0
         assert r["budget"] == pytest.approx(min(5 * r["eager"] + 20e-6 * r["equations"], 0.1))
+
+
+def test_cpu_time_ratio_script_quick_mode(capsys, monkeypatch):
+    bench = SCRIPT.parent
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location("jit_cpu_ratios", bench / "jit_cpu_ratios.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--quick"])  # checks each jitted result against the hand-written one
+    assert list(results) == [
+        "deep chain, grad",
+        "least squares, grad",
+        "MLP, grad",
+        "HVP",
+        "Jacobian, jacfwd",
+    ]
+    assert all(r["hand"] > 0 and r["jit"] > 0 and r["ratio"] > 0 for r in results.values())
+    assert capsys.readouterr().out.startswith("| workload | NumPy (hand) | chainrule jit |")
