@@ -172,11 +172,6 @@ def test_pytree_of_dask_leaves():
     np.testing.assert_allclose(g["theta"], want["theta"], rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Recording.pull_back (transforms/reverse_mode.py) does not yet hand each gradient "
-    "leaf to _inputs.like_input: a cotangent made of NumPy values only stays an ndarray",
-)
 def test_gradient_of_a_dask_input_is_a_dask_array_even_from_numpy_cotangents():
     g = cr.grad(lambda w: w @ Y**2)(lazy(W, 10))  # matmul's VJP: g * Y**2, NumPy alone
     _check_lazy_equal(g, Y**2)
@@ -228,11 +223,6 @@ def test_jvp_with_dask_tangents():
     _check_lazy_equal(tan, 2 * np.tanh(W) * (1 - np.tanh(W) ** 2) * np.cos(W))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vjp_fn converts its cotangent with np.asarray (transforms/reverse_mode.py, "
-    "_check_cotangent): a Dask cotangent is computed there",
-)
 def test_vjp_with_a_dask_cotangent_stays_lazy():
     _, f_vjp = cr.vjp(np.sin, lazy(W, 10))
     with Computes() as c:

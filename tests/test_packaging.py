@@ -89,7 +89,7 @@ def test_ci_tests_exactly_the_floors():
 
 
 def test_development_tools_are_dependency_groups_not_extras():
-    assert set(PROJECT["optional-dependencies"]) == {"scipy", "cli", "examples"}
+    assert set(PROJECT["optional-dependencies"]) == {"scipy", "cli", "examples", "dask"}
     assert {"test", "docs", "bench"} <= set(PYPROJECT["dependency-groups"])
     # The demo needs no more than a progress bar: no scikit-learn, matplotlib, SciPy.
     assert [_requirement(d)[0] for d in PROJECT["optional-dependencies"]["cli"]] == ["tqdm"]

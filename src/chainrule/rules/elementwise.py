@@ -257,10 +257,13 @@ def _is_complex(x: Any) -> bool:
     return np.iscomplexobj(strip(x))
 
 
+_PLAIN_MASKS = (np.ndarray, np.bool_, bool)
+
+
 def _ratio0(n: Any, d: Any) -> Any:
     """``n / d``, but 0 where ``d`` is 0, and so are its derivatives there."""
     zero = strip(d) == 0
-    if not np.any(zero):
+    if type(zero) in _PLAIN_MASKS and not np.any(zero):  # (a Dask mask is not asked: lazy)
         return n / d
     return np.where(zero, 0.0, n / np.where(zero, 1.0, d))
 

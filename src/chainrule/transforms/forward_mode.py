@@ -13,6 +13,7 @@ from ..core.trace import Tracer, boundary_state, restore_boundary, strip
 from ._foreign import refusal
 from ._inputs import (
     as_differentiable,
+    as_tangent,
     check_callable,
     check_output_leaves,
     finish,
@@ -155,7 +156,7 @@ def check_primals_tangents(
                 f"point like their primal ({p_dtype}), complex only for a complex primal."
             )
         if not isinstance(t, Tracer):
-            t = np.asarray(t, dtype=np.result_type(strip(p)))
+            t = as_tangent(t, np.result_type(strip(p)))
         leaves.append(p)
         tans.append(t)
     return leaves, p_tree, tans

@@ -17,6 +17,7 @@ from ._foreign import refusal
 from ._inputs import (
     ArgNums,
     as_differentiable,
+    as_tangent,
     bare_numbers,
     check_callable,
     check_holomorphic_inputs,
@@ -26,6 +27,7 @@ from ._inputs import (
     finish,
     flatten_diff_args,
     gradient_leaf,
+    like_input,
     normalize_argnums,
     split_aux,
     substitute,
@@ -109,8 +111,11 @@ class Recording:
                     ct = astype(ct, dtype)
             if not lead and (type(ct) is not np.ndarray or self.bare_numbers is not None):
                 ct = gradient_leaf(ct, self.bare_numbers is not None and self.bare_numbers[k])
-            if type(ct) is np.ndarray and any(ct is c for c in cts):
-                ct = ct.copy()  # the caller's own cotangent passed straight through (x + 1.0)
+            if type(ct) is np.ndarray:
+                if any(ct is c for c in cts):
+                    ct = ct.copy()  # the caller's own cotangent passed straight through (x + 1.0)
+                elif not lead and type(leaf) is not np.ndarray:
+                    ct = like_input(ct, leaf)  # a Dask input's gradient is a Dask array
             result.append(finish(ct))
         return result
 
@@ -216,7 +221,7 @@ def _check_cotangent(cotangent: Any, rec: Recording) -> list[Any]:
                 f"vjp_fn: cotangent{where} has dtype {g_dtype}, but the output has dtype "
                 f"{o_dtype}; pass a cotangent of dtype {o_dtype} (and shape {o_shape})."
             )
-        out.append(np.asarray(g, dtype=o_dtype) if not isinstance(g, Tracer) else g)
+        out.append(as_tangent(g, o_dtype) if not isinstance(g, Tracer) else g)
     return out
 
 
