@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 # Run as a script, this folder comes first on sys.path, and a module of it named
-# like an installed package (sparse.py, which dask.array imports) would shadow it.
+# like an installed package (dask.array imports `sparse`) would shadow it.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 

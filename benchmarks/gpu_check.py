@@ -30,7 +30,7 @@ import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # Run as a script, this folder comes first on sys.path, where a module named like
-# an installed package (sparse.py) would shadow it.
+# an installed package would shadow it.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 

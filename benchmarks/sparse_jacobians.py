@@ -22,7 +22,7 @@ Reported, side by side:
 
 Every time is the median of ``--repeat`` runs, the competitors alternated.
 
-    python benchmarks/sparse.py [--repeat N] [--dense-bdf] [--wall] [--only sizes|bdf]
+    python benchmarks/sparse_jacobians.py [--repeat N] [--dense-bdf] [--wall] [--only sizes|bdf]
 """
 
 from __future__ import annotations
