@@ -81,13 +81,16 @@ CONVERSION_HINTS: list[Any] = []
 def conversion_refused(kind: str) -> Exception:
     """The ``ConversionError`` of a refused conversion ``kind``."""
     what = CONVERSIONS[kind]
+    hinted = False
     if kind in ("array", "float"):  # float(): quad's C code converts the integrand
         for hint in CONVERSION_HINTS:
             h = hint()
             if h:
-                what = f"{h} {what}"
+                what, hinted = f"{h} {what}", True
                 break
-    return conversion_error(what)
+    err = conversion_error(what)
+    err.hinted = hinted  # type: ignore[attr-defined]  # says what to call instead
+    return err
 
 
 def _numpy_ma_on_stack() -> bool:

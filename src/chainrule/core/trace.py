@@ -144,11 +144,15 @@ def restore_boundary(state: tuple[int, bool, bool, int]) -> None:
 class Trace:
     """One run of one transform: a level and a way to process primitives."""
 
-    __slots__ = ("level", "active", "_token", "_gc", "_gen0")
+    __slots__ = ("level", "active", "_token", "_gc", "_gen0", "refused")
 
     def __init__(self) -> None:
         self.level = 0
         self.active = False
+        # The last refused conversion that names what to call instead (a plain
+        # SciPy solver met a traced value): C code such as MINPACK's may catch
+        # it and raise its own error, which the transforms then replace by it.
+        self.refused: Exception | None = None
 
     # A trace is entered once, as the new innermost level, for one run of a
     # transform (a class, not @contextmanager: this is on every transform call).
@@ -203,7 +207,10 @@ class Trace:
         raises ``ConversionError``. A staging trace overrides this (a guard)."""
         if kind == "bool":
             return bool(x._value)  # a lower level (a staging trace) sees it too
-        raise conversion_refused(kind)
+        err = conversion_refused(kind)
+        if getattr(err, "hinted", False):
+            self.refused = err
+        raise err
 
     # -- functions with derivative rules of their own (core/custom_call.py) --
     def process_custom_vjp(self, call: Any) -> Any:
@@ -284,6 +291,22 @@ def _own_tree(trace: Trace, x: Any) -> Any:
     if type(x) is dict:
         return {k: _own_tree(trace, v) for k, v in x.items()}
     return x
+
+
+def reraise_refused(trace: Trace, error: BaseException) -> None:
+    """Called by a transform when ``error`` escapes the user's function: if a
+    conversion naming its replacement was refused during ``trace`` and some
+    library's own error took its place (MINPACK's "not a proper array of
+    floats", SciPy's "must return a scalar"), raise the refusal instead, with
+    the library's error as its cause; otherwise return (the caller re-raises)."""
+    refused = trace.refused
+    if refused is None or error is refused or not isinstance(error, Exception):
+        return
+    from ..errors import ConversionError
+
+    if isinstance(error, ConversionError):
+        return
+    raise type(refused)(str(refused)) from error
 
 
 def raise_leaked(trace: Trace) -> None:

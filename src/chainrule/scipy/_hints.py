@@ -24,6 +24,13 @@ _PACKAGES = (
 )
 
 
+# SciPy's solvers with a differentiable counterpart in cr.optim (implicit derivatives).
+_OPTIMIZE = {
+    name: f"cr.optim.{name}"
+    for name in ("minimize", "root", "least_squares", "fixed_point", "curve_fit")
+}
+
+
 def _package(module: str) -> str | None:
     for p in _PACKAGES:
         if module == p or module.startswith(p + "."):
@@ -38,6 +45,9 @@ def _replacement(frame: FrameType) -> tuple[str, str] | None:
     if callable(wrapped):  # SciPy's batching decorator converts before calling the function
         module = getattr(wrapped, "__module__", None) or module
         func = getattr(wrapped, "__name__", func)
+    if module == "scipy.optimize" or module.startswith("scipy.optimize."):
+        ours_optim = _OPTIMIZE.get(func)
+        return (f"scipy.optimize.{func}", ours_optim) if ours_optim else None
     package = _package(module)
     if package is None:
         return None
@@ -81,6 +91,12 @@ def hint_for_current_call(frame: FrameType | None = None) -> str | None:
     if found is None:
         return None
     theirs, ours = found
+    if ours.startswith("cr.optim."):
+        return (
+            f"{theirs} converts its inputs with np.asarray and cannot be differentiated; "
+            f"call {ours} instead (SciPy's signature; differentiable in traced args by "
+            "the implicit function theorem)."
+        )
     return (
         f"{theirs} converts its inputs with np.asarray and cannot be differentiated; "
         f"call {ours} (same signature; import chainrule.scipy) instead."

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import tree
 from ..core.forward import ForwardTrace, ForwardTracer
-from ..core.trace import Tracer, boundary_state, restore_boundary, strip
+from ..core.trace import Tracer, boundary_state, reraise_refused, restore_boundary, strip
 from ._foreign import refusal
 from ._inputs import (
     as_differentiable,
@@ -52,7 +52,11 @@ def push_forward(
             call_args = list(args)
             for i, b in zip(traced, boxed):
                 call_args[i] = b
-            result = fun(*call_args)
+            try:
+                result = fun(*call_args)
+            except Exception as error:
+                reraise_refused(trace, error)  # a solver's own error hiding ours
+                raise
     finally:  # an interrupt must not leave the trace open (see boundary_state)
         restore_boundary(state)
     out, aux = split_aux(result, has_aux, fname)

@@ -11,7 +11,14 @@ import numpy as np
 
 from .. import tree
 from ..core.reverse import ReverseTrace, backward
-from ..core.trace import GcPause, Tracer, boundary_state, restore_boundary, strip
+from ..core.trace import (
+    GcPause,
+    Tracer,
+    boundary_state,
+    reraise_refused,
+    restore_boundary,
+    strip,
+)
 from ..rules.shape import astype
 from ._foreign import refusal
 from ._inputs import (
@@ -137,7 +144,11 @@ def record(
         with trace:
             inputs = [trace.new_input(v) for v in leaves]
             traced_args = in_tree.unflatten(inputs)
-            result = fun(*substitute(args, argnums, traced_args), **kwargs)
+            try:
+                result = fun(*substitute(args, argnums, traced_args), **kwargs)
+            except Exception as error:
+                reraise_refused(trace, error)  # a solver's own error hiding ours
+                raise
     finally:  # an interrupt must not leave the trace open (see boundary_state)
         restore_boundary(state)
     out, aux = split_aux(result, has_aux, fname)
