@@ -7,14 +7,15 @@ in the user's code, so the local names below (``residual``,
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.graph import register_user_module
-
-# The local names below are the user's: cr.graph is to show them.
-register_user_module(__name__)
+# The local names below are the user's: cr.graph is to show them. (Imported by
+# name: ``chainrule.graph`` is also the function cr.graph, and a static import
+# of the module would hide the function from type checkers.)
+importlib.import_module("chainrule.graph").register_user_module(__name__)
 
 
 def make_risk(X: np.ndarray, Y: np.ndarray) -> Callable:

@@ -16,6 +16,7 @@ again for the new path (at most ``MAX_PATHS`` programs per signature).
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 import warnings
 from collections.abc import Callable
@@ -125,9 +126,9 @@ class Lowered(Program):
 
     def picture(self) -> Any:
         """This program's ``StagedGraph`` (what ``cr.graph(program)`` gives)."""
-        from ..graph import StagedGraph  # the display floor, loaded when asked for
-
-        return StagedGraph(self)
+        # The display floor, loaded when asked for; by name, since chainrule.graph is
+        # also the function cr.graph, which a static import would hide from mypy.
+        return importlib.import_module("chainrule.graph").StagedGraph(self)
 
     def __str__(self) -> str:
         return str(self.picture())
