@@ -198,5 +198,10 @@ def markdown(suite: Suite) -> str:
     if suite.memory:
         lines += ["", "### Long chain", ""] + memory_table(suite)
     lines += _failure_lines(suite)
+    # The other scripts' results (solvers, sparse, vmap, jit's first call, Dask),
+    # kept by hand beside this script: pasted as they are.
+    others = Path(__file__).with_name("other_results.md")
+    if others.is_file():
+        lines += ["", others.read_text().rstrip()]
     lines += ["", "## Setup", ""] + environment(suite)
     return "\n".join(lines) + "\n"
