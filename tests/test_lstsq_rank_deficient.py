@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 import chainrule as cr
 
 RNG = np.random.default_rng(21)
-
-
-def fd_jacobian(f, x, eps=1e-6):
-    y = np.asarray(f(x))
-    J = np.zeros(y.shape + x.shape)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        J[(...,) + i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return J
 
 
 # (rows, columns, rank): tall, wide, square, rank one; b a vector or a matrix

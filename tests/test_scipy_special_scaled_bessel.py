@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 sc = pytest.importorskip("scipy.special")
 
@@ -22,16 +23,6 @@ Z = np.array([0.4, 1.7, 3.2, 6.5])
 V = np.array([0.0, 0.5, 1.0, 2.5])
 
 
-def fd(f, x, eps=1e-6):
-    y = np.asarray(f(x))
-    J = np.zeros(y.shape + x.shape)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        J[(...,) + i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return J
-
-
 @pytest.mark.parametrize("name,plain", [("jve", "jv"), ("yve", "yv")])
 def test_jacobians_against_finite_differences_and_recurrence(name, plain):
     fn, unscaled = getattr(sc, name), getattr(sc, plain)
@@ -41,7 +32,7 @@ def test_jacobians_against_finite_differences_and_recurrence(name, plain):
 
     Jf, Jr = cr.jacfwd(f)(Z), cr.jacrev(f)(Z)
     np.testing.assert_allclose(Jf, Jr, rtol=1e-13)
-    np.testing.assert_allclose(Jf, fd(f, Z), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(Jf, fd_jacobian(f, Z), rtol=1e-7, atol=1e-9)
     # for real z the scale is 1: the derivative is (F_{v-1} - F_{v+1}) / 2
     np.testing.assert_allclose(
         np.diag(Jf), 0.5 * (unscaled(V - 1, Z) - unscaled(V + 1, Z)), rtol=1e-12
@@ -63,7 +54,7 @@ def test_second_order_and_batched_orders(name):
         return fn(orders, z)
 
     np.testing.assert_allclose(cr.jacfwd(g)(Z), cr.jacrev(g)(Z), rtol=1e-13)
-    np.testing.assert_allclose(cr.jacfwd(g)(Z), fd(g, Z), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(cr.jacfwd(g)(Z), fd_jacobian(g, Z), rtol=1e-6, atol=1e-9)
     got = cr.vmap(cr.grad(lambda z: fn(2.0, z)))(Z)
     np.testing.assert_allclose(got, 0.5 * (fn(1.0, Z) - fn(3.0, Z)), rtol=1e-12)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 import chainrule as cr
 
@@ -14,16 +15,6 @@ RNG = np.random.default_rng(3)
 # away from the integers, where the parts jump
 X = np.array([-2.7, -0.4, 0.3, 1.6, 3.45])
 B = np.array([0.7, 1.3, -0.9, 2.2, 0.45])
-
-
-def fd_jacobian(f, x, eps=1e-6):
-    y = np.asarray(f(x))
-    J = np.zeros(y.shape + x.shape)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        J[(...,) + i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return J
 
 
 def _modf_mix(x):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from complex_checks import check_one
+from conftest import fd_jacobian
 
 import chainrule as cr
 import chainrule.rules
@@ -70,16 +71,6 @@ def _real_point(uf):
     if spec is None:
         return tuple(_pos(4) for _ in range(uf.nin)), tuple(range(uf.nin)), 0
     return spec if len(spec) == 3 else (*spec, 0)
-
-
-def fd_jacobian(f, x, eps=1e-6):
-    y = np.asarray(f(x))
-    J = np.zeros(y.shape + x.shape)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        J[(...,) + i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return J
 
 
 def test_the_sweep_sees_every_ruled_numpy_ufunc():
