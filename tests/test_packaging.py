@@ -208,7 +208,7 @@ def test_the_wheel_holds_the_package_its_data_and_the_licence():
     assert "License-Expression: MIT" in metadata
     assert "Requires-Dist: numpy>=2.0" in metadata
     extras = set(re.findall(r"^Provides-Extra: (\S+)$", metadata, re.M))
-    assert extras == {"scipy", "cli", "examples"}
+    assert extras == {"scipy", "cli", "examples", "dask"}
 
 
 @needs_dist
