@@ -652,31 +652,29 @@ class BatchTrace(Trace):
         keyed = [k for k, v in kwargs.items() if isinstance(v, Tracer) and v._trace is self]
         if keyed:  # a batched keyword (where=x > 0): only the loop knows what it means
             n = len(vals)
-            return self.wrap(
-                loop_rule(
-                    lambda a, k: fn(*a[:n], **k, **dict(zip(keyed, a[n:]))),
-                    getattr(fn, "__name__", str(fn)),
-                    vals + [kvals[k] for k in keyed],  # sliced per example like the arguments
-                    batched + [True] * len(keyed),
-                    {k: v for k, v in kvals.items() if k not in keyed},
-                    self.size,
-                )
+            ans = loop_rule(
+                lambda a, k: fn(*a[:n], **k, **dict(zip(keyed, a[n:]))),
+                getattr(fn, "__name__", str(fn)),
+                vals + [kvals[k] for k in keyed],  # sliced per example like the arguments
+                batched + [True] * len(keyed),
+                {k: v for k, v in kvals.items() if k not in keyed},
+                self.size,
             )
         else:
             rule = NONDIFF_RULES.get(fn)
             if rule is None and isinstance(fn, np.ufunc):
                 rule = NONDIFF_RULES.get(np.ufunc)
-        if rule is None:
-            ans = loop_rule(
-                lambda a, k: fn(*a, **k),
-                getattr(fn, "__name__", str(fn)),
-                vals,
-                batched,
-                kvals,
-                self.size,
-            )
-        else:
-            ans = rule(fn, vals, batched, kvals, self.size)
+            if rule is None:
+                ans = loop_rule(
+                    lambda a, k: fn(*a, **k),
+                    getattr(fn, "__name__", str(fn)),
+                    vals,
+                    batched,
+                    kvals,
+                    self.size,
+                )
+            else:
+                ans = rule(fn, vals, batched, kvals, self.size)
         if isinstance(ans, tuple):
             return tuple(self.wrap(a) for a in ans)
         return self.wrap(ans)
