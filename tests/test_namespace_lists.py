@@ -7,20 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 import chainrule as cr
 import chainrule.numpy as cnp
 
 P = np.array([0.7, -1.3, 2.1])
-
-
-def _fd_grad(f, x, eps=1e-6):
-    out = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = eps
-        out[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 # name -> (chainrule version on traced p, the same with NumPy on plain p)
@@ -60,7 +52,7 @@ CASES = {
 def test_lists_of_traced_values(name):
     ours, numpys = CASES[name]
     np.testing.assert_allclose(ours(P), numpys(P), rtol=1e-12)
-    fd = _fd_grad(numpys, P)
+    fd = fd_jacobian(numpys, P)
     np.testing.assert_allclose(cr.grad(ours)(P), fd, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(cr.jacfwd(ours)(P), fd, rtol=1e-6, atol=1e-8)
     cr.check_grads(ours, (P,), order=2)

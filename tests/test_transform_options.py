@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 import chainrule as cr
 
 X = np.array([0.3, -1.2, 2.0])
 EPS = 1e-6
-
-
-def central_grad(f, x, eps=EPS):
-    """Central differences of scalar f, element by element."""
-    x = np.asarray(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
 
 
 def central_jac(f, x, eps=EPS):
@@ -196,7 +186,7 @@ def test_grad_of_a_size_one_output_is_the_gradient_of_its_element(name):
     scalar = lambda x: fun(x).ravel()[0]
     g = cr.grad(fun)(X)
     np.testing.assert_allclose(g, cr.grad(scalar)(X), rtol=1e-12)
-    np.testing.assert_allclose(g, central_grad(lambda x: float(scalar(x)), X), rtol=1e-6)
+    np.testing.assert_allclose(g, fd_jacobian(lambda x: float(scalar(x)), X), rtol=1e-6)
     # forward mode agrees: the Jacobian's only row
     np.testing.assert_allclose(g, cr.jacfwd(fun)(X).reshape(X.shape), rtol=1e-12)
 
@@ -388,7 +378,7 @@ def test_unravel_of_a_traced_vector_is_differentiable_in_both_modes():
     flat, unravel = cr.tree.ravel(PARAMS)
     f = lambda z: np.sum(unravel(z)["w"] ** 2) * unravel(z)["b"]
     g = cr.grad(f)(flat)
-    np.testing.assert_allclose(g, central_grad(f, flat), rtol=1e-6)
+    np.testing.assert_allclose(g, fd_jacobian(f, flat), rtol=1e-6)
     np.testing.assert_allclose(cr.jacfwd(f)(flat), g, rtol=1e-12)
     w, b = PARAMS["w"], PARAMS["b"]
     np.testing.assert_allclose(g, np.concatenate([[np.sum(w**2)], 2 * b * w.ravel()]))

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fd_jacobian
 
 import chainrule as cr
 from chainrule.core.trace import Tracer
 
 RNG = np.random.default_rng(5)
-
-
-def fd_jacobian(f, x, eps=1e-6):
-    out = np.asarray(f(x))
-    jac = np.zeros(out.shape + x.shape)
-    for k in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[k] = eps
-        jac[(...,) + k] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps)
-    return jac
 
 
 @pytest.mark.parametrize("shape", [(5,), (3, 4)], ids=str)
