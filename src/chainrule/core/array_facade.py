@@ -133,10 +133,8 @@ def _operator(name: str, ufunc: Any, reflected: bool, hooked: bool = False) -> A
             found.append(prim)
         return prim
 
-    def hook(self: Any, o: Any) -> Any:
-        if hooked and type(o) is not np.ndarray:
-            return ATTRIBUTES[name](self, o)
-        return NotImplemented
+    def hook(self: Any, o: Any) -> Any:  # asked only when ``hooked``
+        return ATTRIBUTES[name](self, o) if type(o) is not np.ndarray else NotImplemented
 
     if reflected:
 

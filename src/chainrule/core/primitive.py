@@ -79,10 +79,9 @@ class Primitive:
         # ConstantRules by the position of the traced operand when the other
         # is a Python number: [x (op) c, c (op) x] (see ConstantRule).
         self.constant_rules: list[Any] = [None, None]
-        # Optional shortcuts of ``vjp`` for the traces' short paths, by argument
-        # position: ``(bwd, keep)`` (see ``set_direct``), or None where only the
-        # VJP maker applies. None as a whole when no position has one.
-        self.direct: list[Any] | None = None
+        # Optional shortcut of a one-argument primitive's ``vjp`` for the reverse
+        # trace's short path: ``(bwd, keep)`` (see ``set_direct``), else None.
+        self.direct: tuple[Any, int] | None = None
         # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
         # computes the value and the tangent together when only argument
         # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
@@ -120,22 +119,19 @@ def pass_through(g: Any, saved: Any) -> Any:
     return g
 
 
-def set_direct(prim: Primitive, position: int, bwd: Callable[[Any, Any], Any], keep: int) -> None:
-    """Give ``prim`` a direct backward step for argument ``position``.
+def set_direct(prim: Primitive, bwd: Callable[[Any, Any], Any], keep: int) -> None:
+    """Give the one-argument primitive ``prim`` a direct backward step.
 
     A VJP maker builds a closure per call (``lambda g: g * cos(x)``), which
     for scalar code costs as much as the arithmetic. A direct step is the
     same computation as a plain function ``bwd(g, saved)``: the reverse trace
     records ``(parent, bwd, saved)`` and calls it in the backward pass, so no
-    closure is made. ``saved`` is the result (``KEEP_ANS``) or the traced
-    argument's value (``KEEP_X``) — only what ``bwd`` needs, as for the
-    makers. It must give exactly what ``prim.vjp[position](ans, *args)(g)``
-    gives when ``position`` is the only traced argument;
-    tests/test_fast_paths.py compares the two on random programs.
+    closure is made. ``saved`` is the result (``KEEP_ANS``) or the argument's
+    value (``KEEP_X``) — only what ``bwd`` needs, as for the makers. It must
+    give exactly what ``prim.vjp[0](ans, x)(g)`` gives (tests/test_direct_steps.py
+    compares the two, and tests/test_fast_paths.py both paths on random programs).
     """
-    if prim.direct is None:
-        prim.direct = [None, None]
-    prim.direct[position] = (bwd, keep)
+    prim.direct = (bwd, keep)
 
 
 class ConstantRule:

@@ -100,7 +100,7 @@ class ReverseTrace(Trace):
                 or (ans.dtype.kind != "c" if type(ans) is np.ndarray else dtype_kind(ans) != "c")
             ):
                 # No closure: the step and what it needs (core.primitive.set_direct).
-                bwd, keep = direct[0]
+                bwd, keep = direct
                 tape = self.tape
                 tape.append((x._index, bwd, ans if keep == KEEP_ANS else v))
                 out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame

@@ -116,9 +116,9 @@ def unary_primitive(
     if names == ("x",) or names == ("ans",):
         keep = KEEP_X if names == ("x",) else KEEP_ANS
         if zero_safe:
-            set_direct(prim, 0, lambda g, saved: mul(g, deriv(saved)), keep)
+            set_direct(prim, lambda g, saved: mul(g, deriv(saved)), keep)
         else:
-            set_direct(prim, 0, lambda g, saved: g * deriv(saved), keep)
+            set_direct(prim, lambda g, saved: g * deriv(saved), keep)
     return prim
 
 

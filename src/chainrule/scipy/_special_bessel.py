@@ -119,7 +119,6 @@ def _with_imaginary_scale(prim: Primitive) -> None:
 
     prim.vjp[1] = vjp
     prim.jvp[1] = jvp
-    prim.direct = None  # the short paths would skip the added term
 
 
 _with_imaginary_scale(jve_p)
