@@ -378,18 +378,26 @@ def _fancy_marked(idx: tuple, traces: tuple) -> Any:
     return ars + tuple(lined), sizes
 
 
+def _marked_index(idx: tuple) -> Any:
+    """``(fancy index, batch sizes, traces)`` of an index carrying batch marks,
+    or None when it carries none or is not of the form the marked rules take."""
+    marked, traces = _marks_of(idx)
+    if traces is None:
+        return None
+    fancy, sizes = _fancy_marked(marked, traces)
+    return None if fancy is None else (fancy, sizes, traces)
+
+
 def getitem_marked(x: Any, idx: tuple, nb: int) -> Any:
     """``x[idx]`` (shape.getitem_p's implementation) for an unbatched ``x`` and
     an index carrying batch marks (the cotangent of ``x[y]`` with a batched
     ``y`` is often a constant, so ``bind`` sees no batched argument): one
     advanced index over the batch axes and the example's; None when the
     index is not of that form (the plain implementation then applies)."""
-    marked, traces = _marks_of(idx)
-    if traces is None:
+    found = _marked_index(idx)
+    if found is None:
         return None
-    fancy, sizes = _fancy_marked(marked, traces)
-    if fancy is None:
-        return None
+    fancy, sizes, traces = found
     k = len(sizes)
     x = np.broadcast_to(_plain(x), tuple(sizes) + np.shape(x))
     if nb:  # leading tangent axes of x: after the batch axes, as the index expects
@@ -403,12 +411,10 @@ def getitem_marked(x: Any, idx: tuple, nb: int) -> Any:
 def untake_marked(g: Any, idx: tuple, shape: tuple, out_ndim: int) -> Any:
     """The transpose of ``getitem_marked`` (shape.untake_p's implementation for
     an index carrying batch marks), or None when it does not apply."""
-    marked, traces = _marks_of(idx)
-    if traces is None:
+    found = _marked_index(idx)
+    if found is None:
         return None
-    fancy, sizes = _fancy_marked(marked, traces)
-    if fancy is None:
-        return None
+    fancy, sizes, traces = found
     k = len(sizes)
     if type(g) is _b.Batched and g._traces == traces:
         gv = g.view(np.ndarray)
