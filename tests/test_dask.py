@@ -76,8 +76,9 @@ DASK_FAMILIES.update(
 ONE_CHUNK = {"fft", "linalg"}
 # unique's result has a data-dependent length: Dask cannot give it lazily.
 NOT_LAZY = {"unique"}
-# Families whose Dask run computes inside a rule (reported, fixed outside this file).
-COMPUTES_INSIDE = {"signal"}  # np.convolve: Dask has none, and computes its operands
+# Families whose Dask run computes inside a rule: none (np.convolve, which Dask
+# lacks, runs as a sliding sum in the operand's kind).
+COMPUTES_INSIDE: set[str] = set()
 
 
 def _dask_input(family):

@@ -17,10 +17,13 @@ long-by-long full convolution.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any
 
 import numpy as np
 
+from .._backends import is_foreign
 from ..core.primitive import Primitive
 from ..core.registry import implements
 from ..core.trace import is_traced, strip
@@ -41,18 +44,26 @@ def _window_operands(x: Any, w: Any, lo: int, hi: int) -> Any:
 
 def _conv_window(a: Any, v: Any, lo: int, hi: int) -> Any:
     n, m = a.shape[-1], v.shape[-1]
-    if a.ndim == 1 and v.ndim == 1 and (lo, hi) == (0, n + m - 1):
+    # A Dask (or CuPy) operand: np.convolve would compute it (Dask has none), so
+    # the sliding sum below runs in the operand's own kind, lazily, never in place.
+    foreign = (
+        type(a) is not np.ndarray and is_foreign(a) or (type(v) is not np.ndarray and is_foreign(v))
+    )
+    if not foreign and a.ndim == 1 and v.ndim == 1 and (lo, hi) == (0, n + m - 1):
         return np.convolve(a, v)
     if n < m:  # convolution commutes: run over the shorter operand
         a, v, n, m = v, a, m, n
     x = _window_operands(a, v, lo, hi)
-    if x.ndim == 1 and v.ndim == 1:
+    if not foreign and x.ndim == 1 and v.ndim == 1:
         return np.convolve(x, v, "valid")
     width = hi - lo
+    terms = (v[..., k : k + 1] * x[..., m - 1 - k : m - 1 - k + width] for k in range(m))
+    if foreign:
+        return functools.reduce(operator.add, terms)
     lead = np.broadcast_shapes(x.shape[:-1], v.shape[:-1])
     out = np.zeros(lead + (width,), dtype=np.result_type(x, v))
-    for k in range(m):
-        out += v[..., k : k + 1] * x[..., m - 1 - k : m - 1 - k + width]
+    for term in terms:
+        out += term
     return out
 
 
