@@ -61,9 +61,11 @@ def test_unary_direct_step_equals_the_makers_closure(prim):
         pytest.skip(f"{prim.name} has no finite value on (0, 1)")
     ans = prim.impl(x)
     g = np.linspace(-1.5, 2.0, x.size)
-    bwd, keep = prim.direct
+    bwd, keep, slope = prim.direct
     expected = prim.vjp[0](ans, x)(g)
     np.testing.assert_array_equal(bwd(g, _saved(keep, ans, x)), expected)
+    if slope is not None:  # taken forward for a real scalar: the step is then g * slope
+        np.testing.assert_array_equal(g * slope(_saved(keep, ans, x)), expected)
     # a zero cotangent stays zero wherever the maker keeps it so
     zero = np.zeros_like(g)
     np.testing.assert_array_equal(bwd(zero, _saved(keep, ans, x)), prim.vjp[0](ans, x)(zero))

@@ -123,6 +123,7 @@ class _GraphTrace(ReverseTrace):
     """A reverse trace that also remembers what each tape entry was."""
 
     __slots__ = ("ops",)
+    shares_slots = False  # x + c is a node of the graph too
 
     def __init__(self) -> None:
         super().__init__()

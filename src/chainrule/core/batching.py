@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -479,11 +478,6 @@ NONDIFF_RULES: dict[Any, Any] = {}
 # by rules/batching_rules.py: a list of ``(test, rule)``.
 FAMILY_RULES: list[tuple[Any, Any]] = []
 _warned: set[str] = set()
-# Rules of primitives that are pure elementwise functions (filled by
-# rules/batching_rules.py): their results on one large batched operand are
-# reused (BatchTrace.process_primitive), from this many elements on.
-REUSABLE: set[Any] = set()
-_REUSE_MIN_SIZE = 1024
 
 # Functions of shapes and dtypes only: asked of one example, they answer as
 # for one example (np.shape of a batched value is an example's shape).
@@ -561,14 +555,11 @@ def loop_rule(
 class BatchTrace(Trace):
     """One run of ``vmap``'s function: the batch size and the rules."""
 
-    __slots__ = ("size", "_reuse")
+    __slots__ = ("size",)
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
-        # (primitive, id of the batched operand) -> (weak reference to it, the
-        # result): see process_primitive.
-        self._reuse: dict[Any, Any] = {}
 
     def _unpack(self, args: Any) -> tuple[list[Any], list[Any]]:
         vals, batched = [], []
@@ -596,17 +587,6 @@ class BatchTrace(Trace):
                 if test(prim):
                     rule = BATCH_RULES[prim] = family_rule
                     break
-        if len(args) == 1 and not kwargs and rule in REUSABLE:
-            # A pure elementwise function of one batched array, asked again of
-            # the same array: reverse mode asks sin's derivative, cos(x), of an
-            # x whose cos the function itself computed (and cos's, sin(x)). On a
-            # large batch these are the costliest operations, so the first
-            # result is kept for as long as its operand lives and given again.
-            x = args[0]
-            if isinstance(x, Tracer) and x._trace is self:
-                v = x._bv
-                if type(v) is np.ndarray and v.size >= _REUSE_MIN_SIZE:
-                    return BatchTracer(self._reused(prim, v), self)
         vals, batched = self._unpack(args)
         if rule is None:
             ans = loop_rule(
@@ -617,24 +597,6 @@ class BatchTrace(Trace):
         if prim.multiple_results:
             return tuple(self.wrap(r) for r in ans)
         return self.wrap(ans)
-
-    def __exit__(self, *exc_info: Any) -> None:
-        super().__exit__(*exc_info)
-        self._reuse.clear()  # the results go now (and no cycle through the callbacks stays)
-
-    def _reused(self, prim: Any, v: np.ndarray) -> Any:
-        key = (prim, id(v))
-        hit = self._reuse.get(key)
-        if hit is not None and hit[0]() is v:
-            return hit[1]
-        ans = bind(prim, [v], {})
-        table = self._reuse
-
-        def forget(_: Any, key: Any = key) -> None:  # the operand is gone, and its id free
-            table.pop(key, None)
-
-        table[key] = (weakref.ref(v, forget), ans)
-        return ans
 
     def wrap(self, value: Any) -> Any:
         if type(value) is Batched:  # a rule's result computed on marks

@@ -53,6 +53,9 @@ class Primitive:
         "multiple_results",
         "short_vjp",
         "direct",
+        "partner",
+        "direct_pair",
+        "joint_vjp",
     )
 
     def __init__(
@@ -80,8 +83,18 @@ class Primitive:
         # is a Python number: [x (op) c, c (op) x] (see ConstantRule).
         self.constant_rules: list[Any] = [None, None]
         # Optional shortcut of a one-argument primitive's ``vjp`` for the reverse
-        # trace's short path: ``(bwd, keep)`` (see ``set_direct``), else None.
-        self.direct: tuple[Any, int] | None = None
+        # trace's short path: ``(bwd, keep, slope)`` (see ``set_direct``), else None.
+        self.direct: tuple[Any, int, Any] | None = None
+        # Optional, with ``direct``: ``(other, bwd)`` when this primitive's
+        # derivative is another primitive's value at the same argument (sin and
+        # cos), so one computed forward need not be computed again (see set_partner).
+        self.partner: tuple[Primitive, Any] | None = None
+        # Optional, for two-argument primitives: the reverse trace's short path
+        # when one operand is a constant ndarray (see set_direct_pair), else None.
+        self.direct_pair: Any = None
+        # Optional, for two-argument primitives: the cotangents of both traced
+        # operands from one function, sharing work (see set_joint_vjp), else None.
+        self.joint_vjp: Any = None
         # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
         # computes the value and the tangent together when only argument
         # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
@@ -95,7 +108,8 @@ class Primitive:
         return f"<primitive {self.name}>"
 
     def defvjp(self, *makers: Any) -> Primitive:
-        self.direct = None  # shortcuts of the makers replaced: set them again after
+        # shortcuts of the makers replaced: set them again after
+        self.direct = self.partner = self.direct_pair = self.joint_vjp = None
         self.vjp = makers[0] if isinstance(makers[0], EachArgument) else list(makers)
         if type(self.vjp) is list and not self.multiple_results:
             if len(self.vjp) < 2:
@@ -119,7 +133,9 @@ def pass_through(g: Any, saved: Any) -> Any:
     return g
 
 
-def set_direct(prim: Primitive, bwd: Callable[[Any, Any], Any], keep: int) -> None:
+def set_direct(
+    prim: Primitive, bwd: Callable[[Any, Any], Any], keep: int, slope: Any = None
+) -> None:
     """Give the one-argument primitive ``prim`` a direct backward step.
 
     A VJP maker builds a closure per call (``lambda g: g * cos(x)``), which
@@ -130,8 +146,61 @@ def set_direct(prim: Primitive, bwd: Callable[[Any, Any], Any], keep: int) -> No
     value (``KEEP_X``) — only what ``bwd`` needs, as for the makers. It must
     give exactly what ``prim.vjp[0](ans, x)(g)`` gives (tests/test_direct_steps.py
     compares the two, and tests/test_fast_paths.py both paths on random programs).
+
+    ``slope``, optional, is a NumPy ufunc with ``bwd(g, saved) == g * slope(saved)``
+    (sin's ``np.cos``): for a real scalar the trace then takes the slope in the
+    forward pass, one C call, and the backward step is the bare product.
     """
-    prim.direct = (bwd, keep)
+    prim.direct = (bwd, keep, slope)
+
+
+def set_partner(prim: Primitive, other: Primitive, bwd: Callable[[Any, Any], Any]) -> None:
+    """Say that ``prim``'s derivative is ``other``'s value at the same argument:
+    ``bwd(g, other(x))`` gives exactly what ``prim``'s direct step gives
+    (``sin' = cos``: ``g * cos(x)``; ``cos' = -sin``: ``g * -sin(x)``).
+
+    Code that takes both ``sin(x)`` and ``cos(x)`` (rotations, polar
+    coordinates, Fourier terms) would otherwise compute each again in the
+    backward pass, and for arrays these are the most expensive operations
+    of the whole derivative. When the reverse trace records the second of the
+    pair on the same traced value, it points both tape entries at the other's
+    result instead (core/reverse.py, ``ReverseTrace._share``). Both primitives
+    need direct steps (``set_direct``) keeping ``x``.
+    """
+    if prim.direct is None or other.direct is None:
+        raise ValueError(f"set_partner({prim.name}, {other.name}): both need a direct step first")
+    prim.partner = (other, bwd)
+
+
+def set_direct_pair(prim: Primitive, step: Callable[[Any, Any, int], Any]) -> None:
+    """Give the two-argument primitive ``prim`` a short path for the reverse
+    trace when one operand is traced and the other a constant ndarray
+    (``W @ x``, the layer of every network).
+
+    ``step(v, c, i)`` gets the traced operand's plain value ``v``, the
+    constant ``c`` and the traced operand's position ``i``, and returns
+    ``(ans, bwd, saved)`` — the result and a direct backward step, as for
+    ``set_direct`` — or None to decline (the general rules then apply). It is
+    called only when ``v`` and ``c`` are both ndarrays. ``bwd(g, saved)``
+    must give what ``prim.vjp[i](ans, *operands)(g)`` gives, for cotangents
+    ``g`` with any leading batch axes (``jacrev`` pulls back many at once);
+    tests/test_direct_steps.py compares them.
+    """
+    prim.direct_pair = step
+
+
+def set_joint_vjp(prim: Primitive, maker: Callable[[Any, Any, Any], Any]) -> None:
+    """Give the two-argument primitive ``prim`` a VJP for when both operands
+    are traced that shares work between them: ``maker(ans, x, y)`` returns
+    ``g -> (cotangent of x, cotangent of y)`` (either may be None), or None to
+    decline (broadcasting, complex values: the makers in ``prim.vjp`` apply).
+
+    ``x / y`` pulls back ``g / y`` and ``-(g / y) * (x / y)``: three array
+    operations where the two makers take five. ``x * x`` (one value twice)
+    pulls back ``2 g x`` in two where they take three. The results agree with
+    the makers' to rounding (tests/test_fast_paths.py, tests/test_engine_shortcuts.py).
+    """
+    prim.joint_vjp = maker
 
 
 class ConstantRule:

@@ -9,11 +9,15 @@ order is already a topological order, so the backward pass is one loop from
 the end — no recursion, no sort, no limit on depth. Entries refer to each
 other by index, never by object, so a tape of a million nodes is freed
 without a deep chain of references.
+
+Some outputs need no entry: ``x + c`` (a constant) hands its cotangent to
+``x`` unchanged, so it shares ``x``'s slot (``ReverseTrace.shares_slots``).
 """
 
 from __future__ import annotations
 
 import gc
+import operator
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +50,7 @@ if TYPE_CHECKING:  # annotations only: the committed trace.py may not define the
 
 _NO_KWARGS: dict[str, Any] = {}
 _new = object.__new__
+_mul = operator.mul
 
 
 class ReverseTracer(Tracer):
@@ -62,11 +67,22 @@ class ReverseTracer(Tracer):
 class ReverseTrace(Trace):
     """Records primitives on a tape for a later backward pass."""
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "shared")
+    # Whether ``x + c`` may share x's tape slot (see process_primitive); a trace
+    # that must see every operation as its own entry (graph.py's) says no.
+    shares_slots = True
 
     def __init__(self) -> None:
         super().__init__()
         self.tape: list[Any] = []
+        # (primitive, parent's tape index) -> (its entry's index, its result, its
+        # argument), for primitives with a partner (sin, cos): see _share.
+        self.shared: dict[tuple[Primitive, int], tuple[int, Any, Any]] = {}
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.shared:  # results the backward pass frees as it goes must not stay here
+            self.shared.clear()
+        super().__exit__(*exc_info)
 
     def new_input(self, value: Any) -> ReverseTracer:
         self.tape.append(None)
@@ -91,18 +107,34 @@ class ReverseTrace(Trace):
                 return self._general(prim, args, kwargs)
             v = x._value
             ans = prim.impl(v) if type(v) in _PLAIN else bind(prim, (v,), _NO_KWARGS)
+            direct = prim.direct
+            if direct is not None and type(ans) is np.float64 and type(v) is np.float64:
+                # A real scalar, the commonest in scalar code: nothing complex to
+                # check, no partner worth looking for. A derivative that is a ufunc
+                # of the argument (sin's cos) is taken now, so the backward step is
+                # the bare product (core.primitive.set_direct).
+                bwd, keep, slope = direct
+                saved = ans if keep == KEEP_ANS else v
+                if slope is not None:
+                    bwd, saved = _mul, slope(saved)
+                tape = self.tape
+                tape.append((x._index, bwd, saved))
+                out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                out._value, out._trace, out._index = ans, self, len(tape) - 1
+                return out
             if not prim.complex_ok:
                 refuse_complex(prim, ans, v)
-            direct = prim.direct
             if direct is not None and (
                 not prim.real_cotangents
-                or type(ans) is np.float64
                 or (ans.dtype.kind != "c" if type(ans) is np.ndarray else dtype_kind(ans) != "c")
             ):
                 # No closure: the step and what it needs (core.primitive.set_direct).
-                bwd, keep = direct
+                bwd, keep, _ = direct
                 tape = self.tape
-                tape.append((x._index, bwd, ans if keep == KEEP_ANS else v))
+                saved = ans if keep == KEEP_ANS else v
+                if prim.partner is not None:  # sin(x) and cos(x): each the other's derivative
+                    bwd, saved = self._share(prim, x._index, v, ans, len(tape), bwd, saved)
+                tape.append((x._index, bwd, saved))
                 out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
                 out._value, out._trace, out._index = ans, self, len(tape) - 1
                 return out
@@ -126,16 +158,24 @@ class ReverseTrace(Trace):
                 if bwd is None:
                     tape.append((x._index, rule.vjp(ans, v, c)))
                 elif bwd is pass_through:  # x + c: the cotangent as it is
+                    if self.shares_slots:
+                        # ... so x + c takes x's slot: every contribution to its
+                        # cotangent is one to x's, and the walk reaches x's entry
+                        # after all of them. No entry, no step.
+                        out = _new(ReverseTracer)
+                        out._value, out._trace, out._index = ans, self, x._index
+                        return out
                     tape.append((x._index,))
                 else:  # no closure (core.primitive.set_direct)
                     keep = rule.keep
-                    if keep == KEEP_NOTHING:
-                        saved = None
-                    elif keep == KEEP_C:
-                        saved = c
+                    kept: Any
+                    if keep == KEEP_C:  # x * c, the commonest
+                        kept = c
+                    elif keep == KEEP_NOTHING:
+                        kept = None
                     else:
-                        saved = ans if keep == KEEP_ANS else v if keep == KEEP_X else (v, c)
-                    tape.append((x._index, bwd, saved))
+                        kept = ans if keep == KEEP_ANS else v if keep == KEEP_X else (v, c)
+                    tape.append((x._index, bwd, kept))
                 out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
                 out._value, out._trace, out._index = ans, self, len(tape) - 1
                 return out
@@ -156,12 +196,17 @@ class ReverseTrace(Trace):
                     ans = prim.impl(va, vb)
                     if not prim.complex_ok:
                         refuse_complex(prim, ans, va, vb)
-                    vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
-                    if prim.real_cotangents:
-                        vjp_a = _real_part_if_needed(vjp_a, ans, va)
-                        vjp_b = _real_part_if_needed(vjp_b, ans, vb)
                     tape = self.tape
-                    tape.append(([a._index, b._index], [vjp_a, vjp_b]))
+                    joint = prim.joint_vjp
+                    vjp = None if joint is None else joint(ans, va, vb)
+                    if vjp is not None:  # x / y, x * x: one function for both
+                        tape.append(([a._index, b._index], vjp))
+                    else:
+                        vjp_a, vjp_b = makers[0](ans, va, vb), makers[1](ans, va, vb)
+                        if prim.real_cotangents:
+                            vjp_a = _real_part_if_needed(vjp_a, ans, va)
+                            vjp_b = _real_part_if_needed(vjp_b, ans, vb)
+                        tape.append(([a._index, b._index], [vjp_a, vjp_b]))
                     out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
                     out._value, out._trace, out._index = ans, self, len(tape) - 1
                     return out
@@ -174,6 +219,16 @@ class ReverseTrace(Trace):
             if maker is None:
                 return self._general(prim, args, kwargs)
             v = x._value
+            pair = prim.direct_pair  # W @ x: no closure (core.primitive.set_direct_pair)
+            if pair is not None and type(v) is np.ndarray and type(c) is np.ndarray:
+                step = pair(v, c, i)
+                if step is not None:
+                    ans, bwd, saved = step
+                    tape = self.tape
+                    tape.append((x._index, bwd, saved))
+                    out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                    out._value, out._trace, out._index = ans, self, len(tape) - 1
+                    return out
             vals = (v, c) if i == 0 else (c, v)
             ans = prim.impl(*vals) if type(v) in _PLAIN else bind(prim, vals, _NO_KWARGS)
             if not prim.complex_ok:
@@ -202,6 +257,27 @@ class ReverseTrace(Trace):
         out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
         out._value, out._trace, out._index = ans, self, len(tape) - 1
         return out
+
+    def _share(
+        self, prim: Primitive, parent: int, v: Any, ans: Any, at: int, bwd: Any, saved: Any
+    ) -> tuple[Any, Any]:
+        """The direct step of ``prim`` (argument ``v``, result ``ans``, to be
+        tape entry ``at``) when ``prim`` has a partner (core.primitive.set_partner):
+        if the partner was applied to the same traced value before, each entry's
+        derivative is the other's result, so neither ``sin`` nor ``cos`` is
+        computed again in the backward pass. Returns the step and what it keeps.
+        (The value is compared too: ``x + c`` shares ``x``'s tape slot.)"""
+        shared = self.shared
+        shared[prim, parent] = (at, ans, v)
+        other, own_bwd = prim.partner  # type: ignore[misc]  # set: the caller checked
+        found = shared.get((other, parent))
+        if found is None or found[2] is not v:
+            return bwd, saved
+        j, other_ans, _ = found
+        entry = self.tape[j]
+        if len(entry) == 3 and entry[1] is other.direct[0]:  # type: ignore[index]
+            self.tape[j] = (parent, other.partner[1], ans)  # type: ignore[index]
+        return own_bwd, other_ans
 
     def process_custom_vjp(self, call: Any) -> Any:
         """A function with its own derivative (core/custom_call.py): one entry
@@ -264,6 +340,12 @@ class ReverseTrace(Trace):
             refuse_masked(prim, ans)
         if not prim.complex_ok:
             refuse_complex(prim, *(ans if multiple else (ans,)), *(vals[i] for i in positions))
+        if len(positions) == 2 and prim.joint_vjp is not None and not kwargs:
+            joint = prim.joint_vjp(ans, *vals)  # x / y, x * x: both traced, work shared
+            if joint is not None:
+                tape = self.tape
+                tape.append(([args[0]._index, args[1]._index], joint))
+                return ReverseTracer(ans, self, len(tape) - 1)
         parents = []
         vjps = []
         makers = prim.vjp
@@ -358,10 +440,10 @@ def _backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool) -> l
         # array that the slot alone holds (_exclusive). ``g`` and ``c`` are
         # reassigned before any later accumulation.
         if type(parents) is int:  # the common entry: one parent, one VJP
-            # (parent, vjp); from a direct step (parent, bwd, saved), or (parent,)
-            # when the cotangent passes unchanged (core.primitive.pass_through)
+            # (parent, bwd, saved) from a direct step, the commonest; (parent, vjp);
+            # or (parent,) when the cotangent passes unchanged (core.primitive.pass_through)
             n = len(entry)
-            c = entry[1](g) if n == 2 else entry[1](g, entry[2]) if n == 3 else g
+            c = entry[1](g, entry[2]) if n == 3 else entry[1](g) if n == 2 else g
             if c is not None:
                 if cts[parents] is None:
                     cts[parents] = c

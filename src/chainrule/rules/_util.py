@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from typing import Any
 
 import numpy as np
 
 from .._backends import is_foreign
+from ..core.batching import Batched
 from ..core.reverse import real_cotangent
 from ..core.staging import Watched, _watched_call
 from ..core.trace import ArrayFacade, is_complex, strip
@@ -76,21 +78,56 @@ def mul0(g: Any, d: Any) -> Any:
     of a Jacobian, must stay a zero instead of becoming ``0 * inf = nan``
     (docs/conventions.md).
 
-    A finite ``d`` (the common case) takes the plain product. The test costs
-    one pass and no allocation: a sum over ``d`` is finite unless some entry
-    is infinite or NaN (or the sum overflows, which only sends a finite ``d``
-    down the careful path). Small arrays use a BLAS dot product (the cheapest
-    call); large ones NumPy's own reduction, since a threaded BLAS would
-    start its thread pool for every rule (stalls of ~15 ms seen under load).
+    A finite ``d`` (the common case) takes the plain product; ``_finite``
+    tests it in one pass without allocating. A Dask or CuPy ``d`` is not
+    asked: its product is made zero-safe lazily.
     """
+    finite = _finite(d)
+    if finite:
+        return g * d
+    with np.errstate(invalid="ignore"):  # the 0 * inf about to be replaced
+        r = g * d
+    return _zero_where_nan(g, r, lazy=finite is None)
+
+
+def div0(g: Any, y: Any) -> Any:
+    """``g / y``, but 0 where ``g`` is 0 even if ``y`` is 0: ``mul0(g, 1 / y)``
+    in one operation and without the temporary ``1 / y`` (``log``'s and
+    ``divide``'s cotangents). Where ``y`` is so small that ``1 / y``
+    overflows, ``g / y`` is the finite quotient ``mul0`` would have lost.
+    The test is on the quotient: it is finite everywhere unless ``y`` has a
+    zero (or ``g`` or ``y`` is infinite or NaN)."""
+    t = type(y)
+    if (t is float or t is np.float64) and abs(y) > _SMALLEST_INVERTIBLE:
+        return g / y  # a scalar whose reciprocal is finite: as mul0's plain product
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 is about to be replaced
+        r = g / y
+    finite = _finite(r)
+    return r if finite else _zero_where_nan(g, r, lazy=finite is None)
+
+
+_SMALLEST_INVERTIBLE = 1.0 / sys.float_info.max
+
+
+def _finite(d: Any) -> bool | None:
+    """Whether every entry of ``d`` is finite (None: a Dask or CuPy value,
+    which is not asked: that would compute it, or wait for the device).
+
+    The test costs one pass and no allocation: a sum over ``d`` is finite
+    unless some entry is infinite or NaN (or the sum overflows, which only
+    sends a finite ``d`` down the careful path). Small arrays use a BLAS dot
+    product (the cheapest call); large ones NumPy's own reduction, since a
+    threaded BLAS would start its thread pool for every rule (stalls of
+    ~15 ms seen under load)."""
     dv = d._value if isinstance(d, ArrayFacade) else d
     t = type(dv)
+    if t is Batched:  # under vmap: the whole batch is tested at once
+        dv, t = dv.view(np.ndarray), np.ndarray
     if t is float or t is np.float64:
-        if math.isfinite(dv):
-            return g * d
-    elif t is np.ndarray:
+        return math.isfinite(dv)
+    if t is np.ndarray:
         if dv.dtype.kind not in "fc":
-            return g * d
+            return True
         flags = dv.flags
         if flags.c_contiguous or flags.f_contiguous:
             flat = dv.ravel(order="K")  # a view
@@ -99,19 +136,11 @@ def mul0(g: Any, d: Any) -> Any:
             else:
                 with np.errstate(over="ignore", invalid="ignore"):  # inf is the answer sought
                     s = _add_reduce(flat)
-            if math.isfinite(s.real) and math.isfinite(s.imag):
-                return g * d
-        elif np.isfinite(dv).all():  # a strided view: ravel would copy
-            return g * d
-    elif is_foreign(dv):  # Dask, CuPy: the same product, without asking for a value
-        with np.errstate(invalid="ignore"):
-            r = g * d
-        return _zero_where_nan(g, r, lazy=True)
-    elif isinstance(dv, int) or np.all(np.isfinite(strip(dv))):
-        return g * d
-    with np.errstate(invalid="ignore"):  # the 0 * inf about to be replaced
-        r = g * d
-    return _zero_where_nan(g, r)
+            return math.isfinite(s.real) and math.isfinite(s.imag)
+        return bool(np.isfinite(dv).all())  # a strided view: ravel would copy
+    if is_foreign(dv):
+        return None
+    return isinstance(dv, int) or bool(np.all(np.isfinite(strip(dv))))
 
 
 def _zero_where_nan(g: Any, r: Any, lazy: bool = False) -> Any:

@@ -548,7 +548,6 @@ def _register() -> None:
     from .signal import conv_window_p
 
     R[conv_window_p] = elementwise  # 1-d operands, broadcast over leading axes
-    _b.REUSABLE.add(elementwise)
     global _multiply
     _multiply = UFUNCS[np.multiply]
     _b.FAMILY_RULES[:] = [

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._backends import is_foreign
-from ..core.primitive import EachArgument, Primitive
+from ..core.primitive import EachArgument, Primitive, set_direct_pair
 from ..core.registry import NONDIFF, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import conversion_error
@@ -222,8 +222,34 @@ def _blocked_pair(i: int, x: Any, t: Any, w: Any) -> Any:
     return out
 
 
+_F64 = np.dtype(np.float64)
+
+
+def _transposed_times(g: Any, a: Any) -> Any:
+    """The cotangent of ``x`` in ``a @ x`` for a matrix ``x`` (as _small_vjp_b)."""
+    return a.T @ g
+
+
+def _matmul_direct(v: Any, c: Any, i: int) -> Any:
+    """``c @ v`` (``i == 1``) or ``v @ c`` (``i == 0``) for the reverse trace's
+    short path (core.primitive.set_direct_pair): a traced vector or matrix
+    ``v`` and a constant float64 matrix ``c`` — a network's layer. For these
+    shapes ``np.dot`` is ``np.matmul`` with less dispatch, and the backward
+    step is a bare ``np.dot`` call: no closure is made and no Python frame runs
+    per layer."""
+    if v.dtype is not _F64 or c.dtype is not _F64 or c.ndim != 2:
+        return None
+    nd = v.ndim
+    if nd == 1 or nd == 2:
+        if i == 1:  # c @ v: the cotangent is g @ c, or c.T @ g for a matrix v
+            return np.dot(c, v), (np.dot if nd == 1 else _transposed_times), c
+        return np.dot(v, c), np.dot, c.T  # v @ c: g @ c.T (any batch axes in front of g)
+    return None
+
+
 matmul_p = Primitive("matmul", np.matmul)
 matmul_p.defvjp(_matmul_vjp_a, _matmul_vjp_b)
+set_direct_pair(matmul_p, _matmul_direct)
 matmul_p.defjvp(_matmul_jvp(1), _matmul_jvp(2))
 matmul_p.fused_jvp = _matmul_fused_jvp
 UFUNCS[np.matmul] = matmul_p

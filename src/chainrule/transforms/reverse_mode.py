@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 
 from .. import tree
-from ..core.reverse import ReverseTrace, backward
+from ..core.reverse import ReverseTrace, ReverseTracer, backward
 from ..core.trace import (
     GcPause,
     Tracer,
@@ -40,6 +40,7 @@ from ._inputs import (
     substitute,
     zeros_for,
 )
+from .per_example import mark_gradient
 
 if TYPE_CHECKING:
     from typing import Concatenate
@@ -107,24 +108,33 @@ class Recording:
         ``core.reverse.backward``) and cannot be pulled through again."""
         seeds = [(i, g) for i, g in zip(self.out_index, cts) if i is not None]
         acc = backward(self.tape, seeds, consume=last)
-        result = []
-        for k, leaf in enumerate(self.in_leaves):
-            ct = acc[k]
-            if ct is None:
-                ct = zeros_for(leaf, lead)
-            else:
-                dtype = strip(leaf).dtype
-                if ct.dtype != dtype:
-                    ct = astype(ct, dtype)
-            if not lead and (type(ct) is not np.ndarray or self.bare_numbers is not None):
-                ct = gradient_leaf(ct, self.bare_numbers is not None and self.bare_numbers[k])
-            if type(ct) is np.ndarray:
-                if any(ct is c for c in cts):
-                    ct = ct.copy()  # the caller's own cotangent passed straight through (x + 1.0)
-                elif not lead and type(leaf) is not np.ndarray:
-                    ct = like_input(ct, leaf)  # a Dask input's gradient is a Dask array
-            result.append(finish(ct))
-        return result
+        bare = self.bare_numbers
+        return [
+            input_gradient(acc[k], leaf, bare is not None and bare[k], cts, lead)
+            for k, leaf in enumerate(self.in_leaves)
+        ]
+
+
+def input_gradient(
+    ct: Any, leaf: Any, bare: bool, cts: list[Any], lead: tuple[int, ...] = ()
+) -> Any:
+    """The gradient handed back for input ``leaf`` from its accumulated
+    cotangent ``ct`` (None: nothing reached it), the output cotangents having
+    been ``cts`` with ``lead`` batch axes; ``bare``: the input was a bare number."""
+    if ct is None:
+        ct = zeros_for(leaf, lead)
+    else:
+        dtype = strip(leaf).dtype
+        if ct.dtype != dtype:
+            ct = astype(ct, dtype)
+    if not lead and (type(ct) is not np.ndarray or bare):
+        ct = gradient_leaf(ct, bare)
+    if type(ct) is np.ndarray:
+        if any(ct is c for c in cts):
+            ct = ct.copy()  # the caller's own cotangent passed straight through (x + 1.0)
+        elif not lead and type(leaf) is not np.ndarray:
+            ct = like_input(ct, leaf)  # a Dask input's gradient is a Dask array
+    return finish(ct)
 
 
 def record(
@@ -300,25 +310,72 @@ def value_and_grad(
 def _value_and_grad(
     fun: Callable[..., Any], argnums: ArgNums, has_aux: bool, fname: str, holomorphic: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
+    # f(x) of one float array: the commonest call takes the short way (_one_array)
+    one_array = type(argnums) is int and argnums == 0 and not has_aux and not holomorphic
+
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        if one_array and len(args) == 1 and not kwargs:
+            x = args[0]
+            if type(x) is np.ndarray and x.dtype.kind == "f":
+                return _one_array(fun, x, fname)
         nums, is_tuple = normalize_argnums(argnums, len(args), fname)
         state = boundary_state()
         try:
             with GcPause():  # from the recording to the pull-back: the tape's whole life
                 rec, aux = record(fun, args, kwargs, nums, has_aux, fname)
-                check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
-                value = _check_scalar_output(rec, fname, holomorphic)
-                v = strip(value)
-                ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
-                if getattr(v, "ndim", 0):  # an output of size 1, such as shape (1,) or (1, 1)
-                    ct = np.ones(np.shape(v), dtype=np.result_type(v))
-                grads = rec.in_tree.unflatten(rec.pull_back([ct], last=True))
+                value, grads = _pull_back_value(rec, fname, holomorphic)
         finally:  # the collector back on after an interrupt too (see boundary_state)
             restore_boundary(state)
         g = grads if is_tuple else grads[0]
         return ((value, aux), g) if has_aux else (value, g)
 
     return value_and_grad_fun
+
+
+def _pull_back_value(rec: Recording, fname: str, holomorphic: bool) -> tuple[Any, Any]:
+    """The checked scalar output of ``rec`` and the gradients (as ``rec.in_tree``)."""
+    check_holomorphic_inputs(rec.in_leaves, holomorphic, fname, real_only=False)
+    value = _check_scalar_output(rec, fname, holomorphic)
+    v = strip(value)
+    ct = v.dtype.type(1.0) if hasattr(v, "dtype") else np.float64(1.0)
+    if getattr(v, "ndim", 0):  # an output of size 1, such as shape (1,) or (1, 1)
+        ct = np.ones(np.shape(v), dtype=np.result_type(v))
+    return value, rec.in_tree.unflatten(rec.pull_back([ct], last=True))
+
+
+_ONE_ARGUMENT = tree.structure((0.0,))
+_ONE = np.float64(1.0)
+
+
+def _one_array(fun: Callable[..., Any], x: np.ndarray, fname: str) -> tuple[Any, Any]:
+    """``value_and_grad(fun)(x)`` for one real float ndarray ``x``, without the
+    pytree and argument bookkeeping of ``record``; an output other than a
+    float64 scalar of this trace is finished by the general path. (Fixed
+    costs per call matter for small functions called in a loop.)"""
+    state = boundary_state()
+    try:
+        with GcPause():  # from the recording to the pull-back: the tape's whole life
+            trace = ReverseTrace()
+            with trace:
+                try:
+                    out = fun(trace.new_input(x))
+                except Exception as error:
+                    reraise_refused(trace, error)  # a solver's own error hiding ours
+                    raise
+            if type(out) is ReverseTracer and out._trace is trace:
+                value = out._value
+                if type(value) is np.float64:  # np.sum(...) and the like: a real scalar
+                    ct = backward(trace.tape, [(out._index, _ONE)], consume=True)[0]
+                    if type(ct) is not np.ndarray or ct.dtype != x.dtype:
+                        ct = input_gradient(ct, x, False, [_ONE])
+                    elif not ct.flags.writeable:
+                        ct = ct.copy()
+                    return value, ct
+            rec = Recording(trace, [x], _ONE_ARGUMENT, out, fname)
+            value, grads = _pull_back_value(rec, fname, False)
+            return value, grads[0]
+    finally:  # the collector back on after an interrupt too (see boundary_state)
+        restore_boundary(state)
 
 
 _LEAF = tree.structure(0.0)
@@ -439,6 +496,8 @@ def grad(
             return g, aux
         return vg(*args, **kwargs)[1]
 
+    if not has_aux and not holomorphic:  # vmap may take it as the gradient of a sum
+        mark_gradient(grad_fun, fun, argnums)
     return grad_fun
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from .. import tree
 from ..core import batching as _b
 from ..core.trace import Tracer, boundary_state, restore_boundary
+from .per_example import gradient_of, summed_gradient
 
 
 def _prefix_leaves(spec: Any, value: Any, what: str) -> list[Any]:
@@ -83,8 +84,20 @@ def vmap(
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"vmap chunk_size must be a positive int or None, got {chunk_size!r}")
 
+    # vmap(grad(f)) over mapped arguments: one gradient of the summed batch
+    # (transforms/per_example.py), where it applies
+    gradient = gradient_of(fun) if chunk_size is None and type(out_axes) is int else None
+    if gradient is not None and out_axes != 0:
+        gradient = None
+
     @functools.wraps(fun)
     def mapped(*args: Any, **kwargs: Any) -> Any:
+        if gradient is not None and (
+            not isinstance(in_axes, (tuple, list)) or len(in_axes) == len(args)
+        ):
+            done = summed_gradient(gradient, in_axes, axis_size, args, kwargs)
+            if done is not NotImplemented:
+                return done
         if isinstance(in_axes, (tuple, list)):
             if len(in_axes) != len(args):
                 raise ValueError(
