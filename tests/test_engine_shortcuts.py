@@ -221,3 +221,58 @@ def test_grad_of_one_array_refuses_what_grad_refuses():
         cr.grad(lambda x: np.sum(x * 1j))(rand(3))
     with pytest.raises(TypeError, match="single scalar"):
         cr.grad(lambda x: (np.sum(x), np.sum(x)))(rand(3))
+
+
+# --- steps written into a cotangent nothing else holds ------------------------------------
+BIG = 1 << 13  # above the size from which the backward pass writes in place
+
+
+def test_in_place_steps_give_what_the_steps_give():
+    x = np.random.default_rng(5).uniform(0.1, 2.0, BIG)
+
+    def f(x):
+        return np.sum(np.cos(np.tanh(np.exp(np.sin(x) * 0.5) * 3.0)) * np.cos(x))
+
+    def df(x):  # by hand
+        s, c = np.sin(x), np.cos(x)
+        e = np.exp(s * 0.5)
+        t = np.tanh(e * 3.0)
+        outer = -np.sin(t) * c
+        return outer * (1 - t * t) * 3.0 * e * 0.5 * c - np.cos(t) * s
+
+    np.testing.assert_allclose(cr.grad(f)(x), df(x), rtol=1e-12, atol=1e-14)
+
+
+def test_in_place_steps_never_write_into_the_callers_arrays():
+    x = np.random.default_rng(6).uniform(-1.0, 1.0, BIG)
+    v = np.random.default_rng(7).uniform(-1.0, 1.0, BIG)
+    x0, v0 = x.copy(), v.copy()
+    f = lambda x: np.exp(np.sin(x) * 2.0)  # noqa: E731
+    out, pull = cr.vjp(f, x)
+    out0 = out.copy()
+    (ct,) = pull(v)
+    np.testing.assert_array_equal(v, v0)  # the cotangent handed in
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(out, out0)  # the value handed out
+    np.testing.assert_allclose(ct, v * out * 2.0 * np.cos(x), rtol=1e-13)
+    np.testing.assert_array_equal(pull(v)[0], ct)  # pulled back again: the same
+
+
+def test_in_place_steps_keep_dtypes_and_broadcasting():
+    x32 = np.random.default_rng(8).uniform(-1.0, 1.0, BIG).astype(np.float32)
+    g = cr.grad(lambda x: np.sum(np.exp(x * np.float64(2.0))))(x32)  # float64 result inside
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, 2.0 * np.exp(2.0 * x32.astype(float)), rtol=1e-6)
+    X = np.random.default_rng(9).uniform(-1.0, 1.0, (4, BIG // 4))
+    w = np.random.default_rng(10).uniform(-1.0, 1.0, BIG // 4)
+    gw = cr.grad(lambda w: np.sum(np.tanh(X * w) * 0.5))(w)  # a step whose g is larger than w
+    np.testing.assert_allclose(gw, np.sum(0.5 * (1 - np.tanh(X * w) ** 2) * X, axis=0), rtol=1e-12)
+
+
+def test_an_infinite_slope_meets_zero_cotangents_in_place():
+    x = np.full(BIG, 800.0)  # exp overflows: its step must keep the zeros zero
+    x[::2] = 1.0
+    with np.errstate(over="ignore"):
+        g = cr.grad(lambda x: np.sum(np.where(x < 10.0, np.exp(x) * 2.0, 0.0)))(x)
+    np.testing.assert_array_equal(g[1::2], 0.0)
+    np.testing.assert_allclose(g[::2], 2.0 * np.e, rtol=1e-14)

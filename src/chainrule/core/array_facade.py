@@ -142,7 +142,7 @@ def _operator(name: str, ufunc: Any, reflected: bool, hooked: bool = False) -> A
             prim = found[0] if found else lookup()
             if prim is None:
                 return _ufunc(ufunc, o, self)
-            if not isinstance(o, ArrayFacade):
+            if type(o) is float or not isinstance(o, ArrayFacade):  # (a number: the commonest)
                 if hooked and (done := hook(self, o)) is not NotImplemented:
                     return done
                 trace = self._trace
@@ -156,7 +156,7 @@ def _operator(name: str, ufunc: Any, reflected: bool, hooked: bool = False) -> A
             prim = found[0] if found else lookup()
             if prim is None:
                 return _ufunc(ufunc, self, o)
-            if not isinstance(o, ArrayFacade):
+            if type(o) is float or not isinstance(o, ArrayFacade):  # (a number: the commonest)
                 if hooked and (done := hook(self, o)) is not NotImplemented:
                     return done
                 trace = self._trace

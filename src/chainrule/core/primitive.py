@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .registry import STEPS_INTO
 from .trace import bind
 
 VjpMaker = Callable[..., Callable[[Any], Any]]
@@ -134,7 +135,11 @@ def pass_through(g: Any, saved: Any) -> Any:
 
 
 def set_direct(
-    prim: Primitive, bwd: Callable[[Any, Any], Any], keep: int, slope: Any = None
+    prim: Primitive,
+    bwd: Callable[[Any, Any], Any],
+    keep: int,
+    slope: Any = None,
+    into: Callable[[Any, Any], Any] | None = None,
 ) -> None:
     """Give the one-argument primitive ``prim`` a direct backward step.
 
@@ -150,8 +155,24 @@ def set_direct(
     ``slope``, optional, is a NumPy ufunc with ``bwd(g, saved) == g * slope(saved)``
     (sin's ``np.cos``): for a real scalar the trace then takes the slope in the
     forward pass, one C call, and the backward step is the bare product.
+
+    ``into``, optional, is the same step writing its result into ``g``
+    (see ``set_step_into``).
     """
     prim.direct = (bwd, keep, slope)
+    if into is not None:
+        set_step_into(bwd, into)
+
+
+def set_step_into(bwd: Callable[[Any, Any], Any], into: Callable[[Any, Any], Any]) -> None:
+    """Give the direct step ``bwd`` an in-place form: ``into(g, saved)`` writes
+    ``bwd(g, saved)`` into the array ``g`` and returns it, or returns
+    ``NotImplemented`` where it cannot (the result would need another shape
+    or dtype). The backward pass calls it only with a cotangent array that
+    nothing else refers to, so a chain of elementwise steps on large arrays
+    allocates no new array per step (as NumPy's own elision of temporaries
+    does for hand-written ``g * c * d``)."""
+    STEPS_INTO[bwd] = into
 
 
 def set_partner(prim: Primitive, other: Primitive, bwd: Callable[[Any, Any], Any]) -> None:
@@ -223,7 +244,7 @@ class ConstantRule:
     None) or ``KEEP_X_AND_C`` (the pair).
     """
 
-    __slots__ = ("prim", "reflected", "op", "vjp", "jvp", "applies", "bwd", "keep")
+    __slots__ = ("prim", "reflected", "op", "vjp", "jvp", "applies", "bwd", "keep", "plan")
 
     def __init__(
         self,
@@ -244,6 +265,8 @@ class ConstantRule:
         self.applies = applies
         self.bwd = bwd
         self.keep = keep
+        # What the reverse trace's short path reads, in one attribute
+        self.plan = (applies, op, bwd, keep)
         prim.constant_rules[1 if reflected else 0] = self
 
     def arguments(self, x: Any, c: Any) -> tuple[Any, ...]:

@@ -27,6 +27,11 @@ NONDIFF: set[Any] = set()
 REAL_ONLY: set[Any] = set()
 
 
+# A direct backward step (core.primitive.set_direct) -> the same step written
+# into its cotangent array, ``into(g, saved)`` (or NotImplemented to decline):
+# the backward pass uses it when nothing else holds that array (core/reverse.py).
+STEPS_INTO: dict[Any, Callable[[Any, Any], Any]] = {}
+
 # Extension point: functions ``loader(ufunc) -> bool`` asked when a ufunc without
 # rules meets a traced value; one returning True may have registered its rules
 # (chainrule.rules._scipy_hooks imports chainrule.scipy for scipy.special's).

@@ -29,11 +29,12 @@ from .primitive import (
     KEEP_ANS,
     KEEP_C,
     KEEP_NOTHING,
-    KEEP_X,
+    KEEP_X_AND_C,
     Primitive,
     pass_through,
     rule_at,
 )
+from .registry import STEPS_INTO
 from .trace import (
     GcPause,
     GcResume,
@@ -102,12 +103,11 @@ class ReverseTrace(Trace):
         n = len(args)
         if n == 1:  # np.sin(x): bind chose this trace, so x is ours
             x = args[0]
-            maker = makers[0]
-            if maker is None:
+            direct = prim.direct  # (set with the makers: makers[0] is there)
+            if direct is None and makers[0] is None:
                 return self._general(prim, args, kwargs)
             v = x._value
             ans = prim.impl(v) if type(v) in _PLAIN else bind(prim, (v,), _NO_KWARGS)
-            direct = prim.direct
             if direct is not None and type(ans) is np.float64 and type(v) is np.float64:
                 # A real scalar, the commonest in scalar code: nothing complex to
                 # check, no partner worth looking for. A derivative that is a ufunc
@@ -138,11 +138,12 @@ class ReverseTrace(Trace):
                 out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
                 out._value, out._trace, out._index = ans, self, len(tape) - 1
                 return out
-            vjp = maker(ans, v)
+            vjp = makers[0](ans, v)
         elif n == 2:
             a, b = args
             # x * 2.0, 1.0 - x, x ** 2: the other operand is a Python number
-            if type(b) in _NUMBERS:
+            tb = type(b)
+            if tb is float or tb in _NUMBERS:
                 x, c, i = a, b, 0
                 rule = prim.constant_rules[0]
             elif type(a) in _NUMBERS:
@@ -150,35 +151,33 @@ class ReverseTrace(Trace):
                 rule = prim.constant_rules[1]
             else:
                 rule = None
-            if rule is not None and (rule.applies is None or rule.applies(c)):
-                v = x._value
-                ans = rule.op(v, c)  # a traced v of a lower level handles itself
-                tape = self.tape
-                bwd = rule.bwd
-                if bwd is None:
-                    tape.append((x._index, rule.vjp(ans, v, c)))
-                elif bwd is pass_through:  # x + c: the cotangent as it is
-                    if self.shares_slots:
-                        # ... so x + c takes x's slot: every contribution to its
-                        # cotangent is one to x's, and the walk reaches x's entry
-                        # after all of them. No entry, no step.
-                        out = _new(ReverseTracer)
-                        out._value, out._trace, out._index = ans, self, x._index
+            if rule is not None:
+                applies, op, bwd, keep = rule.plan
+                if applies is None or applies(c):
+                    v = x._value
+                    ans = op(v, c)  # a traced v of a lower level handles itself
+                    out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                    out._value = ans
+                    out._trace = self
+                    if bwd is pass_through and self.shares_slots:
+                        # x + c: the cotangent passes as it is, so x + c takes x's
+                        # slot: every contribution to its cotangent is one to x's,
+                        # and the walk reaches x's entry after all of them. No
+                        # entry, no step.
+                        out._index = x._index
                         return out
-                    tape.append((x._index,))
-                else:  # no closure (core.primitive.set_direct)
-                    keep = rule.keep
-                    kept: Any
-                    if keep == KEEP_C:  # x * c, the commonest
-                        kept = c
-                    elif keep == KEEP_NOTHING:
-                        kept = None
+                    tape = self.tape
+                    if keep == KEEP_C:  # x * c, the commonest (core.primitive.set_direct)
+                        tape.append((x._index, bwd, c))
+                    elif bwd is None:
+                        tape.append((x._index, rule.vjp(ans, v, c)))
+                    elif bwd is pass_through:
+                        tape.append((x._index,))
                     else:
-                        kept = ans if keep == KEEP_ANS else v if keep == KEEP_X else (v, c)
-                    tape.append((x._index, bwd, kept))
-                out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
-                out._value, out._trace, out._index = ans, self, len(tape) - 1
-                return out
+                        kept = None if keep == KEEP_NOTHING else ans if keep == KEEP_ANS else v
+                        tape.append((x._index, bwd, (v, c) if keep == KEEP_X_AND_C else kept))
+                    out._index = len(tape) - 1
+                    return out
             if rule is not None:
                 pass  # a number its ConstantRule does not cover (x / 0.0): general rules
             elif isinstance(a, Tracer):
@@ -443,12 +442,24 @@ def _backward(tape: list[Any], seeds: list[tuple[int, Any]], consume: bool) -> l
             # (parent, bwd, saved) from a direct step, the commonest; (parent, vjp);
             # or (parent,) when the cotangent passes unchanged (core.primitive.pass_through)
             n = len(entry)
-            c = entry[1](g, entry[2]) if n == 3 else entry[1](g) if n == 2 else g
+            if n == 3:
+                step = entry[1]
+                # a large cotangent array nothing else holds: the step may write
+                # its result into it (core.primitive.set_step_into)
+                if type(g) is np.ndarray and g.size >= _INTO_FROM and step in STEPS_INTO:
+                    c = STEPS_INTO[step](g, entry[2]) if _alone(g) else NotImplemented
+                    if c is NotImplemented:
+                        c = step(g, entry[2])
+                else:
+                    c = step(g, entry[2])
+            else:
+                c = entry[1](g) if n == 2 else g
             if c is not None:
                 if cts[parents] is None:
                     cts[parents] = c
                 else:
                     _accumulate(cts, owned, parents, c)
+                c = None  # held by its slot only, so that a later step may find it alone
             continue
         vjps = entry[1]
         if type(parents) is _Results:
@@ -528,6 +539,27 @@ def _exclusive(a: np.ndarray) -> bool:
     return a.base is None and a.flags.writeable and _references(a) <= _ALONE
 
 
+def _alone(a: np.ndarray) -> bool:
+    """Whether the backward pass's local ``g`` is the only reference to ``a``
+    and ``a`` owns its memory: a step may then write into it."""
+    return a.base is None and a.flags.writeable and _references(a) <= _ALONE_LOCAL
+
+
+def _references_of_a_local() -> int:
+    """What ``_alone`` counts for an array held by one local, along the same calls."""
+    a = np.empty(1)
+    return _probe_local(a)
+
+
+def _probe_local(a: Any) -> int:
+    return _references(a)
+
+
+# Below this size a new array comes from NumPy's cache of small blocks, and
+# writing in place saves nothing worth the test.
+_INTO_FROM = 1 << 12
+
+
 def _references(a: Any) -> int:
     return sys.getrefcount(a)
 
@@ -547,6 +579,7 @@ def _probe(a: Any) -> int:
 
 
 _ALONE = _references_when_alone()
+_ALONE_LOCAL = _references_of_a_local()
 
 
 def _real_part_if_needed(vjp: Any, ans: Any, arg: Any) -> Any:

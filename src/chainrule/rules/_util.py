@@ -79,15 +79,72 @@ def mul0(g: Any, d: Any) -> Any:
     (docs/conventions.md).
 
     A finite ``d`` (the common case) takes the plain product; ``_finite``
-    tests it in one pass without allocating. A Dask or CuPy ``d`` is not
-    asked: its product is made zero-safe lazily.
+    tests it in one pass without allocating. A large ``d`` is not read twice:
+    the product is made first and tested instead (it is finite everywhere
+    exactly when no 0 * inf needs mending, and it is still in the cache). A
+    Dask or CuPy ``d`` is not asked: its product is made zero-safe lazily.
     """
+    dv = d._value if isinstance(d, ArrayFacade) else d
+    if type(dv) is np.ndarray and dv.size >= _TEST_THE_PRODUCT_FROM:
+        with np.errstate(invalid="ignore"):  # a 0 * inf is mended below
+            r = g * d
+        finite = _finite(r)
+        return r if finite else _zero_where_nan(g, r, lazy=finite is None)
     finite = _finite(d)
     if finite:
         return g * d
     with np.errstate(invalid="ignore"):  # the 0 * inf about to be replaced
         r = g * d
     return _zero_where_nan(g, r, lazy=finite is None)
+
+
+# From this size on, mul0 tests the product it made rather than the derivative
+# (the errstate that silences a 0 * inf costs about a microsecond)
+_TEST_THE_PRODUCT_FROM = 1 << 14
+
+
+def fits_into(g: np.ndarray, c: Any) -> bool:
+    """Whether ``g (op) c`` has ``g``'s own shape and dtype, so that it may be
+    written into ``g``: a Python number (weakly typed), or an array of ``g``'s
+    dtype whose shape is the end of ``g``'s."""
+    t = type(c)
+    if t is float or t is int:
+        return True
+    if t is np.ndarray:
+        nd = c.ndim
+        return c.dtype is g.dtype and nd <= g.ndim and c.shape == g.shape[g.ndim - nd :]
+    return t is np.float64 and g.dtype is _F64
+
+
+_F64 = np.dtype(np.float64)
+
+
+def mul_into(g: np.ndarray, c: Any) -> Any:
+    """``g * c`` written into ``g`` (core.primitive.set_step_into)."""
+    return np.multiply(g, c, out=g) if fits_into(g, c) else NotImplemented
+
+
+def mul0_into(g: np.ndarray, d: Any) -> Any:
+    """``mul0(g, d)`` written into ``g`` where ``d`` is finite (else declined:
+    mending a 0 * inf needs the cotangent's zeros, which writing loses)."""
+    if fits_into(g, d) and _finite(d):
+        return np.multiply(g, d, out=g)
+    return NotImplemented
+
+
+def negated(r: Any) -> Any:
+    """``-r``, in place when ``r`` is a plain array the caller just made (a
+    rule's own temporary): no second array of its size is allocated."""
+    if type(r) is np.ndarray and r.base is None and r.flags.writeable:
+        return np.negative(r, out=r)
+    return -r
+
+
+def doubled(r: Any) -> Any:
+    """``r + r`` (exactly ``2 r``), in place like ``negated``."""
+    if type(r) is np.ndarray and r.base is None and r.flags.writeable:
+        return np.add(r, r, out=r)
+    return r + r
 
 
 def div0(g: Any, y: Any) -> Any:

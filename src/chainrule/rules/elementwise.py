@@ -32,11 +32,26 @@ from ..core.primitive import (
     set_direct,
     set_joint_vjp,
     set_partner,
+    set_step_into,
 )
 from ..core.registry import CONSTANT_RULES, REAL_ONLY, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
-from ._util import batch_lead, div0, fit, match_real, mul0, ndim_of, pad_batch, unbroadcast
+from ._util import (
+    batch_lead,
+    div0,
+    doubled,
+    fit,
+    fits_into,
+    match_real,
+    mul0,
+    mul0_into,
+    mul_into,
+    ndim_of,
+    negated,
+    pad_batch,
+    unbroadcast,
+)
 from .shape import astype, where
 
 _NAMES = ("ans", "x", "y")
@@ -77,6 +92,7 @@ def unary_primitive(
     *,
     zero_safe: bool = False,
     step: Callable[[Any, Any], Any] | None = None,
+    into: Callable[[Any, Any], Any] | None = None,
 ) -> Primitive:
     """An elementwise primitive ``name`` computed by ``impl``, with elementwise
     derivative ``deriv`` (parameters named ``ans`` and/or ``x``).
@@ -150,7 +166,7 @@ def unary_primitive(
     if names == ("x",) or names == ("ans",):
         keep = KEEP_X if names == ("x",) else KEEP_ANS
         if step is not None:
-            set_direct(prim, step, keep)
+            set_direct(prim, step, keep, into=into)
         elif zero_safe:
             set_direct(prim, lambda g, saved: mul(g, deriv(saved)), keep)
         else:  # a ufunc derivative (sin's cos) is also the step's slope
@@ -165,9 +181,10 @@ def unary(
     *,
     zero_safe: bool = False,
     step: Callable[[Any, Any], Any] | None = None,
+    into: Callable[[Any, Any], Any] | None = None,
 ) -> Primitive:
     """Register ``ufunc`` with elementwise derivative ``deriv`` (see ``unary_primitive``)."""
-    prim = unary_primitive(ufunc.__name__, ufunc, deriv, zero_safe=zero_safe, step=step)
+    prim = unary_primitive(ufunc.__name__, ufunc, deriv, zero_safe=zero_safe, step=step, into=into)
     UFUNCS[ufunc] = prim
     return prim
 
@@ -381,7 +398,7 @@ def _reciprocal(y: Any) -> Any:
 binary(
     np.true_divide,
     Applied(lambda g, y: div0(g, y)),
-    Applied(lambda g, ans, y: -mul0(div0(g, y), ans)),
+    Applied(lambda g, ans, y: negated(mul0(div0(g, y), ans))),
     zero_safe=True,
     impl=operator.truediv,
 )
@@ -399,8 +416,7 @@ def _square_joint(ans: Any, x: Any, y: Any) -> Any:
         return None
 
     def vjp(g: Any) -> tuple[Any, None]:
-        c = mul0(g, x)
-        return c + c, None
+        return doubled(mul0(g, x)), None
 
     return vjp
 
@@ -412,7 +428,7 @@ def _divide_joint(ans: Any, x: Any, y: Any) -> Any:
 
     def vjp(g: Any) -> tuple[Any, Any]:
         gx = div0(g, y)
-        return gx, -mul0(gx, ans)
+        return gx, negated(mul0(gx, ans))
 
     return vjp
 
@@ -575,7 +591,7 @@ binary(np.fmod, 1, lambda ans, x, y: -_quotient(ans, x, y), zero_safe=True)
 
 # --- exponentials and logarithms ---------------------------------------------
 # Derivatives that overflow for large arguments are zero-safe like those infinite at a point.
-unary(np.exp, lambda ans: ans, zero_safe=True)
+unary(np.exp, lambda ans: ans, zero_safe=True, step=mul0, into=mul0_into)
 unary(np.exp2, lambda ans: ans * _LN2, zero_safe=True)
 unary(np.expm1, np.exp, zero_safe=True)
 unary(np.log, lambda x: 1.0 / x, zero_safe=True, step=div0)  # g / x: no 1 / x made
@@ -607,12 +623,28 @@ binary(
     zero_safe=True,
 )
 
+
 # --- trigonometric and hyperbolic --------------------------------------------
+def _neg_mul(g: Any, s: Any) -> Any:
+    """``g * -s`` (exactly ``-(g * s)``): cos's step given sin's result."""
+    return negated(g * s)
+
+
+def _neg_mul_into(g: np.ndarray, s: Any) -> Any:
+    if not fits_into(g, s):
+        return NotImplemented
+    np.multiply(g, s, out=g)
+    return np.negative(g, out=g)
+
+
+set_step_into(_neg_mul, _neg_mul_into)
+set_step_into(operator.mul, mul_into)  # x * c, sin's partner, a scalar's slope
+
 sin_p = unary(np.sin, np.cos)
 cos_p = unary(np.cos, lambda x: -np.sin(x))
 # sin(x) and cos(x) of one x: each one's derivative is the other's value, computed once
 set_partner(sin_p, cos_p, operator.mul)  # g * cos(x)
-set_partner(cos_p, sin_p, lambda g, s: g * -s)  # g * (-sin(x))
+set_partner(cos_p, sin_p, _neg_mul)  # g * (-sin(x)), exactly
 unary(np.tan, lambda ans: 1.0 + ans * ans)
 unary(np.arcsin, lambda x: 1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
 unary(np.arccos, lambda x: -1.0 / np.sqrt((1.0 - x) * (1.0 + x)), zero_safe=True)
@@ -638,7 +670,12 @@ cosh_p = unary(np.cosh, np.sinh, zero_safe=True)
 set_partner(sinh_p, cosh_p, mul0)  # (zero-safe: cosh overflows)
 set_partner(cosh_p, sinh_p, mul0)
 # the product in one step: one Python call less per tanh in the backward pass
-unary(np.tanh, lambda ans: 1.0 - ans * ans, step=lambda g, t: g * (1.0 - t * t))
+unary(
+    np.tanh,
+    lambda ans: 1.0 - ans * ans,
+    step=lambda g, t: g * (1.0 - t * t),
+    into=lambda g, t: np.multiply(g, 1.0 - t * t, out=g) if fits_into(g, t) else NotImplemented,
+)
 unary(np.arcsinh, lambda x: 1.0 / (np.sqrt(x * x + 1.0) if _is_complex(x) else np.hypot(x, 1.0)))
 unary(np.arccosh, lambda x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), zero_safe=True)
 unary(np.arctanh, lambda x: 1.0 / ((1.0 - x) * (1.0 + x)), zero_safe=True)
