@@ -340,9 +340,10 @@ class ArrayFacade:
             if trace.active:
                 # Only this tracer, or it and an untraced operand (``W @ x``):
                 # its trace is the one bind would find, so the search is skipped.
-                if len(inputs) == 1:
+                n = len(inputs)
+                if n == 1:
                     return trace.process_primitive(prim, inputs, _NO_KWARGS)
-                if len(inputs) == 2:
+                if n == 2:
                     a, b = inputs
                     o = a if b is self else b
                     if type(o) is np.ndarray or not isinstance(o, ArrayFacade):

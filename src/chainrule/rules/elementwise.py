@@ -669,11 +669,16 @@ sinh_p = unary(np.sinh, np.cosh, zero_safe=True)
 cosh_p = unary(np.cosh, np.sinh, zero_safe=True)
 set_partner(sinh_p, cosh_p, mul0)  # (zero-safe: cosh overflows)
 set_partner(cosh_p, sinh_p, mul0)
+
+
 # the product in one step: one Python call less per tanh in the backward pass
+# 1 - t t: for a float64 array with a 0-d array's 1, which NumPy subtracts faster
+# than a Python float (the same value, bit for bit)
+_F64, _ONE64 = np.dtype(np.float64), np.ones((), dtype=np.float64)
 unary(
     np.tanh,
     lambda ans: 1.0 - ans * ans,
-    step=lambda g, t: g * (1.0 - t * t),
+    step=lambda g, t: g * ((_ONE64 if type(t) is np.ndarray and t.dtype is _F64 else 1.0) - t * t),
     into=lambda g, t: np.multiply(g, 1.0 - t * t, out=g) if fits_into(g, t) else NotImplemented,
 )
 unary(np.arcsinh, lambda x: 1.0 / (np.sqrt(x * x + 1.0) if _is_complex(x) else np.hypot(x, 1.0)))

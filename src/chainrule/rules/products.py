@@ -240,11 +240,14 @@ def _matmul_direct(v: Any, c: Any, i: int) -> Any:
     if v.dtype is not _F64 or c.dtype is not _F64 or c.ndim != 2:
         return None
     nd = v.ndim
-    if nd == 1 or nd == 2:
+    if nd == 1 or nd == 2:  # (plain arrays: np.dot without its __array_function__ dispatch)
         if i == 1:  # c @ v: the cotangent is g @ c, or c.T @ g for a matrix v
-            return np.dot(c, v), (np.dot if nd == 1 else _transposed_times), c
-        return np.dot(v, c), np.dot, c.T  # v @ c: g @ c.T (any batch axes in front of g)
+            return _plain_dot(c, v), (np.dot if nd == 1 else _transposed_times), c
+        return _plain_dot(v, c), np.dot, c.T  # v @ c: g @ c.T (any batch axes in front of g)
     return None
+
+
+_plain_dot = getattr(np.dot, "_implementation", np.dot)
 
 
 matmul_p = Primitive("matmul", np.matmul)
