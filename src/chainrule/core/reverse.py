@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # annotations only: the committed trace.py may not define the
 
 _NO_KWARGS: dict[str, Any] = {}
 _new = object.__new__
+_FLOAT64 = np.float64
 _mul = operator.mul
 
 
@@ -107,8 +108,9 @@ class ReverseTrace(Trace):
             if direct is None and makers[0] is None:
                 return self._general(prim, args, kwargs)
             v = x._value
-            ans = prim.impl(v) if type(v) in _PLAIN else bind(prim, (v,), _NO_KWARGS)
-            if direct is not None and type(ans) is np.float64 and type(v) is np.float64:
+            tv = type(v)
+            ans = prim.impl(v) if tv in _PLAIN else bind(prim, (v,), _NO_KWARGS)
+            if direct is not None and tv is _FLOAT64 and type(ans) is _FLOAT64:
                 # A real scalar, the commonest in scalar code: nothing complex to
                 # check, no partner worth looking for. A derivative that is a ufunc
                 # of the argument (sin's cos) is taken now, so the backward step is
