@@ -276,3 +276,34 @@ def test_an_infinite_slope_meets_zero_cotangents_in_place():
         g = cr.grad(lambda x: np.sum(np.where(x < 10.0, np.exp(x) * 2.0, 0.0)))(x)
     np.testing.assert_array_equal(g[1::2], 0.0)
     np.testing.assert_allclose(g[::2], 2.0 * np.e, rtol=1e-14)
+
+
+def test_the_spread_seed_of_a_sum_is_not_multiplied_in():
+    # grad of sum(x * w): the seed spread over x is ones, so the cotangent of x is w
+    # itself, handed on as a read-only view; the user gets a fresh writable array
+    rng = np.random.default_rng(11)
+    x, w = rng.uniform(-1.0, 1.0, BIG), rng.uniform(-1.0, 1.0, BIG)
+    w0 = w.copy()
+    g = cr.grad(lambda x: np.sum(x * w))(x)
+    np.testing.assert_array_equal(g, w0)
+    assert g.flags.writeable and not np.shares_memory(g, w) and not np.shares_memory(g, x)
+    g[0] = 123.0
+    np.testing.assert_array_equal(w, w0)
+    # the same where the product's other operand is traced too, and feeds on
+    h = cr.grad(lambda x: np.sum(np.exp(x) * x))(x)
+    np.testing.assert_allclose(h, np.exp(x) * (1 + x), rtol=1e-13, atol=1e-15)
+    # a vjp handed a spread cotangent of its own
+    ones = np.broadcast_to(1.0, (BIG,))
+    (ct,) = cr.vjp(lambda x: x * w, x)[1](ones)
+    np.testing.assert_array_equal(ct, w0)
+    assert ct.flags.writeable and not np.shares_memory(ct, w)
+
+
+def test_the_spread_seed_keeps_higher_order_derivatives():
+    # forward over reverse: the derivative multiplied by the seed is traced, and
+    # must stay traced (a plain copy of it would drop the second derivative)
+    x, p = np.linspace(-1.0, 1.0, BIG), np.ones(BIG)
+    _, hp = cr.jvp(cr.grad(lambda x: np.sum(x**4)), (x,), (p,))
+    np.testing.assert_allclose(hp, 12 * x**2, rtol=1e-12)
+    _, hp2 = cr.jvp(cr.grad(lambda x: np.sum(x * np.sin(x))), (x,), (p,))
+    np.testing.assert_allclose(hp2, 2 * np.cos(x) - x * np.sin(x), rtol=1e-12, atol=1e-15)

@@ -86,6 +86,16 @@ def mul0(g: Any, d: Any) -> Any:
     """
     dv = d._value if isinstance(d, ArrayFacade) else d
     if type(dv) is np.ndarray and dv.size >= _TEST_THE_PRODUCT_FROM:
+        if (
+            d is dv  # a plain array: a traced d (higher order) must be multiplied in
+            and _ones_spread(g)
+            and dv.dtype is g.dtype
+            and dv.shape == g.shape[g.ndim - dv.ndim :]
+        ):
+            # the seed of a gradient of a sum, spread over the array: the product
+            # is d itself (1 * inf is inf), handed on as a read-only view, which
+            # nothing writes into and the transforms copy before returning
+            return np.broadcast_to(dv, g.shape)
         with np.errstate(invalid="ignore"):  # a 0 * inf is mended below
             r = g * d
         finite = _finite(r)
@@ -96,6 +106,19 @@ def mul0(g: Any, d: Any) -> Any:
     with np.errstate(invalid="ignore"):  # the 0 * inf about to be replaced
         r = g * d
     return _zero_where_nan(g, r, lazy=finite is None)
+
+
+def _ones_spread(g: Any) -> bool:
+    """Whether ``g`` is a read-only array of ones that is one value spread by
+    zero strides (a reduction's cotangent of a scalar 1: the seed of ``grad``
+    of a sum, as rules/reductions.py's ``_spread`` passes it on)."""
+    return (
+        type(g) is np.ndarray
+        and not g.flags.writeable
+        and not any(g.strides)
+        and g.size > 0
+        and bool(g[(0,) * g.ndim] == 1.0)
+    )
 
 
 # From this size on, mul0 tests the product it made rather than the derivative
