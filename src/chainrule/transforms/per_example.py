@@ -61,44 +61,50 @@ def gradient_of(fun: Any) -> GradOf | None:
     return None
 
 
-def summed_gradient(
-    mark: GradOf,
-    in_axes: Any,
-    axis_size: int | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """``vmap(grad(f), in_axes, out_axes=0)(*args, **kwargs)`` as the gradient of
-    the summed batch, or ``NotImplemented`` where that does not apply (see the
-    module docstring)."""
-    from .reverse_mode import grad
-    from .vmap import vmap
+class SummedGradient:
+    """``vmap(grad(f), in_axes, axis_size=...)`` (``out_axes=0``) as the gradient
+    of the summed batch: made once per ``vmap`` call site, applied per call."""
 
-    argnums = mark.argnums
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums or any(not isinstance(n, int) or not -len(args) <= n < len(args) for n in nums):
-        return NotImplemented  # the general route gives grad's error
-    for n in nums:
-        axis = in_axes[n % len(args)] if isinstance(in_axes, (tuple, list)) else in_axes
-        if not (isinstance(axis, int) and axis == 0):
+    __slots__ = ("mark", "in_axes", "summed")
+
+    def __init__(self, mark: GradOf, in_axes: Any, axis_size: int | None) -> None:
+        from .reverse_mode import grad
+        from .vmap import vmap
+
+        self.mark = mark
+        self.in_axes = in_axes
+        batched = vmap(mark.fun, in_axes=in_axes, axis_size=axis_size)
+
+        def total(*a: Any, **k: Any) -> Any:
+            out = batched(*a, **k)
+            shape = getattr(out, "shape", None)
+            if type(shape) is not tuple or not shape or math.prod(shape[1:]) != 1:
+                raise _NotOneScalarEach  # grad's own error follows, by the general route
+            return np.sum(out)
+
+        self.summed = grad(total, argnums=mark.argnums)
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The per-example gradients, or ``NotImplemented`` where this route
+        does not apply (see the module docstring)."""
+        argnums, in_axes = self.mark.argnums, self.in_axes
+        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        if not nums or any(not isinstance(n, int) or not -len(args) <= n < len(args) for n in nums):
+            return NotImplemented  # the general route gives grad's error
+        for n in nums:
+            axis = in_axes[n % len(args)] if isinstance(in_axes, (tuple, list)) else in_axes
+            if not (isinstance(axis, int) and axis == 0):
+                return NotImplemented
+            if not all(hasattr(leaf, "shape") and leaf.ndim > 0 for leaf in _leaves(args[n])):
+                return NotImplemented
+        try:
+            return self.summed(*args, **kwargs)
+        except _NotOneScalarEach:
             return NotImplemented
-        if not all(hasattr(leaf, "shape") and leaf.ndim > 0 for leaf in _leaves(args[n])):
-            return NotImplemented
-    fun = mark.fun
-    outputs: list[Any] = []
 
-    def total(*a: Any, **k: Any) -> Any:
-        out = vmap(fun, in_axes=in_axes, axis_size=axis_size)(*a, **k)
-        shape = getattr(out, "shape", None)
-        if type(shape) is not tuple or not shape or math.prod(shape[1:]) != 1:
-            outputs.append(out)  # not one scalar per example: grad's own error follows
-            return 0.0
-        return np.sum(out)
 
-    result = grad(total, argnums=argnums)(*args, **kwargs)
-    if outputs:
-        return NotImplemented
-    return result
+class _NotOneScalarEach(Exception):
+    """The function gave something other than one scalar per example."""
 
 
 def _leaves(x: Any) -> list[Any]:

@@ -17,7 +17,7 @@ import numpy as np
 from .. import tree
 from ..core import batching as _b
 from ..core.trace import Tracer, boundary_state, restore_boundary
-from .per_example import gradient_of, summed_gradient
+from .per_example import SummedGradient, gradient_of
 
 
 def _prefix_leaves(spec: Any, value: Any, what: str) -> list[Any]:
@@ -87,15 +87,16 @@ def vmap(
     # vmap(grad(f)) over mapped arguments: one gradient of the summed batch
     # (transforms/per_example.py), where it applies
     gradient = gradient_of(fun) if chunk_size is None and type(out_axes) is int else None
-    if gradient is not None and out_axes != 0:
-        gradient = None
+    summed = (
+        None if gradient is None or out_axes != 0 else SummedGradient(gradient, in_axes, axis_size)
+    )
 
     @functools.wraps(fun)
     def mapped(*args: Any, **kwargs: Any) -> Any:
-        if gradient is not None and (
+        if summed is not None and (
             not isinstance(in_axes, (tuple, list)) or len(in_axes) == len(args)
         ):
-            done = summed_gradient(gradient, in_axes, axis_size, args, kwargs)
+            done = summed(args, kwargs)
             if done is not NotImplemented:
                 return done
         if isinstance(in_axes, (tuple, list)):
