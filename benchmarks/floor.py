@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from typing import Any
 
 import numpy as np
 import workloads as wl
 from impl_numpy import deep_chain_grad
+from timing import seconds
 
 import chainrule as cr
 
@@ -65,13 +65,6 @@ def minimal_grad(x: np.ndarray, Ws: list) -> np.ndarray:
 hand_grad = deep_chain_grad
 
 
-def _seconds(fn: Any, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
-
-
 def main(rounds: int = ROUNDS, layers: int = LAYERS) -> dict[str, float]:
     """Median paired ratios of the minimal engine and of chainrule to the hand-written gradient."""
     try:
@@ -89,12 +82,12 @@ def main(rounds: int = ROUNDS, layers: int = LAYERS) -> dict[str, float]:
     for name, fn in calls.items():
         if not np.allclose(fn(), expected, rtol=1e-10, atol=1e-12):
             raise AssertionError(f"{name} gives a wrong gradient")
-    per_call = max(1, int(0.01 / _seconds(lambda: hand_grad(x, Ws), 3)))
+    per_call = max(1, int(0.01 / seconds(lambda: hand_grad(x, Ws), 3)))
     ratios: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
-        hand = _seconds(lambda: hand_grad(x, Ws), per_call)
+        hand = seconds(lambda: hand_grad(x, Ws), per_call)
         for name, fn in calls.items():
-            ratios[name].append(_seconds(fn, per_call) / hand)
+            ratios[name].append(seconds(fn, per_call) / hand)
     if limit is not None:
         limit.unregister()
     return {name: statistics.median(r) for name, r in ratios.items()}

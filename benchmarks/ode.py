@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import scipy.integrate as si
+from timing import seconds  # benchmarks/, the script's own folder
 
 import chainrule as cr
 import chainrule.scipy.integrate as csi
@@ -44,12 +44,6 @@ def loss(p, how):
     return np.sum((r.y - DATA) ** 2)
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -68,7 +62,7 @@ def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(repeat):  # alternated, so that load drifts hit every variant alike
         for k, fn in runs.items():
-            times[k].append(timed(fn))
+            times[k].append(seconds(fn))
     base = statistics.median(times["plain"])
     print(f"medians of {repeat} alternated runs")
     print(f"scipy.integrate.solve_ivp (plain):       {base * 1e3:8.2f} ms")

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import scipy.integrate as si
+from timing import seconds  # benchmarks/, the script's own folder
 
 import chainrule as cr
 import chainrule.scipy.integrate as csi
@@ -60,12 +60,6 @@ def adjoint_loss(rhs, y0: np.ndarray, how: str = "adjoint"):
     return loss
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -80,8 +74,8 @@ def main() -> None:
     g = grad(p)  # warm: the staged vector-Jacobian product
     base, adj = [], []
     for _ in range(args.repeat):
-        base.append(timed(plain))
-        adj.append(timed(lambda: grad(p)))
+        base.append(seconds(plain))
+        adj.append(seconds(lambda: grad(p)))
     b, t = statistics.median(base), statistics.median(adj)
     print(f"n = {n}: scipy.integrate.solve_ivp (plain): {b * 1e3:9.1f} ms  ({nfev} evaluations)")
     print(f"cr.grad, sensitivity='adjoint':   {t * 1e3:9.1f} ms  {t / b:6.1f}x (target <= 10x)")
@@ -93,7 +87,7 @@ def main() -> None:
     aug = solver._sensitivity_solver(n)
     z = np.concatenate([y0, np.concatenate([np.eye(n), np.zeros((n, n))], 1).reshape(-1)])
     aug.f(0.0, z, p)  # staging
-    one = statistics.median(timed(lambda: aug.f(0.0, z, p)) for _ in range(args.repeat))
+    one = statistics.median(seconds(lambda: aug.f(0.0, z, p)) for _ in range(args.repeat))
     print(
         f"forward sensitivities: one augmented right-hand side {one * 1e3:.0f} ms; "
         f"x {nfev} evaluations >= {one * nfev:.1f} s projected ({one * nfev / b:.0f}x)"
@@ -120,7 +114,7 @@ def main() -> None:
 
         ag_grad = autograd.grad(ag_loss)
         ga = ag_grad(p)
-        tag = statistics.median(timed(lambda: ag_grad(p)) for _ in range(args.repeat))
+        tag = statistics.median(seconds(lambda: ag_grad(p)) for _ in range(args.repeat))
         diff = np.max(np.abs(ga - g)) / np.max(np.abs(g))
         print(
             f"autograd odeint (LSODA) gradient:          {tag * 1e3:9.1f} ms  {tag / b:6.1f}x "

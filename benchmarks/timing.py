@@ -25,7 +25,7 @@ def one_blas_thread() -> Iterator[bool]:
         yield True
 
 
-def _seconds(fn: Callable[[], object], number: int) -> float:
+def seconds(fn: Callable[[], object], number: int = 1) -> float:
     """Mean seconds per call over ``number`` back-to-back calls."""
     start = time.perf_counter()
     for _ in range(number):
@@ -38,7 +38,7 @@ def calls_per_sample(fn: Callable[[], object], min_seconds: float) -> int:
     one sample needs to last at least ``min_seconds`` (so that fast calls are
     not lost in the clock's resolution)."""
     fn()
-    once = _seconds(fn, 1)
+    once = seconds(fn, 1)
     if once <= 0.0:
         return MAX_CALLS_PER_SAMPLE
     return max(1, min(MAX_CALLS_PER_SAMPLE, math.ceil(min_seconds / once)))
@@ -65,5 +65,5 @@ def interleaved_samples(
         gc.collect()
         shift = round_no % len(keys) if keys else 0
         for key in keys[shift:] + keys[:shift]:
-            samples[key].append(_seconds(fns[key], numbers[key]))
+            samples[key].append(seconds(fns[key], numbers[key]))
     return samples

@@ -2,7 +2,8 @@
 rule sweeps: forward mode against central differences along a random direction
 of the argument's dtype, reverse mode through the pairing ``Re(sum(u * J v))``
 of the complex convention (docs/design.md), and the same for the JVP and VJP
-maps themselves up to ``order``."""
+maps themselves up to ``order``; and ``fd_grad``, the central-difference
+gradient ``df/dx - i df/dy`` of a real function of a complex array."""
 
 from __future__ import annotations
 
@@ -37,3 +38,17 @@ def check_one(f, x, order=2, eps=1e-6, rtol=1e-6, atol=1e-7, seed=0):
     if order > 1:
         check_one(lambda a: cr.jvp(f, (a,), (v,))[1], x, order - 1, eps, rtol, atol, seed + 1)
         check_one(lambda a: cr.vjp(f, a)[1](u)[0], x, order - 1, eps, rtol, atol, seed + 2)
+
+
+def fd_grad(f, z, eps=1e-6):
+    """``df/dx - i df/dy`` of a real function, by central differences taken
+    separately along the real and the imaginary direction of each element."""
+    z = np.asarray(z)
+    g = np.zeros(z.shape, dtype=complex)
+    for i in np.ndindex(z.shape):
+        e = np.zeros(z.shape)
+        e[i] = eps
+        dx = (f(z + e) - f(z - e)) / (2 * eps)
+        dy = (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
+        g[i] = dx - 1j * dy
+    return g

@@ -5,10 +5,12 @@ real inputs keeping real derivatives through complex intermediates."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
+from complex_checks import check_one, fd_grad
 from conftest import rand
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,53 +38,10 @@ def csmall(*shape):
     return RNG.uniform(-0.4, 0.4, size=shape) + 1j * RNG.uniform(-0.4, 0.4, size=shape)
 
 
-# --- the checker: finite differences along complex directions -------------------
-def _like(x, rng):
-    x = np.asarray(x)
-    v = rng.standard_normal(x.shape)
-    if x.dtype.kind == "c":
-        v = v + 1j * rng.standard_normal(x.shape)
-    return v.astype(x.dtype)
-
-
-def _pair(a, b):
-    """The pairing of a cotangent with a tangent: Re(sum(a * b)), no conjugate."""
-    return float(np.real(np.sum(np.asarray(a) * np.asarray(b))))
-
-
-def check_complex(f, x, order=2, eps=1e-6, rtol=1e-5, atol=1e-6, _seed=0):
-    """Like ``cr.check_grads`` for one (possibly complex) array argument and one
-    array output: forward mode against central differences along a random
-    complex direction, reverse mode through the pairing Re(sum(u * J v)); then
-    the same for the JVP and VJP maps themselves, up to ``order``."""
-    rng = np.random.default_rng(_seed)
-    x = np.asarray(x)
-    v = _like(x, rng)
-    numeric = (np.asarray(f(x + eps * v)) - np.asarray(f(x - eps * v))) / (2 * eps)
-    _, t = cr.jvp(f, (x,), (v,))
-    assert_allclose(t, numeric, rtol=rtol, atol=atol, err_msg="forward mode")
-    out, vjp_fn = cr.vjp(f, x)
-    u = _like(out, rng)
-    (ct,) = vjp_fn(u)
-    assert np.asarray(ct).dtype == x.dtype, "a cotangent has its input's dtype"
-    assert_allclose(_pair(ct, v), _pair(u, numeric), rtol=rtol, atol=atol, err_msg="reverse mode")
-    if order > 1:
-        check_complex(lambda a: cr.jvp(f, (a,), (v,))[1], x, order - 1, eps, rtol, atol, _seed + 1)
-        check_complex(lambda a: cr.vjp(f, a)[1](u)[0], x, order - 1, eps, rtol, atol, _seed + 2)
-
-
-def fd_grad(f, z, eps=1e-6):
-    """``df/dx - i df/dy`` of a real function, by central differences taken
-    separately along the real and the imaginary direction of each element."""
-    z = np.asarray(z)
-    g = np.zeros(z.shape, dtype=complex)
-    for i in np.ndindex(z.shape):
-        e = np.zeros(z.shape)
-        e[i] = eps
-        dx = (f(z + e) - f(z - e)) / (2 * eps)
-        dy = (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-        g[i] = dx - 1j * dy
-    return g
+# --- the checkers: finite differences along complex directions (tests/complex_checks.py)
+# Like ``cr.check_grads`` for one (possibly complex) array argument and one
+# array output, to second order by default.
+check_complex = functools.partial(check_one, rtol=1e-5, atol=1e-6)
 
 
 # --- the convention ----------------------------------------------------------------------

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from complex_checks import fd_grad
 from numpy.testing import assert_allclose
-from test_complex import check_complex, fd_grad
+from test_complex import check_complex
 
 import chainrule as cr
 import chainrule.numpy as cnp

@@ -130,6 +130,9 @@ def test_the_matmul_step_equals_the_makers_closure(i, v_shape):
         g = rand(*lead, *ans.shape)
         expected = matmul_p.vjp[i](ans, *operands)(g)
         np.testing.assert_allclose(step(g, kept), expected, rtol=1e-13, atol=1e-15)
+        # and the derivative of a product itself: c^T g for c @ v, g c^T for v @ c
+        by_hand = (g @ c if v.ndim == 1 else c.T @ g) if i == 1 else g @ c.T
+        np.testing.assert_allclose(step(g, kept), by_hand, rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize(

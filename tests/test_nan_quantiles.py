@@ -9,25 +9,9 @@ import warnings
 
 import numpy as np
 import pytest
+from test_cov_reductions import CONTINUOUS, METHODS  # quantile's methods, as named there
 
 import chainrule as cr
-
-METHODS = [
-    "linear",
-    "interpolated_inverted_cdf",
-    "hazen",
-    "weibull",
-    "median_unbiased",
-    "normal_unbiased",
-    "inverted_cdf",
-    "averaged_inverted_cdf",
-    "closest_observation",
-    "lower",
-    "higher",
-    "midpoint",
-    "nearest",
-]
-CONTINUOUS = METHODS[:6]
 
 
 def _data():

@@ -46,9 +46,17 @@ def _f(x):
     return np.sin(x) * np.exp(-0.5 * x) + np.log(1.0 + x * x) / (2.0 + np.cos(x))
 
 
+def _df(x):  # by hand
+    s, c, e = np.sin(x), np.cos(x), np.exp(-0.5 * x)
+    q, d = 1.0 + x * x, 2.0 + c
+    return c * e - 0.5 * s * e + (2.0 * x / q) / d + np.log(q) * s / (d * d)
+
+
 def test_scalar_function_over_points(calls):
     x = rand(200)
-    np.testing.assert_allclose(cr.vmap(cr.grad(_f))(x), _loop(cr.grad(_f), x), rtol=1e-13)
+    got = cr.vmap(cr.grad(_f))(x)
+    np.testing.assert_allclose(got, _loop(cr.grad(_f), x), rtol=1e-13)
+    np.testing.assert_allclose(got, _df(x), rtol=1e-12, atol=1e-14)
     assert calls == [True]
 
 
@@ -59,6 +67,9 @@ def test_vector_examples_and_two_mapped_arguments(calls):
     want = [_loop(lambda x, y, k=k: cr.grad(f, argnums=(0, 1))(x, y)[k], X, Y) for k in (0, 1)]
     np.testing.assert_allclose(got[0], want[0], rtol=1e-13)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-13)
+    t = np.tanh(X * Y)  # by hand: 2 t (1 - t^2) times the other factor, plus it
+    np.testing.assert_allclose(got[0], 2 * t * (1 - t * t) * Y + Y, rtol=1e-12)
+    np.testing.assert_allclose(got[1], 2 * t * (1 - t * t) * X + X, rtol=1e-12)
     assert calls == [True]
 
 
@@ -67,6 +78,7 @@ def test_a_shared_unmapped_argument_is_still_mapped_over(calls):
     f = lambda x, w: np.sum(np.tanh(w * x))  # noqa: E731
     got = cr.vmap(cr.grad(f), in_axes=(0, None))(X, w)
     np.testing.assert_allclose(got, _loop(cr.grad(f), X, w, in_axes=(0, None)), rtol=1e-13)
+    np.testing.assert_allclose(got, (1 - np.tanh(w * X) ** 2) * w, rtol=1e-12)
     assert calls == [True]
 
 
@@ -75,6 +87,7 @@ def test_gradients_of_shared_parameters_take_the_general_route(calls):
     f = lambda w, x: np.sum(np.tanh(w * x))  # noqa: E731
     got = cr.vmap(cr.grad(f), in_axes=(None, 0))(w, X)
     np.testing.assert_allclose(got, _loop(cr.grad(f), w, X, in_axes=(None, 0)), rtol=1e-13)
+    np.testing.assert_allclose(got, (1 - np.tanh(w * X) ** 2) * X, rtol=1e-12)
     assert calls == [False]  # per-example gradients of w differ from the sum's
 
 
@@ -82,6 +95,7 @@ def test_uncovered_forms_give_the_same_answers():
     X = rand(4, 3)
     f = lambda x: np.sum(np.sin(x) ** 2)  # noqa: E731
     want = _loop(cr.grad(f), X)
+    np.testing.assert_allclose(want, np.sin(2 * X), rtol=1e-13)  # 2 sin cos
     np.testing.assert_allclose(cr.vmap(cr.grad(f), in_axes=1)(X.T), want, rtol=1e-13)
     np.testing.assert_allclose(cr.vmap(cr.grad(f), out_axes=1)(X), want.T, rtol=1e-13)
     np.testing.assert_allclose(cr.vmap(cr.grad(f), chunk_size=3)(X), want, rtol=1e-13)

@@ -30,7 +30,7 @@ import numpy as np
 from . import tree
 from .core.primitive import Primitive
 from .core.reverse import ReverseTrace, ReverseTracer
-from .core.staging import Equation, Guard, Program, Var
+from .core.staging import Equation, Guard, Program, Var, array_constants
 from .core.trace import Tracer, strip
 from .transforms._inputs import as_differentiable
 
@@ -841,7 +841,7 @@ class StagedGraph(_Picture):
                     seen.add(v)
                     lines.append(f"  {producer[v]} -> {node};")
             if type(e) is Equation:
-                for c in _constants_in((e.args, e.kwargs)):
+                for c in array_constants((e.args, e.kwargs)):
                     key = consts.setdefault(id(c), f"k{len(consts)}")
                     lines.append(f"  {key} -> {node};")
 
@@ -875,23 +875,6 @@ class StagedGraph(_Picture):
                     f'  {key} [label="{_esc(text)}", shape=note, color=gray50, fontcolor=gray30];'
                 )
         return "\n".join(lines + ["}"]) + "\n"
-
-
-def _constants_in(t: Any) -> list[Any]:
-    found: list[Any] = []
-
-    def walk(x: Any) -> None:
-        if isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, np.bool_):
-            found.append(x)
-        elif type(x) in (list, tuple):
-            for v in x:
-                walk(v)
-        elif type(x) is dict:
-            for v in x.values():
-                walk(v)
-
-    walk(t)
-    return found
 
 
 def _describe_constant(c: Any) -> str:

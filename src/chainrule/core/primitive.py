@@ -57,6 +57,7 @@ class Primitive:
         "partner",
         "direct_pair",
         "joint_vjp",
+        "square_vjp",
     )
 
     def __init__(
@@ -96,6 +97,8 @@ class Primitive:
         # Optional, for two-argument primitives: the cotangents of both traced
         # operands from one function, sharing work (see set_joint_vjp), else None.
         self.joint_vjp: Any = None
+        # The same, asked only when both operands are one traced value (x * x).
+        self.square_vjp: Any = None
         # Optional, for two-argument primitives: ``fused_jvp(i, x, other, t)``
         # computes the value and the tangent together when only argument
         # ``i`` (value ``x``, tangent ``t``) is traced, or returns None to
@@ -110,7 +113,7 @@ class Primitive:
 
     def defvjp(self, *makers: Any) -> Primitive:
         # shortcuts of the makers replaced: set them again after
-        self.direct = self.partner = self.direct_pair = self.joint_vjp = None
+        self.direct = self.partner = self.direct_pair = self.joint_vjp = self.square_vjp = None
         self.vjp = makers[0] if isinstance(makers[0], EachArgument) else list(makers)
         if type(self.vjp) is list and not self.multiple_results:
             if len(self.vjp) < 2:
@@ -210,7 +213,9 @@ def set_direct_pair(prim: Primitive, step: Callable[[Any, Any, int], Any]) -> No
     prim.direct_pair = step
 
 
-def set_joint_vjp(prim: Primitive, maker: Callable[[Any, Any, Any], Any]) -> None:
+def set_joint_vjp(
+    prim: Primitive, maker: Callable[[Any, Any, Any], Any], *, same_value: bool = False
+) -> None:
     """Give the two-argument primitive ``prim`` a VJP for when both operands
     are traced that shares work between them: ``maker(ans, x, y)`` returns
     ``g -> (cotangent of x, cotangent of y)`` (either may be None), or None to
@@ -220,8 +225,14 @@ def set_joint_vjp(prim: Primitive, maker: Callable[[Any, Any, Any], Any]) -> Non
     operations where the two makers take five. ``x * x`` (one value twice)
     pulls back ``2 g x`` in two where they take three. The results agree with
     the makers' to rounding (tests/test_fast_paths.py, tests/test_engine_shortcuts.py).
+
+    ``same_value``: ``maker`` applies only when both operands are one traced
+    value, and is not asked otherwise (``x * y`` pays nothing for ``x * x``'s).
     """
-    prim.joint_vjp = maker
+    if same_value:
+        prim.square_vjp = maker
+    else:
+        prim.joint_vjp = maker
 
 
 class ConstantRule:

@@ -198,7 +198,7 @@ class ReverseTrace(Trace):
                     if not prim.complex_ok:
                         refuse_complex(prim, ans, va, vb)
                     tape = self.tape
-                    joint = prim.joint_vjp
+                    joint = prim.square_vjp if a is b else prim.joint_vjp
                     vjp = None if joint is None else joint(ans, va, vb)
                     if vjp is not None:  # x / y, x * x: one function for both
                         tape.append(([a._index, b._index], vjp))
@@ -341,8 +341,9 @@ class ReverseTrace(Trace):
             refuse_masked(prim, ans)
         if not prim.complex_ok:
             refuse_complex(prim, *(ans if multiple else (ans,)), *(vals[i] for i in positions))
-        if len(positions) == 2 and prim.joint_vjp is not None and not kwargs:
-            joint = prim.joint_vjp(ans, *vals)  # x / y, x * x: both traced, work shared
+        if len(positions) == 2 and not kwargs:  # x / y, x * x: both traced, work shared
+            shared = prim.square_vjp if args[0] is args[1] else prim.joint_vjp
+            joint = None if shared is None else shared(ans, *vals)
             if joint is not None:
                 tape = self.tape
                 tape.append(([args[0]._index, args[1]._index], joint))

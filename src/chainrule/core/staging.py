@@ -23,7 +23,7 @@ import math
 import operator
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -464,6 +464,19 @@ def _find_tracer(x: Any) -> bool:
     return False
 
 
+def array_constants(t: Any) -> Iterator[Any]:
+    """The NumPy arrays and scalars (booleans aside) inside the lists, tuples
+    and dicts ``t``, in order, each as often as it appears."""
+    if isinstance(t, (np.ndarray, np.generic)) and not isinstance(t, np.bool_):
+        yield t
+    elif type(t) in (list, tuple):
+        for v in t:
+            yield from array_constants(v)
+    elif type(t) is dict:
+        for v in t.values():
+            yield from array_constants(v)
+
+
 class Program:
     """A staged function: ``n_in`` input variables (numbered first), the
     equations and guards in the order they ran, and the outputs (a tree
@@ -498,22 +511,12 @@ class Program:
     def constants(self) -> list[Any]:
         """The constant arrays the program holds (closed-over arrays, seeds, folded values)."""
         found: dict[int, Any] = {}
-
-        def walk(t: Any) -> None:
-            if isinstance(t, (np.ndarray, np.generic)) and not isinstance(t, np.bool_):
-                found.setdefault(id(t), t)
-            elif type(t) in (list, tuple):
-                for v in t:
-                    walk(v)
-            elif type(t) is dict:
-                for v in t.values():
-                    walk(v)
-
         for e in self.body:
             if type(e) is Equation:
-                walk(e.args)
-                walk(e.kwargs)
-        walk(self.out_leaves)
+                for c in array_constants((e.args, e.kwargs)):
+                    found.setdefault(id(c), c)
+        for c in array_constants(self.out_leaves):
+            found.setdefault(id(c), c)
         return list(found.values())
 
     def __str__(self) -> str:

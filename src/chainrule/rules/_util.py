@@ -136,10 +136,10 @@ def fits_into(g: np.ndarray, c: Any) -> bool:
     if t is np.ndarray:
         nd = c.ndim
         return c.dtype is g.dtype and nd <= g.ndim and c.shape == g.shape[g.ndim - nd :]
-    return t is np.float64 and g.dtype is _F64
+    return t is np.float64 and g.dtype is FLOAT64
 
 
-_F64 = np.dtype(np.float64)
+FLOAT64 = np.dtype(np.float64)  # the dtype object, for identity tests on hot paths
 
 
 def mul_into(g: np.ndarray, c: Any) -> Any:

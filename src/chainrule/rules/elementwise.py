@@ -38,6 +38,7 @@ from ..core.registry import CONSTANT_RULES, REAL_ONLY, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import no_rule_error
 from ._util import (
+    FLOAT64,
     batch_lead,
     div0,
     doubled,
@@ -250,9 +251,6 @@ class Applied:
         code = apply.__code__
         self.pick = _picker_of(code.co_varnames[1 : code.co_argcount])  # after g
 
-    def __call__(self, g: Any, ans: Any, x: Any, y: Any) -> Any:
-        return self.apply(g, *self.pick(ans, x, y))
-
 
 def _binary_vjp(d: Any, which: int, zero_safe: bool) -> Any:
     if d is None:
@@ -412,7 +410,7 @@ def _shares_shape(ans: Any, x: Any, y: Any) -> bool:
 
 def _square_joint(ans: Any, x: Any, y: Any) -> Any:
     """x * x, one value twice: 2 g x as one product doubled (exactly g x + g x)."""
-    if x is not y or not _shares_shape(ans, x, y):
+    if not _shares_shape(ans, x, y):
         return None
 
     def vjp(g: Any) -> tuple[Any, None]:
@@ -433,7 +431,7 @@ def _divide_joint(ans: Any, x: Any, y: Any) -> Any:
     return vjp
 
 
-set_joint_vjp(UFUNCS[np.multiply], _square_joint)
+set_joint_vjp(UFUNCS[np.multiply], _square_joint, same_value=True)
 set_joint_vjp(UFUNCS[np.true_divide], _divide_joint)
 unary(np.negative, lambda: -1.0)
 unary(np.positive, lambda: 1.0)
@@ -456,9 +454,6 @@ def _constant(
     CONSTANT_RULES[name] = rule
 
 
-_INF = math.inf
-
-
 def _negate_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
     return -t
 
@@ -467,8 +462,8 @@ def _same_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
     return t
 
 
-def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any, inf: float = _INF) -> Any:
-    return t * c if -inf < c < inf else mul0(t, c)
+def _scaled_tangent(t: Any, ans: Any, x: Any, c: Any) -> Any:
+    return t * c  # c is finite: x * inf takes the general rules
 
 
 def _reflected(op: Any) -> Any:
@@ -508,11 +503,8 @@ _constant(
 )
 
 
-def _scale_vjp(ans: Any, x: Any, c: Any, inf: float = _INF) -> Callable[[Any], Any]:
-    # x * c is the commonest operation of scalar code: no helper call
-    if -inf < c < inf:
-        return lambda g: g * c
-    return lambda g: mul0(g, c)
+def _scale_vjp(ans: Any, x: Any, c: Any) -> Callable[[Any], Any]:
+    return lambda g: g * c  # c is finite: x * inf takes the general rules
 
 
 # x * c for a finite c (x * inf takes the general rules, which keep zero
@@ -671,16 +663,20 @@ set_partner(sinh_p, cosh_p, mul0)  # (zero-safe: cosh overflows)
 set_partner(cosh_p, sinh_p, mul0)
 
 
-# the product in one step: one Python call less per tanh in the backward pass
-# 1 - t t: for a float64 array with a 0-d array's 1, which NumPy subtracts faster
-# than a Python float (the same value, bit for bit)
-_F64, _ONE64 = np.dtype(np.float64), np.ones((), dtype=np.float64)
-unary(
-    np.tanh,
-    lambda ans: 1.0 - ans * ans,
-    step=lambda g, t: g * ((_ONE64 if type(t) is np.ndarray and t.dtype is _F64 else 1.0) - t * t),
-    into=lambda g, t: np.multiply(g, 1.0 - t * t, out=g) if fits_into(g, t) else NotImplemented,
-)
+def _tanh_step(g: Any, t: Any) -> Any:
+    """``g * (1 - t t)`` in one call. A float64 array subtracts from a 0-d
+    array's 1, which NumPy does faster than from a Python float (the same
+    value, bit for bit)."""
+    one = _ONE64 if type(t) is np.ndarray and t.dtype is FLOAT64 else 1.0
+    return g * (one - t * t)
+
+
+def _tanh_into(g: np.ndarray, t: Any) -> Any:
+    return np.multiply(g, 1.0 - t * t, out=g) if fits_into(g, t) else NotImplemented
+
+
+_ONE64 = np.ones((), dtype=FLOAT64)
+unary(np.tanh, lambda ans: 1.0 - ans * ans, step=_tanh_step, into=_tanh_into)
 unary(np.arcsinh, lambda x: 1.0 / (np.sqrt(x * x + 1.0) if _is_complex(x) else np.hypot(x, 1.0)))
 unary(np.arccosh, lambda x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)), zero_safe=True)
 unary(np.arctanh, lambda x: 1.0 / ((1.0 - x) * (1.0 + x)), zero_safe=True)

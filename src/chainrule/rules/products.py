@@ -34,7 +34,7 @@ from ..core.primitive import EachArgument, Primitive, set_direct_pair
 from ..core.registry import NONDIFF, UFUNCS, implements
 from ..core.trace import is_traced, strip
 from ..errors import conversion_error
-from ._util import allow_complex, batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
+from ._util import FLOAT64, allow_complex, batch_lead, ndim_of, pad_batch, shape_of, unbroadcast
 from .shape import astype, expand_dims, getitem, moveaxis, ravel, reshape, swapaxes
 
 
@@ -222,9 +222,6 @@ def _blocked_pair(i: int, x: Any, t: Any, w: Any) -> Any:
     return out
 
 
-_F64 = np.dtype(np.float64)
-
-
 def _transposed_times(g: Any, a: Any) -> Any:
     """The cotangent of ``x`` in ``a @ x`` for a matrix ``x`` (as _small_vjp_b)."""
     return a.T @ g
@@ -237,7 +234,7 @@ def _matmul_direct(v: Any, c: Any, i: int) -> Any:
     shapes ``np.dot`` is ``np.matmul`` with less dispatch, and the backward
     step is a bare ``np.dot`` call: no closure is made and no Python frame runs
     per layer."""
-    if v.dtype is not _F64 or c.dtype is not _F64 or c.ndim != 2:
+    if v.dtype is not FLOAT64 or c.dtype is not FLOAT64 or c.ndim != 2:
         return None
     nd = v.ndim
     if nd == 1 or nd == 2:  # (plain arrays: np.dot without its __array_function__ dispatch)

@@ -666,15 +666,9 @@ class Jitted:
                 fast_key = tuple(parts)
                 paths = self._fast.get(fast_key)
                 if paths is not None and _trace._depth.get() == 0:
-                    for compiled in paths:
-                        if compiled is EAGER:
-                            return self.fun(*args)
-                        out = compiled.run(*args)
-                        if out is not MISS:
-                            result = out[0] if compiled.single else compiled.unflatten(out)
-                            if not compiled.checked and CHECK_FIRST_REPLAY:
-                                return self._check(paths, compiled, result, args, kwargs)
-                            return result
+                    done = self._replay(paths, paths, args, args, kwargs)
+                    if done is not MISS:
+                        return done
         if _trace._depth.get() > 0:
             # Inside another transform (or another jit's staging): run inline,
             # so that the outer level follows every operation.
@@ -685,15 +679,9 @@ class Jitted:
         paths = self._cache.get(key)
         if paths:
             inputs = [leaves[i] for i in dyn]  # Python numbers as they are: weakly typed
-            for compiled in list(paths):
-                if compiled is EAGER:
-                    return self.fun(*args, **kwargs)
-                out = compiled.run(*inputs)
-                if out is not MISS:
-                    result = out[0] if compiled.single else compiled.unflatten(out)
-                    if not compiled.checked and CHECK_FIRST_REPLAY:
-                        return self._check(paths, compiled, result, args, kwargs)
-                    return result
+            done = self._replay(paths, list(paths), inputs, args, kwargs)
+            if done is not MISS:
+                return done
             if len(paths) >= MAX_PATHS:
                 self._retrace_warning()
                 return self.fun(*args, **kwargs)
@@ -708,6 +696,27 @@ class Jitted:
             if fast_key is not None:
                 self._fast[fast_key] = paths  # the same list: one cache, two ways in
         return result
+
+    def _replay(
+        self,
+        paths: list[Any],
+        tried: list[Any],
+        inputs: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """The result of the first of ``tried`` (``paths`` or a copy of it) whose
+        guards hold for ``inputs``, an eager call where a path says so, or MISS."""
+        for compiled in tried:
+            if compiled is EAGER:
+                return self.fun(*args, **kwargs)
+            out = compiled.run(*inputs)
+            if out is not MISS:
+                result = out[0] if compiled.single else compiled.unflatten(out)
+                if not compiled.checked and CHECK_FIRST_REPLAY:
+                    return self._check(paths, compiled, result, args, kwargs)
+                return result
+        return MISS
 
     def _check(
         self,
