@@ -143,8 +143,21 @@ class ReverseTrace(Trace):
             vjp = makers[0](ans, v)
         elif n == 2:
             a, b = args
-            # x * 2.0, 1.0 - x, x ** 2: the other operand is a Python number
             tb = type(b)
+            pair = prim.direct_pair  # W @ x, x @ W: no closure (core.primitive.set_direct_pair)
+            if pair is not None and (tb is np.ndarray or type(a) is np.ndarray):
+                x, c, i = (a, b, 0) if tb is np.ndarray else (b, a, 1)
+                if type(x) is ReverseTracer and x._trace is self:
+                    v = x._value
+                    step = pair(v, c, i) if type(v) is np.ndarray else None
+                    if step is not None:
+                        ans, bwd, saved = step
+                        tape = self.tape
+                        tape.append((x._index, bwd, saved))
+                        out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
+                        out._value, out._trace, out._index = ans, self, len(tape) - 1
+                        return out
+            # x * 2.0, 1.0 - x, x ** 2: the other operand is a Python number
             if tb is float or tb in _NUMBERS:
                 x, c, i = a, b, 0
                 rule = prim.constant_rules[0]
@@ -220,16 +233,6 @@ class ReverseTrace(Trace):
             if maker is None:
                 return self._general(prim, args, kwargs)
             v = x._value
-            pair = prim.direct_pair  # W @ x: no closure (core.primitive.set_direct_pair)
-            if pair is not None and type(v) is np.ndarray and type(c) is np.ndarray:
-                step = pair(v, c, i)
-                if step is not None:
-                    ans, bwd, saved = step
-                    tape = self.tape
-                    tape.append((x._index, bwd, saved))
-                    out = _new(ReverseTracer)  # not ReverseTracer(...): no __init__ frame
-                    out._value, out._trace, out._index = ans, self, len(tape) - 1
-                    return out
             vals = (v, c) if i == 0 else (c, v)
             ans = prim.impl(*vals) if type(v) in _PLAIN else bind(prim, vals, _NO_KWARGS)
             if not prim.complex_ok:
